@@ -1,0 +1,78 @@
+/**
+ * Errors that cross the HTTP boundary. Each carries the status and a stable machine-readable code;
+ * the HTTP adapter turns them into `{ "error": { "code", "message" } }`. Anything else is a bug and
+ * becomes a 500 that says nothing about internals.
+ */
+export class HttpError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+    /** Extra fields for the JSON error body (e.g. `field`); never secrets. */
+    readonly details: Record<string, unknown> = {},
+    /** Extra response headers (e.g. `Retry-After`). */
+    readonly headers: Record<string, string> = {},
+  ) {
+    super(message);
+    this.name = new.target.name;
+  }
+}
+
+export class BadRequestError extends HttpError {
+  constructor(message: string, field?: string, code = 'InvalidRequest') {
+    super(400, code, message, field === undefined ? {} : { field });
+  }
+}
+
+export class UnauthorizedError extends HttpError {
+  constructor(message = 'A valid bearer token is required') {
+    super(401, 'Unauthorized', message, {}, { 'www-authenticate': 'Bearer' });
+  }
+}
+
+export class ForbiddenError extends HttpError {
+  constructor(message: string) {
+    super(403, 'Forbidden', message);
+  }
+}
+
+export class NotFoundError extends HttpError {
+  constructor(message: string) {
+    super(404, 'NotFound', message);
+  }
+}
+
+export class MethodNotAllowedError extends HttpError {
+  constructor(method: string, allowed: readonly string[]) {
+    super(405, 'MethodNotAllowed', `Method ${method} is not allowed; use ${allowed.join(', ')}`, {}, {
+      allow: allowed.join(', '),
+    });
+  }
+}
+
+export class ConflictError extends HttpError {
+  constructor(message: string, code = 'Conflict') {
+    super(409, code, message);
+  }
+}
+
+export class PayloadTooLargeError extends HttpError {
+  constructor(limit: number) {
+    super(413, 'PayloadTooLarge', `The request body exceeds ${limit} bytes`);
+  }
+}
+
+export class UnsupportedMediaTypeError extends HttpError {
+  constructor(expected: string) {
+    super(415, 'UnsupportedMediaType', `The request body must be ${expected}`);
+  }
+}
+
+export class TooManyRequestsError extends HttpError {
+  constructor(retryAfterSeconds: number) {
+    const seconds = Math.max(1, Math.ceil(retryAfterSeconds));
+    super(429, 'RateLimited', `Too many requests; retry after ${seconds} s`, { retryAfter: seconds }, {
+      'retry-after': String(seconds),
+    });
+  }
+}
