@@ -76,3 +76,9 @@ export class TooManyRequestsError extends HttpError {
     });
   }
 }
+
+export class ServiceUnavailableError extends HttpError {
+  constructor(message: string, retryAfterSeconds = 5) {
+    super(503, 'ServiceUnavailable', message, {}, { 'retry-after': String(retryAfterSeconds) });
+  }
+}

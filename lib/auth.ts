@@ -1,0 +1,90 @@
+/**
+ * Who is calling: an app user, identified by a JWT the app's own login issued (HS256 shared secret, or
+ * RS256/ES256 keys from a JWKS URL), with issuer, audience and clock-skew checks. `AUTH_MODE=none` is a
+ * local-only escape hatch (refused in production by config) that trusts an `X-User-Id` header.
+ */
+import { createRemoteJWKSet, errors as joseErrors, jwtVerify, type JWTVerifyGetKey } from 'jose';
+import type { Config } from '#lib/config';
+import { ServiceUnavailableError, UnauthorizedError } from '#lib/errors';
+import type { Logger } from '#lib/log';
+
+export interface AppUser {
+  userId: string;
+}
+
+export type Authenticate = (headers: Record<string, string>) => Promise<AppUser>;
+
+const MAX_USER_ID_LENGTH = 128;
+const LOCAL_USER = 'local-user';
+
+function validUserId(value: unknown): string | undefined {
+  if (typeof value === 'number' && Number.isSafeInteger(value)) return String(value);
+  if (typeof value !== 'string') return undefined;
+  // Printable, bounded: the id is stored, logged and put into VOD's sourceContext.
+  return value.length > 0 && value.length <= MAX_USER_ID_LENGTH && !/[\u0000-\u001f\u007f]/.test(value) ? value : undefined;
+}
+
+function bearerToken(headers: Record<string, string>): string {
+  const header = headers.authorization;
+  if (header === undefined) throw new UnauthorizedError('Missing Authorization header; send "Authorization: Bearer <token>"');
+  const match = /^Bearer[ ]+([A-Za-z0-9_\-.=+/]+)\s*$/i.exec(header);
+  if (!match) throw new UnauthorizedError('The Authorization header must be "Bearer <token>"');
+  return match[1]!;
+}
+
+function describeJwtFailure(error: unknown): string {
+  if (error instanceof joseErrors.JWTExpired) return 'The token has expired';
+  if (error instanceof joseErrors.JWTClaimValidationFailed) return `The token's ${error.claim} claim is not accepted`;
+  if (error instanceof joseErrors.JOSEAlgNotAllowed) return 'The token is signed with an algorithm that is not accepted';
+  if (error instanceof joseErrors.JWSSignatureVerificationFailed) return 'The token signature is not valid';
+  if (error instanceof joseErrors.JWKSNoMatchingKey) return 'The token was signed by an unknown key';
+  return 'The token is not valid';
+}
+
+export function createAuthenticator(config: Config, log: Logger): Authenticate {
+  const auth = config.auth;
+  if (auth.mode === 'none') {
+    log.warn('AUTH_MODE=none: every caller is trusted; use only on a local machine', { stage: config.stage });
+    return async (headers) => {
+      const claimed = headers['x-user-id'];
+      if (claimed === undefined) return { userId: LOCAL_USER };
+      const userId = validUserId(claimed);
+      if (userId === undefined) throw new UnauthorizedError(`X-User-Id must be 1-${MAX_USER_ID_LENGTH} printable characters`);
+      return { userId };
+    };
+  }
+
+  const secret = auth.secret === undefined ? undefined : new TextEncoder().encode(auth.secret);
+  // The JWKS is fetched lazily and cached across warm invocations; unknown `kid`s trigger a refetch.
+  const jwks: JWTVerifyGetKey | undefined =
+    auth.jwksUrl === undefined ? undefined : createRemoteJWKSet(new URL(auth.jwksUrl), { cooldownDuration: 30_000 });
+  const algorithms = secret ? ['HS256'] : ['RS256', 'ES256'];
+  const verifyOptions = {
+    algorithms,
+    issuer: auth.issuer,
+    audience: auth.audience,
+    clockTolerance: auth.clockSkewSeconds,
+    requiredClaims: ['exp'],
+  };
+
+  return async (headers) => {
+    const token = bearerToken(headers);
+    let payload: Record<string, unknown>;
+    try {
+      payload = (secret ? await jwtVerify(token, secret, verifyOptions) : await jwtVerify(token, jwks!, verifyOptions)).payload;
+    } catch (error) {
+      if (error instanceof joseErrors.JWKSTimeout || (jwks && !(error instanceof joseErrors.JOSEError))) {
+        // The identity provider's key set could not be fetched: not the caller's fault.
+        log.error('JWKS unavailable', { error });
+        throw new ServiceUnavailableError('The identity provider could not be reached; try again shortly');
+      }
+      if (error instanceof joseErrors.JOSEError) throw new UnauthorizedError(describeJwtFailure(error));
+      throw error;
+    }
+    const userId = validUserId(payload[auth.userClaim]);
+    if (userId === undefined) {
+      throw new UnauthorizedError(`The token has no usable "${auth.userClaim}" claim (1-${MAX_USER_ID_LENGTH} printable characters)`);
+    }
+    return { userId };
+  };
+}

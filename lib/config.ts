@@ -1,0 +1,210 @@
+/**
+ * Every setting comes from an environment variable, validated once at start-up. A missing or malformed
+ * value throws `ConfigError` naming the variable, so a bad deployment fails loudly at init instead of
+ * on the first user request. README's configuration table documents each variable below.
+ */
+import { z } from 'zod';
+import { MAX_VALIDITY_SECONDS, TASK_NOTIFY_MODES } from '#lib/upload-signature';
+
+export class ConfigError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ConfigError';
+  }
+}
+
+const PRODUCTION_STAGES = new Set(['production', 'prod']);
+
+const optionalString = z
+  .string()
+  .optional()
+  .transform((value) => (value === undefined || value.trim() === '' ? undefined : value.trim()));
+
+const optionalInteger = (min: number, max: number) =>
+  optionalString.transform((value, ctx) => {
+    if (value === undefined) return undefined;
+    const parsed = /^-?\d+$/.test(value) ? Number(value) : Number.NaN;
+    if (!Number.isSafeInteger(parsed) || parsed < min || parsed > max) {
+      ctx.addIssue({ code: 'custom', message: `must be an integer from ${min} to ${max}` });
+      return z.NEVER;
+    }
+    return parsed;
+  });
+
+const integer = (min: number, max: number, fallback: number) => optionalInteger(min, max).transform((v) => v ?? fallback);
+
+const boolean = (fallback: boolean) =>
+  optionalString.transform((value, ctx) => {
+    if (value === undefined) return fallback;
+    if (/^(1|true|yes|on)$/i.test(value)) return true;
+    if (/^(0|false|no|off)$/i.test(value)) return false;
+    ctx.addIssue({ code: 'custom', message: 'must be true or false' });
+    return z.NEVER;
+  });
+
+const list = (fallback: string[]) =>
+  optionalString.transform((value) =>
+    value === undefined ? fallback : value.split(',').map((item) => item.trim()).filter((item) => item !== ''),
+  );
+
+const lowerCaseList = (fallback: string[]) => list(fallback).transform((items) => items.map((i) => i.toLowerCase()));
+
+const url = optionalString.pipe(z.url().optional());
+
+const DEFAULT_VIDEO_TYPES = ['mp4', 'mov', 'm4v', 'webm', 'mkv', 'avi', 'flv', 'wmv', '3gp', 'ts', 'mpg', 'mpeg', 'mxf'];
+const DEFAULT_COVER_TYPES = ['jpg', 'jpeg', 'png', 'gif', 'webp', 'bmp'];
+
+const schema = z.object({
+  STAGE: optionalString.transform((v) => v ?? 'local'),
+  LOG_LEVEL: optionalString.pipe(z.enum(['debug', 'info', 'warn', 'error']).optional()).transform((v) => v ?? 'info'),
+
+  VOD_SECRET_ID: z.string({ error: 'is required' }).trim().min(1, 'is required'),
+  VOD_SECRET_KEY: z.string({ error: 'is required' }).trim().min(1, 'is required'),
+  VOD_SUB_APP_ID: optionalInteger(1, 0xffffffff),
+  VOD_REGION: optionalString
+    .pipe(z.string().regex(/^[a-z]+(-[a-z0-9]+)+$/, 'must be a region such as ap-guangzhou').optional())
+    .transform((v) => v ?? 'ap-guangzhou'),
+  VOD_API_ENDPOINT: optionalString.pipe(
+    z.string().regex(/^[A-Za-z0-9.-]+(:\d{1,5})?$/, 'must be host or host:port, without a scheme').optional(),
+  ),
+  VOD_API_PROTOCOL: optionalString.pipe(z.enum(['https://', 'http://']).optional()).transform((v) => v ?? 'https://'),
+
+  AUTH_MODE: optionalString.pipe(z.enum(['jwt', 'none']).optional()).transform((v) => v ?? 'jwt'),
+  AUTH_JWT_SECRET: optionalString.pipe(z.string().min(32, 'must be at least 32 characters').optional()),
+  AUTH_JWKS_URL: url,
+  AUTH_JWT_ISSUER: optionalString,
+  AUTH_JWT_AUDIENCE: optionalString,
+  AUTH_USER_CLAIM: optionalString.transform((v) => v ?? 'sub'),
+  AUTH_CLOCK_SKEW_SECONDS: integer(0, 600, 30),
+
+  DATABASE_URL: optionalString.pipe(
+    z.string().regex(/^postgres(ql)?:\/\//, 'must be a postgres:// or postgresql:// URL').optional(),
+  ),
+  DATABASE_POOL_MAX: integer(1, 100, 2),
+  DATA_DIR: optionalString.transform((v) => v ?? '.data'),
+
+  SIGNATURE_VALIDITY_SECONDS: integer(60, MAX_VALIDITY_SECONDS, 3600),
+  UPLOAD_PROCEDURE: optionalString.pipe(z.string().max(128).optional()),
+  UPLOAD_CLASS_ID: optionalInteger(0, 0xffffffff),
+  UPLOAD_STORAGE_REGION: optionalString.pipe(z.string().regex(/^[a-z]+(-[a-z0-9]+)+$/, 'must be a region such as ap-guangzhou').optional()),
+  UPLOAD_TASK_PRIORITY: optionalInteger(-10, 10),
+  UPLOAD_TASK_NOTIFY_MODE: optionalString.pipe(z.enum(TASK_NOTIFY_MODES).optional()),
+  UPLOAD_ONE_TIME_SIGNATURE: boolean(false),
+  UPLOAD_MAX_FILE_SIZE: integer(1, Number.MAX_SAFE_INTEGER, 5 * 1024 ** 3),
+  UPLOAD_ALLOWED_TYPES: lowerCaseList(DEFAULT_VIDEO_TYPES),
+  UPLOAD_ALLOWED_COVER_TYPES: lowerCaseList(DEFAULT_COVER_TYPES),
+
+  RATE_LIMIT_SIGNATURES: integer(1, 1_000_000, 60),
+  RATE_LIMIT_WINDOW_SECONDS: integer(1, 86_400, 60),
+
+  CORS_ALLOWED_ORIGINS: list([]),
+  HTTP_MAX_BODY_BYTES: integer(64, 64 * 1024 * 1024, 1024 * 1024),
+});
+
+type Parsed = z.infer<typeof schema>;
+
+export interface Config {
+  stage: string;
+  production: boolean;
+  logLevel: Parsed['LOG_LEVEL'];
+  vod: {
+    secretId: string;
+    secretKey: string;
+    subAppId?: number;
+    region: string;
+    endpoint?: string;
+    protocol: 'https://' | 'http://';
+  };
+  auth:
+    | { mode: 'none' }
+    | {
+        mode: 'jwt';
+        secret?: string;
+        jwksUrl?: string;
+        issuer?: string;
+        audience?: string;
+        userClaim: string;
+        clockSkewSeconds: number;
+      };
+  database: { url?: string; poolMax: number; dataDir: string };
+  upload: {
+    signatureValiditySeconds: number;
+    procedure?: string;
+    classId?: number;
+    storageRegion?: string;
+    taskPriority?: number;
+    taskNotifyMode?: (typeof TASK_NOTIFY_MODES)[number];
+    oneTimeSignature: boolean;
+    maxFileSize: number;
+    allowedTypes: string[];
+    allowedCoverTypes: string[];
+  };
+  rateLimit: { signatures: number; windowSeconds: number };
+  http: { corsAllowedOrigins: string[]; maxBodyBytes: number };
+}
+
+/** Parses and cross-checks the environment. Pure: pass `process.env` (or a test's object). */
+export function loadConfig(env: Record<string, string | undefined>): Config {
+  const result = schema.safeParse(env);
+  if (!result.success) {
+    const problems = result.error.issues.map((issue) => `${issue.path.join('.')} ${issue.message}`);
+    throw new ConfigError(`Invalid configuration: ${problems.join('; ')}`);
+  }
+  const e = result.data;
+  const production = PRODUCTION_STAGES.has(e.STAGE.toLowerCase());
+  const fail = (message: string) => {
+    throw new ConfigError(`Invalid configuration: ${message}`);
+  };
+
+  if (e.AUTH_MODE === 'none' && production) fail('AUTH_MODE=none is refused when STAGE is production');
+  if (e.AUTH_MODE === 'jwt' && !e.AUTH_JWT_SECRET && !e.AUTH_JWKS_URL) {
+    fail('AUTH_JWT_SECRET or AUTH_JWKS_URL is required when AUTH_MODE is jwt');
+  }
+  if (e.AUTH_JWT_SECRET && e.AUTH_JWKS_URL) fail('set only one of AUTH_JWT_SECRET and AUTH_JWKS_URL');
+  if (production && !e.DATABASE_URL) fail('DATABASE_URL is required when STAGE is production');
+  if (production && e.CORS_ALLOWED_ORIGINS.includes('*')) fail('CORS_ALLOWED_ORIGINS=* is refused when STAGE is production');
+  if (!e.UPLOAD_PROCEDURE && (e.UPLOAD_TASK_PRIORITY !== undefined || e.UPLOAD_TASK_NOTIFY_MODE !== undefined)) {
+    fail('UPLOAD_TASK_PRIORITY and UPLOAD_TASK_NOTIFY_MODE only apply together with UPLOAD_PROCEDURE');
+  }
+
+  return {
+    stage: e.STAGE,
+    production,
+    logLevel: e.LOG_LEVEL,
+    vod: {
+      secretId: e.VOD_SECRET_ID,
+      secretKey: e.VOD_SECRET_KEY,
+      subAppId: e.VOD_SUB_APP_ID,
+      region: e.VOD_REGION,
+      endpoint: e.VOD_API_ENDPOINT,
+      protocol: e.VOD_API_PROTOCOL,
+    },
+    auth:
+      e.AUTH_MODE === 'none'
+        ? { mode: 'none' }
+        : {
+            mode: 'jwt',
+            secret: e.AUTH_JWT_SECRET,
+            jwksUrl: e.AUTH_JWKS_URL,
+            issuer: e.AUTH_JWT_ISSUER,
+            audience: e.AUTH_JWT_AUDIENCE,
+            userClaim: e.AUTH_USER_CLAIM,
+            clockSkewSeconds: e.AUTH_CLOCK_SKEW_SECONDS,
+          },
+    database: { url: e.DATABASE_URL, poolMax: e.DATABASE_POOL_MAX, dataDir: e.DATA_DIR },
+    upload: {
+      signatureValiditySeconds: e.SIGNATURE_VALIDITY_SECONDS,
+      procedure: e.UPLOAD_PROCEDURE,
+      classId: e.UPLOAD_CLASS_ID,
+      storageRegion: e.UPLOAD_STORAGE_REGION,
+      taskPriority: e.UPLOAD_TASK_PRIORITY,
+      taskNotifyMode: e.UPLOAD_TASK_NOTIFY_MODE,
+      oneTimeSignature: e.UPLOAD_ONE_TIME_SIGNATURE,
+      maxFileSize: e.UPLOAD_MAX_FILE_SIZE,
+      allowedTypes: e.UPLOAD_ALLOWED_TYPES,
+      allowedCoverTypes: e.UPLOAD_ALLOWED_COVER_TYPES,
+    },
+    rateLimit: { signatures: e.RATE_LIMIT_SIGNATURES, windowSeconds: e.RATE_LIMIT_WINDOW_SECONDS },
+    http: { corsAllowedOrigins: e.CORS_ALLOWED_ORIGINS, maxBodyBytes: e.HTTP_MAX_BODY_BYTES },
+  };
+}

@@ -1,0 +1,165 @@
+/**
+ * One query layer over two PostgreSQL engines: a real server through `pg` when DATABASE_URL is set
+ * (TencentDB for PostgreSQL in production), else PGlite (Postgres in WASM) in a local folder. Same SQL,
+ * same migrations. Migrations run on open, under an advisory lock, so instances starting together are safe.
+ */
+import { mkdirSync } from 'node:fs';
+import path from 'node:path';
+import type { PGlite } from '@electric-sql/pglite';
+import { Pool, type PoolClient } from 'pg';
+import { migrate } from '#lib/migrations';
+
+export interface QueryResult<R> {
+  rows: R[];
+  rowCount: number;
+}
+
+export interface Queryable {
+  query<R = Record<string, unknown>>(sql: string, params?: readonly unknown[]): Promise<QueryResult<R>>;
+  /** Runs a script of several statements (no parameters). */
+  exec(sql: string): Promise<void>;
+}
+
+export interface Database extends Queryable {
+  readonly engine: 'postgres' | 'pglite';
+  /** Runs `fn` in one transaction: committed when it resolves, rolled back when it throws. */
+  transaction<T>(fn: (tx: Queryable) => Promise<T>): Promise<T>;
+  close(): Promise<void>;
+}
+
+export interface DatabaseOptions {
+  /** postgres:// URL; when absent, PGlite under `dataDir` (`memory://` keeps it in memory). */
+  url?: string;
+  dataDir: string;
+  poolMax?: number;
+}
+
+class PostgresDatabase implements Database {
+  readonly engine = 'postgres' as const;
+  constructor(private readonly pool: Pool) {}
+
+  async query<R>(sql: string, params: readonly unknown[] = []): Promise<QueryResult<R>> {
+    const result = await this.pool.query(sql, params as unknown[]);
+    return { rows: result.rows as R[], rowCount: result.rowCount ?? 0 };
+  }
+
+  async exec(sql: string): Promise<void> {
+    await this.pool.query(sql);
+  }
+
+  async transaction<T>(fn: (tx: Queryable) => Promise<T>): Promise<T> {
+    const client: PoolClient = await this.pool.connect();
+    const tx: Queryable = {
+      query: async <R>(sql: string, params: readonly unknown[] = []) => {
+        const result = await client.query(sql, params as unknown[]);
+        return { rows: result.rows as R[], rowCount: result.rowCount ?? 0 };
+      },
+      exec: async (sql: string) => {
+        await client.query(sql);
+      },
+    };
+    try {
+      await client.query('BEGIN');
+      const value = await fn(tx);
+      await client.query('COMMIT');
+      client.release();
+      return value;
+    } catch (error) {
+      // A connection whose ROLLBACK failed is broken: destroy it rather than return it to the pool.
+      await client.query('ROLLBACK').then(
+        () => client.release(),
+        (rollbackError: Error) => client.release(rollbackError),
+      );
+      throw error;
+    }
+  }
+
+  close(): Promise<void> {
+    return this.pool.end();
+  }
+}
+
+class PgliteDatabase implements Database {
+  readonly engine = 'pglite' as const;
+  constructor(private readonly db: PGlite, private readonly onClose: () => void) {}
+
+  async query<R>(sql: string, params: readonly unknown[] = []): Promise<QueryResult<R>> {
+    const result = await this.db.query<R>(sql, params as unknown[]);
+    return { rows: result.rows, rowCount: result.affectedRows || result.rows.length };
+  }
+
+  async exec(sql: string): Promise<void> {
+    await this.db.exec(sql);
+  }
+
+  transaction<T>(fn: (tx: Queryable) => Promise<T>): Promise<T> {
+    return this.db.transaction((tx) =>
+      fn({
+        query: async <R>(sql: string, params: readonly unknown[] = []) => {
+          const result = await tx.query<R>(sql, params as unknown[]);
+          return { rows: result.rows, rowCount: result.affectedRows || result.rows.length };
+        },
+        exec: async (sql: string) => {
+          await tx.exec(sql);
+        },
+      }),
+    );
+  }
+
+  async close(): Promise<void> {
+    this.onClose();
+    await this.db.close();
+  }
+}
+
+// Several function bundles may run in one process (the local gateway); they must share one PGlite per
+// folder, since two instances on the same folder would corrupt it. Hence a process-wide registry.
+const registryKey = Symbol.for('vod-upload-backend.pglite');
+type Registry = Map<string, Promise<Database>>;
+const registry: Registry = ((globalThis as Record<symbol, unknown>)[registryKey] as Registry | undefined) ?? new Map();
+(globalThis as Record<symbol, unknown>)[registryKey] = registry;
+
+async function openPglite(dataDir: string): Promise<Database> {
+  // Loaded only when used, so deployed bundles (which use DATABASE_URL) do not carry PGlite.
+  const { PGlite } = await import('@electric-sql/pglite');
+  let location = dataDir;
+  if (dataDir !== 'memory://') {
+    location = path.resolve(dataDir, 'db');
+    mkdirSync(location, { recursive: true });
+  }
+  const db = await PGlite.create(location);
+  return new PgliteDatabase(db, () => registry.delete(dataDir));
+}
+
+/** Opens (or reuses) the database and applies pending migrations. */
+export async function openDatabase(options: DatabaseOptions): Promise<Database> {
+  if (options.url) {
+    const pool = new Pool({
+      connectionString: options.url,
+      max: options.poolMax ?? 2,
+      // SCF freezes idle instances; don't keep connections the server will have dropped.
+      idleTimeoutMillis: 10_000,
+      connectionTimeoutMillis: 5_000,
+    });
+    // An idle client losing its connection emits 'error' on the pool; without a listener it would crash.
+    pool.on('error', () => undefined);
+    const db = new PostgresDatabase(pool);
+    try {
+      await migrate(db);
+    } catch (error) {
+      await pool.end().catch(() => undefined);
+      throw error;
+    }
+    return db;
+  }
+  let opening = registry.get(options.dataDir);
+  if (!opening) {
+    opening = openPglite(options.dataDir).then(async (db) => {
+      await migrate(db);
+      return db;
+    });
+    opening.catch(() => registry.delete(options.dataDir));
+    registry.set(options.dataDir, opening);
+  }
+  return opening;
+}

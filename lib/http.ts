@@ -1,0 +1,261 @@
+/**
+ * The one HTTP adapter every HTTP function goes through. It accepts both SCF event shapes (API-gateway
+ * integration events and function-URL events), normalises headers, body (base64 too), query and path
+ * parameters, answers CORS preflights, enforces the body size limit, and turns errors into JSON:
+ * `HttpError`s keep their status and code; anything else is a 500 that names only the request id.
+ */
+import { randomUUID } from 'node:crypto';
+import {
+  BadRequestError,
+  ForbiddenError,
+  HttpError,
+  MethodNotAllowedError,
+  NotFoundError,
+  PayloadTooLargeError,
+  UnsupportedMediaTypeError,
+} from '#lib/errors';
+import type { Logger } from '#lib/log';
+
+/** SCF's API-gateway integration event; function-URL events are the same minus the marked fields. */
+export interface ScfHttpEvent {
+  httpMethod?: string;
+  path?: string;
+  headers?: Record<string, string | string[] | undefined> | null;
+  body?: string | null;
+  queryString?: Record<string, string | string[] | undefined> | null;
+  /** API gateway only. */
+  isBase64Encoded?: boolean;
+  requestContext?: { requestId?: string; sourceIp?: string; httpMethod?: string; path?: string } | null;
+  pathParameters?: Record<string, string> | null;
+  queryStringParameters?: Record<string, string> | null;
+  headerParameters?: Record<string, string> | null;
+}
+
+export interface ScfContext {
+  request_id?: string;
+  function_name?: string;
+  [key: string]: unknown;
+}
+
+export interface ScfHttpResult {
+  statusCode: number;
+  headers: Record<string, string>;
+  body: string;
+  isBase64Encoded?: boolean;
+}
+
+export interface HttpRequest {
+  method: string;
+  path: string;
+  /** Lower-cased names. */
+  headers: Record<string, string>;
+  query: Record<string, string>;
+  pathParams: Record<string, string>;
+  body: Buffer;
+  requestId: string;
+  sourceIp?: string;
+  log: Logger;
+}
+
+export interface HttpResponse {
+  status: number;
+  body?: unknown;
+  headers?: Record<string, string>;
+}
+
+export interface HttpHandlerOptions {
+  /** Methods the function serves; anything else is a 405 (OPTIONS is handled here for CORS). */
+  methods: readonly string[];
+  /** Route template such as `/uploads/{uploadId}`; its `{names}` become `pathParams`. */
+  route?: string;
+  corsAllowedOrigins: readonly string[];
+  maxBodyBytes: number;
+  log: Logger;
+}
+
+const CORS_ALLOWED_HEADERS = 'authorization, content-type, x-request-id';
+const CORS_EXPOSED_HEADERS = 'retry-after, x-request-id';
+
+function firstValue(value: string | string[] | undefined | null): string | undefined {
+  return Array.isArray(value) ? value[0] : (value ?? undefined);
+}
+
+function lowerCaseHeaders(headers: ScfHttpEvent['headers']): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [name, value] of Object.entries(headers ?? {})) {
+    const first = firstValue(value);
+    if (first !== undefined) out[name.toLowerCase()] = String(first);
+  }
+  return out;
+}
+
+function queryOf(event: ScfHttpEvent): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const source of [event.queryStringParameters, event.queryString]) {
+    for (const [name, value] of Object.entries(source ?? {})) {
+      const first = firstValue(value);
+      if (first !== undefined) out[name] = String(first);
+    }
+  }
+  return out;
+}
+
+/** Matches the route template against the end of the path (API gateway may prefix a stage or service path). */
+export function matchRoute(template: string, path: string): Record<string, string> | undefined {
+  const want = template.split('/').filter(Boolean);
+  const have = path.split('?')[0]!.split('/').filter(Boolean);
+  if (have.length < want.length) return undefined;
+  const tail = have.slice(have.length - want.length);
+  const params: Record<string, string> = {};
+  for (let i = 0; i < want.length; i++) {
+    const segment = want[i]!;
+    const actual = tail[i]!;
+    const name = /^\{(\w+)\}$/.exec(segment)?.[1];
+    if (name !== undefined) {
+      try {
+        params[name] = decodeURIComponent(actual);
+      } catch {
+        return undefined;
+      }
+    } else if (segment !== actual) {
+      return undefined;
+    }
+  }
+  return params;
+}
+
+function corsHeaders(origin: string | undefined, allowed: readonly string[]): Record<string, string> | undefined {
+  if (origin === undefined || allowed.length === 0) return undefined;
+  if (allowed.includes('*')) return { 'access-control-allow-origin': '*', 'access-control-expose-headers': CORS_EXPOSED_HEADERS };
+  if (!allowed.includes(origin)) return undefined;
+  return { 'access-control-allow-origin': origin, 'access-control-expose-headers': CORS_EXPOSED_HEADERS, vary: 'Origin' };
+}
+
+/** Parses a JSON body. Empty → undefined; wrong content type → 415; broken JSON → 400. */
+export function jsonBody(request: HttpRequest): unknown {
+  if (request.body.length === 0) return undefined;
+  const type = request.headers['content-type'];
+  if (type !== undefined && !/^application\/([\w.+-]+\+)?json\b/i.test(type)) {
+    throw new UnsupportedMediaTypeError('application/json');
+  }
+  let text: string;
+  try {
+    text = new TextDecoder('utf-8', { fatal: true }).decode(request.body);
+  } catch {
+    throw new BadRequestError('The request body is not valid UTF-8', undefined, 'InvalidJson');
+  }
+  try {
+    return JSON.parse(text);
+  } catch {
+    throw new BadRequestError('The request body is not valid JSON', undefined, 'InvalidJson');
+  }
+}
+
+export function httpHandler(
+  options: HttpHandlerOptions,
+  handle: (request: HttpRequest) => Promise<HttpResponse>,
+): (event: ScfHttpEvent, context?: ScfContext) => Promise<ScfHttpResult> {
+  const methods = options.methods.map((m) => m.toUpperCase());
+
+  return async (event, context) => {
+    const started = Date.now();
+    const fromApiGateway = event !== null && typeof event === 'object' && ('requestContext' in event || 'isBase64Encoded' in event);
+    const headers = lowerCaseHeaders(event?.headers);
+    const requestId =
+      context?.request_id ?? event?.requestContext?.requestId ?? headers['x-scf-request-id'] ?? randomUUID();
+    const method = String(event?.httpMethod ?? event?.requestContext?.httpMethod ?? '').toUpperCase();
+    const path = String(event?.path ?? event?.requestContext?.path ?? '/');
+    const log = options.log.child({ requestId });
+    const cors = corsHeaders(headers.origin, options.corsAllowedOrigins);
+    let status = 500;
+
+    const respond = (response: HttpResponse): ScfHttpResult => {
+      status = response.status;
+      const body = response.body === undefined ? '' : JSON.stringify(response.body);
+      const result: ScfHttpResult = {
+        statusCode: response.status,
+        headers: {
+          ...(body === '' ? {} : { 'content-type': 'application/json; charset=utf-8' }),
+          'cache-control': 'no-store',
+          'x-request-id': requestId,
+          ...cors,
+          ...response.headers,
+        },
+        body,
+      };
+      if (fromApiGateway) result.isBase64Encoded = false;
+      return result;
+    };
+
+    const errorResponse = (error: unknown): ScfHttpResult => {
+      if (error instanceof HttpError) {
+        if (error.status >= 500) log.error('request failed', { error });
+        return respond({
+          status: error.status,
+          headers: error.headers,
+          body: { error: { code: error.code, message: error.message, ...error.details } },
+        });
+      }
+      log.error('unexpected error', { error });
+      return respond({
+        status: 500,
+        body: { error: { code: 'InternalError', message: 'Internal error; quote the request id when reporting it', requestId } },
+      });
+    };
+
+    try {
+      if (event === null || typeof event !== 'object' || method === '') {
+        throw new BadRequestError('Not an HTTP event', undefined, 'InvalidEvent');
+      }
+      let pathParams: Record<string, string> = {};
+      if (options.route !== undefined) {
+        const matched = event.pathParameters ?? matchRoute(options.route, path);
+        if (matched === undefined) throw new NotFoundError(`No route matches ${options.route}`);
+        pathParams = { ...matched };
+      }
+
+      if (method === 'OPTIONS') {
+        if (headers.origin === undefined || headers['access-control-request-method'] === undefined) {
+          return respond({ status: 204, headers: { allow: [...methods, 'OPTIONS'].join(', ') } });
+        }
+        if (cors === undefined) throw new ForbiddenError(`Origin ${headers.origin} is not allowed`);
+        return respond({
+          status: 204,
+          headers: {
+            'access-control-allow-methods': [...methods, 'OPTIONS'].join(', '),
+            'access-control-allow-headers': CORS_ALLOWED_HEADERS,
+            'access-control-max-age': '600',
+          },
+        });
+      }
+      if (!methods.includes(method)) throw new MethodNotAllowedError(method, methods);
+
+      const rawBody = event.body ?? '';
+      if (typeof rawBody !== 'string') throw new BadRequestError('The request body must be a string', undefined, 'InvalidEvent');
+      // Cheap bound before decoding: base64 is 4/3 the size of its bytes.
+      if (rawBody.length > options.maxBodyBytes * (event.isBase64Encoded ? 4 / 3 : 4) + 4) {
+        throw new PayloadTooLargeError(options.maxBodyBytes);
+      }
+      const body = event.isBase64Encoded ? Buffer.from(rawBody, 'base64') : Buffer.from(rawBody, 'utf8');
+      if (body.length > options.maxBodyBytes) throw new PayloadTooLargeError(options.maxBodyBytes);
+
+      const request: HttpRequest = {
+        method,
+        path,
+        headers,
+        query: queryOf(event),
+        pathParams,
+        body,
+        requestId,
+        sourceIp: event.requestContext?.sourceIp ?? headers['x-scf-remote-addr'],
+        log,
+      };
+      return respond(await handle(request));
+    } catch (error) {
+      return errorResponse(error);
+    } finally {
+      // The route template, not the path: a path may carry a secret (the callback token).
+      log.info('request', { method, route: options.route ?? path.split('?')[0], status, ms: Date.now() - started });
+    }
+  };
+}

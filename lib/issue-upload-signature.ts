@@ -1,0 +1,177 @@
+/**
+ * Issuing an upload signature to an app user. The server alone decides every VOD parameter (procedure,
+ * class, sub-app, region, priority, notify mode, one-time use, validity); the client only gives hints
+ * about the file, checked against configured limits. A new upload is recorded ISSUED before its
+ * signature leaves; re-signing (the web SDK asks again at commit and when its COS credential nears
+ * expiry) is allowed for the owner while the upload is still ISSUED. Both count against a per-user
+ * rate limit kept in the database.
+ */
+import { randomUUID } from 'node:crypto';
+import { z } from 'zod';
+import type { Config } from '#lib/config';
+import type { Database } from '#lib/db';
+import { BadRequestError, ConflictError, NotFoundError, TooManyRequestsError } from '#lib/errors';
+import type { Logger } from '#lib/log';
+import { consumeRateLimit } from '#lib/rate-limit';
+import { encodeUploadContext } from '#lib/upload-context';
+import { UploadStatus } from '#lib/upload-lifecycle';
+import { extendSignatureExpiry, getUpload, insertIssuedUpload } from '#lib/upload-store';
+import { sign, type SignInput } from '#lib/upload-signature';
+
+export interface SignatureResponse {
+  signature: string;
+  uploadId: string;
+  expiresAt: string;
+}
+
+const printable = (max: number) =>
+  z
+    .string()
+    .min(1)
+    .max(max)
+    .refine((value) => !/[\u0000-\u001f\u007f]/.test(value), 'must not contain control characters');
+
+const extension = z
+  .string()
+  .min(1)
+  .max(16)
+  .regex(/^\.?[A-Za-z0-9]+$/, 'must be a file extension such as mp4')
+  .transform((value) => value.replace(/^\./, '').toLowerCase());
+
+function requestSchema(config: Config) {
+  return z
+    .object({
+      uploadId: z.uuid({ error: 'must be an upload id returned by an earlier call' }).transform((v) => v.toLowerCase()).optional(),
+      fileName: printable(255).optional(),
+      fileSize: z.number().int().min(1).max(config.upload.maxFileSize, {
+        error: `must be at most ${config.upload.maxFileSize} bytes`,
+      }).optional(),
+      fileType: extension
+        .refine((type) => config.upload.allowedTypes.includes(type), {
+          error: `must be one of ${config.upload.allowedTypes.join(', ')}`,
+        })
+        .optional(),
+      coverType: extension
+        .refine((type) => config.upload.allowedCoverTypes.includes(type), {
+          error: `must be one of ${config.upload.allowedCoverTypes.join(', ')}`,
+        })
+        .optional(),
+    })
+    .strict();
+}
+
+export type SignatureRequest = z.infer<ReturnType<typeof requestSchema>>;
+
+/** Builds the body validator once per config; its errors name the first bad field. */
+export function signatureRequestParser(config: Config): (body: unknown) => SignatureRequest {
+  const schema = requestSchema(config);
+  return (body) => parseSignatureRequest(config, schema, body);
+}
+
+function parseSignatureRequest(config: Config, schema: ReturnType<typeof requestSchema>, body: unknown): SignatureRequest {
+  if (body === undefined || body === null) return {};
+  if (typeof body !== 'object' || Array.isArray(body)) throw new BadRequestError('The request body must be a JSON object');
+  const result = schema.safeParse(body);
+  if (!result.success) {
+    const issue = result.error.issues[0]!;
+    if (issue.code === 'unrecognized_keys') {
+      const field = issue.keys[0]!;
+      throw new BadRequestError(`${field}: unknown field`, field);
+    }
+    const field = issue.path.join('.');
+    throw new BadRequestError(`${field}: ${issue.message}`, field);
+  }
+  const request = result.data;
+  // The client derives the container from the file name; refuse one we would reject later anyway.
+  const fromName = request.fileName ? /\.([A-Za-z0-9]{1,16})$/.exec(request.fileName)?.[1]?.toLowerCase() : undefined;
+  if (request.fileType === undefined && fromName !== undefined && !config.upload.allowedTypes.includes(fromName)) {
+    throw new BadRequestError(`fileName: type .${fromName} is not accepted; use ${config.upload.allowedTypes.join(', ')}`, 'fileName');
+  }
+  return { ...request, fileType: request.fileType ?? fromName };
+}
+
+export interface IssueDeps {
+  config: Config;
+  db: Database;
+  log: Logger;
+  now?: () => Date;
+}
+
+export function signatureParams(config: Config, uploadId: string, userId: string, now: Date): SignInput & { expireTime: number } {
+  const context = encodeUploadContext({ uploadId, userId });
+  const upload = config.upload;
+  const currentTimeStamp = Math.floor(now.getTime() / 1000);
+  return {
+    secretId: config.vod.secretId,
+    currentTimeStamp,
+    expireTime: currentTimeStamp + upload.signatureValiditySeconds,
+    sourceContext: context,
+    classId: upload.classId,
+    vodSubAppId: config.vod.subAppId,
+    storageRegion: upload.storageRegion,
+    oneTimeValid: upload.oneTimeSignature ? 1 : undefined,
+    // These three only mean something with a procedure (and VOD's limits say so).
+    ...(upload.procedure === undefined
+      ? {}
+      : {
+          procedure: upload.procedure,
+          taskPriority: upload.taskPriority,
+          taskNotifyMode: upload.taskNotifyMode,
+          sessionContext: context,
+        }),
+  };
+}
+
+export async function issueUploadSignature(
+  deps: IssueDeps,
+  userId: string,
+  request: SignatureRequest,
+): Promise<SignatureResponse> {
+  const { config, db } = deps;
+  const now = deps.now?.() ?? new Date();
+  const uploadId = request.uploadId ?? randomUUID();
+
+  const params = signatureParams(config, uploadId, userId, now);
+  const expiresAt = new Date(params.expireTime * 1000);
+  // Signed before the row is written: a signing error must not leave an upload nobody can use.
+  const signature = sign(params, config.vod.secretKey);
+
+  await db.transaction(async (tx) => {
+    const limit = await consumeRateLimit(
+      tx,
+      `signature:${userId}`,
+      config.rateLimit.signatures,
+      config.rateLimit.windowSeconds,
+      now,
+    );
+    if (!limit.allowed) throw new TooManyRequestsError(limit.retryAfterSeconds);
+
+    if (request.uploadId === undefined) {
+      await insertIssuedUpload(tx, {
+        uploadId,
+        userId,
+        fileName: request.fileName,
+        fileSize: request.fileSize,
+        fileType: request.fileType,
+        coverType: request.coverType,
+        procedure: config.upload.procedure,
+        signatureExpiresAt: expiresAt,
+      });
+      return;
+    }
+    const existing = await getUpload(tx, uploadId, { forUpdate: true });
+    // Someone else's upload looks exactly like a missing one: ids are not to be probed.
+    if (existing === undefined || existing.userId !== userId) throw new NotFoundError(`Upload ${uploadId} not found`);
+    if (existing.status !== UploadStatus.ISSUED) {
+      throw new ConflictError(`Upload ${uploadId} is ${existing.status}; request a new upload instead`, 'UploadNotPending');
+    }
+    await extendSignatureExpiry(tx, uploadId, expiresAt);
+  });
+
+  deps.log.info(request.uploadId === undefined ? 'upload signature issued' : 'upload signature renewed', {
+    uploadId,
+    userId,
+    expiresAt: expiresAt.toISOString(),
+  });
+  return { signature, uploadId, expiresAt: expiresAt.toISOString() };
+}

@@ -1,0 +1,78 @@
+/**
+ * Forward-only schema migrations. Each runs once, in order, inside one transaction that holds an
+ * advisory lock, so two instances starting at once apply them exactly once. Never edit a shipped
+ * migration: add a new one.
+ */
+import type { Database } from '#lib/db';
+
+export interface Migration {
+  version: number;
+  name: string;
+  sql: string;
+}
+
+/** Arbitrary constant: the advisory-lock id that serialises migrations across instances. */
+const MIGRATION_LOCK_ID = 7_104_202_611;
+
+export const MIGRATIONS: readonly Migration[] = [
+  {
+    version: 1,
+    name: 'uploads and rate limits',
+    sql: `
+      CREATE TABLE uploads (
+        upload_id            uuid PRIMARY KEY,
+        user_id              text NOT NULL,
+        status               text NOT NULL CHECK (status IN
+                               ('ISSUED','UPLOADED','PROCESSING','READY','FAILED','REJECTED','EXPIRED','DELETED')),
+        file_name            text,
+        file_size            bigint,
+        file_type            text,
+        cover_type           text,
+        file_id              text UNIQUE,
+        task_id              text,
+        procedure            text,
+        media                jsonb,
+        result               jsonb,
+        error                jsonb,
+        signature_expires_at timestamptz NOT NULL,
+        created_at           timestamptz NOT NULL DEFAULT now(),
+        updated_at           timestamptz NOT NULL DEFAULT now(),
+        status_changed_at    timestamptz NOT NULL DEFAULT now()
+      );
+      CREATE INDEX uploads_user_created_idx ON uploads (user_id, created_at DESC);
+      CREATE INDEX uploads_status_changed_idx ON uploads (status, status_changed_at, upload_id);
+      CREATE INDEX uploads_task_idx ON uploads (task_id) WHERE task_id IS NOT NULL;
+
+      -- Fixed-window counters per subject (e.g. 'signature:<userId>'), shared by every instance.
+      CREATE TABLE rate_limits (
+        subject      text NOT NULL,
+        window_start timestamptz NOT NULL,
+        count        integer NOT NULL,
+        PRIMARY KEY (subject, window_start)
+      );
+      CREATE INDEX rate_limits_window_idx ON rate_limits (window_start);
+    `,
+  },
+];
+
+export async function migrate(db: Database, migrations: readonly Migration[] = MIGRATIONS): Promise<number[]> {
+  return db.transaction(async (tx) => {
+    await tx.query('SELECT pg_advisory_xact_lock($1)', [MIGRATION_LOCK_ID]);
+    await tx.query(`
+      CREATE TABLE IF NOT EXISTS schema_migrations (
+        version    integer PRIMARY KEY,
+        name       text NOT NULL,
+        applied_at timestamptz NOT NULL DEFAULT now()
+      )`);
+    const { rows } = await tx.query<{ version: number }>('SELECT version FROM schema_migrations');
+    const applied = new Set(rows.map((row) => Number(row.version)));
+    const newlyApplied: number[] = [];
+    for (const migration of [...migrations].sort((a, b) => a.version - b.version)) {
+      if (applied.has(migration.version)) continue;
+      await tx.exec(migration.sql);
+      await tx.query('INSERT INTO schema_migrations (version, name) VALUES ($1, $2)', [migration.version, migration.name]);
+      newlyApplied.push(migration.version);
+    }
+    return newlyApplied;
+  });
+}

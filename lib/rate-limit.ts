@@ -1,0 +1,30 @@
+/**
+ * Fixed-window rate limits kept in the database, so they hold across every function instance. The
+ * conditional upsert is atomic: concurrent callers never push a window past its limit.
+ */
+import type { Queryable } from '#lib/db';
+
+export type RateLimitDecision = { allowed: true; remaining: number } | { allowed: false; retryAfterSeconds: number };
+
+export async function consumeRateLimit(
+  db: Queryable,
+  subject: string,
+  limit: number,
+  windowSeconds: number,
+  now: Date = new Date(),
+): Promise<RateLimitDecision> {
+  const windowMs = windowSeconds * 1000;
+  const windowStart = new Date(Math.floor(now.getTime() / windowMs) * windowMs);
+  const { rows } = await db.query<{ count: number }>(
+    `INSERT INTO rate_limits (subject, window_start, count) VALUES ($1, $2, 1)
+     ON CONFLICT (subject, window_start) DO UPDATE SET count = rate_limits.count + 1
+       WHERE rate_limits.count < $3
+     RETURNING count`,
+    [subject, windowStart, limit],
+  );
+  const row = rows[0];
+  if (row === undefined) {
+    return { allowed: false, retryAfterSeconds: (windowStart.getTime() + windowMs - now.getTime()) / 1000 };
+  }
+  return { allowed: true, remaining: limit - Number(row.count) };
+}

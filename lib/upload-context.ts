@@ -1,0 +1,31 @@
+/**
+ * What the upload signature's `sourceContext` (and, with a procedure, `sessionContext`) carries so that
+ * VOD events can be tied back to the upload: the upload id, and the user id when it fits. The signature
+ * is signed, so the client cannot change it.
+ */
+import { MAX_SOURCE_CONTEXT_LENGTH } from '#lib/upload-signature';
+
+export interface UploadContext {
+  uploadId: string;
+  userId?: string;
+}
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+export function encodeUploadContext({ uploadId, userId }: UploadContext): string {
+  const base = `uploadId=${uploadId}`;
+  if (userId === undefined) return base;
+  const full = `${base}&userId=${encodeURIComponent(userId)}`;
+  // The upload id alone is enough to find the upload; the user id is a convenience when it fits.
+  return full.length <= MAX_SOURCE_CONTEXT_LENGTH ? full : base;
+}
+
+/** Returns undefined for a context this backend did not write (media uploaded some other way). */
+export function decodeUploadContext(context: string | null | undefined): UploadContext | undefined {
+  if (!context) return undefined;
+  const params = new URLSearchParams(context);
+  const uploadId = params.get('uploadId');
+  if (uploadId === null || !UUID.test(uploadId)) return undefined;
+  const userId = params.get('userId');
+  return userId === null ? { uploadId: uploadId.toLowerCase() } : { uploadId: uploadId.toLowerCase(), userId };
+}

@@ -1,0 +1,42 @@
+/**
+ * The upload state machine (architecture.md). Transitions only move forward, so a late or repeated
+ * event never moves an upload back:
+ *   ISSUED → UPLOADED → PROCESSING → READY | FAILED;  UPLOADED → REJECTED;  ISSUED → EXPIRED;  any → DELETED.
+ * Events may arrive out of order (ProcedureStateChanged before NewFileUpload), so a state may be skipped.
+ */
+export const UploadStatus = {
+  ISSUED: 'ISSUED',
+  UPLOADED: 'UPLOADED',
+  PROCESSING: 'PROCESSING',
+  READY: 'READY',
+  FAILED: 'FAILED',
+  REJECTED: 'REJECTED',
+  EXPIRED: 'EXPIRED',
+  DELETED: 'DELETED',
+} as const;
+
+export type UploadStatus = (typeof UploadStatus)[keyof typeof UploadStatus];
+
+export const UPLOAD_STATUSES = Object.values(UploadStatus);
+
+const RANK: Record<UploadStatus, number> = {
+  ISSUED: 0,
+  UPLOADED: 1,
+  PROCESSING: 2,
+  READY: 3,
+  FAILED: 3,
+  REJECTED: 3,
+  EXPIRED: 3,
+  DELETED: 4,
+};
+
+/** Outcomes that no processing event may change (only deletion follows them). */
+export function isFinal(status: UploadStatus): boolean {
+  return RANK[status] >= 3;
+}
+
+export function canTransition(from: UploadStatus, to: UploadStatus): boolean {
+  if (to === UploadStatus.EXPIRED) return from === UploadStatus.ISSUED;
+  if (to === UploadStatus.REJECTED) return from === UploadStatus.ISSUED || from === UploadStatus.UPLOADED;
+  return RANK[to] > RANK[from];
+}

@@ -1,0 +1,117 @@
+/**
+ * The uploads table: one row per upload, from the signature that announced it to its final state.
+ * Plain functions over a `Queryable`, so callers choose the transaction.
+ */
+import type { Queryable } from '#lib/db';
+import type { UploadStatus } from '#lib/upload-lifecycle';
+
+export interface Upload {
+  uploadId: string;
+  userId: string;
+  status: UploadStatus;
+  fileName: string | null;
+  fileSize: number | null;
+  fileType: string | null;
+  coverType: string | null;
+  fileId: string | null;
+  taskId: string | null;
+  procedure: string | null;
+  media: unknown;
+  result: unknown;
+  error: unknown;
+  signatureExpiresAt: Date;
+  createdAt: Date;
+  updatedAt: Date;
+  statusChangedAt: Date;
+}
+
+interface UploadRow {
+  upload_id: string;
+  user_id: string;
+  status: UploadStatus;
+  file_name: string | null;
+  file_size: string | number | null;
+  file_type: string | null;
+  cover_type: string | null;
+  file_id: string | null;
+  task_id: string | null;
+  procedure: string | null;
+  media: unknown;
+  result: unknown;
+  error: unknown;
+  signature_expires_at: Date | string;
+  created_at: Date | string;
+  updated_at: Date | string;
+  status_changed_at: Date | string;
+}
+
+// pg returns bigint as a string, PGlite as a number: normalise here, once.
+function toUpload(row: UploadRow): Upload {
+  return {
+    uploadId: row.upload_id,
+    userId: row.user_id,
+    status: row.status,
+    fileName: row.file_name,
+    fileSize: row.file_size === null ? null : Number(row.file_size),
+    fileType: row.file_type,
+    coverType: row.cover_type,
+    fileId: row.file_id,
+    taskId: row.task_id,
+    procedure: row.procedure,
+    media: row.media,
+    result: row.result,
+    error: row.error,
+    signatureExpiresAt: new Date(row.signature_expires_at),
+    createdAt: new Date(row.created_at),
+    updatedAt: new Date(row.updated_at),
+    statusChangedAt: new Date(row.status_changed_at),
+  };
+}
+
+export interface NewUpload {
+  uploadId: string;
+  userId: string;
+  fileName?: string;
+  fileSize?: number;
+  fileType?: string;
+  coverType?: string;
+  procedure?: string;
+  signatureExpiresAt: Date;
+}
+
+export async function insertIssuedUpload(db: Queryable, upload: NewUpload): Promise<Upload> {
+  const { rows } = await db.query<UploadRow>(
+    `INSERT INTO uploads (upload_id, user_id, status, file_name, file_size, file_type, cover_type, procedure,
+                          signature_expires_at)
+     VALUES ($1, $2, 'ISSUED', $3, $4, $5, $6, $7, $8)
+     RETURNING *`,
+    [
+      upload.uploadId,
+      upload.userId,
+      upload.fileName ?? null,
+      upload.fileSize ?? null,
+      upload.fileType ?? null,
+      upload.coverType ?? null,
+      upload.procedure ?? null,
+      upload.signatureExpiresAt,
+    ],
+  );
+  return toUpload(rows[0]!);
+}
+
+export async function getUpload(db: Queryable, uploadId: string, options: { forUpdate?: boolean } = {}): Promise<Upload | undefined> {
+  const { rows } = await db.query<UploadRow>(
+    `SELECT * FROM uploads WHERE upload_id = $1${options.forUpdate ? ' FOR UPDATE' : ''}`,
+    [uploadId],
+  );
+  return rows[0] === undefined ? undefined : toUpload(rows[0]);
+}
+
+/** Re-signing never shortens the window an upload has to arrive in. */
+export async function extendSignatureExpiry(db: Queryable, uploadId: string, expiresAt: Date): Promise<void> {
+  await db.query(
+    `UPDATE uploads SET signature_expires_at = GREATEST(signature_expires_at, $2), updated_at = now()
+     WHERE upload_id = $1`,
+    [uploadId, expiresAt],
+  );
+}

@@ -1,0 +1,78 @@
+/**
+ * De-dupe keys: the same delivery, retried or pulled again, must map to the same key; two different
+ * updates must not.
+ */
+import { createHash } from 'node:crypto';
+import type { MediaProcessResult, VodEvent } from '#lib/vod-event/types';
+
+/** Top-level fields that change from one delivery of an event to the next. */
+const DELIVERY_FIELDS = new Set(['EventHandle', 'Sign', 'T']);
+
+/**
+ * JSON with sorted keys and null/undefined members dropped, so that key order and null-vs-missing
+ * (PULL sends nulls, PUSH omits them) do not change it.
+ */
+export function canonicalJson(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
+  if (value !== null && typeof value === 'object') {
+    const record = value as Record<string, unknown>;
+    const members = Object.keys(record)
+      .sort()
+      .filter((key) => record[key] !== null && record[key] !== undefined)
+      .map((key) => `${JSON.stringify(key)}:${canonicalJson(record[key])}`);
+    return `{${members.join(',')}}`;
+  }
+  // undefined, functions and symbols cannot come from JSON; map them like JSON.stringify does in arrays.
+  return JSON.stringify(value) ?? 'null';
+}
+
+/** 128 bits of SHA-256: plenty to tell events apart, short enough for a key column. */
+export function digest(text: string): string {
+  return createHash('sha256').update(text).digest('hex').slice(0, 32);
+}
+
+/** Digest of a raw event body, ignoring the per-delivery fields. */
+export function contentDigest(body: Record<string, unknown>): string {
+  const content = Object.fromEntries(Object.entries(body).filter(([key]) => !DELIVERY_FIELDS.has(key)));
+  return digest(canonicalJson(content));
+}
+
+/**
+ * The key under which an event's effects are recorded once:
+ * - `EventHandle:<handle>` for PULL entries (VOD's own id for the event);
+ * - otherwise type + the id the event is about + its status, e.g. `NewFileUpload:<fileId>`,
+ *   `ProcedureStateChanged:<taskId>:FINISH`; a PROCESSING (Change-mode partial) update also carries a
+ *   digest of its subtask states, so two different partial updates are not collapsed into one;
+ * - for FileDeleted, ignored and unknown events, a digest of their content.
+ */
+export function eventDedupeKey(event: VodEvent): string {
+  if (event.eventHandle !== undefined) return `EventHandle:${event.eventHandle}`;
+  switch (event.kind) {
+    case 'NewFileUpload':
+      return `NewFileUpload:${event.fileId}`;
+    case 'ProcedureStateChanged': {
+      const key = `ProcedureStateChanged:${event.taskId}:${event.status}`;
+      return event.status === 'PROCESSING' ? `${key}:${digest(subtaskStates(event.results))}` : key;
+    }
+    case 'FileDeleted': {
+      const deletions = event.deletions
+        .map((d) => `${d.fileId}=${d.parts.map((p) => `${p.type}/${p.definition}`).sort().join('+')}`)
+        .sort();
+      return `FileDeleted:${digest(deletions.join(','))}`;
+    }
+    case 'Ignored':
+    case 'Unknown':
+      return `${event.eventType}:${event.contentDigest}`;
+  }
+}
+
+function subtaskStates(results: readonly MediaProcessResult[]): string {
+  return results
+    .map((r) =>
+      r.type === 'Unknown'
+        ? [r.rawType, '', r.status ?? '', r.progress, r.errCodeExt].join('|')
+        : [r.type, r.input.definition ?? '', r.status, r.progress, r.errCodeExt].join('|'),
+    )
+    .sort()
+    .join(',');
+}

@@ -1,0 +1,78 @@
+/**
+ * `npm run build`: one esbuild bundle per function, `dist/<function>/index.js` exporting `main_handler`,
+ * targeting SCF's Node 18. `npm run package` (`--zip`) also writes `dist/<function>.zip` holding just that
+ * file, byte-for-byte reproducible. `--sourcemap` adds source maps (left out by default).
+ */
+import { createWriteStream, mkdirSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import path from 'node:path';
+import { build } from 'esbuild';
+import { ZipFile } from 'yazl';
+
+const root = path.resolve(__dirname, '..');
+const functionsDir = path.join(root, 'functions');
+const distDir = path.join(root, 'dist');
+const args = new Set(process.argv.slice(2));
+
+/** Loaded at run time only where they exist: PGlite is local-only (deployments use DATABASE_URL). */
+export const EXTERNAL = ['@electric-sql/pglite', 'pg-native'];
+const FIXED_MTIME = new Date('2020-01-01T00:00:00Z');
+
+export function functionNames(): string[] {
+  return readdirSync(functionsDir)
+    .filter((name) => statSync(path.join(functionsDir, name, 'index.ts'), { throwIfNoEntry: false })?.isFile())
+    .sort();
+}
+
+async function bundle(name: string, sourcemap: boolean): Promise<string> {
+  const outfile = path.join(distDir, name, 'index.js');
+  rmSync(path.dirname(outfile), { recursive: true, force: true });
+  await build({
+    entryPoints: [path.join(functionsDir, name, 'index.ts')],
+    outfile,
+    bundle: true,
+    platform: 'node',
+    target: 'node18',
+    format: 'cjs',
+    minify: true,
+    keepNames: true,
+    sourcemap: sourcemap ? 'linked' : false,
+    external: EXTERNAL,
+    legalComments: 'none',
+    logLevel: 'warning',
+  });
+  return outfile;
+}
+
+function zip(name: string, files: string[]): Promise<string> {
+  const target = path.join(distDir, `${name}.zip`);
+  const archive = new ZipFile();
+  for (const file of files) {
+    archive.addBuffer(readFileSync(file), path.basename(file), { mtime: FIXED_MTIME, mode: 0o100644 });
+  }
+  archive.end();
+  return new Promise((resolve, reject) => {
+    archive.outputStream.pipe(createWriteStream(target)).on('close', () => resolve(target)).on('error', reject);
+  });
+}
+
+async function main(): Promise<void> {
+  mkdirSync(distDir, { recursive: true });
+  const sourcemap = args.has('--sourcemap');
+  for (const name of functionNames()) {
+    const outfile = await bundle(name, sourcemap);
+    const files = sourcemap ? [outfile, `${outfile}.map`] : [outfile];
+    let line = `${name.padEnd(18)} ${path.relative(root, outfile)} ${(statSync(outfile).size / 1024).toFixed(1)} KiB`;
+    if (args.has('--zip')) {
+      const archive = await zip(name, files);
+      line += `  ${path.relative(root, archive)} ${(statSync(archive).size / 1024).toFixed(1)} KiB`;
+    }
+    console.log(line);
+  }
+}
+
+if (require.main === module) {
+  main().catch((error: unknown) => {
+    console.error(error);
+    process.exit(1);
+  });
+}

@@ -1,0 +1,80 @@
+import { ConfigError, loadConfig } from '#lib/config';
+import { functionEnv } from './support/env';
+
+function configError(env: Record<string, string | undefined>): string {
+  try {
+    loadConfig(env);
+  } catch (error) {
+    expect(error).toBeInstanceOf(ConfigError);
+    return (error as Error).message;
+  }
+  throw new Error('expected a ConfigError');
+}
+
+describe('loadConfig', () => {
+  test('a minimal environment gets safe defaults', () => {
+    const config = loadConfig(functionEnv());
+    expect(config.vod.region).toBe('ap-guangzhou');
+    expect(config.vod.subAppId).toBe(1500000001);
+    expect(config.upload.signatureValiditySeconds).toBe(3600);
+    expect(config.upload.oneTimeSignature).toBe(false);
+    expect(config.upload.allowedTypes).toContain('mp4');
+    expect(config.rateLimit).toEqual({ signatures: 60, windowSeconds: 60 });
+    expect(config.http.corsAllowedOrigins).toEqual([]);
+    expect(config.database).toEqual({ url: undefined, poolMax: 2, dataDir: '.data' });
+    expect(config.auth).toMatchObject({ mode: 'jwt', userClaim: 'sub', clockSkewSeconds: 30 });
+  });
+
+  test.each([
+    ['VOD_SECRET_ID', { VOD_SECRET_ID: undefined }],
+    ['VOD_SECRET_KEY', { VOD_SECRET_KEY: '  ' }],
+    ['VOD_SUB_APP_ID', { VOD_SUB_APP_ID: 'abc' }],
+    ['VOD_REGION', { VOD_REGION: 'Guangzhou' }],
+    ['VOD_API_ENDPOINT', { VOD_API_ENDPOINT: 'http://127.0.0.1:8081' }],
+    ['AUTH_MODE', { AUTH_MODE: 'basic' }],
+    ['AUTH_JWT_SECRET', { AUTH_JWT_SECRET: 'short' }],
+    ['AUTH_JWKS_URL', { AUTH_JWT_SECRET: undefined, AUTH_JWKS_URL: 'not a url' }],
+    ['DATABASE_URL', { DATABASE_URL: 'mysql://x' }],
+    ['SIGNATURE_VALIDITY_SECONDS', { SIGNATURE_VALIDITY_SECONDS: '7776001' }],
+    ['UPLOAD_TASK_PRIORITY', { UPLOAD_PROCEDURE: 'p', UPLOAD_TASK_PRIORITY: '11' }],
+    ['UPLOAD_TASK_NOTIFY_MODE', { UPLOAD_PROCEDURE: 'p', UPLOAD_TASK_NOTIFY_MODE: 'Sometimes' }],
+    ['UPLOAD_ONE_TIME_SIGNATURE', { UPLOAD_ONE_TIME_SIGNATURE: 'maybe' }],
+    ['RATE_LIMIT_SIGNATURES', { RATE_LIMIT_SIGNATURES: '0' }],
+    ['HTTP_MAX_BODY_BYTES', { HTTP_MAX_BODY_BYTES: '1.5' }],
+    ['LOG_LEVEL', { LOG_LEVEL: 'verbose' }],
+  ])('a missing or malformed %s fails, naming the variable', (variable, patch) => {
+    expect(configError(functionEnv(patch))).toContain(variable);
+  });
+
+  test('cross-checks: AUTH_MODE=none is refused in production, and jwt needs a key source', () => {
+    expect(configError(functionEnv({ STAGE: 'production', AUTH_MODE: 'none', DATABASE_URL: 'postgres://db/x' }))).toMatch(
+      /AUTH_MODE=none.*production/,
+    );
+    expect(loadConfig(functionEnv({ AUTH_MODE: 'none' })).auth.mode).toBe('none');
+    expect(configError(functionEnv({ AUTH_JWT_SECRET: undefined }))).toMatch(/AUTH_JWT_SECRET or AUTH_JWKS_URL/);
+    expect(configError(functionEnv({ AUTH_JWKS_URL: 'https://login.example.com/jwks.json' }))).toMatch(/only one/);
+    expect(configError(functionEnv({ STAGE: 'production' }))).toMatch(/DATABASE_URL is required/);
+    expect(configError(functionEnv({ UPLOAD_TASK_PRIORITY: '3' }))).toMatch(/UPLOAD_PROCEDURE/);
+  });
+
+  test('lists and booleans are parsed', () => {
+    const config = loadConfig(
+      functionEnv({
+        CORS_ALLOWED_ORIGINS: 'https://app.example.com, https://admin.example.com',
+        UPLOAD_ALLOWED_TYPES: 'MP4,mov',
+        UPLOAD_ONE_TIME_SIGNATURE: 'true',
+        UPLOAD_PROCEDURE: 'SimpleAesEncryptPreset',
+        UPLOAD_TASK_NOTIFY_MODE: 'Change',
+      }),
+    );
+    expect(config.http.corsAllowedOrigins).toEqual(['https://app.example.com', 'https://admin.example.com']);
+    expect(config.upload.allowedTypes).toEqual(['mp4', 'mov']);
+    expect(config.upload.oneTimeSignature).toBe(true);
+    expect(config.upload.taskNotifyMode).toBe('Change');
+  });
+
+  test('the error message never repeats a secret value', () => {
+    const message = configError(functionEnv({ VOD_SUB_APP_ID: 'x', AUTH_JWT_SECRET: 'tooShortSecretValue' }));
+    expect(message).not.toContain('tooShortSecretValue');
+  });
+});

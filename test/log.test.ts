@@ -1,0 +1,40 @@
+import { createLogger, redact, setLogSink } from '#lib/log';
+
+describe('logging', () => {
+  test('one JSON line per event with level, message and context fields', () => {
+    const lines: string[] = [];
+    const previous = setLogSink((line) => lines.push(line));
+    try {
+      const log = createLogger({ fn: 'upload-signature' }, 'info').child({ requestId: 'r-1' });
+      log.debug('hidden');
+      log.info('upload signature issued', { uploadId: 'u-1', userId: 'alice' });
+    } finally {
+      setLogSink(previous);
+    }
+    expect(lines).toHaveLength(1);
+    expect(JSON.parse(lines[0]!)).toMatchObject({
+      level: 'info',
+      msg: 'upload signature issued',
+      fn: 'upload-signature',
+      requestId: 'r-1',
+      uploadId: 'u-1',
+      userId: 'alice',
+    });
+  });
+
+  test('secret-looking keys are redacted at any depth', () => {
+    const out = JSON.stringify(
+      redact({
+        config: { vod: { secretKey: 'SK', secretId: 'AKID' }, auth: { secret: 'JWT' } },
+        headers: { authorization: 'Bearer abc', 'x-cos-security-token': 'tok' },
+        signature: 'c2lnbmF0dXJl',
+        Sign: 'md5',
+        list: [{ password: 'pw' }],
+      }),
+    );
+    for (const secret of ['SK', 'AKID', 'JWT', 'Bearer abc', 'tok', 'c2lnbmF0dXJl', 'md5', 'pw']) {
+      expect(out).not.toContain(`"${secret}"`);
+    }
+    expect(out).toContain('[redacted]');
+  });
+});
