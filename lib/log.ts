@@ -3,6 +3,8 @@
  * name secrets are replaced before anything is written, so a careless `log.info('x', { config })`
  * cannot leak a SecretKey, a JWT or a full upload signature.
  */
+import { types } from 'node:util';
+
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
 
 const LEVELS: Record<LogLevel, number> = { debug: 10, info: 20, warn: 30, error: 40 };
@@ -23,7 +25,7 @@ export interface Logger {
 
 /** Replaces secret-looking values and flattens errors to name + message (stacks only for non-HTTP errors). */
 export function redact(value: unknown, depth = 0): unknown {
-  if (value instanceof Error) {
+  if (value instanceof Error || types.isNativeError(value)) {
     const status = (value as { status?: unknown }).status;
     return { name: value.name, message: value.message, ...(typeof status === 'number' ? {} : { stack: value.stack }) };
   }

@@ -1,0 +1,174 @@
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { exportJWK, generateKeyPair, SignJWT, type JWK } from 'jose';
+import { createAuthenticator } from '#lib/auth';
+import { loadConfig } from '#lib/config';
+import { createLogger } from '#lib/log';
+import { functionEnv, TEST_JWT_SECRET } from './support/env';
+import { userToken } from './support/jwt';
+
+const log = createLogger({}, 'error');
+const hs256 = createAuthenticator(loadConfig(functionEnv()), log);
+const bearer = (token: string) => ({ authorization: `Bearer ${token}` });
+
+async function failure(promise: Promise<unknown>): Promise<{ status: number; message: string }> {
+  try {
+    await promise;
+  } catch (error) {
+    return { status: (error as { status: number }).status, message: (error as Error).message };
+  }
+  throw new Error('expected the token to be refused');
+}
+
+const b64url = (value: object) => Buffer.from(JSON.stringify(value)).toString('base64url');
+
+describe('JWT with an HS256 secret', () => {
+  test('accepts a valid token and takes the user id from sub', async () => {
+    expect(await hs256(bearer(await userToken('alice')))).toEqual({ userId: 'alice' });
+  });
+
+  test('the user id claim is configurable', async () => {
+    const auth = createAuthenticator(loadConfig(functionEnv({ AUTH_USER_CLAIM: 'uid' })), log);
+    const token = await new SignJWT({ uid: 42 })
+      .setProtectedHeader({ alg: 'HS256' })
+      .setIssuer('https://login.example.com')
+      .setAudience('vod-upload')
+      .setExpirationTime('5m')
+      .sign(new TextEncoder().encode(TEST_JWT_SECRET));
+    expect(await auth(bearer(token))).toEqual({ userId: '42' });
+    expect((await failure(auth(bearer(await userToken('alice'))))).message).toMatch(/"uid" claim/);
+  });
+
+  test.each([
+    ['no header', {}, /Missing Authorization/],
+    ['not bearer', { authorization: 'Basic YWxpY2U6cHc=' }, /Bearer <token>/],
+    ['garbage', bearer('not.a.jwt'), /not valid/],
+  ])('refuses %s with a 401', async (_name, headers, message) => {
+    const { status, message: text } = await failure(hs256(headers as Record<string, string>));
+    expect(status).toBe(401);
+    expect(text).toMatch(message);
+  });
+
+  test('refuses expired, not-yet-valid, wrong issuer, wrong audience and wrong key', async () => {
+    const now = Math.floor(Date.now() / 1000);
+    const cases = await Promise.all([
+      userToken('a', { expiresIn: now - 120 }),
+      userToken('a', { notBefore: now + 600 }),
+      userToken('a', { issuer: 'https://evil.example.com' }),
+      userToken('a', { audience: 'another-app' }),
+      userToken('a', { secret: 'another-secret-that-is-also-long-enough-0123' }),
+    ]);
+    const messages = [];
+    for (const token of cases) {
+      const { status, message } = await failure(hs256(bearer(token)));
+      expect(status).toBe(401);
+      messages.push(message);
+    }
+    expect(messages[0]).toMatch(/expired/);
+    expect(messages[1]).toMatch(/nbf/);
+    expect(messages[2]).toMatch(/iss/);
+    expect(messages[3]).toMatch(/aud/);
+    expect(messages[4]).toMatch(/signature/);
+  });
+
+  test('tolerates the configured clock skew only', async () => {
+    const now = Math.floor(Date.now() / 1000);
+    expect(await hs256(bearer(await userToken('a', { expiresIn: now - 10 })))).toEqual({ userId: 'a' });
+    expect((await failure(hs256(bearer(await userToken('a', { expiresIn: now - 40 }))))).status).toBe(401);
+  });
+
+  test('refuses alg "none" and other algorithms', async () => {
+    const unsigned = `${b64url({ alg: 'none', typ: 'JWT' })}.${b64url({ sub: 'a', iss: 'https://login.example.com', aud: 'vod-upload', exp: 9999999999 })}.`;
+    expect((await failure(hs256(bearer(unsigned)))).status).toBe(401);
+    const hs512 = await new SignJWT({ sub: 'a' })
+      .setProtectedHeader({ alg: 'HS512' })
+      .setIssuer('https://login.example.com')
+      .setAudience('vod-upload')
+      .setExpirationTime('5m')
+      .sign(new TextEncoder().encode(TEST_JWT_SECRET));
+    expect((await failure(hs256(bearer(hs512)))).message).toMatch(/algorithm/);
+  });
+
+  test('a token without exp is refused', async () => {
+    const token = await new SignJWT({ sub: 'a' })
+      .setProtectedHeader({ alg: 'HS256' })
+      .setIssuer('https://login.example.com')
+      .setAudience('vod-upload')
+      .sign(new TextEncoder().encode(TEST_JWT_SECRET));
+    expect((await failure(hs256(bearer(token)))).status).toBe(401);
+  });
+});
+
+describe('JWT with a JWKS URL', () => {
+  let server: Server;
+  let jwksUrl: string;
+  let requests = 0;
+  const keys: { kid: string; alg: 'RS256' | 'ES256'; privateKey: CryptoKey; jwk: JWK }[] = [];
+
+  beforeAll(async () => {
+    for (const alg of ['RS256', 'ES256'] as const) {
+      const { publicKey, privateKey } = await generateKeyPair(alg);
+      keys.push({ kid: `key-${alg}`, alg, privateKey: privateKey as CryptoKey, jwk: { ...(await exportJWK(publicKey)), kid: `key-${alg}`, alg } });
+    }
+    server = createServer((_req, res) => {
+      requests++;
+      res.setHeader('content-type', 'application/json');
+      res.end(JSON.stringify({ keys: keys.map((k) => k.jwk) }));
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    jwksUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}/.well-known/jwks.json`;
+  });
+  afterAll(() => new Promise((resolve) => server.close(resolve)));
+
+  const sign = (key: (typeof keys)[number], sub: string) =>
+    new SignJWT({})
+      .setProtectedHeader({ alg: key.alg, kid: key.kid })
+      .setSubject(sub)
+      .setIssuer('https://login.example.com')
+      .setAudience('vod-upload')
+      .setExpirationTime('5m')
+      .sign(key.privateKey);
+
+  test('accepts RS256 and ES256 tokens from the key set, fetching it once', async () => {
+    const auth = createAuthenticator(loadConfig(functionEnv({ AUTH_JWT_SECRET: undefined, AUTH_JWKS_URL: jwksUrl })), log);
+    expect(await auth(bearer(await sign(keys[0]!, 'rsa-user')))).toEqual({ userId: 'rsa-user' });
+    expect(await auth(bearer(await sign(keys[1]!, 'ec-user')))).toEqual({ userId: 'ec-user' });
+    expect(requests).toBe(1);
+  });
+
+  test('refuses an HS256 token signed with the public key (algorithm confusion) and an unknown key', async () => {
+    const auth = createAuthenticator(loadConfig(functionEnv({ AUTH_JWT_SECRET: undefined, AUTH_JWKS_URL: jwksUrl })), log);
+    const confused = await new SignJWT({ sub: 'x' })
+      .setProtectedHeader({ alg: 'HS256', kid: 'key-RS256' })
+      .setIssuer('https://login.example.com')
+      .setAudience('vod-upload')
+      .setExpirationTime('5m')
+      .sign(new TextEncoder().encode(JSON.stringify(keys[0]!.jwk)));
+    expect((await failure(auth(bearer(confused)))).status).toBe(401);
+    const { privateKey } = await generateKeyPair('RS256');
+    const stranger = await new SignJWT({ sub: 'x' })
+      .setProtectedHeader({ alg: 'RS256', kid: 'unknown' })
+      .setIssuer('https://login.example.com')
+      .setAudience('vod-upload')
+      .setExpirationTime('5m')
+      .sign(privateKey);
+    expect((await failure(auth(bearer(stranger)))).status).toBe(401);
+  });
+
+  test('an unreachable key set is a 503, not a 401 or a 500', async () => {
+    const auth = createAuthenticator(
+      loadConfig(functionEnv({ AUTH_JWT_SECRET: undefined, AUTH_JWKS_URL: 'http://127.0.0.1:9/jwks.json' })),
+      log,
+    );
+    expect((await failure(auth(bearer(await sign(keys[0]!, 'a'))))).status).toBe(503);
+  });
+});
+
+describe('AUTH_MODE=none', () => {
+  test('trusts X-User-Id, defaults to a local user, and refuses control characters', async () => {
+    const auth = createAuthenticator(loadConfig(functionEnv({ AUTH_MODE: 'none' })), log);
+    expect(await auth({})).toEqual({ userId: 'local-user' });
+    expect(await auth({ 'x-user-id': 'bob' })).toEqual({ userId: 'bob' });
+    expect((await failure(auth({ 'x-user-id': 'bob\nadmin' }))).status).toBe(401);
+  });
+});
