@@ -1,0 +1,342 @@
+/**
+ * API 3.0 endpoint (`POST /` with X-TC-Action, vod-protocol.md §6): TC3-HMAC-SHA256 verification,
+ * the error envelope (HTTP 200, `Response.Error.{Code,Message}`, `RequestId`) and a table of action
+ * handlers. To add an action (ProcessMedia, DescribeTaskDetail, …) add an entry to `API_ACTIONS`
+ * (or pass `extraActions` to `startEmulator`): a handler gets the JSON parameters and returns the
+ * Response fields without RequestId, or throws `ApiError(code, message)`.
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { EmulatorContext } from './context.ts';
+import { mediaUrl } from './context.ts';
+import { BodyTooLargeError, newRequestId, readBody, sendJson } from './http-util.ts';
+import { ApiError, verifyTc3 } from './tc3.ts';
+import { applyUpload, commitUpload, deleteMediaFiles, findSession, UploadError } from './uploads.ts';
+import { MAX_EVENTS_PER_PULL } from './events.ts';
+import type { EventConfig } from './options.ts';
+import { MAX_SOURCE_CONTEXT_LENGTH, MAX_SESSION_CONTEXT_LENGTH } from '#lib/upload-signature';
+
+export { ApiError };
+
+export const API_VERSION = '2018-07-17';
+
+export interface ActionContext {
+  ctx: EmulatorContext;
+  /** The application the call is for: `SubAppId` when given, else the primary AppId. */
+  appId: number;
+  requestId: string;
+  region: string | undefined;
+  /** Aborted when the client goes away (long polls stop early). */
+  signal: AbortSignal;
+}
+
+export type ActionHandler = (call: ActionContext, params: Record<string, unknown>) => Promise<Record<string, unknown>> | Record<string, unknown>;
+
+// ---- parameter helpers (VOD answers MissingParameter / InvalidParameterValue) ----
+
+export function requireString(params: Record<string, unknown>, name: string): string {
+  const v = params[name];
+  if (v === undefined || v === null || v === '') throw new ApiError('MissingParameter', `The parameter ${name} is required.`);
+  if (typeof v !== 'string') throw new ApiError('InvalidParameterValue', `${name} must be a string.`);
+  return v;
+}
+
+export function optionalString(params: Record<string, unknown>, name: string, maxLength = Infinity, code = 'InvalidParameterValue'): string | undefined {
+  const v = params[name];
+  if (v === undefined || v === null) return undefined;
+  if (typeof v !== 'string') throw new ApiError('InvalidParameterValue', `${name} must be a string.`);
+  if ([...v].length > maxLength) throw new ApiError(code, `${name} is longer than ${maxLength} characters.`);
+  return v;
+}
+
+export function optionalInteger(params: Record<string, unknown>, name: string): number | undefined {
+  const v = params[name];
+  if (v === undefined || v === null) return undefined;
+  if (typeof v !== 'number' || !Number.isInteger(v)) throw new ApiError('InvalidParameterValue', `${name} must be an integer.`);
+  return v;
+}
+
+function optionalSwitch(params: Record<string, unknown>, name: string): 'ON' | 'OFF' | undefined {
+  const v = params[name];
+  if (v === undefined || v === null) return undefined;
+  if (v !== 'ON' && v !== 'OFF') throw new ApiError('InvalidParameterValue', `${name} must be ON or OFF.`);
+  return v;
+}
+
+function fromUploadError(error: UploadError): ApiError {
+  switch (error.kind) {
+    case 'InvalidParameter':
+      return new ApiError('InvalidParameterValue', error.message);
+    case 'SessionNotFound':
+      return new ApiError('InvalidParameterValue.VodSessionKey', error.message);
+    case 'FileNotFound':
+      return new ApiError('ResourceNotFound.FileNotExist', error.message);
+    case 'ObjectMissing':
+    case 'SizeMismatch':
+      return new ApiError('FailedOperation', error.message);
+  }
+}
+
+async function uploadCall<T>(fn: () => Promise<T> | T): Promise<T> {
+  try {
+    return await fn();
+  } catch (error) {
+    if (error instanceof UploadError) throw fromUploadError(error);
+    throw error;
+  }
+}
+
+const MEDIA_INFO_FILTERS = [
+  'basicInfo',
+  'metaData',
+  'transcodeInfo',
+  'animatedGraphicsInfo',
+  'imageSpriteInfo',
+  'snapshotByTimeOffsetInfo',
+  'sampleSnapshotInfo',
+  'keyFrameDescInfo',
+  'adaptiveDynamicStreamingInfo',
+  'miniProgramReviewInfo',
+  'subtitleInfo',
+  'reviewInfo',
+  'mpsAiMediaInfo',
+  'knowledgeBasesInfo',
+];
+
+// ---- the actions ----
+
+const describeMediaInfos: ActionHandler = ({ ctx, appId }, params) => {
+  const ids = params.FileIds;
+  if (!Array.isArray(ids) || ids.length === 0) throw new ApiError('MissingParameter', 'The parameter FileIds is required.');
+  if (ids.length > 20) throw new ApiError('InvalidParameterValue.FileIds', 'FileIds may hold at most 20 ids.');
+  const filters = params.Filters === undefined ? MEDIA_INFO_FILTERS : params.Filters;
+  if (!Array.isArray(filters) || filters.some((f) => typeof f !== 'string' || !MEDIA_INFO_FILTERS.includes(f))) {
+    throw new ApiError('InvalidParameterValue.Filters', `Filters must be a subset of ${MEDIA_INFO_FILTERS.join(', ')}.`);
+  }
+  const wants = (name: string) => (filters as string[]).includes(name);
+  const MediaInfoSet: Record<string, unknown>[] = [];
+  const NotExistFileIdSet: string[] = [];
+  for (const id of ids) {
+    const media = typeof id === 'string' ? ctx.store.doc.media[id] : undefined;
+    if (!media || media.appId !== appId) {
+      NotExistFileIdSet.push(String(id));
+      continue;
+    }
+    MediaInfoSet.push({
+      FileId: media.fileId,
+      BasicInfo: wants('basicInfo') ? media.basicInfo : null,
+      MetaData: wants('metaData') ? media.metaData : null,
+      TranscodeInfo: null,
+      AnimatedGraphicsInfo: null,
+      SampleSnapshotInfo: null,
+      ImageSpriteInfo: null,
+      SnapshotByTimeOffsetInfo: null,
+      KeyFrameDescInfo: null,
+      AdaptiveDynamicStreamingInfo: null,
+      MiniProgramReviewInfo: null,
+      SubtitleInfo: null,
+      ReviewInfo: null,
+    });
+  }
+  return { MediaInfoSet, NotExistFileIdSet };
+};
+
+const DELETE_PART_TYPES = ['OriginalFiles', 'TranscodeFiles', 'AdaptiveDynamicStreamingFiles', 'WechatPublishFiles', 'WechatMiniProgramPublishFiles'];
+
+const deleteMedia: ActionHandler = ({ ctx, appId }, params) => {
+  const fileId = requireString(params, 'FileId');
+  const media = ctx.store.doc.media[fileId];
+  if (!media || media.appId !== appId) throw new ApiError('ResourceNotFound.FileNotExist', `The media ${fileId} does not exist.`);
+  const parts = params.DeleteParts ?? [];
+  if (!Array.isArray(parts)) throw new ApiError('InvalidParameterValue', 'DeleteParts must be an array.');
+  const deleteParts = parts.map((p: unknown) => {
+    const part = (p ?? {}) as Record<string, unknown>;
+    if (typeof part.Type !== 'string' || !DELETE_PART_TYPES.includes(part.Type)) {
+      throw new ApiError('InvalidParameterValue', `DeleteParts.Type must be one of ${DELETE_PART_TYPES.join(', ')}.`);
+    }
+    return { Type: part.Type, Definition: typeof part.Definition === 'number' ? part.Definition : 0 };
+  });
+  const whole = deleteParts.length === 0;
+  // Derived files do not exist yet in this part of the emulator; only originals have bytes.
+  if (whole || deleteParts.some((p) => p.Type === 'OriginalFiles')) deleteMediaFiles(ctx, media, !whole);
+  ctx.events.emitVodEvent(appId, 'FileDeleted', 'FileDeleteEvent', {
+    FileIdSet: [fileId],
+    FileDeleteResultInfo: [{ FileId: fileId, DeleteParts: whole ? DELETE_PART_TYPES.map((Type) => ({ Type, Definition: 0 })) : deleteParts }],
+  });
+  return {};
+};
+
+const pullEvents: ActionHandler = async ({ ctx, appId, signal }) => {
+  const events = await ctx.events.pull(appId, signal);
+  // VOD returns EventSet null when there is nothing (the SDK model says "may be null").
+  return { EventSet: events.length > 0 ? events : null };
+};
+
+const confirmEvents: ActionHandler = ({ ctx, appId }, params) => {
+  const handles = params.EventHandles;
+  if (!Array.isArray(handles) || handles.length === 0) throw new ApiError('MissingParameter', 'The parameter EventHandles is required.');
+  if (handles.length > MAX_EVENTS_PER_PULL) throw new ApiError('InvalidParameterValue', `EventHandles may hold at most ${MAX_EVENTS_PER_PULL} handles.`);
+  if (handles.some((h) => typeof h !== 'string')) throw new ApiError('InvalidParameterValue', 'EventHandles must be strings.');
+  const bad = ctx.events.confirm(appId, handles as string[]);
+  if (bad.length > 0) {
+    throw new ApiError('InvalidParameterValue.EventHandle', `Unknown, already confirmed or expired (older than 30 s) event handles: ${bad.join(', ')}`);
+  }
+  return {};
+};
+
+const modifyEventConfig: ActionHandler = ({ ctx, appId }, params) => {
+  const change: Partial<EventConfig> = {};
+  const mode = params.Mode;
+  if (mode !== undefined && mode !== null) {
+    if (mode !== 'PUSH' && mode !== 'PULL') throw new ApiError('InvalidParameterValue', 'Mode must be PUSH or PULL.');
+    change.Mode = mode;
+  }
+  const url = optionalString(params, 'NotificationUrl', 1024);
+  if (url !== undefined) {
+    if (url !== '' && !/^https?:\/\/[^\s]+$/.test(url)) throw new ApiError('InvalidParameterValue', 'NotificationUrl must be an http(s) URL, or "" to clear it.');
+    change.NotificationUrl = url;
+  }
+  for (const name of ['UploadMediaCompleteEventSwitch', 'DeleteMediaCompleteEventSwitch', 'PersistenceCompleteEventSwitch'] as const) {
+    const value = optionalSwitch(params, name);
+    if (value) change[name] = value;
+  }
+  const signKey = optionalString(params, 'SignKey');
+  if (signKey !== undefined) {
+    if (signKey !== '' && !/^[A-Za-z0-9]{1,32}$/.test(signKey)) throw new ApiError('InvalidParameterValue', 'SignKey must be letters and digits, at most 32.');
+    change.SignKey = signKey;
+  }
+  ctx.events.setConfig(appId, change);
+  return {};
+};
+
+const describeEventConfig: ActionHandler = ({ ctx, appId }) => {
+  const c = ctx.events.config(appId);
+  // SignKey is write-only: VOD's DescribeEventConfig response has no such field.
+  return {
+    Mode: c.Mode,
+    NotificationUrl: c.NotificationUrl,
+    UploadMediaCompleteEventSwitch: c.UploadMediaCompleteEventSwitch,
+    DeleteMediaCompleteEventSwitch: c.DeleteMediaCompleteEventSwitch,
+    PersistenceCompleteEventSwitch: c.PersistenceCompleteEventSwitch,
+  };
+};
+
+const applyUploadAction: ActionHandler = ({ ctx, appId }, params) =>
+  uploadCall(() => {
+    const mediaType = requireString(params, 'MediaType');
+    const region = optionalString(params, 'StorageRegion') ?? ctx.options.region;
+    if (!ctx.options.storageRegions.includes(region)) {
+      throw new ApiError('InvalidParameterValue.StorageRegion', `StorageRegion ${region} is not a storage region of this application.`);
+    }
+    const coverType = optionalString(params, 'CoverType');
+    const { session, credential } = applyUpload(ctx, {
+      appId,
+      subAppId: appId === ctx.options.appId ? undefined : appId,
+      region,
+      video: { name: optionalString(params, 'MediaName') ?? 'media', type: mediaType },
+      cover: coverType ? { name: 'cover', type: coverType } : undefined,
+      classId: optionalInteger(params, 'ClassId'),
+      procedure: optionalString(params, 'Procedure'),
+      sourceContext: optionalString(params, 'SourceContext', MAX_SOURCE_CONTEXT_LENGTH),
+      sessionContext: optionalString(params, 'SessionContext', MAX_SESSION_CONTEXT_LENGTH, 'InvalidParameterValue.SessionContextTooLong'),
+      mediaExpireTime: optionalString(params, 'ExpireTime'),
+      via: 'api',
+    });
+    return {
+      StorageBucket: session.bucket,
+      StorageRegion: session.region,
+      VodSessionKey: session.vodSessionKey,
+      MediaStoragePath: session.video?.storagePath ?? null,
+      CoverStoragePath: session.cover?.storagePath ?? null,
+      TempCertificate: {
+        SecretId: credential.secretId,
+        SecretKey: credential.secretKey,
+        Token: credential.token,
+        ExpiredTime: credential.expiredTime,
+      },
+    };
+  });
+
+const commitUploadAction: ActionHandler = ({ ctx, appId }, params) =>
+  uploadCall(async () => {
+    const session = findSession(ctx, requireString(params, 'VodSessionKey'), appId);
+    const media = await commitUpload(ctx, session);
+    return {
+      FileId: media.fileId,
+      MediaUrl: media.videoKey ? mediaUrl(ctx, `/${media.videoKey}`) : null,
+      CoverUrl: media.coverKey ? mediaUrl(ctx, `/${media.coverKey}`) : null,
+    };
+  });
+
+/** The action table. */
+export const API_ACTIONS: Record<string, ActionHandler> = {
+  DescribeMediaInfos: describeMediaInfos,
+  DeleteMedia: deleteMedia,
+  PullEvents: pullEvents,
+  ConfirmEvents: confirmEvents,
+  ModifyEventConfig: modifyEventConfig,
+  DescribeEventConfig: describeEventConfig,
+  ApplyUpload: applyUploadAction,
+  CommitUpload: commitUploadAction,
+};
+
+function appIdFor(ctx: EmulatorContext, params: Record<string, unknown>): number {
+  const sub = params.SubAppId;
+  if (sub === undefined || sub === null || sub === 0 || sub === ctx.options.appId) return ctx.options.appId;
+  if (typeof sub !== 'number' || !ctx.options.subAppIds.includes(sub)) {
+    throw new ApiError('InvalidParameterValue.SubAppId', `SubAppId ${String(sub)} is not an application of this account.`);
+  }
+  return sub;
+}
+
+export function sendApiResponse(req: IncomingMessage, res: ServerResponse, requestId: string, body: Record<string, unknown>): void {
+  sendJson(req, res, 200, { Response: { ...body, RequestId: requestId } });
+}
+
+export function sendApiError(req: IncomingMessage, res: ServerResponse, requestId: string, code: string, message: string): void {
+  sendApiResponse(req, res, requestId, { Error: { Code: code, Message: message } });
+}
+
+/** Handles one API 3.0 request. Fault injection is applied by the caller (index.ts). */
+export async function handleApi(
+  ctx: EmulatorContext,
+  req: IncomingMessage,
+  res: ServerResponse,
+  actions: Record<string, ActionHandler>,
+  body: Buffer,
+  requestId: string,
+): Promise<void> {
+  const abort = new AbortController();
+  res.on('close', () => abort.abort());
+  try {
+    const action = req.headers['x-tc-action'];
+    if (typeof action !== 'string' || action === '') throw new ApiError('MissingParameter', 'The X-TC-Action header is required.');
+    const [path = '/', rawQuery = ''] = (req.url ?? '/').split('?', 2);
+    verifyTc3({ method: req.method ?? 'POST', path: path.replace(/^https?:\/\/[^/]+/, '') || '/', rawQuery, headers: req.headers, body }, ctx.options.credentials, ctx.now());
+    const version = req.headers['x-tc-version'];
+    if (version !== API_VERSION) throw new ApiError('NoSuchVersion', `The API version ${String(version)} does not exist; use ${API_VERSION}.`);
+    const handler = Object.hasOwn(actions, action) ? actions[action] : undefined;
+    if (!handler) throw new ApiError('InvalidAction', `The action ${action} does not exist.`);
+    let params: Record<string, unknown>;
+    try {
+      const parsed: unknown = body.length === 0 ? {} : JSON.parse(body.toString('utf8'));
+      if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed)) throw new Error('not an object');
+      params = parsed as Record<string, unknown>;
+    } catch {
+      throw new ApiError('InvalidParameter', 'The request body must be a JSON object.');
+    }
+    const regionHeader = req.headers['x-tc-region'];
+    const result = await handler(
+      { ctx, appId: appIdFor(ctx, params), requestId, region: typeof regionHeader === 'string' ? regionHeader : undefined, signal: abort.signal },
+      params,
+    );
+    sendApiResponse(req, res, requestId, result);
+  } catch (error) {
+    if (error instanceof ApiError) return sendApiError(req, res, requestId, error.code, error.message);
+    if (error instanceof BodyTooLargeError) return sendApiError(req, res, requestId, 'InvalidParameter', error.message);
+    ctx.options.log(`API call failed: ${error instanceof Error ? error.stack : String(error)}`);
+    sendApiError(req, res, requestId, 'InternalError', 'An internal error occurred.');
+  }
+}
+
+/** Reads the body of an API call (bounded). */
+export const readApiBody = (req: IncomingMessage) => readBody(req, 10 << 20);

@@ -1,0 +1,96 @@
+/** Small HTTP helpers shared by the emulator's front ends. */
+import { randomUUID } from 'node:crypto';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+
+export class BodyTooLargeError extends Error {
+  constructor(readonly limit: number) {
+    super(`request body exceeds ${limit} bytes`);
+  }
+}
+
+/** Reads a small request body (API calls, XML documents) with a hard size limit. */
+export async function readBody(req: IncomingMessage, limit = 1 << 20): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req) {
+    size += (chunk as Buffer).length;
+    if (size > limit) throw new BodyTooLargeError(limit);
+    chunks.push(chunk as Buffer);
+  }
+  return Buffer.concat(chunks);
+}
+
+export const newRequestId = () => randomUUID();
+
+/** CORS for browser clients (the web SDK calls the UGC API and COS cross-origin). */
+export function corsHeaders(req: IncomingMessage): Record<string, string> {
+  const origin = req.headers.origin;
+  return {
+    'access-control-allow-origin': typeof origin === 'string' ? origin : '*',
+    'access-control-expose-headers':
+      'ETag, Content-Length, Content-Range, Content-Type, Date, x-cos-request-id, x-cos-version-id, x-cos-hash-crc64ecma',
+    vary: 'Origin',
+  };
+}
+
+export function preflight(req: IncomingMessage, res: ServerResponse): void {
+  const requested = req.headers['access-control-request-headers'];
+  res.writeHead(200, {
+    ...corsHeaders(req),
+    'access-control-allow-methods': 'GET, PUT, POST, DELETE, HEAD, OPTIONS',
+    'access-control-allow-headers': typeof requested === 'string' ? requested : '*',
+    'access-control-max-age': '600',
+    'content-length': '0',
+  });
+  res.end();
+}
+
+export function sendJson(req: IncomingMessage, res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
+  const text = JSON.stringify(body);
+  res.writeHead(status, {
+    ...corsHeaders(req),
+    'content-type': 'application/json; charset=utf-8',
+    'content-length': String(Buffer.byteLength(text)),
+    ...headers,
+  });
+  res.end(text);
+}
+
+/** Escapes text for XML element content. */
+export function xmlEscape(value: string): string {
+  return value.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;').replace(/'/g, '&apos;');
+}
+
+export function xmlUnescape(value: string): string {
+  return value
+    .replace(/&quot;/g, '"')
+    .replace(/&apos;/g, "'")
+    .replace(/&lt;/g, '<')
+    .replace(/&gt;/g, '>')
+    .replace(/&#(\d+);/g, (_, n: string) => String.fromCodePoint(Number(n)))
+    .replace(/&#x([0-9a-f]+);/gi, (_, n: string) => String.fromCodePoint(parseInt(n, 16)))
+    .replace(/&amp;/g, '&');
+}
+
+export type XmlValue = string | number | boolean | undefined | XmlNode | XmlNode[] | XmlValue[];
+export interface XmlNode {
+  [name: string]: XmlValue;
+}
+
+/** Serialises `{ Root: { A: 1, B: [{...}, {...}] } }`; arrays repeat the element. */
+export function toXml(node: XmlNode): string {
+  const render = (name: string, value: XmlValue): string => {
+    if (value === undefined) return '';
+    if (Array.isArray(value)) return value.map((item) => render(name, item)).join('');
+    if (typeof value === 'object') {
+      return `<${name}>${Object.entries(value).map(([k, v]) => render(k, v)).join('')}</${name}>`;
+    }
+    return `<${name}>${xmlEscape(String(value))}</${name}>`;
+  };
+  return `<?xml version="1.0" encoding="UTF-8"?>\n${Object.entries(node).map(([k, v]) => render(k, v)).join('')}`;
+}
+
+/** Whole seconds of an epoch-ms clock value. */
+export const unixSeconds = (ms: number) => Math.floor(ms / 1000);
+
+export const isoTime = (ms: number) => new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z');

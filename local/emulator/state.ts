@@ -1,0 +1,195 @@
+/**
+ * The emulator's durable state: one JSON document under `<dataDir>/state.json`, rewritten atomically
+ * (write to a temp file, fsync, rename) after every change, so a crash or restart never sees half a
+ * write. Object bytes live beside it as plain files (see objects.ts); only their metadata is here.
+ * An emulator's state is small (thousands of records at most), so a whole-file rewrite is fine.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import type { EventConfig } from './options.ts';
+
+export interface StoredFile {
+  storagePath: string;
+  name: string;
+  type: string;
+  size?: number;
+}
+
+/** One ApplyUploadUGC / ApplyUpload: what the client may upload and what Commit will create. */
+export interface UploadSession {
+  vodSessionKey: string;
+  /** Effective application: the sub-application id, or the primary AppId. */
+  appId: number;
+  subAppId?: number;
+  fileId: string;
+  bucket: string;
+  region: string;
+  video?: StoredFile;
+  cover?: StoredFile;
+  /** Cover-only replacement of an existing media file. */
+  coverOnlyFor?: string;
+  classId: number;
+  procedure?: string;
+  taskPriority?: number;
+  taskNotifyMode?: string;
+  sourceContext?: string;
+  sessionContext?: string;
+  mediaExpireTime?: string;
+  via: 'ugc' | 'api';
+  createdAt: number;
+  committedAt?: number;
+  tempSecretId: string;
+}
+
+export interface TempCredential {
+  secretId: string;
+  secretKey: string;
+  token: string;
+  /** Unix seconds. */
+  startTime: number;
+  expiredTime: number;
+  bucket: string;
+  region: string;
+  /** Object keys (no leading slash) this credential may write and read. */
+  keys: string[];
+}
+
+export interface ObjectMeta {
+  bucket: string;
+  key: string;
+  size: number;
+  etag: string;
+  /** Hex MD5 of the whole object (differs from the ETag of a multipart object). */
+  md5: string;
+  contentType: string;
+  lastModified: number;
+  file: string;
+}
+
+export interface PartMeta {
+  size: number;
+  etag: string;
+  lastModified: number;
+}
+
+export interface MultipartUpload {
+  uploadId: string;
+  bucket: string;
+  key: string;
+  initiated: number;
+  contentType: string;
+  storageClass: string;
+  parts: Record<string, PartMeta>;
+}
+
+export interface MediaRecord {
+  fileId: string;
+  appId: number;
+  bucket: string;
+  region: string;
+  basicInfo: Record<string, unknown>;
+  metaData: Record<string, unknown> | null;
+  videoKey?: string;
+  coverKey?: string;
+  procedure?: string;
+  procedureTaskId?: string;
+  sessionContext?: string;
+  taskPriority?: number;
+  taskNotifyMode?: string;
+  createdAt: number;
+}
+
+export interface QueuedEvent {
+  id: string;
+  appId: number;
+  /** The full reliable-callback form minus EventHandle. */
+  content: Record<string, unknown>;
+  createdAt: number;
+  /** Clock time from which PullEvents may hand it out. */
+  visibleAt: number;
+  /** The handle of the latest delivery and when it was issued. */
+  handle?: string;
+  handedOutAt?: number;
+  deliveries: number;
+}
+
+export interface PendingPush {
+  id: string;
+  appId: number;
+  url: string;
+  content: Record<string, unknown>;
+  signKey: string;
+  createdAt: number;
+}
+
+export interface StateDocument {
+  version: 1;
+  nextFileId: string;
+  media: Record<string, MediaRecord>;
+  sessions: Record<string, UploadSession>;
+  /** sha256(signature) → expireTime (s) of one-time signatures already used. */
+  usedSignatures: Record<string, number>;
+  tempCredentials: Record<string, TempCredential>;
+  objects: Record<string, ObjectMeta>;
+  multipart: Record<string, MultipartUpload>;
+  eventConfigs: Record<string, EventConfig>;
+  events: QueuedEvent[];
+  pushOutbox: PendingPush[];
+}
+
+function emptyState(): StateDocument {
+  return {
+    version: 1,
+    // VOD file ids are 19-digit decimal strings.
+    nextFileId: String(5285890784000000000n + BigInt(Math.floor(Math.random() * 1e9)) * 1000n),
+    media: {},
+    sessions: {},
+    usedSignatures: {},
+    tempCredentials: {},
+    objects: {},
+    multipart: {},
+    eventConfigs: {},
+    events: [],
+    pushOutbox: [],
+  };
+}
+
+export class StateStore {
+  readonly file: string;
+  doc: StateDocument;
+
+  constructor(readonly dataDir: string) {
+    fs.mkdirSync(dataDir, { recursive: true });
+    this.file = path.join(dataDir, 'state.json');
+    this.doc = fs.existsSync(this.file)
+      ? { ...emptyState(), ...(JSON.parse(fs.readFileSync(this.file, 'utf8')) as StateDocument) }
+      : emptyState();
+  }
+
+  /** Applies `change` and persists before returning, so a reply is only sent for durable state. */
+  update<T>(change: (doc: StateDocument) => T): T {
+    const result = change(this.doc);
+    this.save();
+    return result;
+  }
+
+  save(): void {
+    const tmp = `${this.file}.${process.pid}.tmp`;
+    const fd = fs.openSync(tmp, 'w');
+    try {
+      fs.writeSync(fd, JSON.stringify(this.doc));
+      fs.fsyncSync(fd);
+    } finally {
+      fs.closeSync(fd);
+    }
+    fs.renameSync(tmp, this.file);
+  }
+
+  allocateFileId(): string {
+    const id = this.doc.nextFileId;
+    this.doc.nextFileId = String(BigInt(id) + BigInt(1 + Math.floor(Math.random() * 7)));
+    return id;
+  }
+}
+
+export const objectIndexKey = (bucket: string, key: string) => `${bucket}/${key}`;
