@@ -137,15 +137,6 @@ export async function issueUploadSignature(
   const signature = sign(params, config.vod.secretKey);
 
   await db.transaction(async (tx) => {
-    const limit = await consumeRateLimit(
-      tx,
-      `signature:${userId}`,
-      config.rateLimit.signatures,
-      config.rateLimit.windowSeconds,
-      now,
-    );
-    if (!limit.allowed) throw new TooManyRequestsError(limit.retryAfterSeconds);
-
     if (request.uploadId === undefined) {
       await insertIssuedUpload(tx, {
         uploadId,
@@ -157,15 +148,19 @@ export async function issueUploadSignature(
         procedure: config.upload.procedure,
         signatureExpiresAt: expiresAt,
       });
-      return;
+    } else {
+      const existing = await getUpload(tx, uploadId, { forUpdate: true });
+      // Someone else's upload looks exactly like a missing one: ids are not to be probed.
+      if (existing === undefined || existing.userId !== userId) throw new NotFoundError(`Upload ${uploadId} not found`);
+      if (existing.status !== UploadStatus.ISSUED) {
+        throw new ConflictError(`Upload ${uploadId} is ${existing.status}; request a new upload instead`, 'UploadNotPending');
+      }
+      await extendSignatureExpiry(tx, uploadId, expiresAt);
     }
-    const existing = await getUpload(tx, uploadId, { forUpdate: true });
-    // Someone else's upload looks exactly like a missing one: ids are not to be probed.
-    if (existing === undefined || existing.userId !== userId) throw new NotFoundError(`Upload ${uploadId} not found`);
-    if (existing.status !== UploadStatus.ISSUED) {
-      throw new ConflictError(`Upload ${uploadId} is ${existing.status}; request a new upload instead`, 'UploadNotPending');
-    }
-    await extendSignatureExpiry(tx, uploadId, expiresAt);
+    // Counted last, so the user's counter row stays locked only until the commit; a refusal rolls
+    // the upload back with it.
+    const limit = await consumeRateLimit(tx, `signature:${userId}`, config.rateLimit.signatures, config.rateLimit.windowSeconds, now);
+    if (!limit.allowed) throw new TooManyRequestsError(limit.retryAfterSeconds);
   });
 
   deps.log.info(request.uploadId === undefined ? 'upload signature issued' : 'upload signature renewed', {

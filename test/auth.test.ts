@@ -1,6 +1,6 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { exportJWK, generateKeyPair, SignJWT, type JWK } from 'jose';
+import { exportJWK, generateKeyPair, SignJWT, type JWK, type KeyLike } from 'jose';
 import { createAuthenticator } from '#lib/auth';
 import { loadConfig } from '#lib/config';
 import { createLogger } from '#lib/log';
@@ -103,12 +103,12 @@ describe('JWT with a JWKS URL', () => {
   let server: Server;
   let jwksUrl: string;
   let requests = 0;
-  const keys: { kid: string; alg: 'RS256' | 'ES256'; privateKey: CryptoKey; jwk: JWK }[] = [];
+  const keys: { kid: string; alg: 'RS256' | 'ES256'; privateKey: KeyLike; jwk: JWK }[] = [];
 
   beforeAll(async () => {
     for (const alg of ['RS256', 'ES256'] as const) {
       const { publicKey, privateKey } = await generateKeyPair(alg);
-      keys.push({ kid: `key-${alg}`, alg, privateKey: privateKey as CryptoKey, jwk: { ...(await exportJWK(publicKey)), kid: `key-${alg}`, alg } });
+      keys.push({ kid: `key-${alg}`, alg, privateKey: privateKey, jwk: { ...(await exportJWK(publicKey)), kid: `key-${alg}`, alg } });
     }
     server = createServer((_req, res) => {
       requests++;

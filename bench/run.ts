@@ -1,0 +1,175 @@
+/**
+ * `npm run bench`: figures measured side by side in one run, printed as a table and saved as JSON
+ * under bench/results/. Each figure is a ratio against a baseline measured in the same run:
+ *  - the upload-signature bundle (JWT auth, validation, database row, rate limit) vs the naive signer
+ *    of Tencent's doc (HMAC only), both behind the same bare HTTP front, driven by autocannon;
+ *  - each bundle's size and cold start (fresh process: require + first invocation).
+ * Set BENCH_DATABASE_URL (or TEST_DATABASE_URL) to also measure against a PostgreSQL server.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import autocannon from 'autocannon';
+import { SignJWT } from 'jose';
+
+const root = path.resolve(__dirname, '..');
+const dist = path.join(root, 'dist');
+const DURATION_S = Number(process.env.BENCH_DURATION ?? 5);
+const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 16);
+const JWT_SECRET = 'bench-jwt-secret-that-is-long-enough-0123456789';
+const databaseUrl = process.env.BENCH_DATABASE_URL ?? process.env.TEST_DATABASE_URL;
+
+function benchEnv(extra: Record<string, string>): Record<string, string> {
+  return {
+    PATH: process.env.PATH ?? '',
+    STAGE: 'bench',
+    LOG_LEVEL: 'error',
+    VOD_SECRET_ID: 'AKIDbenchSecretId000000000000000000',
+    VOD_SECRET_KEY: 'benchSecretKey-0123456789abcdef',
+    AUTH_JWT_SECRET: JWT_SECRET,
+    RATE_LIMIT_SIGNATURES: '1000000',
+    ...extra,
+  };
+}
+
+async function startServer(target: string, env: Record<string, string>): Promise<{ url: string; child: ChildProcess }> {
+  const child = spawn(process.execPath, ['--import', 'tsx', path.join(__dirname, 'serve-bundle.ts'), target], {
+    env,
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  const port = await new Promise<number>((resolve, reject) => {
+    let out = '';
+    child.stdout!.on('data', (chunk: Buffer) => {
+      out += chunk.toString();
+      const match = /listening (\d+)/.exec(out);
+      if (match) resolve(Number(match[1]));
+    });
+    child.on('exit', (code) => reject(new Error(`server exited with ${code}`)));
+  });
+  return { url: `http://127.0.0.1:${port}/upload-signature`, child };
+}
+
+interface LoadResult {
+  requestsPerSecond: number;
+  p50Ms: number;
+  p99Ms: number;
+  non2xx: number;
+  errors: number;
+}
+
+async function load(url: string, token: string): Promise<LoadResult> {
+  const options = {
+    url,
+    method: 'POST' as const,
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+    body: JSON.stringify({ fileName: 'clip.mp4', fileSize: 1048576 }),
+    connections: CONNECTIONS,
+  };
+  // Warm-up: the first request opens the database; then JIT, pages and the connection pool.
+  const first = await fetch(url, { method: 'POST', headers: options.headers, body: options.body });
+  if (first.status !== 200) throw new Error(`${url} answered ${first.status}: ${await first.text()}`);
+  await autocannon({ ...options, duration: 1 });
+  const result = await autocannon({ ...options, duration: DURATION_S });
+  return {
+    requestsPerSecond: result.requests.average,
+    p50Ms: result.latency.p50,
+    p99Ms: result.latency.p99,
+    non2xx: result.non2xx,
+    errors: result.errors,
+  };
+}
+
+/** Fresh process: require the bundle, then one invocation (an unauthenticated request: no database). */
+function coldStart(bundle: string, env: Record<string, string>): Promise<{ requireMs: number; firstInvokeMs: number }> {
+  const script = `
+    const t0 = process.hrtime.bigint();
+    const { main_handler } = require(${JSON.stringify(bundle)});
+    const t1 = process.hrtime.bigint();
+    Promise.resolve(main_handler({ httpMethod: 'POST', path: '/', headers: {}, body: '{}', queryString: {} }, {})).then(() => {
+      const t2 = process.hrtime.bigint();
+      console.log(JSON.stringify({ requireMs: Number(t1 - t0) / 1e6, firstInvokeMs: Number(t2 - t1) / 1e6 }));
+      process.exit(0);
+    });`;
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ['-e', script], { env, stdio: ['ignore', 'pipe', 'inherit'] });
+    let out = '';
+    child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
+    child.on('exit', (code) => (code === 0 ? resolve(JSON.parse(out.trim().split('\n').pop()!)) : reject(new Error(`exit ${code}`))));
+  });
+}
+
+const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
+
+async function main(): Promise<void> {
+  const token = await new SignJWT({})
+    .setProtectedHeader({ alg: 'HS256' })
+    .setSubject('bench-user')
+    .setExpirationTime('1h')
+    .sign(new TextEncoder().encode(JWT_SECRET));
+  const dataDir = mkdtempSync(path.join(os.tmpdir(), 'vub-bench-'));
+  const report: Record<string, unknown> = {
+    date: new Date().toISOString(),
+    node: process.version,
+    cores: os.cpus().length,
+    durationSeconds: DURATION_S,
+    connections: CONNECTIONS,
+  };
+  const rows: string[][] = [];
+  try {
+    const naive = await startServer('--naive', benchEnv({}));
+    const naiveResult = await load(naive.url.replace('/upload-signature', '/'), token);
+    naive.child.kill();
+
+    const backends: [string, Record<string, string>][] = [['PGlite', { DATA_DIR: dataDir }]];
+    if (databaseUrl) backends.push(['PostgreSQL', { DATABASE_URL: databaseUrl, DATABASE_POOL_MAX: '8' }]);
+    const signature: Record<string, unknown> = { naive: naiveResult };
+    rows.push(['signature endpoint', 'req/s', 'p50 ms', 'p99 ms', 'vs naive (throughput)']);
+    rows.push(['naive doc signer (no auth, no DB)', naiveResult.requestsPerSecond.toFixed(0), String(naiveResult.p50Ms), String(naiveResult.p99Ms), '1.00']);
+    for (const [name, extra] of backends) {
+      const server = await startServer(path.join(dist, 'upload-signature', 'index.js'), benchEnv(extra));
+      const result = await load(server.url, token);
+      server.child.kill();
+      signature[name] = result;
+      if (result.non2xx > 0 || result.errors > 0) console.warn(`warning: ${name}: ${result.non2xx} non-2xx, ${result.errors} errors`);
+      rows.push([
+        `upload-signature bundle, ${name}`,
+        result.requestsPerSecond.toFixed(0),
+        String(result.p50Ms),
+        String(result.p99Ms),
+        (result.requestsPerSecond / naiveResult.requestsPerSecond).toFixed(3),
+      ]);
+    }
+    report.signature = signature;
+
+    rows.push([]);
+    rows.push(['bundle', 'size KiB', 'require ms', 'first call ms', 'cold start ms (median of 5)']);
+    const bundles: Record<string, unknown> = {};
+    for (const name of readdirSync(dist).filter((n) => statSync(path.join(dist, n)).isDirectory())) {
+      const file = path.join(dist, name, 'index.js');
+      const runs = [];
+      for (let i = 0; i < 5; i++) runs.push(await coldStart(file, benchEnv({ DATA_DIR: dataDir })));
+      const requireMs = median(runs.map((r) => r.requireMs));
+      const firstInvokeMs = median(runs.map((r) => r.firstInvokeMs));
+      const sizeKiB = statSync(file).size / 1024;
+      bundles[name] = { sizeKiB, requireMs, firstInvokeMs };
+      rows.push([name, sizeKiB.toFixed(1), requireMs.toFixed(1), firstInvokeMs.toFixed(1), median(runs.map((r) => r.requireMs + r.firstInvokeMs)).toFixed(1)]);
+    }
+    report.bundles = bundles;
+  } finally {
+    rmSync(dataDir, { recursive: true, force: true });
+  }
+
+  console.log(`\nnpm run bench — Node ${process.version}, ${os.cpus().length} cores, ${DURATION_S} s × ${CONNECTIONS} connections\n`);
+  const widths = rows.reduce<number[]>((w, row) => w.map((width, i) => Math.max(width, row[i]?.length ?? 0)), [0, 0, 0, 0, 0]);
+  for (const row of rows) console.log(row.map((cell, i) => cell.padEnd(widths[i]!)).join('  '));
+  mkdirSync(path.join(root, 'bench', 'results'), { recursive: true });
+  const file = path.join(root, 'bench', 'results', `bench-${Date.now()}.json`);
+  writeFileSync(file, `${JSON.stringify(report, null, 2)}\n`);
+  console.log(`\nsaved ${path.relative(root, file)}`);
+}
+
+main().catch((error: unknown) => {
+  console.error(error);
+  process.exit(1);
+});
