@@ -14,7 +14,7 @@
  */
 import { EventEmitter } from 'node:events';
 import { randomBytes, randomUUID } from 'node:crypto';
-import { callbackSign } from './callback-sign.ts';
+import { callbackSign } from '#lib/callback-auth';
 import type { Faults } from './faults.ts';
 import type { EventConfig, ResolvedOptions } from './options.ts';
 import type { PendingPush, QueuedEvent, StateStore } from './state.ts';

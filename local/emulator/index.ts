@@ -39,12 +39,13 @@ export type { FaultConfig } from './faults.ts';
 export type { ActionHandler, ActionContext } from './api.ts';
 export { ApiError, API_ACTIONS } from './api.ts';
 export { UGC_CODES } from './ugc.ts';
-export { callbackSign, verifyCallbackSign } from './callback-sign.ts';
 export { shortBucketName } from './context.ts';
 
 export interface StartOptions extends EmulatorOptions {
   /** Extra or replacement API 3.0 actions, merged over `API_ACTIONS`. */
   actions?: Record<string, ActionHandler>;
+  /** Observer called for every request as it arrives (tests count requests with it). */
+  onRequest?: (request: { method: string; url: string; host: string }) => void;
 }
 
 export interface Emulator {
@@ -207,6 +208,7 @@ export async function startEmulator(options: StartOptions): Promise<Emulator> {
   }
 
   const listener = (req: IncomingMessage, res: ServerResponse) => {
+    options.onRequest?.({ method: req.method ?? '', url: req.url ?? '', host: firstHeader(req, 'host') ?? '' });
     route(req, res).catch((error: unknown) => {
       resolved.log(`request ${req.method} ${req.url} failed: ${error instanceof Error ? error.stack : String(error)}`);
       if (!res.headersSent) {

@@ -1,0 +1,165 @@
+/** Shared set-up for the emulator tests: a fresh emulator in a temp folder and the official clients. */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import COS from 'cos-nodejs-sdk-v5';
+import { vod } from 'tencentcloud-sdk-nodejs-vod';
+import { sign } from '#lib/upload-signature';
+import type { SignInput } from '#lib/upload-signature';
+import { startEmulator } from '../../local/emulator/index.ts';
+import type { Emulator, StartOptions } from '../../local/emulator/index.ts';
+
+export const SECRET_ID = 'AKIDemulatorTestSecretId000000000000';
+export const SECRET_KEY = 'emulatorTestSecretKey0123456789ab';
+export const FIXTURES = path.join(__dirname, '..', 'fixtures', 'emulator');
+export const CLIP = path.join(FIXTURES, 'clip.mp4');
+export const COVER = path.join(FIXTURES, 'cover.png');
+
+/** A clock tests move by hand; starts at the wall clock so the SDKs' own timestamps stay valid. */
+export class ManualClock {
+  private offset = 0;
+  readonly now = () => Date.now() + this.offset;
+  advance(ms: number): void {
+    this.offset += ms;
+  }
+}
+
+export function tempDir(prefix = 'vod-emulator-'): string {
+  return fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+}
+
+export interface TestEmulator {
+  emulator: Emulator;
+  clock: ManualClock;
+  dataDir: string;
+  options: StartOptions;
+  /** Stops the emulator and starts a new one on the same data folder (and port). */
+  restart(): Promise<Emulator>;
+  close(): Promise<void>;
+}
+
+export async function startTestEmulator(overrides: Partial<StartOptions> = {}): Promise<TestEmulator> {
+  const clock = new ManualClock();
+  const dataDir = overrides.dataDir ?? tempDir();
+  const options: StartOptions = {
+    dataDir,
+    credentials: [{ secretId: SECRET_ID, secretKey: SECRET_KEY }],
+    clock: clock.now,
+    events: { pullWaitMs: 300, pushRetryDelayMs: 50, pushTimeoutMs: 2000 },
+    ...overrides,
+  };
+  const result: TestEmulator = {
+    emulator: await startEmulator(options),
+    clock,
+    dataDir,
+    options,
+    async restart() {
+      const port = result.emulator.port;
+      await result.emulator.close();
+      result.emulator = await startEmulator({ ...options, port });
+      return result.emulator;
+    },
+    async close() {
+      await result.emulator.close();
+      if (!overrides.dataDir) fs.rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+  return result;
+}
+
+export type VodClient = InstanceType<typeof vod.v20180717.Client>;
+
+export function vodClient(
+  emulator: Emulator,
+  credential: { secretId: string; secretKey: string; token?: string } = { secretId: SECRET_ID, secretKey: SECRET_KEY },
+  reqTimeout = 30,
+): VodClient {
+  return new vod.v20180717.Client({
+    credential,
+    region: 'ap-guangzhou',
+    profile: { httpProfile: { endpoint: emulator.apiEndpoint, protocol: 'http://', reqTimeout } },
+  });
+}
+
+/** A client-upload signature as the app server would issue it (times on the emulator's clock). */
+export function uploadSignature(clock: ManualClock, input: Partial<SignInput> = {}, secretKey = SECRET_KEY): string {
+  return sign({ secretId: SECRET_ID, ...input }, secretKey, new Date(clock.now()));
+}
+
+export interface UgcReply<T = Record<string, any>> {
+  code: number;
+  message: string;
+  data: T;
+}
+
+/**
+ * Calls the UGC API the way vod-js-sdk-v6 does (POST JSON to /v3/index.php?Action=…). There is no
+ * official Node client for this API (the web SDK needs a browser: see browser.test.ts).
+ */
+export async function ugc(emulator: Emulator, action: string, body: Record<string, unknown>): Promise<UgcReply> {
+  const response = await fetch(`${emulator.url}/v3/index.php?Action=${action}`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json; charset=UTF-8' },
+    body: JSON.stringify(body),
+  });
+  expect(response.status).toBe(200);
+  return (await response.json()) as UgcReply;
+}
+
+export interface ApplyData {
+  storageBucket: string;
+  storageAppId: number;
+  storageRegionV5: string;
+  timestamp: number;
+  vodSessionKey: string;
+  video: { storagePath: string };
+  cover?: { storagePath: string };
+  tempCertificate: { secretId: string; secretKey: string; token: string; expiredTime: number };
+}
+
+/** cos-nodejs-sdk-v5 set up the way vod-js-sdk-v6 sets up COS, but pointed at the emulator (Domain form). */
+export function cosForApply(emulator: Emulator, data: ApplyData, confDir: string, extra: Record<string, unknown> = {}): COS {
+  return new COS({
+    Domain: emulator.cosDomain,
+    Protocol: 'http:',
+    ConfCwd: confDir,
+    ForceSignHost: false,
+    getAuthorization(_options, callback) {
+      callback({
+        TmpSecretId: data.tempCertificate.secretId,
+        TmpSecretKey: data.tempCertificate.secretKey,
+        SecurityToken: data.tempCertificate.token,
+        StartTime: data.timestamp,
+        ExpiredTime: data.tempCertificate.expiredTime,
+      });
+    },
+    ...extra,
+  });
+}
+
+export const bucketOf = (data: ApplyData) => `${data.storageBucket}-${data.storageAppId}`;
+export const keyOf = (storagePath: string) => storagePath.replace(/^\//, '');
+
+/** Promisified COS call: `cosCall(cos, 'putObject', {...})`. */
+export function cosCall<T = any>(cos: COS, method: string, params: Record<string, unknown>): Promise<T> {
+  return new Promise((resolve, reject) => {
+    (cos as any)[method](params, (err: unknown, data: T) => (err ? reject(err) : resolve(data)));
+  });
+}
+
+/** Writes `size` pseudo-random bytes (fast: one random block repeated with a counter). */
+export function writeRandomFile(file: string, size: number, seed = 1): void {
+  const block = Buffer.alloc(1 << 20);
+  for (let i = 0; i < block.length; i += 4) block.writeUInt32LE((Math.imul(i + 1, 2654435761) ^ seed) >>> 0, i);
+  const fd = fs.openSync(file, 'w');
+  try {
+    for (let written = 0, n = 0; written < size; n++) {
+      const len = Math.min(block.length, size - written);
+      block.writeUInt32LE(n ^ seed, 0);
+      fs.writeSync(fd, block, 0, len);
+      written += len;
+    }
+  } finally {
+    fs.closeSync(fd);
+  }
+}
