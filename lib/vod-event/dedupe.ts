@@ -1,6 +1,6 @@
 /**
- * De-dupe keys: the same delivery, retried or pulled again, must map to the same key; two different
- * updates must not.
+ * De-dupe keys: the same event, retried, pulled again or delivered in the other mode, must map to the
+ * same key; two different updates must not.
  */
 import { createHash } from 'node:crypto';
 import type { MediaProcessResult, VodEvent } from '#lib/vod-event/types';
@@ -38,15 +38,18 @@ export function contentDigest(body: Record<string, unknown>): string {
 }
 
 /**
- * The key under which an event's effects are recorded once:
- * - `EventHandle:<handle>` for PULL entries (VOD's own id for the event);
- * - otherwise type + the id the event is about + its status, e.g. `NewFileUpload:<fileId>`,
- *   `ProcedureStateChanged:<taskId>:FINISH`; a PROCESSING (Change-mode partial) update also carries a
+ * The key under which an event's effects are recorded once. It is built from what the event says,
+ * never from its EventHandle: an EventHandle behaves like a receipt handle (an event not confirmed
+ * within 30 s "can be fetched again", and the emulator hands out a fresh handle each time), so a
+ * handle-based key would let a redelivered event through twice. The content key is also the same for
+ * the PUSH and the PULL form of an event.
+ * - `NewFileUpload:<fileId>`;
+ * - `ProcedureStateChanged:<taskId>:<status>`; a PROCESSING (Change-mode partial) update also carries a
  *   digest of its subtask states, so two different partial updates are not collapsed into one;
- * - for FileDeleted, ignored and unknown events, a digest of their content.
+ * - `FileDeleted:<digest of the files and parts deleted>`;
+ * - `<EventType>:<digest of the body>` for ignored and unknown events.
  */
 export function eventDedupeKey(event: VodEvent): string {
-  if (event.eventHandle !== undefined) return `EventHandle:${event.eventHandle}`;
   switch (event.kind) {
     case 'NewFileUpload':
       return `NewFileUpload:${event.fileId}`;

@@ -60,7 +60,10 @@ export type VodEvent = NewFileUploadEvent | ProcedureStateChangedEvent | FileDel
 export type VodEventKind = VodEvent['kind'];
 
 interface EventEnvelope {
-  /** Present only on PULL (`PullEvents`) entries; confirm it with ConfirmEvents within 30 s. */
+  /**
+   * Present only on PULL (`PullEvents`) entries; confirm it with ConfirmEvents within 30 s. A receipt
+   * for this delivery, not an id of the event: a redelivery may carry a new one.
+   */
   eventHandle?: string;
 }
 
