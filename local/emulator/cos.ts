@@ -6,6 +6,7 @@
  */
 import { randomBytes, createHash } from 'node:crypto';
 import fs from 'node:fs';
+import path from 'node:path';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { computeCosSignature, parseCosAuthorization, parseKeyTime, parseQuery, signaturesEqual } from './cos-auth.ts';
 import { fullBucketName } from './context.ts';
@@ -229,6 +230,7 @@ async function putObject(ctx: EmulatorContext, req: IncomingMessage, res: Server
     ctx.files.remove(staging);
     throw new CosError(400, 'BadDigest', 'The Content-MD5 you specified did not match what we received.');
   }
+  fs.mkdirSync(path.dirname(target), { recursive: true });
   fs.renameSync(staging, target);
   const etag = `"${written.md5.toString('hex')}"`;
   ctx.store.update((doc) => {
@@ -287,7 +289,7 @@ async function uploadPart(ctx: EmulatorContext, req: IncomingMessage, res: Serve
     throw new CosError(404, 'NoSuchUpload', 'The multipart upload was aborted or completed while the part was uploading.');
   }
   const partFile = ctx.files.partPath(upload.uploadId, partNumber);
-  fs.mkdirSync(ctx.files.partsDir + '/' + upload.uploadId, { recursive: true });
+  fs.mkdirSync(path.dirname(partFile), { recursive: true });
   fs.renameSync(written.file, partFile);
   const etag = `"${written.md5.toString('hex')}"`;
   ctx.store.update(() => {
@@ -389,13 +391,18 @@ async function completeMultipart(ctx: EmulatorContext, req: IncomingMessage, res
   }
   const listed = parseCompleteBody(body.toString('utf8'));
   let previous = 0;
-  listed.forEach(({ partNumber, etag }, index) => {
+  for (const { partNumber } of listed) {
     if (partNumber <= previous) throw new CosError(400, 'InvalidPartOrder', 'The list of parts was not in ascending order.');
     previous = partNumber;
+  }
+  for (const { partNumber, etag } of listed) {
     const stored = upload.parts[String(partNumber)];
     if (!stored || bareEtag(stored.etag) !== bareEtag(etag)) {
       throw new CosError(400, 'InvalidPart', `Part ${partNumber} could not be found or its ETag does not match.`);
     }
+  }
+  listed.forEach(({ partNumber }, index) => {
+    const stored = upload.parts[String(partNumber)]!;
     if (index < listed.length - 1 && stored.size < MIN_PART_SIZE) {
       throw new CosError(400, 'EntityTooSmall', `Part ${partNumber} is smaller than the 1 MB minimum (only the last part may be).`);
     }

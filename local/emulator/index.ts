@@ -44,8 +44,11 @@ export { shortBucketName } from './context.ts';
 export interface StartOptions extends EmulatorOptions {
   /** Extra or replacement API 3.0 actions, merged over `API_ACTIONS`. */
   actions?: Record<string, ActionHandler>;
-  /** Observer called for every request as it arrives (tests count requests with it). */
-  onRequest?: (request: { method: string; url: string; host: string }) => void;
+  /**
+   * Observer called for every request as it arrives (tests count requests with it); may return a
+   * function that is called when the response has finished or the connection closed.
+   */
+  onRequest?: (request: { method: string; url: string; host: string }) => void | (() => void);
 }
 
 export interface Emulator {
@@ -208,7 +211,8 @@ export async function startEmulator(options: StartOptions): Promise<Emulator> {
   }
 
   const listener = (req: IncomingMessage, res: ServerResponse) => {
-    options.onRequest?.({ method: req.method ?? '', url: req.url ?? '', host: firstHeader(req, 'host') ?? '' });
+    const finished = options.onRequest?.({ method: req.method ?? '', url: req.url ?? '', host: firstHeader(req, 'host') ?? '' });
+    if (finished) res.once('close', finished);
     route(req, res).catch((error: unknown) => {
       resolved.log(`request ${req.method} ${req.url} failed: ${error instanceof Error ? error.stack : String(error)}`);
       if (!res.headersSent) {

@@ -57,6 +57,8 @@ export async function startTestEmulator(overrides: Partial<StartOptions> = {}): 
       const port = result.emulator.port;
       await result.emulator.close();
       result.emulator = await startEmulator({ ...options, port });
+      // Let clients notice that their kept-alive sockets to the old server are gone.
+      await new Promise((resolve) => setTimeout(resolve, 50));
       return result.emulator;
     },
     async close() {
