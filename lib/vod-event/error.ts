@@ -1,4 +1,4 @@
-import type { z } from 'zod';
+import type * as z from 'zod';
 import { BadRequestError } from '#lib/errors';
 
 export type EventPath = ReadonlyArray<string | number>;

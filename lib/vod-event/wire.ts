@@ -13,7 +13,7 @@
  *   statuses (an unrecognised status must never be read as success), and every URL we may hand to a
  *   client (http or https only).
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { TASK_NOTIFY_MODES, type TaskNotifyMode } from '#lib/upload-signature';
 import { contentDigest } from '#lib/vod-event/dedupe';
 import { VodEventError, type EventPath } from '#lib/vod-event/error';
