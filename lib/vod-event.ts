@@ -54,7 +54,7 @@ export function parsePullEventsResponse(input: unknown): PulledEvents {
   return guard(() => {
     const base = isObject(input) && isObject(input.Response) ? ['Response'] : [];
     const response = isObject(input) && isObject(input.Response) ? input.Response : input;
-    if (!isObject(response)) throw new VodEventError('must be a JSON object', ['(PullEvents response)']);
+    if (!isObject(response)) throw new VodEventError('A PullEvents response must be a JSON object');
     const eventSet = response.EventSet ?? [];
     if (!Array.isArray(eventSet)) throw new VodEventError('must be an array or null', [...base, 'EventSet']);
     const events = eventSet.map((entry: unknown, i): PulledEvent => {

@@ -426,6 +426,7 @@ describe('malformed events are rejected with the path of the bad field', () => {
     ['unknown subtask Status', transcodeEvent({ ...goodTask, Status: 'OK' }), 'ProcedureStateChangeEvent.MediaProcessResultSet[0].TranscodeTask.Status'],
     ['a script URL', transcodeEvent({ ...goodTask, Output: { Url: 'javascript:alert(1)' } }), 'ProcedureStateChangeEvent.MediaProcessResultSet[0].TranscodeTask.Output.Url'],
     ['a size that is not a number', transcodeEvent({ ...goodTask, Output: { Url: 'https://e.com/v.mp4', Size: 'big' } }), 'ProcedureStateChangeEvent.MediaProcessResultSet[0].TranscodeTask.Output.Size'],
+    ['a numeric string too long to be a finite number', transcodeEvent({ ...goodTask, Output: { Url: 'https://e.com/v.mp4', Size: '9'.repeat(400) } }), 'ProcedureStateChangeEvent.MediaProcessResultSet[0].TranscodeTask.Output.Size'],
     ['FileDeleted naming no file', { EventType: 'FileDeleted', FileDeleteEvent: { FileIdSet: [] } }, 'FileDeleteEvent.FileIdSet'],
     ['FileDeleted with a bad id', { EventType: 'FileDeleted', FileDeleteEvent: { FileIdSet: ['ok', 'not ok'] } }, 'FileDeleteEvent.FileIdSet[1]'],
   ])('%s', (_, input, field) => {

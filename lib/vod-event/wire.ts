@@ -5,8 +5,8 @@
  * Lenient where Tencent is inconsistent, strict where a wrong value would be dangerous:
  * - null, missing and (for optional strings) "" all mean "absent": PUSH omits nulls, PULL sends them,
  *   and real PUSH bodies have been seen carrying nulls too. Unknown fields are ignored.
- * - Numbers are numbers in every doc example; a numeric string is still accepted (and converted)
- *   because misreading "600" as garbage would lose nothing but availability.
+ * - Numbers are numbers in every doc example; a numeric string ("600") is still accepted and
+ *   converted, since rejecting a whole event over the quoting of a size would help no one.
  * - A subtask's `Input` is only VOD's echo of our own request and doc examples show malformed ones
  *   (`"Definition": [3, 6, 9]`), so anything unreadable there becomes undefined instead of an error.
  * - Strict: ids (FileId/TaskId must be strings — a JSON number would already have lost digits),
@@ -66,7 +66,8 @@ const text = z
   .nullish()
   .transform((v) => v ?? '');
 const numeric = z.union(
-  [z.number(), z.string().regex(/^\s*-?\d+(\.\d+)?\s*$/).transform(Number)],
+  // Bounded digits: a 400-digit string would become Infinity.
+  [z.number(), z.string().regex(/^\s*-?\d{1,16}(\.\d{1,16})?\s*$/).transform(Number)],
   { error: 'must be a number' },
 );
 const optionalNumber = numeric.nullish().transform((v) => v ?? undefined);
@@ -169,7 +170,7 @@ const mediaBasicInfo = z
     SourceInfo: z.object({ SourceType: optionalText, SourceContext: optionalText }).nullish(),
     StorageRegion: optionalText,
     StoragePath: optionalText,
-    TagSet: list(z.string()),
+    TagSet: list(z.string()).catch([]),
     Vid: optionalText,
     Category: optionalText,
     Status: optionalText,
@@ -513,7 +514,7 @@ const envelope = z.looseObject({
 
 /** Parse `input` (a decoded JSON value) as one v3 event: a PUSH body or a PULL `EventSet` entry. */
 export function parseEvent(input: unknown, path: EventPath): VodEvent {
-  if (!isObject(input)) throw new VodEventError('must be a JSON object', path.length === 0 ? ['(event)'] : path);
+  if (!isObject(input)) throw path.length === 0 ? new VodEventError('A VOD event must be a JSON object') : new VodEventError('must be a JSON object', path);
   const { EventType: eventType, EventHandle: eventHandle } = parseAt(envelope, input, path);
 
   switch (eventType) {
