@@ -1,5 +1,7 @@
 /** Shared set-up for the emulator tests: a fresh emulator in a temp folder and the official clients. */
 import fs from 'node:fs';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import COS from 'cos-nodejs-sdk-v5';
@@ -165,3 +167,56 @@ export function writeRandomFile(file: string, size: number, seed = 1): void {
     fs.closeSync(fd);
   }
 }
+
+export interface Receiver {
+  url: string;
+  bodies: Record<string, any>[];
+  /** Decides the status of each callback (default 200); may hang by returning 'hang'. */
+  respond: (n: number) => number | 'hang';
+  close(): Promise<void>;
+}
+
+export async function startReceiver(): Promise<Receiver> {
+  const receiver: Receiver = {
+    url: '',
+    bodies: [],
+    respond: () => 200,
+    close: async () => {},
+  };
+  const server = http.createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      receiver.bodies.push(JSON.parse(Buffer.concat(chunks).toString('utf8')));
+      const status = receiver.respond(receiver.bodies.length);
+      if (status === 'hang') return;
+      res.writeHead(status, { 'content-type': 'application/json' });
+      res.end('{}');
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  receiver.url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/vod-events?token=t0k`;
+  receiver.close = () =>
+    new Promise<void>((resolve) => {
+      server.closeAllConnections();
+      server.close(() => resolve());
+    });
+  return receiver;
+}
+
+/** Uploads the fixture through ApplyUpload/CommitUpload and returns the file id. */
+export async function uploadViaApi(t: TestEmulator, client: VodClient, sourceContext = 'ctx'): Promise<string> {
+  const confDir = path.join(t.dataDir, '..', `${path.basename(t.dataDir)}-cos-conf`);
+  const applied = await client.ApplyUpload({ MediaType: 'mp4', MediaName: 'clip', SourceContext: sourceContext });
+  const cos = new COS({
+    SecretId: applied.TempCertificate!.SecretId,
+    SecretKey: applied.TempCertificate!.SecretKey,
+    SecurityToken: applied.TempCertificate!.Token,
+    Domain: t.emulator.cosDomain,
+    Protocol: 'http:',
+    ConfCwd: confDir,
+  });
+  await cosCall(cos, 'putObject', { Bucket: applied.StorageBucket, Region: applied.StorageRegion, Key: applied.MediaStoragePath!.slice(1), Body: fs.readFileSync(CLIP) });
+  return (await client.CommitUpload({ VodSessionKey: applied.VodSessionKey! })).FileId!;
+}
+
