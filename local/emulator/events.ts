@@ -181,8 +181,10 @@ export class EventHub extends EventEmitter<EventHubEvents> {
       this.timers.delete(held.timer);
       this.held = undefined;
       afterDelay(() => {
-        send();
-        this.track(this.deliver(held.push, true));
+        const successor = Array.from({ length: copies }, (_, i) => this.deliver(push, i === copies - 1));
+        successor.forEach((p) => this.track(p));
+        // Strictly after the successor has been delivered, so the receiver sees them swapped.
+        this.track(Promise.allSettled(successor).then(() => this.deliver(held.push, true)));
       });
       return;
     }

@@ -1,0 +1,125 @@
+/**
+ * Fault injection: API calls failing with InternalError or timing out (set through the admin endpoint
+ * and seen by the official SDK), and PUSH deliveries dropped, duplicated, delayed and reordered.
+ */
+import { startReceiver, startTestEmulator, ugc, uploadSignature, vodClient } from './helpers';
+import type { Receiver, TestEmulator } from './helpers';
+
+let t: TestEmulator;
+beforeEach(async () => {
+  t = await startTestEmulator({ events: { pushRetryDelayMs: 20, pullWaitMs: 100 } });
+});
+afterEach(() => t.close());
+
+async function admin(body: unknown): Promise<{ status: number; json: any }> {
+  const response = await fetch(`${t.emulator.url}/__admin/faults`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+  return { status: response.status, json: await response.json() };
+}
+
+describe('API faults', () => {
+  test('POST /__admin/faults makes chosen actions fail with InternalError; {} clears it', async () => {
+    const client = vodClient(t.emulator);
+    const set = await admin({ api: { internalErrorRate: 1, actions: ['DescribeEventConfig', 'ApplyUploadUGC'] } });
+    expect(set.status).toBe(200);
+    expect((await (await fetch(`${t.emulator.url}/__admin/faults`)).json()).api.internalErrorRate).toBe(1);
+
+    await expect(client.DescribeEventConfig({})).rejects.toMatchObject({ code: 'InternalError', requestId: expect.any(String) });
+    await expect(client.PullEvents({})).resolves.toBeDefined(); // not listed
+    const applied = await ugc(t.emulator, 'ApplyUploadUGC', { signature: uploadSignature(t.clock), videoType: 'mp4' });
+    expect(applied.code).toBe(10001);
+
+    expect((await admin({})).status).toBe(200);
+    await expect(client.DescribeEventConfig({})).resolves.toMatchObject({ Mode: 'PUSH' });
+    expect((await ugc(t.emulator, 'ApplyUploadUGC', { signature: uploadSignature(t.clock), videoType: 'mp4' })).code).toBe(0);
+  });
+
+  test('invalid fault configurations are refused with 400', async () => {
+    expect((await admin({ api: { internalErrorRate: 2 } })).status).toBe(400);
+    expect((await admin({ push: { explode: true } })).status).toBe(400);
+  });
+
+  test('a timed-out call is never answered: the SDK gives up after its own timeout', async () => {
+    t.emulator.setFaults({ api: { timeoutRate: 1, timeoutMs: 5000, actions: ['DescribeMediaInfos'] } });
+    const impatient = vodClient(t.emulator, undefined, 1);
+    const started = Date.now();
+    const error = await impatient.DescribeMediaInfos({ FileIds: ['1'] }).then(
+      () => undefined,
+      (e: unknown) => e as Error,
+    );
+    expect(error).toBeDefined();
+    expect(String(error?.message)).toMatch(/timeout|abort|socket hang up/i);
+    expect(Date.now() - started).toBeGreaterThanOrEqual(900);
+  });
+
+  test('a rate below 1 fails a reproducible share of calls (seeded)', async () => {
+    const client = vodClient(t.emulator);
+    const run = async () => {
+      t.emulator.setFaults({ seed: 7, api: { internalErrorRate: 0.5 } });
+      const outcomes: boolean[] = [];
+      for (let i = 0; i < 30; i++) outcomes.push(await client.DescribeEventConfig({}).then(() => true, () => false));
+      return outcomes;
+    };
+    const first = await run();
+    const failures = first.filter((ok) => !ok).length;
+    expect(failures).toBeGreaterThan(5);
+    expect(failures).toBeLessThan(25);
+    expect(await run()).toEqual(first);
+  });
+});
+
+describe('PUSH faults', () => {
+  let receiver: Receiver;
+  beforeEach(async () => {
+    receiver = await startReceiver();
+    await vodClient(t.emulator).ModifyEventConfig({ Mode: 'PUSH', NotificationUrl: receiver.url, DeleteMediaCompleteEventSwitch: 'ON' });
+  });
+  afterEach(() => receiver.close());
+
+  const emit = (id: string) => t.emulator.events.emitVodEvent(t.emulator.appId, 'FileDeleted', 'FileDeleteEvent', { FileIdSet: [id] });
+  const received = () => receiver.bodies.map((b) => b.FileDeleteEvent.FileIdSet[0] as string);
+
+  test('drop: the callback is never sent', async () => {
+    t.emulator.setFaults({ push: { dropRate: 1 } });
+    const dropped: string[] = [];
+    t.emulator.events.on('pushDropped', (d) => dropped.push(d.eventId));
+    emit('a');
+    await t.emulator.flush();
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    expect(received()).toEqual([]);
+    expect(dropped).toHaveLength(1);
+    expect(t.emulator.context.store.doc.pushOutbox).toHaveLength(0);
+  });
+
+  test('duplicate: the same callback arrives twice', async () => {
+    t.emulator.setFaults({ push: { duplicateRate: 1 } });
+    emit('a');
+    await t.emulator.flush();
+    expect(received()).toEqual(['a', 'a']);
+  });
+
+  test('delay: the callback arrives after the delay', async () => {
+    t.emulator.setFaults({ push: { delayMs: 400 } });
+    const started = Date.now();
+    emit('a');
+    while (receiver.bodies.length === 0 && Date.now() - started < 3000) await new Promise((resolve) => setTimeout(resolve, 20));
+    expect(received()).toEqual(['a']);
+    expect(Date.now() - started).toBeGreaterThanOrEqual(390);
+  });
+
+  test('reorder: a held-back callback is sent after its successor', async () => {
+    t.emulator.setFaults({ push: { reorderRate: 1, reorderWindowMs: 2000 } });
+    emit('first');
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    emit('second');
+    await t.emulator.flush();
+    expect(received()).toEqual(['second', 'first']);
+  });
+
+  test('reorder: without a successor the held callback still goes out after the window', async () => {
+    t.emulator.setFaults({ push: { reorderRate: 1, reorderWindowMs: 100 } });
+    emit('only');
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    await t.emulator.flush();
+    expect(received()).toEqual(['only']);
+  });
+});
