@@ -21,7 +21,7 @@ describe('API faults', () => {
     const client = vodClient(t.emulator);
     const set = await admin({ api: { internalErrorRate: 1, actions: ['DescribeEventConfig', 'ApplyUploadUGC'] } });
     expect(set.status).toBe(200);
-    expect((await (await fetch(`${t.emulator.url}/__admin/faults`)).json()).api.internalErrorRate).toBe(1);
+    expect(((await (await fetch(`${t.emulator.url}/__admin/faults`)).json()) as any).api.internalErrorRate).toBe(1);
 
     await expect(client.DescribeEventConfig({})).rejects.toMatchObject({ code: 'InternalError', requestId: expect.any(String) });
     await expect(client.PullEvents({})).resolves.toBeDefined(); // not listed
