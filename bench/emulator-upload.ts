@@ -1,0 +1,130 @@
+/**
+ * Upload throughput into the VOD emulator, beside a baseline, on the same machine:
+ *   1. cos-nodejs-sdk-v5 sliceUploadFile (multipart, parallel parts) with ApplyUpload's temporary credentials
+ *   2. cos-nodejs-sdk-v5 putObject (one streamed PUT)
+ *   3. a raw HTTP PUT of the same file (stream → stream) to a bare Node server that writes it to disk
+ * and the ratios 1/3 and 2/3. Usage: `npx tsx bench/emulator-upload.ts [--size-mb 256] [--runs 1]`.
+ */
+import { once } from 'node:events';
+import fs from 'node:fs';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { pipeline } from 'node:stream/promises';
+import COS from 'cos-nodejs-sdk-v5';
+import { vod } from 'tencentcloud-sdk-nodejs-vod';
+import { startEmulator } from '../local/emulator/index.ts';
+
+const SECRET_ID = 'AKIDbenchEmulator0000000000000000000';
+const SECRET_KEY = 'benchEmulatorSecretKey0000000000';
+
+function arg(name: string, fallback: number): number {
+  const i = process.argv.indexOf(name);
+  const value = i >= 0 ? Number(process.argv[i + 1]) : fallback;
+  if (!Number.isFinite(value) || value <= 0) throw new Error(`${name} must be a positive number`);
+  return value;
+}
+
+function writeFile(file: string, bytes: number): void {
+  const block = Buffer.alloc(1 << 20);
+  for (let i = 0; i < block.length; i += 4) block.writeUInt32LE(Math.imul(i + 1, 2654435761) >>> 0, i);
+  const fd = fs.openSync(file, 'w');
+  for (let written = 0, n = 0; written < bytes; n++) {
+    block.writeUInt32LE(n, 0);
+    const len = Math.min(block.length, bytes - written);
+    fs.writeSync(fd, block, 0, len);
+    written += len;
+  }
+  fs.closeSync(fd);
+}
+
+const call = <T>(cos: COS, method: string, params: Record<string, unknown>) =>
+  new Promise<T>((resolve, reject) => (cos as any)[method](params, (err: unknown, data: T) => (err ? reject(err) : resolve(data))));
+
+async function timed(fn: () => Promise<unknown>): Promise<number> {
+  const start = process.hrtime.bigint();
+  await fn();
+  return Number(process.hrtime.bigint() - start) / 1e9;
+}
+
+async function main(): Promise<void> {
+  const sizeMb = arg('--size-mb', 256);
+  const runs = arg('--runs', 1);
+  const bytes = sizeMb * 1024 * 1024;
+  const work = fs.mkdtempSync(path.join(os.tmpdir(), 'vod-emulator-bench-'));
+  const file = path.join(work, 'upload.bin');
+  writeFile(file, bytes);
+
+  const emulator = await startEmulator({ dataDir: path.join(work, 'emulator'), credentials: [{ secretId: SECRET_ID, secretKey: SECRET_KEY }] });
+  const client = new vod.v20180717.Client({
+    credential: { secretId: SECRET_ID, secretKey: SECRET_KEY },
+    region: 'ap-guangzhou',
+    profile: { httpProfile: { endpoint: emulator.apiEndpoint, protocol: 'http://' } },
+  });
+
+  const bare = http.createServer((req, res) => {
+    pipeline(req, fs.createWriteStream(path.join(work, 'bare.bin'))).then(
+      () => res.end(),
+      () => res.destroy(),
+    );
+  });
+  bare.listen(0, '127.0.0.1');
+  await once(bare, 'listening');
+  const barePort = (bare.address() as AddressInfo).port;
+
+  const results = { slice: [] as number[], put: [] as number[], raw: [] as number[] };
+  try {
+    for (let run = 0; run < runs; run++) {
+      for (const mode of ['slice', 'put'] as const) {
+        const applied = await client.ApplyUpload({ MediaType: 'bin' });
+        const cos = new COS({
+          SecretId: applied.TempCertificate!.SecretId,
+          SecretKey: applied.TempCertificate!.SecretKey,
+          SecurityToken: applied.TempCertificate!.Token,
+          Domain: emulator.cosDomain,
+          Protocol: 'http:',
+          ConfCwd: work,
+        });
+        const target = { Bucket: applied.StorageBucket, Region: applied.StorageRegion, Key: applied.MediaStoragePath!.slice(1) };
+        results[mode].push(
+          await timed(() =>
+            mode === 'slice'
+              ? call(cos, 'sliceUploadFile', { ...target, FilePath: file, ChunkSize: 8 * 1024 * 1024, AsyncLimit: 6 })
+              : call(cos, 'putObject', { ...target, Body: fs.createReadStream(file), ContentLength: bytes }),
+          ),
+        );
+      }
+      results.raw.push(
+        await timed(async () => {
+          const req = http.request({ host: '127.0.0.1', port: barePort, method: 'PUT', path: '/upload.bin', headers: { 'content-length': String(bytes) } });
+          const response = once(req, 'response');
+          await pipeline(fs.createReadStream(file), req);
+          const [res] = (await response) as [http.IncomingMessage];
+          res.resume();
+          await once(res, 'end');
+        }),
+      );
+    }
+  } finally {
+    bare.close();
+    await emulator.close();
+    fs.rmSync(work, { recursive: true, force: true });
+  }
+
+  const best = (xs: number[]) => Math.min(...xs);
+  const mbps = (seconds: number) => sizeMb / seconds;
+  const slice = mbps(best(results.slice));
+  const put = mbps(best(results.put));
+  const raw = mbps(best(results.raw));
+  console.log(`Upload of ${sizeMb} MB on 127.0.0.1 (best of ${runs}):`);
+  console.log(`  cos-nodejs-sdk-v5 sliceUploadFile → emulator  ${slice.toFixed(1)} MB/s`);
+  console.log(`  cos-nodejs-sdk-v5 putObject       → emulator  ${put.toFixed(1)} MB/s`);
+  console.log(`  raw HTTP PUT                      → bare node ${raw.toFixed(1)} MB/s`);
+  console.log(`  ratio sliceUploadFile / raw PUT: ${(slice / raw).toFixed(2)}   putObject / raw PUT: ${(put / raw).toFixed(2)}`);
+}
+
+main().catch((error: unknown) => {
+  console.error(error);
+  process.exit(1);
+});
