@@ -392,6 +392,16 @@ describe('COS with the temporary credentials', () => {
     expect(requests.some((r) => r.url.startsWith(`http://${p.Bucket}.cos.${p.Region}.myqcloud.com/`))).toBe(true);
   });
 
+  test('bare Domain form (host:port only): the bucket comes from the temporary credential', async () => {
+    const data = await apply();
+    const cos = cosForApply(t.emulator, data, work, { Domain: t.emulator.apiEndpoint });
+    const p = { Bucket: bucketOf(data), Region: data.storageRegionV5, Key: keyOf(data.video.storagePath) };
+    await cosCall(cos, 'putObject', { ...p, Body: Buffer.from('bare domain') });
+    const got = await cosCall(cos, 'getObject', p);
+    expect(Buffer.from(got.Body).toString()).toBe('bare domain');
+    expect(t.emulator.context.store.doc.objects[`${p.Bucket}/${p.Key}`]?.size).toBe(11);
+  });
+
   test('CORS preflight exposes ETag', async () => {
     const response = await fetch(`${t.emulator.url}/cos/${t.emulator.bucketFor()}/ap-guangzhou/a.mp4?partNumber=1&uploadId=x`, {
       method: 'OPTIONS',
