@@ -3,7 +3,7 @@
  * value throws `ConfigError` naming the variable, so a bad deployment fails loudly at init instead of
  * on the first user request. README's configuration table documents each variable below.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { MAX_VALIDITY_SECONDS, TASK_NOTIFY_MODES } from '#lib/upload-signature';
 
 export class ConfigError extends Error {
@@ -50,6 +50,16 @@ const list = (fallback: string[]) =>
 const lowerCaseList = (fallback: string[]) => list(fallback).transform((items) => items.map((i) => i.toLowerCase()));
 
 const url = optionalString.pipe(z.url().optional());
+
+const integerList = (fallback: number[]) =>
+  list(fallback.map(String)).transform((items, ctx) => {
+    const numbers = items.map(Number);
+    if (numbers.some((n) => !Number.isSafeInteger(n) || n < 0)) {
+      ctx.addIssue({ code: 'custom', message: 'must be a comma-separated list of template ids' });
+      return z.NEVER;
+    }
+    return numbers;
+  });
 
 const DEFAULT_VIDEO_TYPES = ['mp4', 'mov', 'm4v', 'webm', 'mkv', 'avi', 'flv', 'wmv', '3gp', 'ts', 'mpg', 'mpeg', 'mxf'];
 const DEFAULT_COVER_TYPES = ['jpg', 'jpeg', 'png', 'gif', 'webp', 'bmp'];
@@ -99,6 +109,43 @@ const schema = z.object({
 
   CORS_ALLOWED_ORIGINS: list([]),
   HTTP_MAX_BODY_BYTES: integer(64, 64 * 1024 * 1024, 1024 * 1024),
+
+  CALLBACK_TOKENS: list([]).pipe(z.array(z.string().min(16, 'each token must be at least 16 characters'))),
+  CALLBACK_SIGN_KEYS: list([]).pipe(z.array(z.string().regex(/^[A-Za-z0-9]{1,32}$/, 'each key must be 1-32 letters or digits'))),
+  CALLBACK_VERIFY_WITH_VOD: boolean(true),
+
+  PIPELINE_VERSION: optionalString
+    .pipe(z.string().regex(/^[A-Za-z0-9._-]{1,16}$/, 'must be 1-16 letters, digits, dots, dashes or underscores').optional())
+    .transform((v) => v ?? 'v1'),
+  PIPELINE_TRANSCODE_DEFINITIONS: integerList([100010, 100020, 100030]),
+  PIPELINE_WATERMARK_DEFINITION: optionalInteger(1, 0xffffffff),
+  PIPELINE_WATERMARK_TEXT: optionalString.pipe(z.string().max(100).optional()),
+  PIPELINE_TEXT_WATERMARK_DEFINITION: optionalInteger(1, 0xffffffff),
+  PIPELINE_SNAPSHOT_DEFINITION: optionalInteger(0, 0xffffffff).transform((v) => v ?? 10),
+  PIPELINE_SNAPSHOT_OFFSETS: list(['1s', '50%']).pipe(z.array(z.string().regex(/^\d+(\.\d+)?(s|%)$/, 'each offset must look like 3.5s or 10%'))),
+  PIPELINE_COVER_DEFINITION: optionalInteger(0, 0xffffffff).transform((v) => v ?? 10),
+  PIPELINE_COVER_POSITION: optionalString
+    .pipe(z.string().regex(/^\d+(\.\d+)?(s|%)$/, 'must look like 2s or 10%').optional())
+    .transform((v) => v ?? '10%'),
+  PIPELINE_SPRITE_DEFINITION: optionalInteger(0, 0xffffffff).transform((v) => v ?? 10),
+  PIPELINE_GIF_DEFINITION: optionalInteger(0, 0xffffffff).transform((v) => v ?? 0),
+  PIPELINE_ADAPTIVE_DEFINITION: optionalInteger(0, 0xffffffff).transform((v) => v ?? 0),
+  PIPELINE_TASK_PRIORITY: integer(-10, 10, 0),
+  PIPELINE_NOTIFY_MODE: optionalString.pipe(z.enum(TASK_NOTIFY_MODES).optional()).transform((v) => v ?? 'Finish'),
+
+  MEDIA_MAX_DURATION_SECONDS: integer(1, 10 * 86_400, 4 * 3600),
+  MEDIA_MIN_HEIGHT: integer(0, 10_000, 0),
+  MEDIA_MIN_WIDTH: integer(0, 10_000, 0),
+  MEDIA_ALLOWED_CONTAINERS: lowerCaseList([]),
+  MEDIA_ALLOWED_VIDEO_CODECS: lowerCaseList([]),
+
+  HOTLINK_KEY: optionalString.pipe(z.string().regex(/^[A-Za-z0-9]{8,20}$/, 'must be 8-20 letters or digits').optional()),
+  HOTLINK_URL_TTL_SECONDS: integer(60, 7 * 86_400, 3600),
+  HOTLINK_RLIMIT: optionalInteger(1, 9),
+  HOTLINK_PREVIEW_SECONDS: optionalInteger(1, 86_400),
+
+  APP_WEBHOOK_URL: url,
+  APP_WEBHOOK_SECRET: optionalString.pipe(z.string().min(16, 'must be at least 16 characters').optional()),
 });
 
 type Parsed = z.infer<typeof schema>;
@@ -141,6 +188,40 @@ export interface Config {
   };
   rateLimit: { signatures: number; windowSeconds: number };
   http: { corsAllowedOrigins: string[]; maxBodyBytes: number };
+  callback: { tokens: string[]; signKeys: string[]; verifyWithVod: boolean };
+  pipeline: ProcessingPipeline;
+  mediaRules: MediaRules;
+  hotlink?: { key: string; urlTtlSeconds: number; rlimit?: number; previewSeconds?: number };
+  appWebhook?: { url: string; secret: string };
+}
+
+/** What ProcessMedia is asked to do for every accepted upload; `version` goes into the SessionId. */
+export interface ProcessingPipeline {
+  version: string;
+  transcodeDefinitions: number[];
+  watermarkDefinition?: number;
+  watermarkText?: string;
+  textWatermarkDefinition?: number;
+  /** 0 disables a step. */
+  snapshotDefinition: number;
+  snapshotOffsets: string[];
+  coverDefinition: number;
+  coverPosition: string;
+  spriteDefinition: number;
+  gifDefinition: number;
+  adaptiveDefinition: number;
+  taskPriority: number;
+  notifyMode: (typeof TASK_NOTIFY_MODES)[number];
+}
+
+/** What an uploaded file must satisfy before it is processed; empty lists allow anything. */
+export interface MediaRules {
+  maxDurationSeconds: number;
+  maxSizeBytes: number;
+  minWidth: number;
+  minHeight: number;
+  allowedContainers: string[];
+  allowedVideoCodecs: string[];
 }
 
 /** Parses and cross-checks the environment. Pure: pass `process.env` (or a test's object). */
@@ -163,6 +244,10 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
   if (e.AUTH_JWT_SECRET && e.AUTH_JWKS_URL) fail('set only one of AUTH_JWT_SECRET and AUTH_JWKS_URL');
   if (production && !e.DATABASE_URL) fail('DATABASE_URL is required when STAGE is production');
   if (production && e.CORS_ALLOWED_ORIGINS.includes('*')) fail('CORS_ALLOWED_ORIGINS=* is refused when STAGE is production');
+  if (e.PIPELINE_WATERMARK_TEXT && !e.PIPELINE_TEXT_WATERMARK_DEFINITION) {
+    fail('PIPELINE_TEXT_WATERMARK_DEFINITION (a text watermark template) is required with PIPELINE_WATERMARK_TEXT');
+  }
+  if (e.APP_WEBHOOK_URL && !e.APP_WEBHOOK_SECRET) fail('APP_WEBHOOK_SECRET is required with APP_WEBHOOK_URL');
   if (!e.UPLOAD_PROCEDURE && (e.UPLOAD_TASK_PRIORITY !== undefined || e.UPLOAD_TASK_NOTIFY_MODE !== undefined)) {
     fail('UPLOAD_TASK_PRIORITY and UPLOAD_TASK_NOTIFY_MODE only apply together with UPLOAD_PROCEDURE');
   }
@@ -206,5 +291,34 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     },
     rateLimit: { signatures: e.RATE_LIMIT_SIGNATURES, windowSeconds: e.RATE_LIMIT_WINDOW_SECONDS },
     http: { corsAllowedOrigins: e.CORS_ALLOWED_ORIGINS, maxBodyBytes: e.HTTP_MAX_BODY_BYTES },
+    callback: { tokens: e.CALLBACK_TOKENS, signKeys: e.CALLBACK_SIGN_KEYS, verifyWithVod: e.CALLBACK_VERIFY_WITH_VOD },
+    pipeline: {
+      version: e.PIPELINE_VERSION,
+      transcodeDefinitions: e.PIPELINE_TRANSCODE_DEFINITIONS,
+      watermarkDefinition: e.PIPELINE_WATERMARK_DEFINITION,
+      watermarkText: e.PIPELINE_WATERMARK_TEXT,
+      textWatermarkDefinition: e.PIPELINE_TEXT_WATERMARK_DEFINITION,
+      snapshotDefinition: e.PIPELINE_SNAPSHOT_DEFINITION,
+      snapshotOffsets: e.PIPELINE_SNAPSHOT_OFFSETS,
+      coverDefinition: e.PIPELINE_COVER_DEFINITION,
+      coverPosition: e.PIPELINE_COVER_POSITION,
+      spriteDefinition: e.PIPELINE_SPRITE_DEFINITION,
+      gifDefinition: e.PIPELINE_GIF_DEFINITION,
+      adaptiveDefinition: e.PIPELINE_ADAPTIVE_DEFINITION,
+      taskPriority: e.PIPELINE_TASK_PRIORITY,
+      notifyMode: e.PIPELINE_NOTIFY_MODE,
+    },
+    mediaRules: {
+      maxDurationSeconds: e.MEDIA_MAX_DURATION_SECONDS,
+      maxSizeBytes: e.UPLOAD_MAX_FILE_SIZE,
+      minWidth: e.MEDIA_MIN_WIDTH,
+      minHeight: e.MEDIA_MIN_HEIGHT,
+      allowedContainers: e.MEDIA_ALLOWED_CONTAINERS,
+      allowedVideoCodecs: e.MEDIA_ALLOWED_VIDEO_CODECS,
+    },
+    hotlink: e.HOTLINK_KEY
+      ? { key: e.HOTLINK_KEY, urlTtlSeconds: e.HOTLINK_URL_TTL_SECONDS, rlimit: e.HOTLINK_RLIMIT, previewSeconds: e.HOTLINK_PREVIEW_SECONDS }
+      : undefined,
+    appWebhook: e.APP_WEBHOOK_URL && e.APP_WEBHOOK_SECRET ? { url: e.APP_WEBHOOK_URL, secret: e.APP_WEBHOOK_SECRET } : undefined,
   };
 }

@@ -7,6 +7,7 @@ import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import type { PGlite } from '@electric-sql/pglite';
 import { Pool, type PoolClient } from 'pg';
+import { ServiceUnavailableError } from '#lib/errors';
 import { migrate } from '#lib/migrations';
 
 export interface QueryResult<R> {
@@ -34,20 +35,49 @@ export interface DatabaseOptions {
   poolMax?: number;
 }
 
+/** Connection-level failures (server down, unreachable, restarting, out of slots): retry later. */
+const UNAVAILABLE_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'ENOTFOUND', 'EHOSTUNREACH', 'EPIPE', '57P01', '57P02', '57P03', '53300', '08000', '08001', '08003', '08006']);
+
+export function isDatabaseUnavailable(error: unknown): boolean {
+  const { code, message } = (error ?? {}) as { code?: unknown; message?: unknown };
+  if (typeof code === 'string' && UNAVAILABLE_CODES.has(code)) return true;
+  return typeof message === 'string' && /Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error/i.test(message);
+}
+
+/** Turns a lost database into a 503 (the caller may retry), keeping the cause for the log. */
+async function guarded<T>(work: () => Promise<T>): Promise<T> {
+  try {
+    return await work();
+  } catch (error) {
+    if (isDatabaseUnavailable(error)) {
+      throw Object.assign(new ServiceUnavailableError('The database is unavailable; try again shortly'), { cause: error });
+    }
+    throw error;
+  }
+}
+
 class PostgresDatabase implements Database {
   readonly engine = 'postgres' as const;
   constructor(private readonly pool: Pool) {}
 
-  async query<R>(sql: string, params: readonly unknown[] = []): Promise<QueryResult<R>> {
-    const result = await this.pool.query(sql, params as unknown[]);
-    return { rows: result.rows as R[], rowCount: result.rowCount ?? 0 };
+  query<R>(sql: string, params: readonly unknown[] = []): Promise<QueryResult<R>> {
+    return guarded(async () => {
+      const result = await this.pool.query(sql, params as unknown[]);
+      return { rows: result.rows as R[], rowCount: result.rowCount ?? 0 };
+    });
   }
 
-  async exec(sql: string): Promise<void> {
-    await this.pool.query(sql);
+  exec(sql: string): Promise<void> {
+    return guarded(async () => {
+      await this.pool.query(sql);
+    });
   }
 
-  async transaction<T>(fn: (tx: Queryable) => Promise<T>): Promise<T> {
+  transaction<T>(fn: (tx: Queryable) => Promise<T>): Promise<T> {
+    return guarded(() => this.runTransaction(fn));
+  }
+
+  private async runTransaction<T>(fn: (tx: Queryable) => Promise<T>): Promise<T> {
     const client: PoolClient = await this.pool.connect();
     const tx: Queryable = {
       query: async <R>(sql: string, params: readonly unknown[] = []) => {

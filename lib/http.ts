@@ -100,10 +100,20 @@ function queryOf(event: ScfHttpEvent): Record<string, string> {
   return out;
 }
 
-/** Matches the route template against the end of the path (API gateway may prefix a stage or service path). */
+/**
+ * Matches the route template against the end of the path (API gateway may prefix a stage or service
+ * path). `{name}` segments become parameters; a last `{name?}` segment may be absent.
+ */
 export function matchRoute(template: string, path: string): Record<string, string> | undefined {
-  const want = template.split('/').filter(Boolean);
+  let want = template.split('/').filter(Boolean);
   const have = path.split('?')[0]!.split('/').filter(Boolean);
+  // A trailing `{name?}` segment is optional: match with it first, then without it.
+  const optional = /^\{(\w+)\?\}$/.exec(want[want.length - 1] ?? '');
+  if (optional) {
+    const withParam = matchRoute([...want.slice(0, -1), `{${optional[1]}}`].join('/'), path);
+    if (withParam) return withParam;
+    want = want.slice(0, -1);
+  }
   if (have.length < want.length) return undefined;
   const tail = have.slice(have.length - want.length);
   const params: Record<string, string> = {};

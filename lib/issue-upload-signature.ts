@@ -7,7 +7,7 @@
  * rate limit kept in the database.
  */
 import { randomUUID } from 'node:crypto';
-import { z } from 'zod';
+import * as z from 'zod';
 import type { Config } from '#lib/config';
 import type { Database } from '#lib/db';
 import { BadRequestError, ConflictError, NotFoundError, TooManyRequestsError } from '#lib/errors';

@@ -53,6 +53,24 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX rate_limits_window_idx ON rate_limits (window_start);
     `,
   },
+  {
+    version: 2,
+    name: 'vod event de-dupe records',
+    sql: `
+      -- One row per VOD event whose effects were applied, written in the same transaction as those
+      -- effects: a duplicate finds the row and does nothing; a concurrent twin waits on the key.
+      CREATE TABLE vod_events (
+        dedupe_key  text PRIMARY KEY,
+        event_type  text NOT NULL,
+        upload_id   uuid,
+        file_id     text,
+        task_id     text,
+        outcome     text NOT NULL,
+        received_at timestamptz NOT NULL DEFAULT now()
+      );
+      CREATE INDEX vod_events_received_idx ON vod_events (received_at);
+    `,
+  },
 ];
 
 export async function migrate(db: Database, migrations: readonly Migration[] = MIGRATIONS): Promise<number[]> {

@@ -115,3 +115,62 @@ export async function extendSignatureExpiry(db: Queryable, uploadId: string, exp
     [uploadId, expiresAt],
   );
 }
+
+/** Finds the upload an event is about: by upload id (its context), else file id, else task id. */
+export async function findUploadForEvent(
+  db: Queryable,
+  keys: { uploadId?: string; fileId?: string; taskId?: string },
+): Promise<Upload | undefined> {
+  if (keys.uploadId) {
+    const byId = await getUpload(db, keys.uploadId, { forUpdate: true });
+    if (byId) return byId;
+  }
+  for (const [column, value] of [['file_id', keys.fileId], ['task_id', keys.taskId]] as const) {
+    if (!value) continue;
+    const { rows } = await db.query<UploadRow>(`SELECT * FROM uploads WHERE ${column} = $1 ORDER BY created_at LIMIT 1 FOR UPDATE`, [value]);
+    if (rows[0]) return toUpload(rows[0]);
+  }
+  return undefined;
+}
+
+export interface UploadPatch {
+  status?: UploadStatus;
+  fileId?: string;
+  taskId?: string;
+  media?: unknown;
+  result?: unknown;
+  error?: unknown;
+}
+
+const PATCH_COLUMNS: Record<keyof UploadPatch, string> = {
+  status: 'status',
+  fileId: 'file_id',
+  taskId: 'task_id',
+  media: 'media',
+  result: 'result',
+  error: 'error',
+};
+const JSON_COLUMNS = new Set(['media', 'result', 'error']);
+
+/**
+ * Applies a patch; with `expectStatus`, only while the upload is still in that status (a compare-and-set
+ * that loses quietly to a concurrent transition). Returns whether the row changed.
+ */
+export async function updateUpload(db: Queryable, uploadId: string, patch: UploadPatch, expectStatus?: UploadStatus): Promise<boolean> {
+  const sets: string[] = ['updated_at = now()'];
+  const params: unknown[] = [uploadId];
+  for (const [key, value] of Object.entries(patch) as [keyof UploadPatch, unknown][]) {
+    if (value === undefined) continue;
+    const column = PATCH_COLUMNS[key];
+    params.push(JSON_COLUMNS.has(column) ? JSON.stringify(value) : value);
+    sets.push(`${column} = $${params.length}${JSON_COLUMNS.has(column) ? '::jsonb' : ''}`);
+  }
+  if (patch.status !== undefined) sets.push('status_changed_at = now()');
+  let where = 'upload_id = $1';
+  if (expectStatus !== undefined) {
+    params.push(expectStatus);
+    where += ` AND status = $${params.length}`;
+  }
+  const { rowCount } = await db.query(`UPDATE uploads SET ${sets.join(', ')} WHERE ${where}`, params);
+  return rowCount > 0;
+}

@@ -182,3 +182,11 @@ describe('matchRoute', () => {
     expect(matchRoute('/uploads/{uploadId}', '/files/x')).toBeUndefined();
   });
 });
+
+describe('matchRoute with an optional last parameter', () => {
+  test('matches with and without it', () => {
+    expect(matchRoute('/vod-events/{token?}', '/vod-events/abc')).toEqual({ token: 'abc' });
+    expect(matchRoute('/vod-events/{token?}', '/release/vod-events')).toEqual({});
+    expect(matchRoute('/vod-events/{token?}', '/other')).toBeUndefined();
+  });
+});

@@ -1,0 +1,42 @@
+/**
+ * POST /vod-events[/<token>]: VOD's PUSH callback. Authenticates the callback (URL token; Sign/T when
+ * a SignKey is configured), parses the event and applies it exactly once. 200 only once the effects are
+ * durably recorded; 5xx when they could not be, so that the event is delivered again.
+ */
+import { callbackSignFields, tokenMatches, verifyCallbackSign } from '#lib/callback-auth';
+import { ConfigError } from '#lib/config';
+import { ForbiddenError, UnauthorizedError } from '#lib/errors';
+import { handleVodEvent } from '#lib/handle-vod-event';
+import { httpHandler, jsonBody } from '#lib/http';
+import { createRuntime } from '#lib/runtime';
+import { createVodClient } from '#lib/vod-api';
+import { parseVodEvent } from '#lib/vod-event';
+
+const runtime = createRuntime('vod-events');
+const { config, log } = runtime;
+if (config.callback.tokens.length === 0) {
+  throw new ConfigError('Invalid configuration: CALLBACK_TOKENS is required by vod-events (the secret in the callback URL)');
+}
+const vod = createVodClient(config, { timeoutSeconds: 5 });
+/** Leave room to answer before VOD's 5 s callback timeout. */
+const TIME_BUDGET_MS = 4000;
+
+export const main_handler = httpHandler(
+  { methods: ['POST'], route: '/vod-events/{token?}', corsAllowedOrigins: [], maxBodyBytes: config.http.maxBodyBytes, log },
+  async (request) => {
+    const deadline = Date.now() + TIME_BUDGET_MS;
+    const token = request.query.token ?? request.pathParams.token;
+    if (token === undefined) throw new UnauthorizedError('The callback URL carries no token');
+    if (!tokenMatches(token, config.callback.tokens)) throw new ForbiddenError('The callback token is not valid');
+
+    const body = jsonBody(request);
+    if (config.callback.signKeys.length > 0) {
+      const verdict = verifyCallbackSign(callbackSignFields(body, request.query), config.callback.signKeys, Math.floor(Date.now() / 1000));
+      if (verdict !== 'ok') throw new ForbiddenError(`The callback signature is ${verdict === 'missing' ? 'missing' : `not valid (${verdict})`}`);
+    }
+    const event = parseVodEvent(body);
+    const db = await runtime.database();
+    await handleVodEvent({ config, db, vod, log: request.log, deadline }, event, { confirmWithVod: config.callback.verifyWithVod });
+    return { status: 200, body: {} };
+  },
+);

@@ -1,0 +1,285 @@
+/**
+ * What a VOD event does to an upload. One code path for PUSH callbacks (functions/vod-events) and
+ * PULL events (the cleanup function's event pump):
+ *
+ * 1. Optionally confirm the event with the VOD API first (a leaked callback token must not be enough
+ *    to fake a result): the API's view of the media or task replaces the pushed payload.
+ * 2. In one transaction: claim the event's de-dupe key, then move the upload forward. A duplicate does
+ *    nothing; state only moves forward, so late or reordered events cannot undo progress.
+ * 3. After the commit, start processing (ProcessMedia) for a newly UPLOADED file. Its SessionId makes a
+ *    retry harmless; if VOD stays unreachable the upload stays UPLOADED for the reconciler.
+ */
+import type { Config } from '#lib/config';
+import type { Database, Queryable } from '#lib/db';
+import { claimEvent, recordOutcome } from '#lib/event-store';
+import { ForbiddenError, ServiceUnavailableError } from '#lib/errors';
+import type { Logger } from '#lib/log';
+import { mediaRejection, processMediaRequest } from '#lib/processing-plan';
+import { decodeUploadContext } from '#lib/upload-context';
+import { canTransition, isFinal, UploadStatus } from '#lib/upload-lifecycle';
+import { findUploadForEvent, updateUpload, type Upload } from '#lib/upload-store';
+import { isRetryableVodError, vodErrorCode, withVodRetry, type VodClient } from '#lib/vod-api';
+import {
+  eventDedupeKey,
+  parseVodEvent,
+  summariseProcessing,
+  type FileDeletedEvent,
+  type NewFileUploadEvent,
+  type ProcedureStateChangedEvent,
+  type VodEvent,
+} from '#lib/vod-event';
+
+export type VodApi = Pick<VodClient, 'ProcessMedia' | 'DescribeMediaInfos' | 'DescribeTaskDetail'>;
+
+export interface VodEventDeps {
+  config: Config;
+  db: Database;
+  vod: VodApi;
+  log: Logger;
+  /** Epoch ms by which the caller must answer; VOD retries stop before it. */
+  deadline?: number;
+}
+
+export interface HandledEvent {
+  kind: VodEvent['kind'];
+  dedupeKey: string;
+  duplicate: boolean;
+  /** What the event did, for logs and the pump's summary (e.g. `UPLOADED`, `READY`, `unknown-upload`). */
+  outcome: string;
+  uploadId?: string;
+}
+
+interface Applied {
+  outcome: string;
+  uploadId?: string;
+  /** Upload that became UPLOADED and should be processed now. */
+  toProcess?: { uploadId: string; fileId: string };
+}
+
+export async function handleVodEvent(deps: VodEventDeps, event: VodEvent, options: { confirmWithVod: boolean }): Promise<HandledEvent> {
+  const trusted = options.confirmWithVod ? await confirmWithVod(deps, event) : event;
+  // Keyed on what is applied: two pushes that VOD confirms as the same state are one event.
+  const dedupeKey = eventDedupeKey(trusted);
+
+  const result = await deps.db.transaction(async (tx) => {
+    const claimed = await claimEvent(tx, { dedupeKey, eventType: eventType(trusted), ...eventIds(trusted), outcome: 'pending' });
+    if (!claimed) return undefined;
+    const applied = await apply(tx, deps, trusted);
+    await recordOutcome(tx, dedupeKey, applied);
+    return applied;
+  });
+
+  const handled: HandledEvent = {
+    kind: event.kind,
+    dedupeKey,
+    duplicate: result === undefined,
+    outcome: result?.outcome ?? 'duplicate',
+    uploadId: result?.uploadId,
+  };
+  deps.log.info('vod event', { ...handled, eventType: eventType(event) });
+  if (result?.toProcess) await startProcessing(deps, result.toProcess);
+  return handled;
+}
+
+function eventType(event: VodEvent): string {
+  return event.kind === 'Ignored' || event.kind === 'Unknown' ? event.eventType : event.kind;
+}
+
+function eventIds(event: VodEvent): { fileId?: string; taskId?: string } {
+  switch (event.kind) {
+    case 'NewFileUpload':
+      return { fileId: event.fileId };
+    case 'ProcedureStateChanged':
+      return { fileId: event.fileId, taskId: event.taskId };
+    case 'FileDeleted':
+      return { fileId: event.fileIds[0] };
+    case 'Ignored':
+      return { taskId: event.taskId };
+    case 'Unknown':
+      return {};
+  }
+}
+
+function apply(tx: Queryable, deps: VodEventDeps, event: VodEvent): Promise<Applied> {
+  switch (event.kind) {
+    case 'NewFileUpload':
+      return applyNewFileUpload(tx, deps, event);
+    case 'ProcedureStateChanged':
+      return applyProcedureStateChanged(tx, event);
+    case 'FileDeleted':
+      return applyFileDeleted(tx, event);
+    case 'Ignored':
+      return Promise.resolve({ outcome: 'ignored' });
+    case 'Unknown':
+      return Promise.resolve({ outcome: 'unknown-event-type' });
+  }
+}
+
+/** The metadata kept with an upload: what a viewer or an app needs, not VOD's whole record. */
+function mediaSummary(event: NewFileUploadEvent) {
+  const meta = event.metaData;
+  const video = meta?.videoStreams[0];
+  return {
+    name: event.media.name,
+    type: event.media.type,
+    mediaUrl: event.media.mediaUrl,
+    coverUrl: event.media.coverUrl || undefined,
+    size: meta?.size,
+    duration: meta?.duration,
+    width: meta?.width,
+    height: meta?.height,
+    rotate: meta?.rotate,
+    bitrate: meta?.bitrate,
+    videoCodec: video?.codec,
+    fps: video?.fps,
+    audioCodec: meta?.audioStreams[0]?.codec,
+  };
+}
+
+async function applyNewFileUpload(tx: Queryable, deps: VodEventDeps, event: NewFileUploadEvent): Promise<Applied> {
+  const context = decodeUploadContext(event.sourceContext);
+  if (!context) return { outcome: 'not-ours' };
+  const upload = await findUploadForEvent(tx, { uploadId: context.uploadId });
+  if (!upload) return { outcome: 'unknown-upload' };
+  const uploadId = upload.uploadId;
+  // A reusable signature can carry a second file into the same upload: that file is an orphan.
+  if (upload.fileId && upload.fileId !== event.fileId) return { outcome: 'extra-file', uploadId };
+
+  const media = mediaSummary(event);
+  if (upload.status !== UploadStatus.ISSUED) {
+    // Processing got here first (a procedure's events can overtake this one) or the upload expired.
+    if (upload.status === UploadStatus.EXPIRED) return { outcome: 'late-upload', uploadId };
+    await updateUpload(tx, uploadId, { fileId: upload.fileId ?? event.fileId, media: upload.media ?? media });
+    return { outcome: 'metadata', uploadId };
+  }
+
+  const rejection = mediaRejection(deps.config.mediaRules, { basicInfo: event.media, metaData: event.metaData });
+  if (rejection) {
+    await updateUpload(tx, uploadId, { status: UploadStatus.REJECTED, fileId: event.fileId, media, error: { code: 'MediaRejected', message: rejection } });
+    return { outcome: UploadStatus.REJECTED, uploadId };
+  }
+  if (event.procedureTaskId) {
+    await updateUpload(tx, uploadId, { status: UploadStatus.PROCESSING, fileId: event.fileId, taskId: event.procedureTaskId, media });
+    return { outcome: UploadStatus.PROCESSING, uploadId };
+  }
+  await updateUpload(tx, uploadId, { status: UploadStatus.UPLOADED, fileId: event.fileId, media });
+  return { outcome: UploadStatus.UPLOADED, uploadId, toProcess: { uploadId, fileId: event.fileId } };
+}
+
+async function applyProcedureStateChanged(tx: Queryable, event: ProcedureStateChangedEvent): Promise<Applied> {
+  const context = decodeUploadContext(event.sessionContext);
+  const upload = await findUploadForEvent(tx, { uploadId: context?.uploadId, fileId: event.fileId, taskId: event.taskId });
+  if (!upload) return { outcome: 'unknown-upload' };
+  const uploadId = upload.uploadId;
+  if (isFinal(upload.status)) return { outcome: 'stale', uploadId };
+
+  const summary = summariseProcessing(event);
+  const common = { fileId: upload.fileId ?? event.fileId, taskId: event.taskId };
+  if (summary.outcome === 'PROCESSING') {
+    const status = canTransition(upload.status, UploadStatus.PROCESSING) ? UploadStatus.PROCESSING : undefined;
+    await updateUpload(tx, uploadId, { ...common, status, result: { progress: summary.progress } });
+    return { outcome: `progress:${summary.progress}`, uploadId };
+  }
+  const { outcome, failures, ...results } = summary;
+  if (outcome === 'SUCCESS' && summary.renditions.length + summary.adaptiveStreams.length > 0) {
+    await updateUpload(tx, uploadId, { ...common, status: UploadStatus.READY, result: results, error: null });
+    return { outcome: UploadStatus.READY, uploadId };
+  }
+  const reasons = failures.length > 0 ? failures : [{ type: 'Procedure', errCode: 0, errCodeExt: 'NoOutput', message: 'Processing finished without a playable rendition' }];
+  await updateUpload(tx, uploadId, {
+    ...common,
+    status: UploadStatus.FAILED,
+    result: results,
+    error: { code: 'ProcessingFailed', message: reasons.map((f) => `${f.type}: ${f.message || f.errCodeExt}`).join('; '), failures: reasons },
+  });
+  return { outcome: UploadStatus.FAILED, uploadId };
+}
+
+async function applyFileDeleted(tx: Queryable, event: FileDeletedEvent): Promise<Applied> {
+  const deleted: string[] = [];
+  for (const deletion of event.deletions) {
+    if (!deletion.entireMedia) continue; // only some derived files went; the media is still there
+    const upload = await findUploadForEvent(tx, { fileId: deletion.fileId });
+    if (!upload || upload.status === UploadStatus.DELETED) continue;
+    await updateUpload(tx, upload.uploadId, { status: UploadStatus.DELETED });
+    deleted.push(upload.uploadId);
+  }
+  return { outcome: deleted.length > 0 ? `${UploadStatus.DELETED}:${deleted.length}` : 'no-upload-deleted', uploadId: deleted[0] };
+}
+
+/**
+ * Calls ProcessMedia for an UPLOADED file and records the task. Never throws: the event is already
+ * durably recorded, and an upload left UPLOADED is picked up again by the reconciler.
+ */
+export async function startProcessing(deps: VodEventDeps, target: { uploadId: string; fileId: string }): Promise<string | undefined> {
+  const { config, log } = deps;
+  const request = processMediaRequest(config.pipeline, { ...target, subAppId: config.vod.subAppId });
+  try {
+    const { TaskId } = await withVodRetry(() => deps.vod.ProcessMedia(request), { deadline: deps.deadline });
+    if (!TaskId) throw new Error('ProcessMedia returned no TaskId');
+    await updateUpload(deps.db, target.uploadId, { status: UploadStatus.PROCESSING, taskId: TaskId }, UploadStatus.UPLOADED);
+    log.info('processing started', { uploadId: target.uploadId, fileId: target.fileId, taskId: TaskId, sessionId: request.SessionId });
+    return TaskId;
+  } catch (error) {
+    // A repeated SessionId means an earlier attempt did start the task: its events will arrive.
+    const code = vodErrorCode(error);
+    const level = code === 'InvalidParameterValue.SessionId' ? 'info' : 'warn';
+    log[level]('processing not started; left for the reconciler', { uploadId: target.uploadId, fileId: target.fileId, code, error });
+    return undefined;
+  }
+}
+
+/**
+ * Replaces a pushed event by the VOD API's own view of the same media or task. An event that the API
+ * does not confirm is refused (403); an API that cannot be reached is a 503 so the event comes again.
+ */
+async function confirmWithVod(deps: VodEventDeps, event: VodEvent): Promise<VodEvent> {
+  const { vod, config } = deps;
+  const subApp = config.vod.subAppId === undefined ? {} : { SubAppId: config.vod.subAppId };
+  try {
+    switch (event.kind) {
+      case 'NewFileUpload': {
+        const info = await withVodRetry(() => vod.DescribeMediaInfos({ FileIds: [event.fileId], ...subApp }), { deadline: deps.deadline });
+        const media = info.MediaInfoSet?.find((m) => m.FileId === event.fileId);
+        if (!media?.BasicInfo) throw new ForbiddenError('The event names a file that VOD does not have');
+        return parseVodEvent({
+          EventType: 'NewFileUpload',
+          FileUploadEvent: {
+            FileId: event.fileId,
+            MediaBasicInfo: media.BasicInfo,
+            MetaData: media.MetaData,
+            ProcedureTaskId: event.procedureTaskId,
+          },
+        });
+      }
+      case 'ProcedureStateChanged': {
+        const task = await withVodRetry(() => vod.DescribeTaskDetail({ TaskId: event.taskId, ...subApp }), { deadline: deps.deadline });
+        if (task.TaskType !== 'Procedure' || !task.ProcedureTask) throw new ForbiddenError('The event names a task that VOD does not have');
+        const procedure = { ...task.ProcedureTask, Status: task.ProcedureTask.Status === 'FINISH' ? 'FINISH' : 'PROCESSING' };
+        return parseVodEvent({ EventType: 'ProcedureStateChanged', ProcedureStateChangeEvent: procedure });
+      }
+      case 'FileDeleted': {
+        const info = await withVodRetry(() => vod.DescribeMediaInfos({ FileIds: event.fileIds.slice(0, 20), ...subApp, Filters: ['basicInfo'] }), {
+          deadline: deps.deadline,
+        });
+        const gone = new Set(info.NotExistFileIdSet ?? []);
+        // Only deletions VOD confirms count; a file that still exists was not deleted.
+        const deletions = event.deletions.filter((d) => !d.entireMedia || gone.has(d.fileId));
+        return { ...event, deletions, fileIds: deletions.map((d) => d.fileId) };
+      }
+      default:
+        return event;
+    }
+  } catch (error) {
+    if (error instanceof ForbiddenError) throw error;
+    const code = vodErrorCode(error);
+    if (code?.startsWith('ResourceNotFound') || code === 'InvalidParameterValue.TaskId' || code === 'InvalidParameterValue.FileId') {
+      throw new ForbiddenError('The event does not match anything in VOD');
+    }
+    if (isRetryableVodError(error)) {
+      deps.log.warn('VOD API unavailable while confirming an event', { code, error });
+      throw new ServiceUnavailableError('VOD could not be reached to confirm the event; deliver it again');
+    }
+    throw error;
+  }
+}

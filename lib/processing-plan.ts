@@ -1,0 +1,105 @@
+/**
+ * The processing pipeline as a ProcessMedia request (vod-protocol.md §5.1), and the checks an uploaded
+ * file must pass before it is processed. The pipeline is configuration with a version: the version goes
+ * into the SessionId, so a retried trigger for the same file and pipeline can never start a second job
+ * (VOD refuses a repeated SessionId), while a new pipeline version may process the file again.
+ */
+import { createHash } from 'node:crypto';
+import type { MediaRules, ProcessingPipeline } from '#lib/config';
+import { encodeUploadContext } from '#lib/upload-context';
+import type { MediaBasicInfo, MediaMetaData } from '#lib/vod-event';
+
+/** VOD's limit on SessionId. */
+const MAX_SESSION_ID_LENGTH = 50;
+
+export function processingSessionId(fileId: string, pipelineVersion: string): string {
+  const plain = `${fileId}-${pipelineVersion}`;
+  if (plain.length <= MAX_SESSION_ID_LENGTH) return plain;
+  return `h-${createHash('sha256').update(plain).digest('hex').slice(0, MAX_SESSION_ID_LENGTH - 2)}`;
+}
+
+type Watermark = { Definition: number; TextContent?: string };
+
+function watermarks(pipeline: ProcessingPipeline): Watermark[] {
+  const set: Watermark[] = [];
+  if (pipeline.watermarkDefinition !== undefined) set.push({ Definition: pipeline.watermarkDefinition });
+  if (pipeline.watermarkText && pipeline.textWatermarkDefinition !== undefined) {
+    set.push({ Definition: pipeline.textWatermarkDefinition, TextContent: pipeline.watermarkText });
+  }
+  return set;
+}
+
+function position(value: string): { PositionType: 'Time' | 'Percent'; PositionValue: number } {
+  return value.endsWith('%')
+    ? { PositionType: 'Percent', PositionValue: Number(value.slice(0, -1)) }
+    : { PositionType: 'Time', PositionValue: Number(value.slice(0, -1)) };
+}
+
+export interface ProcessMediaInput {
+  fileId: string;
+  uploadId: string;
+  subAppId?: number;
+}
+
+/** The ProcessMedia request body for one file, exactly as the SDK sends it. */
+export function processMediaRequest(pipeline: ProcessingPipeline, input: ProcessMediaInput) {
+  const watermarkSet = watermarks(pipeline);
+  const withWatermarks = watermarkSet.length > 0 ? { WatermarkSet: watermarkSet } : {};
+  const task: Record<string, unknown[]> = {};
+  if (pipeline.transcodeDefinitions.length > 0) {
+    task.TranscodeTaskSet = pipeline.transcodeDefinitions.map((definition) => ({ Definition: definition, ...withWatermarks }));
+  }
+  if (pipeline.snapshotDefinition > 0 && pipeline.snapshotOffsets.length > 0) {
+    task.SnapshotByTimeOffsetTaskSet = [{ Definition: pipeline.snapshotDefinition, ExtTimeOffsetSet: pipeline.snapshotOffsets }];
+  }
+  if (pipeline.coverDefinition > 0) {
+    task.CoverBySnapshotTaskSet = [{ Definition: pipeline.coverDefinition, ...position(pipeline.coverPosition) }];
+  }
+  if (pipeline.spriteDefinition > 0) task.ImageSpriteTaskSet = [{ Definition: pipeline.spriteDefinition }];
+  if (pipeline.gifDefinition > 0) {
+    task.AnimatedGraphicTaskSet = [{ Definition: pipeline.gifDefinition, StartTimeOffset: 0, EndTimeOffset: 3 }];
+  }
+  if (pipeline.adaptiveDefinition > 0) {
+    task.AdaptiveDynamicStreamingTaskSet = [{ Definition: pipeline.adaptiveDefinition, ...withWatermarks }];
+  }
+  return {
+    FileId: input.fileId,
+    ...(input.subAppId === undefined ? {} : { SubAppId: input.subAppId }),
+    MediaProcessTask: task,
+    TasksPriority: pipeline.taskPriority,
+    TasksNotifyMode: pipeline.notifyMode,
+    SessionContext: encodeUploadContext({ uploadId: input.uploadId }),
+    SessionId: processingSessionId(input.fileId, pipeline.version),
+  };
+}
+
+/** Why an uploaded file is refused, or undefined when it may be processed. */
+export function mediaRejection(rules: MediaRules, media: { basicInfo?: MediaBasicInfo; metaData?: MediaMetaData }): string | undefined {
+  const meta = media.metaData;
+  if (meta === undefined) return undefined; // VOD may omit metadata; processing will report a broken file.
+  if (meta.size !== undefined && meta.size > rules.maxSizeBytes) {
+    return `The file is ${meta.size} bytes; at most ${rules.maxSizeBytes} are accepted`;
+  }
+  if (meta.duration !== undefined && meta.duration > rules.maxDurationSeconds) {
+    return `The video lasts ${Math.round(meta.duration)} s; at most ${rules.maxDurationSeconds} s are accepted`;
+  }
+  if (meta.videoStreams.length === 0 && (rules.minWidth > 0 || rules.minHeight > 0 || rules.allowedVideoCodecs.length > 0)) {
+    return 'The file has no video stream';
+  }
+  // Rotation swaps what a viewer sees; judge the displayed size.
+  const rotated = meta.rotate === 90 || meta.rotate === 270;
+  const width = rotated ? meta.height : meta.width;
+  const height = rotated ? meta.width : meta.height;
+  if ((width !== undefined && width < rules.minWidth) || (height !== undefined && height < rules.minHeight)) {
+    return `The video is ${width}x${height}; at least ${rules.minWidth}x${rules.minHeight} is required`;
+  }
+  const container = (media.basicInfo?.type ?? '').toLowerCase();
+  if (rules.allowedContainers.length > 0 && container && !rules.allowedContainers.includes(container)) {
+    return `The container ${container} is not accepted; use ${rules.allowedContainers.join(', ')}`;
+  }
+  if (rules.allowedVideoCodecs.length > 0) {
+    const refused = meta.videoStreams.map((s) => (s.codec ?? '').toLowerCase()).find((codec) => !rules.allowedVideoCodecs.includes(codec));
+    if (refused !== undefined) return `The video codec ${refused || 'unknown'} is not accepted; use ${rules.allowedVideoCodecs.join(', ')}`;
+  }
+  return undefined;
+}

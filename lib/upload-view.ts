@@ -1,0 +1,64 @@
+/**
+ * The owner's view of one upload (GET /uploads/{uploadId}): status, timestamps, the media's basic
+ * facts, every produced file, and errors, in a stable shape. Media URLs go through `signUrl`, which
+ * adds hotlink-protection signatures when a key is configured.
+ */
+import type { Upload } from '#lib/upload-store';
+
+type SignUrl = (url: string) => string;
+
+interface StoredResult {
+  progress?: number;
+  renditions?: Array<{ url: string; definition: number; width?: number; height?: number; bitrate?: number; size?: number; duration?: number; container?: string }>;
+  adaptiveStreams?: Array<{ url: string; definition?: number; package?: string; size?: number; subStreams?: unknown[] }>;
+  cover?: { url: string };
+  snapshots?: Array<{ url: string; timeOffsetMs?: number; definition?: number }>;
+  sampleSnapshots?: Array<{ imageUrls: string[]; definition?: number }>;
+  sprite?: { imageUrls: string[]; webVttUrl?: string; width?: number; height?: number; totalCount?: number };
+  animatedGraphics?: Array<{ url: string; definition?: number; container?: string; width?: number; height?: number }>;
+}
+
+interface StoredMedia {
+  name?: string;
+  type?: string;
+  mediaUrl?: string;
+  coverUrl?: string;
+  size?: number;
+  duration?: number;
+  width?: number;
+  height?: number;
+}
+
+export function uploadView(upload: Upload, signUrl: SignUrl = (url) => url) {
+  const result = (upload.result ?? {}) as StoredResult;
+  const media = (upload.media ?? undefined) as StoredMedia | undefined;
+  const error = (upload.error ?? undefined) as { code?: string; message?: string } | undefined;
+  const sign = (url: string | undefined) => (url ? signUrl(url) : undefined);
+  return {
+    uploadId: upload.uploadId,
+    status: upload.status,
+    fileId: upload.fileId,
+    fileName: upload.fileName,
+    createdAt: upload.createdAt.toISOString(),
+    updatedAt: upload.updatedAt.toISOString(),
+    statusChangedAt: upload.statusChangedAt.toISOString(),
+    ...(upload.status === 'ISSUED' ? { signatureExpiresAt: upload.signatureExpiresAt.toISOString() } : {}),
+    ...(upload.status === 'PROCESSING' ? { progress: result.progress ?? 0 } : {}),
+    media: media && {
+      type: media.type,
+      size: media.size,
+      duration: media.duration,
+      width: media.width,
+      height: media.height,
+      url: sign(media.mediaUrl),
+    },
+    renditions: (result.renditions ?? []).map((r) => ({ ...r, url: signUrl(r.url) })),
+    adaptiveStreams: (result.adaptiveStreams ?? []).map((s) => ({ ...s, url: signUrl(s.url) })),
+    cover: sign(result.cover?.url ?? media?.coverUrl) === undefined ? null : { url: sign(result.cover?.url ?? media?.coverUrl)! },
+    snapshots: (result.snapshots ?? []).map((s) => ({ ...s, url: signUrl(s.url) })),
+    sampleSnapshots: (result.sampleSnapshots ?? []).map((s) => ({ ...s, imageUrls: s.imageUrls.map(signUrl) })),
+    sprite: result.sprite ? { ...result.sprite, imageUrls: result.sprite.imageUrls.map(signUrl), webVttUrl: sign(result.sprite.webVttUrl) } : null,
+    animatedGraphics: (result.animatedGraphics ?? []).map((g) => ({ ...g, url: signUrl(g.url) })),
+    error: error ? { code: error.code, message: error.message } : null,
+  };
+}

@@ -1,0 +1,187 @@
+/**
+ * The event state machine on a real database. VOD's ProcessMedia is played by a recorder that keeps
+ * VOD's documented contract (a TaskId per call, a repeated SessionId refused); the end-to-end tests
+ * run the same code against the emulator.
+ */
+import { randomUUID } from 'node:crypto';
+import { loadConfig, type Config } from '#lib/config';
+import { handleVodEvent, startProcessing, type VodApi, type VodEventDeps } from '#lib/handle-vod-event';
+import { createLogger } from '#lib/log';
+import { getUpload, insertIssuedUpload } from '#lib/upload-store';
+import { parseVodEvent } from '#lib/vod-event';
+import { openTestDatabase, truncateAll, type TestDatabase } from './support/db';
+import { functionEnv } from './support/env';
+import { fileDeletedBody, newFileUploadBody, procedureBody } from './support/events';
+
+class RecordingVod {
+  calls: Array<Record<string, unknown>> = [];
+  private sessions = new Set<string>();
+  failuresLeft = 0;
+  ProcessMedia = async (request: Record<string, unknown>) => {
+    this.calls.push(request);
+    if (this.failuresLeft > 0) {
+      this.failuresLeft--;
+      throw Object.assign(new Error('internal error'), { code: 'InternalError' });
+    }
+    const sessionId = String(request.SessionId);
+    if (this.sessions.has(sessionId)) throw Object.assign(new Error('duplicate SessionId'), { code: 'InvalidParameterValue.SessionId' });
+    this.sessions.add(sessionId);
+    return { TaskId: `1500000001-procedurev2-${this.sessions.size}`, RequestId: randomUUID() };
+  };
+}
+
+let testDb: TestDatabase;
+let config: Config;
+let vod: RecordingVod;
+const log = createLogger({}, 'error');
+const deps = (): VodEventDeps => ({ config, db: testDb.db, vod: vod as unknown as VodApi, log });
+const handle = (body: unknown) => handleVodEvent(deps(), parseVodEvent(body), { confirmWithVod: false });
+
+async function issued(): Promise<string> {
+  const uploadId = randomUUID();
+  await insertIssuedUpload(testDb.db, { uploadId, userId: 'alice', signatureExpiresAt: new Date(Date.now() + 3600_000) });
+  return uploadId;
+}
+
+beforeAll(async () => {
+  testDb = await openTestDatabase();
+  config = loadConfig(functionEnv({ MEDIA_MAX_DURATION_SECONDS: '600', MEDIA_MIN_HEIGHT: '240', PIPELINE_WATERMARK_DEFINITION: '501', PIPELINE_GIF_DEFINITION: '20000' }));
+}, 60_000);
+afterAll(() => testDb.close());
+beforeEach(async () => {
+  vod = new RecordingVod();
+  await truncateAll(testDb.db);
+});
+
+test('NewFileUpload: UPLOADED, then ProcessMedia with the versioned pipeline, then PROCESSING', async () => {
+  const uploadId = await issued();
+  const handled = await handle(newFileUploadBody({ fileId: '5285890784000000001', uploadId }));
+  expect(handled).toMatchObject({ duplicate: false, outcome: 'UPLOADED', uploadId });
+  expect(vod.calls).toHaveLength(1);
+  const request = vod.calls[0]!;
+  expect(request).toMatchObject({
+    FileId: '5285890784000000001',
+    SubAppId: 1500000001,
+    SessionId: '5285890784000000001-v1',
+    SessionContext: `uploadId=${uploadId}`,
+    TasksNotifyMode: 'Finish',
+  });
+  const task = request.MediaProcessTask as Record<string, Array<Record<string, unknown>>>;
+  expect(task.TranscodeTaskSet!.map((t) => t.Definition)).toEqual([100010, 100020, 100030]);
+  expect(task.TranscodeTaskSet![0]!.WatermarkSet).toEqual([{ Definition: 501 }]);
+  expect(task.SnapshotByTimeOffsetTaskSet).toEqual([{ Definition: 10, ExtTimeOffsetSet: ['1s', '50%'] }]);
+  expect(task.CoverBySnapshotTaskSet).toEqual([{ Definition: 10, PositionType: 'Percent', PositionValue: 10 }]);
+  expect(task.ImageSpriteTaskSet).toEqual([{ Definition: 10 }]);
+  expect(task.AnimatedGraphicTaskSet).toEqual([{ Definition: 20000, StartTimeOffset: 0, EndTimeOffset: 3 }]);
+  expect(task.AdaptiveDynamicStreamingTaskSet).toBeUndefined();
+
+  const upload = await getUpload(testDb.db, uploadId);
+  expect(upload).toMatchObject({ status: 'PROCESSING', fileId: '5285890784000000001', taskId: '1500000001-procedurev2-1' });
+  expect(upload!.media).toMatchObject({ duration: 12.5, width: 1280, height: 720, videoCodec: 'h264', type: 'mp4' });
+});
+
+test('a duplicate NewFileUpload is acknowledged and does nothing, even when ten arrive at once', async () => {
+  const uploadId = await issued();
+  const body = newFileUploadBody({ fileId: '5285890784000000002', uploadId });
+  const results = await Promise.all(Array.from({ length: 10 }, () => handle(body)));
+  expect(results.filter((r) => !r.duplicate)).toHaveLength(1);
+  expect(results.filter((r) => r.duplicate)).toHaveLength(9);
+  expect(vod.calls).toHaveLength(1);
+  const { rows } = await testDb.db.query(`SELECT outcome FROM vod_events WHERE dedupe_key = 'NewFileUpload:5285890784000000002'`);
+  expect(rows).toEqual([{ outcome: 'UPLOADED' }]);
+});
+
+test('ProcedureStateChanged: progress, then READY with renditions and cover; a late PROCESSING changes nothing', async () => {
+  const uploadId = await issued();
+  const fileId = '5285890784000000003';
+  await handle(newFileUploadBody({ fileId, uploadId }));
+  const taskId = (await getUpload(testDb.db, uploadId))!.taskId!;
+  expect((await handle(procedureBody({ taskId, fileId, uploadId, status: 'PROCESSING', progress: 40 }))).outcome).toMatch(/^progress:/);
+  expect((await getUpload(testDb.db, uploadId))!.result).toMatchObject({ progress: expect.any(Number) });
+
+  expect((await handle(procedureBody({ taskId, fileId, uploadId, status: 'FINISH' }))).outcome).toBe('READY');
+  const ready = await getUpload(testDb.db, uploadId);
+  expect(ready!.status).toBe('READY');
+  expect(ready!.result).toMatchObject({
+    renditions: [{ definition: 100030, url: expect.stringContaining('v.f100030.mp4'), width: 1280, height: 720 }],
+    cover: { url: expect.stringContaining('cover.jpg') },
+  });
+  expect((await handle(procedureBody({ taskId, fileId, uploadId, status: 'PROCESSING', progress: 10 }))).outcome).toBe('stale');
+  expect((await getUpload(testDb.db, uploadId))!.status).toBe('READY');
+});
+
+test('a failed subtask makes the upload FAILED with the reason', async () => {
+  const uploadId = await issued();
+  const fileId = '5285890784000000004';
+  await handle(newFileUploadBody({ fileId, uploadId }));
+  const taskId = (await getUpload(testDb.db, uploadId))!.taskId!;
+  expect((await handle(procedureBody({ taskId, fileId, uploadId, status: 'FINISH', transcode: 'FAIL' }))).outcome).toBe('FAILED');
+  const failed = await getUpload(testDb.db, uploadId);
+  expect(failed!.error).toMatchObject({ code: 'ProcessingFailed', message: expect.stringContaining('Transcode') });
+});
+
+test('with a procedure, processing may finish before NewFileUpload arrives; the late upload event only adds metadata', async () => {
+  const uploadId = await issued();
+  const fileId = '5285890784000000005';
+  const taskId = '1500000001-procedurev2-proc';
+  expect((await handle(procedureBody({ taskId, fileId, uploadId, status: 'FINISH' }))).outcome).toBe('READY');
+  expect(await getUpload(testDb.db, uploadId)).toMatchObject({ status: 'READY', fileId, taskId, media: null });
+  expect((await handle(newFileUploadBody({ fileId, uploadId, procedureTaskId: taskId }))).outcome).toBe('metadata');
+  const upload = await getUpload(testDb.db, uploadId);
+  expect(upload).toMatchObject({ status: 'READY', taskId });
+  expect(upload!.media).toMatchObject({ duration: 12.5 });
+  expect(vod.calls).toHaveLength(0);
+});
+
+test('NewFileUpload with a ProcedureTaskId goes straight to PROCESSING without ProcessMedia', async () => {
+  const uploadId = await issued();
+  expect((await handle(newFileUploadBody({ fileId: '5285890784000000006', uploadId, procedureTaskId: 'proc-task-6' }))).outcome).toBe('PROCESSING');
+  expect(await getUpload(testDb.db, uploadId)).toMatchObject({ status: 'PROCESSING', taskId: 'proc-task-6' });
+  expect(vod.calls).toHaveLength(0);
+});
+
+test('media outside the configured limits is REJECTED with the reason and never processed', async () => {
+  const tooLong = await issued();
+  expect((await handle(newFileUploadBody({ fileId: '5285890784000000007', uploadId: tooLong, duration: 601 }))).outcome).toBe('REJECTED');
+  expect((await getUpload(testDb.db, tooLong))!.error).toMatchObject({ code: 'MediaRejected', message: expect.stringContaining('601 s') });
+  const tooSmall = await issued();
+  expect((await handle(newFileUploadBody({ fileId: '5285890784000000008', uploadId: tooSmall, height: 144 }))).outcome).toBe('REJECTED');
+  expect(vod.calls).toHaveLength(0);
+});
+
+test('FileDeleted marks the upload DELETED; a partial deletion does not', async () => {
+  const uploadId = await issued();
+  const fileId = '5285890784000000009';
+  await handle(newFileUploadBody({ fileId, uploadId }));
+  expect((await handle(fileDeletedBody([fileId], [{ Type: 'TranscodeFiles', Definition: 100010 }]))).outcome).toBe('no-upload-deleted');
+  expect((await getUpload(testDb.db, uploadId))!.status).toBe('PROCESSING');
+  expect((await handle(fileDeletedBody([fileId]))).outcome).toBe('DELETED:1');
+  expect((await getUpload(testDb.db, uploadId))!.status).toBe('DELETED');
+});
+
+test('ProcessMedia failing: retried with backoff, then left UPLOADED; a later start uses the same SessionId once', async () => {
+  const uploadId = await issued();
+  const fileId = '5285890784000000010';
+  vod.failuresLeft = 10;
+  await handle(newFileUploadBody({ fileId, uploadId }));
+  expect(vod.calls.length).toBeGreaterThan(1);
+  expect(new Set(vod.calls.map((c) => c.SessionId))).toEqual(new Set([`${fileId}-v1`]));
+  expect((await getUpload(testDb.db, uploadId))!.status).toBe('UPLOADED');
+
+  vod.failuresLeft = 0;
+  expect(await startProcessing(deps(), { uploadId, fileId })).toBeDefined();
+  expect((await getUpload(testDb.db, uploadId))!.status).toBe('PROCESSING');
+  // A second trigger for the same file and pipeline is refused by VOD and changes nothing.
+  expect(await startProcessing(deps(), { uploadId, fileId })).toBeUndefined();
+}, 20_000);
+
+test('events for uploads this backend does not know are acknowledged, not errors', async () => {
+  const foreign = newFileUploadBody({ fileId: '5285890784000000011', uploadId: randomUUID() });
+  expect((await handle(foreign)).outcome).toBe('unknown-upload');
+  const noContext = newFileUploadBody({ fileId: '5285890784000000012', uploadId: randomUUID() });
+  noContext.FileUploadEvent.MediaBasicInfo.SourceInfo.SourceContext = '';
+  expect((await handle(noContext)).outcome).toBe('not-ours');
+  expect((await handle({ EventType: 'EditMediaComplete', EditMediaCompleteEvent: { TaskId: 't-1' } })).outcome).toBe('ignored');
+  expect((await handle({ EventType: 'SomethingNew2027', SomethingNew2027Event: {} })).outcome).toBe('unknown-event-type');
+  expect(vod.calls).toHaveLength(0);
+});
