@@ -39,12 +39,17 @@ export function redact(value: unknown, depth = 0): unknown {
   return out;
 }
 
-let sink: LogSink = (line) => process.stdout.write(`${line}\n`);
+// Process-wide, so that every bundle loaded into one process (the local gateway, tests) writes
+// through the same sink.
+const sinkKey = Symbol.for('vod-upload-backend.logSink');
+const holder = globalThis as { [sinkKey]?: LogSink };
+const defaultSink: LogSink = (line) => process.stdout.write(`${line}\n`);
+const sink: LogSink = (line) => (holder[sinkKey] ?? defaultSink)(line);
 
-/** Tests capture log lines here to scan them for secrets. Returns the previous sink. */
+/** Captures log lines (tests scan them for secrets; the gateway prefixes them). Returns the previous sink. */
 export function setLogSink(next: LogSink): LogSink {
-  const previous = sink;
-  sink = next;
+  const previous = holder[sinkKey] ?? defaultSink;
+  holder[sinkKey] = next;
   return previous;
 }
 

@@ -1,0 +1,66 @@
+import { randomUUID } from 'node:crypto';
+import { insertIssuedUpload, updateUpload } from '#lib/upload-store';
+import { openTestDatabase, truncateAll, type TestDatabase } from './support/db';
+import { functionEnv } from './support/env';
+import { functionUrlEvent, loadFunction, type HttpMainHandler } from './support/function';
+import { userToken } from './support/jwt';
+
+let testDb: TestDatabase;
+let handler: HttpMainHandler;
+
+beforeAll(async () => {
+  testDb = await openTestDatabase();
+  handler = loadFunction('media-status', functionEnv(testDb.url ? { DATABASE_URL: testDb.url } : { DATA_DIR: testDb.dataDir }));
+}, 60_000);
+afterAll(() => testDb.close());
+beforeEach(() => truncateAll(testDb.db));
+
+async function get(path: string, user?: string) {
+  const headers: Record<string, string> = user ? { authorization: `Bearer ${await userToken(user)}` } : {};
+  const result = await handler(functionUrlEvent('GET', path, undefined, headers));
+  return { status: result.statusCode, body: result.body ? JSON.parse(result.body) : undefined };
+}
+
+test('the owner sees status, media and every produced file; anyone else gets 404', async () => {
+  const uploadId = randomUUID();
+  await insertIssuedUpload(testDb.db, { uploadId, userId: 'alice', fileName: 'holiday.mp4', signatureExpiresAt: new Date(Date.now() + 60_000) });
+  const issued = await get(`/uploads/${uploadId}`, 'alice');
+  expect(issued.status).toBe(200);
+  expect(issued.body).toMatchObject({ uploadId, status: 'ISSUED', fileId: null, fileName: 'holiday.mp4', renditions: [], cover: null, error: null });
+  expect(issued.body.signatureExpiresAt).toEqual(expect.any(String));
+
+  await updateUpload(testDb.db, uploadId, {
+    status: 'READY',
+    fileId: '5285890784200000001',
+    media: { type: 'mp4', duration: 12.5, width: 1280, height: 720, size: 1000, mediaUrl: 'https://vod.example/o.mp4' },
+    result: {
+      renditions: [{ definition: 100030, url: 'https://vod.example/v.f100030.mp4', width: 1280, height: 720 }],
+      cover: { url: 'https://vod.example/cover.jpg' },
+      snapshots: [{ url: 'https://vod.example/s1.jpg', timeOffsetMs: 1000 }],
+      sprite: { imageUrls: ['https://vod.example/sprite.jpg'], webVttUrl: 'https://vod.example/sprite.vtt' },
+    },
+  });
+  const ready = await get(`/uploads/${uploadId.toUpperCase()}`, 'alice');
+  expect(ready.body).toMatchObject({
+    status: 'READY',
+    fileId: '5285890784200000001',
+    media: { duration: 12.5, width: 1280, height: 720, url: 'https://vod.example/o.mp4' },
+    renditions: [{ definition: 100030, url: 'https://vod.example/v.f100030.mp4' }],
+    cover: { url: 'https://vod.example/cover.jpg' },
+    snapshots: [{ url: 'https://vod.example/s1.jpg' }],
+    sprite: { imageUrls: ['https://vod.example/sprite.jpg'], webVttUrl: 'https://vod.example/sprite.vtt' },
+  });
+  expect(ready.body).not.toHaveProperty('signatureExpiresAt');
+
+  expect((await get(`/uploads/${uploadId}`, 'mallory')).status).toBe(404);
+  expect((await get(`/uploads/${randomUUID()}`, 'alice')).status).toBe(404);
+});
+
+test('bad ids, missing auth and wrong methods are 4xx with a JSON error', async () => {
+  const bad = await get('/uploads/not-an-id', 'alice');
+  expect(bad.status).toBe(400);
+  expect(bad.body.error.field).toBe('uploadId');
+  expect((await get(`/uploads/${randomUUID()}`)).status).toBe(401);
+  const post = await handler(functionUrlEvent('POST', `/uploads/${randomUUID()}`, {}));
+  expect(post.statusCode).toBe(405);
+});
