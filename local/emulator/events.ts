@@ -104,6 +104,8 @@ export class EventHub extends EventEmitter<EventHubEvents> {
   private held: { push: PendingPush; timer: NodeJS.Timeout } | undefined;
   private closed = false;
   private timers = new Set<NodeJS.Timeout>();
+  /** Aborts in-flight callbacks and retry pauses when the emulator closes. */
+  private readonly closing = new AbortController();
 
   constructor(
     private readonly store: StateStore,
@@ -210,6 +212,21 @@ export class EventHub extends EventEmitter<EventHubEvents> {
     return timer;
   }
 
+  /** A pause that ends early when the emulator closes (so `idle()` never waits on a cleared timer). */
+  private pause(ms: number): Promise<void> {
+    return new Promise<void>((resolve) => {
+      if (this.closed) return resolve();
+      const timer = setTimeout(done, ms);
+      const signal = this.closing.signal;
+      function done() {
+        clearTimeout(timer);
+        signal.removeEventListener('abort', done);
+        resolve();
+      }
+      signal.addEventListener('abort', done);
+    });
+  }
+
   private track(p: Promise<void>): void {
     this.inFlight.add(p);
     void p.finally(() => this.inFlight.delete(p));
@@ -235,6 +252,9 @@ export class EventHub extends EventEmitter<EventHubEvents> {
 
   private async deliver(push: PendingPush, last: boolean): Promise<void> {
     const { pushRetries, pushTimeoutMs, pushRetryDelayMs } = this.options.events;
+    // Settled = answered, or out of attempts. A delivery cut short by close() stays in the outbox
+    // and is sent again on the next start (at-least-once, like VOD).
+    let settled = false;
     for (let attempt = 1; attempt <= pushRetries + 1 && !this.closed; attempt++) {
       const body = this.pushBody(push);
       let status: number | undefined;
@@ -244,19 +264,23 @@ export class EventHub extends EventEmitter<EventHubEvents> {
           method: 'POST',
           headers: { 'content-type': 'application/json' },
           body: JSON.stringify(body),
-          signal: AbortSignal.timeout(pushTimeoutMs),
+          signal: AbortSignal.any([AbortSignal.timeout(pushTimeoutMs), this.closing.signal]),
         });
         status = response.status;
         await response.arrayBuffer().catch(() => undefined);
       } catch (e) {
+        if (this.closed) break;
         error = e instanceof Error ? `${e.name}: ${e.message}` : String(e);
       }
       this.emit('push', { eventId: push.id, url: push.url, attempt, status, error, body });
       this.options.log(`push ${push.id} attempt ${attempt} → ${status ?? error}`);
-      if (status !== undefined && status < 500) break;
-      if (attempt <= pushRetries) await new Promise<void>((resolve) => this.later(pushRetryDelayMs, resolve));
+      if ((status !== undefined && status < 500) || attempt === pushRetries + 1) {
+        settled = true;
+        break;
+      }
+      await this.pause(pushRetryDelayMs);
     }
-    if (last) this.finishPush(push.id);
+    if (last && settled) this.finishPush(push.id);
   }
 
   /** Waits until every PUSH delivery started so far has finished (tests). */
@@ -331,6 +355,7 @@ export class EventHub extends EventEmitter<EventHubEvents> {
 
   close(): void {
     this.closed = true;
+    this.closing.abort();
     for (const timer of this.timers) clearTimeout(timer);
     this.timers.clear();
     for (const wake of this.waiters) wake();

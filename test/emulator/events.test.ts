@@ -106,6 +106,28 @@ describe('PUSH delivery', () => {
   });
 });
 
+test('closing during a PUSH retry pause does not hang, and the delivery resumes after a restart', async () => {
+  const t2 = await startTestEmulator({ events: { pushRetryDelayMs: 60_000, pullWaitMs: 100 } });
+  const receiver = await startReceiver();
+  try {
+    const client = vodClient(t2.emulator);
+    await client.ModifyEventConfig({ Mode: 'PUSH', NotificationUrl: receiver.url, UploadMediaCompleteEventSwitch: 'ON' });
+    receiver.respond = (n) => (n === 1 ? 503 : 200);
+    const fileId = await uploadViaApi(t2, client);
+    while (receiver.bodies.length === 0) await new Promise((resolve) => setTimeout(resolve, 10));
+    const started = Date.now();
+    const emulator = await t2.restart(); // the first attempt failed; the retry was 60 s away
+    expect(Date.now() - started).toBeLessThan(2000);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    await emulator.flush();
+    expect(receiver.bodies.map((b) => b.FileUploadEvent.FileId)).toEqual([fileId, fileId]);
+    expect(emulator.context.store.doc.pushOutbox).toHaveLength(0);
+  } finally {
+    await t2.close();
+    await receiver.close();
+  }
+});
+
 describe('PULL queue', () => {
   let t: TestEmulator;
   let client: VodClient;

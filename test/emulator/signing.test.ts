@@ -8,9 +8,7 @@ import type { IncomingHttpHeaders } from 'node:http';
 import { computeCosSignature, parseCosAuthorization, parseQuery } from '../../local/emulator/cos-auth.ts';
 import { ApiError, verifyTc3 } from '../../local/emulator/tc3.ts';
 
-// eslint-disable-next-line @typescript-eslint/no-require-imports
 const Sign = (require('tencentcloud-sdk-nodejs-common/tencentcloud/common/sign') as { default: { sign3(args: Record<string, unknown>): string } }).default;
-// eslint-disable-next-line @typescript-eslint/no-require-imports
 const cosUtil = require('cos-nodejs-sdk-v5/sdk/util') as { getAuth(opt: Record<string, unknown>): string };
 
 const credential = { secretId: 'AKIDpropertyTest', secretKey: 'property-secret-key' };
