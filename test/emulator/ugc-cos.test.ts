@@ -211,6 +211,30 @@ describe('ApplyUploadUGC / CommitUploadUGC', () => {
     }
   });
 
+  test('a cover-only upload (fileId + cover) replaces the cover of existing media', async () => {
+    const data = await apply();
+    const cos = cosForApply(t.emulator, data, work);
+    await cosCall(cos, 'putObject', { Bucket: bucketOf(data), Region: data.storageRegionV5, Key: keyOf(data.video.storagePath), Body: fs.readFileSync(CLIP) });
+    const commit = await ugc(t.emulator, 'CommitUploadUGC', { signature: uploadSignature(t.clock), vodSessionKey: data.vodSessionKey });
+    const fileId = commit.data.fileId as string;
+    expect(commit.data.cover).toBeUndefined();
+
+    const coverApply = await ugc(t.emulator, 'ApplyUploadUGC', { signature: uploadSignature(t.clock), fileId, coverName: 'new', coverType: 'png', coverSize: fs.statSync(COVER).size });
+    expect(coverApply.code).toBe(0);
+    const coverData = coverApply.data as ApplyData;
+    expect(coverData.video).toBeUndefined();
+    expect(coverData.cover!.storagePath).toContain(fileId);
+    await cosCall(cosForApply(t.emulator, coverData, work), 'putObject', { Bucket: bucketOf(coverData), Region: coverData.storageRegionV5, Key: keyOf(coverData.cover!.storagePath), Body: fs.readFileSync(COVER) });
+    const coverCommit = await ugc(t.emulator, 'CommitUploadUGC', { signature: uploadSignature(t.clock), vodSessionKey: coverData.vodSessionKey });
+    expect(coverCommit).toMatchObject({ code: 0, data: { fileId } });
+    const info = await vodClient(t.emulator).DescribeMediaInfos({ FileIds: [fileId] });
+    expect(info.MediaInfoSet![0]!.BasicInfo!.CoverUrl).toBe(coverCommit.data.cover.url);
+    expect((await fetch(coverCommit.data.cover.url)).headers.get('content-length')).toBe(String(fs.statSync(COVER).size));
+
+    const unknown = await ugc(t.emulator, 'ApplyUploadUGC', { signature: uploadSignature(t.clock), fileId: '1111111111111111111', coverType: 'png' });
+    expect(unknown.code).toBe(UGC_CODES.FileNotFound);
+  });
+
   test('PrepareUploadUGC lists the storage regions', async () => {
     const reply = await ugc(t.emulator, 'PrepareUploadUGC', { signature: uploadSignature(t.clock) });
     expect(reply).toMatchObject({ code: 0, data: { appId: 1500000001, cosRegionList: [{ region: 'ap-guangzhou', domain: `${t.emulator.bucketFor()}.cos.ap-guangzhou.myqcloud.com` }] } });
