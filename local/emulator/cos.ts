@@ -179,6 +179,9 @@ function sendEmpty(ctx: EmulatorContext, req: IncomingMessage, res: ServerRespon
 
 const iso = (ms: number) => new Date(ms).toISOString();
 
+/** `encoding-type=url` asks for URL-encoded keys and prefixes in list results. */
+const encoderFor = (q: Map<string, string>) => (value: string) => (q.get('encoding-type') === 'url' ? encodeURIComponent(value) : value);
+
 export async function handleCos(ctx: EmulatorContext, req: IncomingMessage, res: ServerResponse, target: CosTarget): Promise<void> {
   if (req.method === 'OPTIONS') {
     preflight(req, res);
@@ -306,6 +309,7 @@ function listParts(ctx: EmulatorContext, req: IncomingMessage, res: ServerRespon
   const page = numbers.slice(0, maxParts);
   const truncated = numbers.length > page.length;
   const owner = { ID: `qcs::cam::uin/${ctx.options.storageAppId}:uin/${ctx.options.storageAppId}`, DisplayName: String(ctx.options.storageAppId) };
+  const enc = encoderFor(q);
   sendXml(
     ctx,
     req,
@@ -315,7 +319,7 @@ function listParts(ctx: EmulatorContext, req: IncomingMessage, res: ServerRespon
       ListPartsResult: {
         Bucket: t.bucket,
         'Encoding-type': q.get('encoding-type'),
-        Key: t.key,
+        Key: enc(t.key),
         UploadId: upload.uploadId,
         Initiator: owner,
         Owner: owner,
@@ -339,6 +343,7 @@ function listMultipartUploads(ctx: EmulatorContext, req: IncomingMessage, res: S
     .filter((u) => u.bucket === t.bucket && u.key.startsWith(prefix))
     .sort((a, b) => (a.key === b.key ? a.initiated - b.initiated : a.key < b.key ? -1 : 1));
   const owner = { ID: `qcs::cam::uin/${ctx.options.storageAppId}:uin/${ctx.options.storageAppId}`, DisplayName: String(ctx.options.storageAppId) };
+  const enc = encoderFor(q);
   sendXml(
     ctx,
     req,
@@ -354,9 +359,9 @@ function listMultipartUploads(ctx: EmulatorContext, req: IncomingMessage, res: S
         NextUploadIdMarker: '',
         MaxUploads: 1000,
         IsTruncated: false,
-        Prefix: prefix,
+        Prefix: enc(prefix),
         Upload: uploads.map((u) => ({
-          Key: u.key,
+          Key: enc(u.key),
           UploadId: u.uploadId,
           StorageClass: u.storageClass,
           Initiator: owner,
@@ -454,6 +459,7 @@ function listObjects(ctx: EmulatorContext, req: IncomingMessage, res: ServerResp
     .filter((o) => o.bucket === t.bucket && o.key.startsWith(prefix))
     .sort((a, b) => (a.key < b.key ? -1 : 1));
   const page = all.slice(0, maxKeys);
+  const enc = encoderFor(q);
   sendXml(
     ctx,
     req,
@@ -462,11 +468,12 @@ function listObjects(ctx: EmulatorContext, req: IncomingMessage, res: ServerResp
     toXml({
       ListBucketResult: {
         Name: t.bucket,
-        Prefix: prefix,
+        EncodingType: q.get('encoding-type'),
+        Prefix: enc(prefix),
         Marker: '',
         MaxKeys: maxKeys,
         IsTruncated: all.length > page.length,
-        Contents: page.map((o) => ({ Key: o.key, LastModified: iso(o.lastModified), ETag: o.etag, Size: o.size, StorageClass: 'STANDARD' })),
+        Contents: page.map((o) => ({ Key: enc(o.key), LastModified: iso(o.lastModified), ETag: o.etag, Size: o.size, StorageClass: 'STANDARD' })),
       },
     }),
   );

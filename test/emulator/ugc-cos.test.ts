@@ -7,6 +7,7 @@
 import { createHash, createHmac } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
+import COS from 'cos-nodejs-sdk-v5';
 import { encodeOriginal } from '#lib/upload-signature';
 import { UGC_CODES } from '../../local/emulator/index.ts';
 import {
@@ -424,6 +425,22 @@ describe('COS with the temporary credentials', () => {
     const got = await cosCall(cos, 'getObject', p);
     expect(Buffer.from(got.Body).toString()).toBe('bare domain');
     expect(t.emulator.context.store.doc.objects[`${p.Bucket}/${p.Key}`]?.size).toBe(11);
+  });
+
+  test('the account key (not only temporary credentials) may use any key; list results honour encoding-type=url', async () => {
+    const cos = new COS({ SecretId: SECRET_ID, SecretKey: SECRET_KEY, Domain: t.emulator.cosDomain, Protocol: 'http:', ConfCwd: work });
+    const p = { Bucket: t.emulator.bucketFor(), Region: 'ap-guangzhou' };
+    await cosCall(cos, 'putObject', { ...p, Key: 'odd dir/a b+c(1).txt', Body: Buffer.from('odd') });
+    const plain = await cosCall(cos, 'getBucket', { ...p, Prefix: 'odd dir/' });
+    expect(plain.Contents.map((c: any) => c.Key)).toEqual(['odd dir/a b+c(1).txt']);
+    const encoded = await cosCall(cos, 'getBucket', { ...p, Prefix: 'odd dir/', EncodingType: 'url' });
+    expect(encoded.Contents.map((c: any) => c.Key)).toEqual([encodeURIComponent('odd dir/a b+c(1).txt')]);
+    const got = await cosCall(cos, 'getObject', { ...p, Key: 'odd dir/a b+c(1).txt' });
+    expect(Buffer.from(got.Body).toString()).toBe('odd');
+    const missing = await cosError(cosCall(cos, 'getObject', { ...p, Key: 'nope' }));
+    expect([missing.statusCode, missing.code]).toEqual([404, 'NoSuchKey']);
+    const noBucket = await cosError(cosCall(cos, 'getObject', { Bucket: 'other-1250000001', Region: 'ap-guangzhou', Key: 'x' }));
+    expect([noBucket.statusCode, noBucket.code]).toEqual([404, 'NoSuchBucket']);
   });
 
   test('CORS preflight exposes ETag', async () => {
