@@ -7,12 +7,11 @@ import { createHash, createHmac, randomInt } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { verify, UploadSignatureError } from '#lib/upload-signature';
 import type { UploadSignatureParams } from '#lib/upload-signature';
-import { regionAbbreviation, shortBucketName } from './context.ts';
+import { mediaUrl, regionAbbreviation, shortBucketName } from './context.ts';
 import type { EmulatorContext } from './context.ts';
 import { BodyTooLargeError, readBody, sendJson, unixSeconds } from './http-util.ts';
 import { applyUpload, commitUpload, findSession, resumeUpload, UploadError, verifyContent } from './uploads.ts';
 import type { TempCredential, UploadSession } from './state.ts';
-import { mediaUrl } from './context.ts';
 
 /**
  * Numeric `code`s. Only 10010 (expired signature) is documented (iOS SDK); the others are this
@@ -212,7 +211,7 @@ function prepare(ctx: EmulatorContext, body: Record<string, unknown>) {
   };
 }
 
-/** Handles one UGC API request; `apiFault` lets index.ts apply fault injection first. */
+/** Handles one UGC API request (index.ts applies fault injection before calling it). */
 export async function handleUgc(ctx: EmulatorContext, req: IncomingMessage, res: ServerResponse, action: string): Promise<void> {
   const reply = (code: number, message: string, data?: unknown) => sendJson(req, res, 200, { code, message, data: data ?? {} });
   try {
