@@ -144,6 +144,20 @@ const schema = z.object({
   HOTLINK_RLIMIT: optionalInteger(1, 9),
   HOTLINK_PREVIEW_SECONDS: optionalInteger(1, 86_400),
 
+  VOD_EVENT_MODE: optionalString.pipe(z.enum(['PUSH', 'PULL']).optional()).transform((v) => v ?? 'PUSH'),
+  CLEANUP_TIME_BUDGET_SECONDS: integer(5, 890, 50),
+  CLEANUP_PULL_EVENTS: boolean(false),
+  CLEANUP_RECONCILE: boolean(true),
+  CLEANUP_DELETE_ORPHANS: boolean(true),
+  CLEANUP_PURGE: boolean(true),
+  CLEANUP_DRY_RUN: boolean(false),
+  CLEANUP_BATCH_SIZE: integer(1, 1000, 100),
+  UPLOAD_EXPIRY_GRACE_SECONDS: integer(0, 30 * 86_400, 3600),
+  UPLOADED_RETRY_AFTER_SECONDS: integer(0, 86_400, 120),
+  PROCESSING_DEADLINE_SECONDS: integer(60, 30 * 86_400, 3600),
+  FAILED_RETENTION_DAYS: integer(0, 3650, 7),
+  EVENT_RETENTION_DAYS: integer(5, 3650, 14),
+
   APP_WEBHOOK_URL: url,
   APP_WEBHOOK_SECRET: optionalString.pipe(z.string().min(16, 'must be at least 16 characters').optional()),
 });
@@ -191,6 +205,7 @@ export interface Config {
   callback: { tokens: string[]; signKeys: string[]; verifyWithVod: boolean };
   pipeline: ProcessingPipeline;
   mediaRules: MediaRules;
+  cleanup: CleanupSettings;
   hotlink?: { key: string; urlTtlSeconds: number; rlimit?: number; previewSeconds?: number };
   appWebhook?: { url: string; secret: string };
 }
@@ -212,6 +227,22 @@ export interface ProcessingPipeline {
   adaptiveDefinition: number;
   taskPriority: number;
   notifyMode: (typeof TASK_NOTIFY_MODES)[number];
+}
+
+export interface CleanupSettings {
+  eventMode: 'PUSH' | 'PULL';
+  timeBudgetSeconds: number;
+  pullEvents: boolean;
+  reconcile: boolean;
+  deleteOrphans: boolean;
+  purge: boolean;
+  dryRun: boolean;
+  batchSize: number;
+  expiryGraceSeconds: number;
+  uploadedRetryAfterSeconds: number;
+  processingDeadlineSeconds: number;
+  failedRetentionDays: number;
+  eventRetentionDays: number;
 }
 
 /** What an uploaded file must satisfy before it is processed; empty lists allow anything. */
@@ -315,6 +346,22 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
       minHeight: e.MEDIA_MIN_HEIGHT,
       allowedContainers: e.MEDIA_ALLOWED_CONTAINERS,
       allowedVideoCodecs: e.MEDIA_ALLOWED_VIDEO_CODECS,
+    },
+    cleanup: {
+      eventMode: e.VOD_EVENT_MODE,
+      timeBudgetSeconds: e.CLEANUP_TIME_BUDGET_SECONDS,
+      // PULL mode without the pump would leave every event in VOD's queue.
+      pullEvents: e.CLEANUP_PULL_EVENTS || e.VOD_EVENT_MODE === 'PULL',
+      reconcile: e.CLEANUP_RECONCILE,
+      deleteOrphans: e.CLEANUP_DELETE_ORPHANS,
+      purge: e.CLEANUP_PURGE,
+      dryRun: e.CLEANUP_DRY_RUN,
+      batchSize: e.CLEANUP_BATCH_SIZE,
+      expiryGraceSeconds: e.UPLOAD_EXPIRY_GRACE_SECONDS,
+      uploadedRetryAfterSeconds: e.UPLOADED_RETRY_AFTER_SECONDS,
+      processingDeadlineSeconds: e.PROCESSING_DEADLINE_SECONDS,
+      failedRetentionDays: e.FAILED_RETENTION_DAYS,
+      eventRetentionDays: e.EVENT_RETENTION_DAYS,
     },
     hotlink: e.HOTLINK_KEY
       ? { key: e.HOTLINK_KEY, urlTtlSeconds: e.HOTLINK_URL_TTL_SECONDS, rlimit: e.HOTLINK_RLIMIT, previewSeconds: e.HOTLINK_PREVIEW_SECONDS }

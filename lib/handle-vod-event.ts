@@ -207,11 +207,16 @@ async function applyFileDeleted(tx: Queryable, event: FileDeletedEvent): Promise
   return { outcome: deleted.length > 0 ? `${UploadStatus.DELETED}:${deleted.length}` : 'no-upload-deleted', uploadId: deleted[0] };
 }
 
+export type ProcessingStart =
+  | { started: true; taskId: string }
+  /** `session-exists`: an earlier attempt started the task (VOD refused the repeated SessionId). */
+  | { started: false; reason: 'session-exists' | 'vod-error' };
+
 /**
  * Calls ProcessMedia for an UPLOADED file and records the task. Never throws: the event is already
  * durably recorded, and an upload left UPLOADED is picked up again by the reconciler.
  */
-export async function startProcessing(deps: VodEventDeps, target: { uploadId: string; fileId: string }): Promise<string | undefined> {
+export async function startProcessing(deps: VodEventDeps, target: { uploadId: string; fileId: string }): Promise<ProcessingStart> {
   const { config, log } = deps;
   const request = processMediaRequest(config.pipeline, { ...target, subAppId: config.vod.subAppId });
   try {
@@ -219,13 +224,15 @@ export async function startProcessing(deps: VodEventDeps, target: { uploadId: st
     if (!TaskId) throw new Error('ProcessMedia returned no TaskId');
     await updateUpload(deps.db, target.uploadId, { status: UploadStatus.PROCESSING, taskId: TaskId }, UploadStatus.UPLOADED);
     log.info('processing started', { uploadId: target.uploadId, fileId: target.fileId, taskId: TaskId, sessionId: request.SessionId });
-    return TaskId;
+    return { started: true, taskId: TaskId };
   } catch (error) {
-    // A repeated SessionId means an earlier attempt did start the task: its events will arrive.
     const code = vodErrorCode(error);
-    const level = code === 'InvalidParameterValue.SessionId' ? 'info' : 'warn';
-    log[level]('processing not started; left for the reconciler', { uploadId: target.uploadId, fileId: target.fileId, code, error });
-    return undefined;
+    if (code === 'InvalidParameterValue.SessionId') {
+      log.info('processing already started for this file and pipeline', { uploadId: target.uploadId, fileId: target.fileId });
+      return { started: false, reason: 'session-exists' };
+    }
+    log.warn('processing not started; left for the reconciler', { uploadId: target.uploadId, fileId: target.fileId, code, error });
+    return { started: false, reason: 'vod-error' };
   }
 }
 

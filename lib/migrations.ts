@@ -71,6 +71,15 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX vod_events_received_idx ON vod_events (received_at);
     `,
   },
+  {
+    version: 3,
+    name: 'cleanup leases',
+    sql: `
+      -- A cleanup run leases the rows it works on, so a concurrent run skips them (no process memory).
+      ALTER TABLE uploads ADD COLUMN lease_until timestamptz;
+      CREATE INDEX vod_events_orphans_idx ON vod_events (outcome, received_at) WHERE outcome IN ('extra-file', 'late-upload');
+    `,
+  },
 ];
 
 export async function migrate(db: Database, migrations: readonly Migration[] = MIGRATIONS): Promise<number[]> {

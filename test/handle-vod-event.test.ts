@@ -169,10 +169,10 @@ test('ProcessMedia failing: retried with backoff, then left UPLOADED; a later st
   expect((await getUpload(testDb.db, uploadId))!.status).toBe('UPLOADED');
 
   vod.failuresLeft = 0;
-  expect(await startProcessing(deps(), { uploadId, fileId })).toBeDefined();
+  expect(await startProcessing(deps(), { uploadId, fileId })).toEqual({ started: true, taskId: expect.any(String) });
   expect((await getUpload(testDb.db, uploadId))!.status).toBe('PROCESSING');
   // A second trigger for the same file and pipeline is refused by VOD and changes nothing.
-  expect(await startProcessing(deps(), { uploadId, fileId })).toBeUndefined();
+  expect(await startProcessing(deps(), { uploadId, fileId })).toEqual({ started: false, reason: 'session-exists' });
 }, 20_000);
 
 test('events for uploads this backend does not know are acknowledged, not errors', async () => {

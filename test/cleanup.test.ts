@@ -1,0 +1,186 @@
+/**
+ * The cleanup run against the VOD emulator (PULL mode, the official SDK) and a real database.
+ */
+import { randomUUID } from 'node:crypto';
+import { runCleanup, type CleanupDeps, type CleanupVodApi } from '#lib/cleanup';
+import { loadConfig, type Config } from '#lib/config';
+import type { Database } from '#lib/db';
+import { createLogger } from '#lib/log';
+import { encodeUploadContext } from '#lib/upload-context';
+import { getUpload, insertIssuedUpload, updateUpload } from '#lib/upload-store';
+import { createVodClient } from '#lib/vod-api';
+import { SECRET_ID, SECRET_KEY, startTestEmulator, uploadViaApi, vodClient, type TestEmulator } from './emulator/helpers';
+import { openTestDatabase, truncateAll, type TestDatabase } from './support/db';
+import { functionEnv } from './support/env';
+
+let t: TestEmulator;
+let testDb: TestDatabase;
+let config: Config;
+const log = createLogger({}, 'error');
+
+function configWith(overrides: Record<string, string> = {}): Config {
+  return loadConfig(
+    functionEnv({
+      VOD_SECRET_ID: SECRET_ID,
+      VOD_SECRET_KEY: SECRET_KEY,
+      VOD_SUB_APP_ID: undefined,
+      VOD_API_ENDPOINT: t.emulator.apiEndpoint,
+      VOD_API_PROTOCOL: 'http://',
+      VOD_EVENT_MODE: 'PULL',
+      UPLOAD_EXPIRY_GRACE_SECONDS: '60',
+      ...overrides,
+    }),
+  );
+}
+
+/** The official client, counting the calls a test wants to count. */
+function countingVod(cfg: Config, counts: Record<string, number> = {}): CleanupVodApi {
+  const client = createVodClient(cfg, { timeoutSeconds: 15 });
+  return new Proxy(client, {
+    get(target, name, receiver) {
+      const value = Reflect.get(target, name, receiver);
+      if (typeof value !== 'function') return value;
+      return (...args: unknown[]) => {
+        counts[String(name)] = (counts[String(name)] ?? 0) + 1;
+        return value.apply(target, args);
+      };
+    },
+  }) as CleanupVodApi;
+}
+
+const deps = (overrides: Partial<CleanupDeps> = {}): CleanupDeps => ({
+  config,
+  db: testDb.db,
+  vod: countingVod(config),
+  log,
+  deadline: Date.now() + 30_000,
+  ...overrides,
+});
+
+async function issued(overrides: { expiresAt?: Date } = {}): Promise<string> {
+  const uploadId = randomUUID();
+  await insertIssuedUpload(testDb.db, { uploadId, userId: 'alice', signatureExpiresAt: overrides.expiresAt ?? new Date(Date.now() + 3600_000) });
+  return uploadId;
+}
+
+beforeAll(async () => {
+  [t, testDb] = await Promise.all([
+    startTestEmulator({ eventConfig: { Mode: 'PULL', UploadMediaCompleteEventSwitch: 'ON', DeleteMediaCompleteEventSwitch: 'ON' } }),
+    openTestDatabase(),
+  ]);
+  config = configWith();
+}, 60_000);
+afterAll(async () => {
+  await t.close();
+  await testDb.close();
+});
+beforeEach(async () => {
+  await truncateAll(testDb.db);
+  // Drain whatever an earlier test left in VOD's queue.
+  const client = vodClient(t.emulator);
+  for (;;) {
+    const { EventSet } = await client.PullEvents({});
+    if (!EventSet?.length) break;
+    await client.ConfirmEvents({ EventHandles: EventSet.map((e) => e.EventHandle!) });
+  }
+});
+
+test('the event pump applies pulled events through the webhook path and confirms them', async () => {
+  const client = vodClient(t.emulator);
+  const uploads = await Promise.all([issued(), issued(), issued()]);
+  const fileIds = [];
+  for (const uploadId of uploads) fileIds.push(await uploadViaApi(t, client, encodeUploadContext({ uploadId, userId: 'alice' })));
+
+  const summary = await runCleanup(deps());
+  expect(summary).toMatchObject({ eventsPulled: 3, eventsApplied: 3, eventsConfirmed: 3, eventsFailed: 0 });
+  for (const [i, uploadId] of uploads.entries()) {
+    expect(await getUpload(testDb.db, uploadId)).toMatchObject({ status: 'UPLOADED', fileId: fileIds[i] });
+  }
+  expect((await runCleanup(deps())).eventsPulled).toBe(0);
+}, 60_000);
+
+test('an event whose handling crashes is left unconfirmed, comes back, and is applied once', async () => {
+  const uploadId = await issued();
+  await uploadViaApi(t, vodClient(t.emulator), encodeUploadContext({ uploadId }));
+  let crashes = 1;
+  const crashingDb: Database = Object.create(testDb.db, {
+    transaction: {
+      value: (fn: Parameters<Database['transaction']>[0]) => {
+        if (crashes-- > 0) return Promise.reject(new Error('injected crash'));
+        return testDb.db.transaction(fn);
+      },
+    },
+  });
+  const first = await runCleanup(deps({ db: crashingDb }));
+  expect(first).toMatchObject({ eventsPulled: 1, eventsFailed: 1, eventsConfirmed: 0 });
+  expect((await getUpload(testDb.db, uploadId))!.status).toBe('ISSUED');
+
+  expect((await runCleanup(deps({ db: crashingDb }))).eventsPulled).toBe(0); // not yet redelivered
+  t.clock.advance(31_000);
+  const second = await runCleanup(deps({ db: crashingDb }));
+  expect(second).toMatchObject({ eventsPulled: 1, eventsApplied: 1, eventsConfirmed: 1 });
+  expect((await getUpload(testDb.db, uploadId))!.status).toBe('UPLOADED');
+  const { rows } = await testDb.db.query(`SELECT 1 FROM vod_events WHERE event_type = 'NewFileUpload'`);
+  expect(rows).toHaveLength(1);
+}, 60_000);
+
+test('ISSUED uploads whose signature ran out (plus grace) become EXPIRED; others stay', async () => {
+  const stale = await issued({ expiresAt: new Date(Date.now() - 61_000) });
+  const inGrace = await issued({ expiresAt: new Date(Date.now() - 30_000) });
+  const fresh = await issued();
+  expect((await runCleanup(deps({ config: configWith({ VOD_EVENT_MODE: 'PUSH' }) }))).expired).toBe(1);
+  expect((await getUpload(testDb.db, stale))!.status).toBe('EXPIRED');
+  expect((await getUpload(testDb.db, inGrace))!.status).toBe('ISSUED');
+  expect((await getUpload(testDb.db, fresh))!.status).toBe('ISSUED');
+});
+
+async function rejectedWithMedia(): Promise<{ uploadId: string; fileId: string }> {
+  const uploadId = await issued();
+  const fileId = await uploadViaApi(t, vodClient(t.emulator), 'not-ours');
+  await updateUpload(testDb.db, uploadId, { status: 'REJECTED', fileId, error: { code: 'MediaRejected', message: 'too long' } });
+  return { uploadId, fileId };
+}
+
+test('orphans: dry-run reports and deletes nothing; a real run deletes the media in VOD', async () => {
+  const pushConfig = configWith({ VOD_EVENT_MODE: 'PUSH' });
+  const { uploadId, fileId } = await rejectedWithMedia();
+  const dry = await runCleanup(deps({ config: configWith({ VOD_EVENT_MODE: 'PUSH', CLEANUP_DRY_RUN: 'true' }) }));
+  expect(dry.wouldDelete).toEqual([fileId]);
+  expect(dry.mediaDeleted).toBe(0);
+  const client = vodClient(t.emulator);
+  expect((await client.DescribeMediaInfos({ FileIds: [fileId] })).MediaInfoSet).toHaveLength(1);
+  expect((await getUpload(testDb.db, uploadId))!.status).toBe('REJECTED');
+
+  const real = await runCleanup(deps({ config: pushConfig }));
+  expect(real).toMatchObject({ mediaDeleted: 1, wouldDelete: [] });
+  expect((await client.DescribeMediaInfos({ FileIds: [fileId] })).NotExistFileIdSet).toEqual([fileId]);
+  expect((await getUpload(testDb.db, uploadId))!.status).toBe('DELETED');
+}, 60_000);
+
+test('two runs started at once never work on the same row', async () => {
+  const cfg = configWith({ VOD_EVENT_MODE: 'PUSH', CLEANUP_BATCH_SIZE: '3' });
+  const orphans = [];
+  for (let i = 0; i < 8; i++) orphans.push(await rejectedWithMedia());
+  const counts: Record<string, number> = {};
+  const [a, b] = await Promise.all([
+    runCleanup(deps({ config: cfg, vod: countingVod(cfg, counts) })),
+    runCleanup(deps({ config: cfg, vod: countingVod(cfg, counts) })),
+  ]);
+  expect(counts.DeleteMedia).toBe(8);
+  expect(a.mediaDeleted + b.mediaDeleted).toBe(8);
+  for (const { uploadId } of orphans) expect((await getUpload(testDb.db, uploadId))!.status).toBe('DELETED');
+}, 120_000);
+
+test('purge removes old de-dupe records and rate-limit windows, keeps undeleted orphans', async () => {
+  await testDb.db.query(
+    `INSERT INTO vod_events (dedupe_key, event_type, outcome, file_id, received_at) VALUES
+       ('old', 'NewFileUpload', 'UPLOADED', '1', now() - interval '30 days'),
+       ('new', 'NewFileUpload', 'UPLOADED', '2', now()),
+       ('orphan', 'NewFileUpload', 'extra-file', NULL, now() - interval '30 days')`,
+  );
+  await testDb.db.query(`INSERT INTO rate_limits VALUES ('signature:a', now() - interval '2 days', 3), ('signature:a', now(), 1)`);
+  const summary = await runCleanup(deps({ config: configWith({ VOD_EVENT_MODE: 'PUSH', CLEANUP_RECONCILE: 'false', CLEANUP_DELETE_ORPHANS: 'false' }) }));
+  expect(summary).toMatchObject({ eventsPurged: 1, rateLimitWindowsPurged: 1 });
+  const { rows } = await testDb.db.query<{ dedupe_key: string }>('SELECT dedupe_key FROM vod_events ORDER BY dedupe_key');
+  expect(rows.map((r) => r.dedupe_key)).toEqual(['new', 'orphan']);
+});
