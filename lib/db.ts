@@ -161,6 +161,13 @@ async function openPglite(dataDir: string): Promise<Database> {
   return new PgliteDatabase(db, () => registry.delete(dataDir));
 }
 
+/** Closes every embedded database this process opened (the local stack's shutdown). */
+export async function closeEmbeddedDatabases(): Promise<void> {
+  const open = [...registry.values()];
+  registry.clear();
+  await Promise.all(open.map((opening) => opening.then((db) => db.close()).catch(() => undefined)));
+}
+
 /** Opens (or reuses) the database and applies pending migrations. */
 export async function openDatabase(options: DatabaseOptions): Promise<Database> {
   if (options.url) {

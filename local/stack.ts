@@ -1,0 +1,158 @@
+/**
+ * The whole system on one machine, in one process: the VOD emulator, the gateway running the built
+ * functions, and the embedded database (PGlite, opened by the functions under DATA_DIR). Wired so they
+ * talk to each other: the functions call the emulator's API 3.0; the emulator calls back the
+ * vod-events function (PUSH, with the secret token and a SignKey) or queues events for the cleanup
+ * function (PULL). Local secrets are generated once and kept in DATA_DIR/local-secrets.json.
+ */
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { SignJWT } from 'jose';
+import { vod } from 'tencentcloud-sdk-nodejs-vod';
+import { closeEmbeddedDatabases } from '#lib/db';
+import { startEmulator, type Emulator } from './emulator/index.ts';
+import { readFunctions } from './functions-config';
+import { startGateway, type EventShape, type Gateway } from './gateway';
+
+export interface StackOptions {
+  root?: string;
+  dataDir?: string;
+  port?: number;
+  emulatorPort?: number;
+  host?: string;
+  eventMode?: 'PUSH' | 'PULL';
+  eventShape?: EventShape;
+  /** Extra environment for the functions (overrides the stack's own). */
+  env?: Record<string, string>;
+  timers?: boolean;
+  log?: (line: string) => void;
+}
+
+export interface Stack {
+  gateway: Gateway;
+  emulator: Emulator;
+  apiUrl: string;
+  /** A JWT for the demo user, valid for a day. */
+  demoToken(userId?: string): Promise<string>;
+  secrets: LocalSecrets;
+  close(): Promise<void>;
+}
+
+export interface LocalSecrets {
+  secretId: string;
+  secretKey: string;
+  jwtSecret: string;
+  callbackToken: string;
+  signKey: string;
+}
+
+const JWT_ISSUER = 'vod-upload-backend-local';
+const JWT_AUDIENCE = 'vod-upload-local';
+
+function localSecrets(dataDir: string): LocalSecrets {
+  const file = path.join(dataDir, 'local-secrets.json');
+  if (existsSync(file)) return JSON.parse(readFileSync(file, 'utf8')) as LocalSecrets;
+  const hex = (bytes: number) => randomBytes(bytes).toString('hex');
+  const secrets: LocalSecrets = {
+    secretId: `AKIDlocal${hex(14)}`,
+    secretKey: hex(16),
+    jwtSecret: hex(32),
+    callbackToken: hex(24),
+    signKey: hex(12),
+  };
+  mkdirSync(dataDir, { recursive: true });
+  writeFileSync(file, `${JSON.stringify(secrets, null, 2)}\n`, { mode: 0o600 });
+  return secrets;
+}
+
+export async function startStack(options: StackOptions = {}): Promise<Stack> {
+  const root = path.resolve(options.root ?? path.join(__dirname, '..'));
+  const dataDir = path.resolve(root, options.dataDir ?? '.data');
+  const host = options.host ?? '127.0.0.1';
+  const log = options.log ?? ((line: string) => console.log(line));
+  const secrets = localSecrets(dataDir);
+  const eventMode = options.eventMode ?? 'PUSH';
+
+  const emulator = await startEmulator({
+    port: options.emulatorPort ?? 8081,
+    host,
+    dataDir: path.join(dataDir, 'emulator'),
+    credentials: [{ secretId: secrets.secretId, secretKey: secrets.secretKey }],
+    log: process.env.EMULATOR_LOG === '1' ? (line) => log(`[vod-emulator] ${line}`) : undefined,
+  }).catch((error: NodeJS.ErrnoException) => {
+    throw error.code === 'EADDRINUSE' ? new Error(`Port ${options.emulatorPort ?? 8081} is already in use: set EMULATOR_PORT to a free port`) : error;
+  });
+
+  // The functions read their configuration from the environment, as on SCF.
+  Object.assign(process.env, {
+    STAGE: 'local',
+    LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn',
+    DATA_DIR: dataDir,
+    VOD_SECRET_ID: secrets.secretId,
+    VOD_SECRET_KEY: secrets.secretKey,
+    VOD_API_ENDPOINT: emulator.apiEndpoint,
+    VOD_API_PROTOCOL: 'http://',
+    AUTH_MODE: 'jwt',
+    AUTH_JWT_SECRET: secrets.jwtSecret,
+    AUTH_JWT_ISSUER: JWT_ISSUER,
+    AUTH_JWT_AUDIENCE: JWT_AUDIENCE,
+    CORS_ALLOWED_ORIGINS: '*',
+    CALLBACK_TOKENS: secrets.callbackToken,
+    CALLBACK_SIGN_KEYS: secrets.signKey,
+    VOD_EVENT_MODE: eventMode,
+    ...options.env,
+  });
+
+  let gateway: Gateway;
+  try {
+    gateway = await startGateway({
+      functions: readFunctions(path.join(root, 'serverless.yml')),
+      port: options.port ?? 8080,
+      host,
+      eventShape: options.eventShape,
+      staticDir: existsSync(path.join(root, 'dist', 'web')) ? path.join(root, 'dist', 'web') : undefined,
+      timers: options.timers,
+      log,
+    });
+  } catch (error) {
+    await emulator.close();
+    throw error;
+  }
+
+  // Point VOD's event delivery at this stack, through the same API an operator would use.
+  const client = new vod.v20180717.Client({
+    credential: { secretId: secrets.secretId, secretKey: secrets.secretKey },
+    region: 'ap-guangzhou',
+    profile: { httpProfile: { endpoint: emulator.apiEndpoint, protocol: 'http://' } },
+  });
+  await client.ModifyEventConfig({
+    Mode: eventMode,
+    NotificationUrl: `${gateway.url}/vod-events/${secrets.callbackToken}`,
+    UploadMediaCompleteEventSwitch: 'ON',
+    DeleteMediaCompleteEventSwitch: 'ON',
+    SignKey: secrets.signKey,
+  });
+
+  return {
+    gateway,
+    emulator,
+    apiUrl: gateway.url,
+    secrets,
+    demoToken: (userId = 'demo') =>
+      new SignJWT({ name: userId })
+        .setProtectedHeader({ alg: 'HS256' })
+        .setSubject(userId)
+        .setIssuer(JWT_ISSUER)
+        .setAudience(JWT_AUDIENCE)
+        .setIssuedAt()
+        .setExpirationTime('24h')
+        .sign(new TextEncoder().encode(secrets.jwtSecret)),
+    async close() {
+      await gateway.close();
+      await emulator.close();
+      // Close the embedded database the functions opened (one per process and folder).
+      await closeEmbeddedDatabases();
+    },
+  };
+}
