@@ -3,9 +3,22 @@
  * facts, every produced file, and errors, in a stable shape. Media URLs go through `signUrl`, which
  * adds hotlink-protection signatures when a key is configured.
  */
+import type { Config } from '#lib/config';
+import { newHotlinkId, signPlaybackUrl } from '#lib/hotlink';
 import type { Upload } from '#lib/upload-store';
 
 type SignUrl = (url: string) => string;
+
+/**
+ * With Key hotlink protection configured, every URL handed out is signed for `urlTtlSeconds` plus the
+ * video's duration (so a viewer who starts late can still finish), with one fresh `us` per answer.
+ */
+export function playbackUrlSigner(hotlink: Config['hotlink'], durationSeconds: number | undefined, nowMs = Date.now()): SignUrl {
+  if (!hotlink) return (url) => url;
+  const expiresAt = Math.floor(nowMs / 1000) + hotlink.urlTtlSeconds + Math.ceil(durationSeconds ?? 0);
+  const us = newHotlinkId();
+  return (url) => signPlaybackUrl(url, { key: hotlink.key, expiresAt, us, rlimit: hotlink.rlimit, exper: hotlink.previewSeconds });
+}
 
 interface StoredResult {
   progress?: number;

@@ -64,3 +64,29 @@ test('bad ids, missing auth and wrong methods are 4xx with a JSON error', async 
   const post = await handler(functionUrlEvent('POST', `/uploads/${randomUUID()}`, {}));
   expect(post.statusCode).toBe(405);
 });
+
+test('with a hotlink key, every media URL is signed for its lifetime plus the video duration', async () => {
+  const { verifyPlaybackUrl } = await import('#lib/hotlink');
+  const signedHandler = loadFunction(
+    'media-status',
+    functionEnv({ ...(testDb.url ? { DATABASE_URL: testDb.url } : { DATA_DIR: testDb.dataDir }), HOTLINK_KEY: 'HotlinkKey2026', HOTLINK_URL_TTL_SECONDS: '600' }),
+  );
+  const uploadId = randomUUID();
+  await insertIssuedUpload(testDb.db, { uploadId, userId: 'alice', signatureExpiresAt: new Date(Date.now() + 60_000) });
+  await updateUpload(testDb.db, uploadId, {
+    status: 'READY',
+    media: { duration: 120, mediaUrl: 'https://vod.example/dir/o.mp4' },
+    result: { renditions: [{ definition: 100030, url: 'https://vod.example/dir/v.f100030.mp4' }], cover: { url: 'https://vod.example/dir/c.jpg' } },
+  });
+  const result = await signedHandler(functionUrlEvent('GET', `/uploads/${uploadId}`, undefined, { authorization: `Bearer ${await userToken('alice')}` }));
+  const body = JSON.parse(result.body);
+  const now = Math.floor(Date.now() / 1000);
+  for (const url of [body.media.url, body.renditions[0].url, body.cover.url] as string[]) {
+    const query = new URL(url).searchParams;
+    expect(parseInt(query.get('t')!, 16)).toBeGreaterThanOrEqual(now + 600 + 120 - 2);
+    expect(query.get('us')).toBeTruthy();
+    expect(verifyPlaybackUrl(url, 'HotlinkKey2026', now)).toBe('ok');
+    expect(verifyPlaybackUrl(url.replace('/dir/', '/other/'), 'HotlinkKey2026', now)).toBe('mismatch');
+    expect(verifyPlaybackUrl(url, 'HotlinkKey2026', now + 600 + 120 + 301)).toBe('expired');
+  }
+});

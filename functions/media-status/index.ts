@@ -4,7 +4,7 @@ import { BadRequestError, NotFoundError } from '#lib/errors';
 import { httpHandler } from '#lib/http';
 import { createRuntime } from '#lib/runtime';
 import { getUpload } from '#lib/upload-store';
-import { uploadView } from '#lib/upload-view';
+import { playbackUrlSigner, uploadView } from '#lib/upload-view';
 
 const runtime = createRuntime('media-status');
 const { config, log } = runtime;
@@ -20,6 +20,7 @@ export const main_handler = httpHandler(
     const upload = await getUpload(await runtime.database(), uploadId.toLowerCase());
     // Another user's upload is indistinguishable from a missing one.
     if (!upload || upload.userId !== userId) throw new NotFoundError(`Upload ${uploadId} not found`);
-    return { status: 200, body: uploadView(upload) };
+    const duration = (upload.media as { duration?: number } | null)?.duration;
+    return { status: 200, body: uploadView(upload, playbackUrlSigner(config.hotlink, duration)) };
   },
 );
