@@ -12,6 +12,7 @@ import os from 'node:os';
 import path from 'node:path';
 import autocannon from 'autocannon';
 import { SignJWT } from 'jose';
+import { Client } from 'pg';
 
 const root = path.resolve(__dirname, '..');
 const dist = path.join(root, 'dist');
@@ -56,6 +57,34 @@ interface LoadResult {
   p99Ms: number;
   non2xx: number;
   errors: number;
+}
+
+async function webhookLoad(url: string): Promise<LoadResult> {
+  // Every request a different file: each one claims a new de-dupe key (none is a duplicate).
+  let n = 0;
+  const options = {
+    url,
+    method: 'POST' as const,
+    headers: { 'content-type': 'application/json' },
+    connections: CONNECTIONS,
+    requests: [
+      {
+        setupRequest: (request: autocannon.Request) => ({
+          ...request,
+          body: JSON.stringify({
+            EventType: 'NewFileUpload',
+            FileUploadEvent: {
+              FileId: String(5285890780000000000n + BigInt(++n) + BigInt(process.pid) * 1_000_000n),
+              MediaBasicInfo: { Name: 'clip', Type: 'mp4', SourceInfo: { SourceType: 'Upload', SourceContext: `uploadId=${crypto.randomUUID()}` } },
+            },
+          }),
+        }),
+      },
+    ],
+  };
+  await autocannon({ ...options, duration: 1 });
+  const result = await autocannon({ ...options, duration: DURATION_S });
+  return { requestsPerSecond: result.requests.average, p50Ms: result.latency.p50, p99Ms: result.latency.p99, non2xx: result.non2xx, errors: result.errors };
 }
 
 async function load(url: string, token: string): Promise<LoadResult> {
@@ -122,7 +151,19 @@ async function main(): Promise<void> {
     naive.child.kill();
 
     const backends: [string, Record<string, string>][] = [['PGlite', { DATA_DIR: dataDir }]];
-    if (databaseUrl) backends.push(['PostgreSQL', { DATABASE_URL: databaseUrl, DATABASE_POOL_MAX: '8' }]);
+    if (databaseUrl) {
+      // A clean database per run, so earlier runs' rows do not skew the figures.
+      const admin = new Client({ connectionString: databaseUrl });
+      await admin.connect();
+      await admin.query('DROP DATABASE IF EXISTS vub_bench WITH (FORCE)');
+      await admin.query('CREATE DATABASE vub_bench');
+      await admin.end();
+    }
+    if (databaseUrl) {
+      const url = new URL(databaseUrl);
+      url.pathname = '/vub_bench';
+      backends.push(['PostgreSQL', { DATABASE_URL: url.toString(), DATABASE_POOL_MAX: '8' }]);
+    }
     const signature: Record<string, unknown> = { naive: naiveResult };
     rows.push(['signature endpoint', 'req/s', 'p50 ms', 'p99 ms', 'vs naive (throughput)']);
     rows.push(['naive doc signer (no auth, no DB)', naiveResult.requestsPerSecond.toFixed(0), String(naiveResult.p50Ms), String(naiveResult.p99Ms), '1.00']);
@@ -142,13 +183,33 @@ async function main(): Promise<void> {
     }
     report.signature = signature;
 
+    // Webhook: vod-events with de-dupe on the database vs a handler that does nothing.
+    const callbackToken = 'bench-callback-token-0123456789';
+    const noop = await startServer('--noop', benchEnv({}));
+    const noopResult = await webhookLoad(noop.url.replace('/upload-signature', `/vod-events/${callbackToken}`));
+    noop.child.kill();
+    const webhook: Record<string, unknown> = { noop: noopResult };
+    rows.push([]);
+    rows.push(['webhook (NewFileUpload events)', 'events/s', 'p50 ms', 'p99 ms', 'vs no-op handler']);
+    rows.push(['no-op handler', noopResult.requestsPerSecond.toFixed(0), String(noopResult.p50Ms), String(noopResult.p99Ms), '1.00']);
+    for (const [name, extra] of backends) {
+      const env = benchEnv({ ...extra, CALLBACK_TOKENS: callbackToken, CALLBACK_VERIFY_WITH_VOD: 'false' });
+      const server = await startServer(path.join(dist, 'vod-events', 'index.js'), env);
+      const result = await webhookLoad(server.url.replace('/upload-signature', `/vod-events/${callbackToken}`));
+      server.child.kill();
+      webhook[name] = result;
+      if (result.non2xx > 0 || result.errors > 0) console.warn(`warning: webhook ${name}: ${result.non2xx} non-2xx, ${result.errors} errors`);
+      rows.push([`vod-events bundle with de-dupe, ${name}`, result.requestsPerSecond.toFixed(0), String(result.p50Ms), String(result.p99Ms), (result.requestsPerSecond / noopResult.requestsPerSecond).toFixed(3)]);
+    }
+    report.webhook = webhook;
+
     rows.push([]);
     rows.push(['bundle', 'size KiB', 'require ms', 'first call ms', 'cold start ms (median of 5)']);
     const bundles: Record<string, unknown> = {};
     for (const name of readdirSync(dist).filter((n) => statSync(path.join(dist, n)).isDirectory())) {
       const file = path.join(dist, name, 'index.js');
       const runs = [];
-      for (let i = 0; i < 5; i++) runs.push(await coldStart(file, benchEnv({ DATA_DIR: dataDir })));
+      for (let i = 0; i < 5; i++) runs.push(await coldStart(file, benchEnv({ DATA_DIR: dataDir, CALLBACK_TOKENS: 'bench-callback-token-0123456789' })));
       const requireMs = median(runs.map((r) => r.requireMs));
       const firstInvokeMs = median(runs.map((r) => r.firstInvokeMs));
       const sizeKiB = statSync(file).size / 1024;

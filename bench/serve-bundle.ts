@@ -1,7 +1,7 @@
 /**
  * A bare HTTP front for one built function bundle (function-URL event shape), or for the naive
  * doc-only signer, run as its own process so the load generator does not share its CPU time.
- * Usage: tsx bench/serve-bundle.ts <bundle path | --naive> ; prints `listening <port>`.
+ * Usage: tsx bench/serve-bundle.ts <bundle path | --naive | --noop> ; prints `listening <port>`.
  */
 import { createHmac, randomInt } from 'node:crypto';
 import { createServer } from 'node:http';
@@ -23,8 +23,12 @@ function naiveHandler(): Handler {
   };
 }
 
+/** A webhook that acknowledges everything and does nothing: the floor for the vod-events figure. */
+const noopHandler: Handler = async () => ({ statusCode: 200, headers: { 'content-type': 'application/json' }, body: '{}' });
+
 const target = process.argv[2]!;
-const handler: Handler = target === '--naive' ? naiveHandler() : (require(target) as { main_handler: Handler }).main_handler;
+const handler: Handler =
+  target === '--naive' ? naiveHandler() : target === '--noop' ? noopHandler : (require(target) as { main_handler: Handler }).main_handler;
 let requests = 0;
 
 const server = createServer((req, res) => {
