@@ -12,6 +12,9 @@ import { BodyTooLargeError, newRequestId, readBody, sendJson } from './http-util
 import { ApiError, verifyTc3 } from './tc3.ts';
 import { applyUpload, commitUpload, deleteMediaFiles, findSession, UploadError } from './uploads.ts';
 import { MAX_EVENTS_PER_PULL } from './events.ts';
+import { PROCESSING_ACTIONS } from './process-api.ts';
+import { deleteDerived } from './processing.ts';
+import type { DerivedKind, MediaRecord } from './state.ts';
 import type { EventConfig } from './options.ts';
 import { MAX_SOURCE_CONTEXT_LENGTH, MAX_SESSION_CONTEXT_LENGTH } from '#lib/upload-signature';
 
@@ -104,6 +107,11 @@ const MEDIA_INFO_FILTERS = [
 
 // ---- the actions ----
 
+/** Processing outputs of one kind, in definition order (DescribeMediaInfos). */
+function derivedItems(media: MediaRecord, kind: DerivedKind): Record<string, unknown>[] {
+  return (media.derived ?? []).filter((d) => d.kind === kind).sort((a, b) => a.definition - b.definition).map((d) => d.item);
+}
+
 const describeMediaInfos: ActionHandler = ({ ctx, appId }, params) => {
   const ids = params.FileIds;
   if (!Array.isArray(ids) || ids.length === 0) throw new ApiError('MissingParameter', 'The parameter FileIds is required.');
@@ -125,13 +133,13 @@ const describeMediaInfos: ActionHandler = ({ ctx, appId }, params) => {
       FileId: media.fileId,
       BasicInfo: wants('basicInfo') ? media.basicInfo : null,
       MetaData: wants('metaData') ? media.metaData : null,
-      TranscodeInfo: null,
-      AnimatedGraphicsInfo: null,
-      SampleSnapshotInfo: null,
-      ImageSpriteInfo: null,
-      SnapshotByTimeOffsetInfo: null,
+      TranscodeInfo: wants('transcodeInfo') ? { TranscodeSet: derivedItems(media, 'transcode') } : null,
+      AnimatedGraphicsInfo: wants('animatedGraphicsInfo') ? { AnimatedGraphicsSet: derivedItems(media, 'animatedGraphics') } : null,
+      SampleSnapshotInfo: wants('sampleSnapshotInfo') ? { SampleSnapshotSet: derivedItems(media, 'sampleSnapshot') } : null,
+      ImageSpriteInfo: wants('imageSpriteInfo') ? { ImageSpriteSet: derivedItems(media, 'imageSprite') } : null,
+      SnapshotByTimeOffsetInfo: wants('snapshotByTimeOffsetInfo') ? { SnapshotByTimeOffsetSet: derivedItems(media, 'snapshotByTimeOffset') } : null,
       KeyFrameDescInfo: null,
-      AdaptiveDynamicStreamingInfo: null,
+      AdaptiveDynamicStreamingInfo: wants('adaptiveDynamicStreamingInfo') ? { AdaptiveDynamicStreamingSet: derivedItems(media, 'adaptiveDynamicStreaming') } : null,
       MiniProgramReviewInfo: null,
       SubtitleInfo: null,
       ReviewInfo: null,
@@ -156,7 +164,10 @@ const deleteMedia: ActionHandler = ({ ctx, appId }, params) => {
     return { Type: part.Type, Definition: typeof part.Definition === 'number' ? part.Definition : 0 };
   });
   const whole = deleteParts.length === 0;
-  // Derived files do not exist yet in this part of the emulator; only originals have bytes.
+  for (const part of deleteParts) {
+    const kind: DerivedKind | undefined = part.Type === 'TranscodeFiles' ? 'transcode' : part.Type === 'AdaptiveDynamicStreamingFiles' ? 'adaptiveDynamicStreaming' : undefined;
+    if (kind) deleteDerived(ctx, media, (e) => e.kind === kind && (part.Definition === 0 || e.definition === part.Definition));
+  }
   if (whole || deleteParts.some((p) => p.Type === 'OriginalFiles')) deleteMediaFiles(ctx, media, !whole);
   ctx.events.emitVodEvent(appId, 'FileDeleted', 'FileDeleteEvent', {
     FileIdSet: [fileId],
@@ -277,6 +288,7 @@ export const API_ACTIONS: Record<string, ActionHandler> = {
   DescribeEventConfig: describeEventConfig,
   ApplyUpload: applyUploadAction,
   CommitUpload: commitUploadAction,
+  ...PROCESSING_ACTIONS,
 };
 
 function appIdFor(ctx: EmulatorContext, params: Record<string, unknown>): number {

@@ -5,6 +5,7 @@ import type { ObjectFiles } from './objects.ts';
 import type { ResolvedOptions } from './options.ts';
 import type { StateStore } from './state.ts';
 import type { EventHub } from './events.ts';
+import type { Processor } from './processing.ts';
 
 export interface EmulatorContext {
   options: ResolvedOptions;
@@ -12,6 +13,8 @@ export interface EmulatorContext {
   files: ObjectFiles;
   faults: Faults;
   events: EventHub;
+  /** The media-processing worker pool. */
+  processing: Processor;
   /** The emulator's clock, ms. */
   now(): number;
   /** The emulator's own base URL (known once it listens). */

@@ -38,6 +38,17 @@ export const faultConfigSchema = z
       })
       .strict()
       .optional(),
+    processing: z
+      .object({
+        /** Subtasks with these template definitions fail (ErrCodeExt InternalError) instead of running. */
+        failDefinitions: z.array(z.number().int()).optional(),
+        /** Subtasks of these types (`Transcode`, `ImageSprites`, …) fail. */
+        failTypes: z.array(z.string()).optional(),
+        /** Extra time every subtask takes, ms (to observe PROCESSING states). */
+        delayMs: z.number().int().min(0).optional(),
+      })
+      .strict()
+      .optional(),
   })
   .strict();
 
@@ -91,6 +102,13 @@ export class Faults {
     if (this.roll(api.timeoutRate)) return { kind: 'timeout', ms: api.timeoutMs ?? 10_000 };
     if (this.roll(api.internalErrorRate)) return { kind: 'internalError' };
     return undefined;
+  }
+
+  /** Whether a processing subtask is forced to fail, and the extra delay before it runs. */
+  forSubtask(type: string, definition: number | undefined): { fail: boolean; delayMs: number } {
+    const p = this.config.processing ?? {};
+    const fail = (definition !== undefined && (p.failDefinitions ?? []).includes(definition)) || (p.failTypes ?? []).includes(type);
+    return { fail, delayMs: p.delayMs ?? 0 };
   }
 
   /** Decides the fate of one PUSH callback. */

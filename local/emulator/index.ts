@@ -29,6 +29,7 @@ import { Faults } from './faults.ts';
 import type { FaultConfig } from './faults.ts';
 import { corsHeaders, newRequestId, preflight, readBody, sendJson } from './http-util.ts';
 import { ObjectFiles } from './objects.ts';
+import { Processor } from './processing.ts';
 import { resolveOptions } from './options.ts';
 import type { EmulatorOptions } from './options.ts';
 import { objectIndexKey, StateStore } from './state.ts';
@@ -67,6 +68,8 @@ export interface Emulator {
   bucketFor(appId?: number, region?: string): string;
   /** Event hub: `on('event' | 'push' | 'pushDropped', …)`, `idle()`. */
   events: EventHub;
+  /** Media processing: `pause()`, `resume()`, `idle()`, `on('taskStarted' | 'taskFinished' | 'subtaskChanged', …)`. */
+  processing: Processor;
   setFaults(config: FaultConfig): FaultConfig;
   getFaults(): FaultConfig;
   /** Resolves once every PUSH delivery started so far has finished. */
@@ -97,7 +100,7 @@ export async function startEmulator(options: StartOptions): Promise<Emulator> {
   const events = new EventHub(store, resolved, faults);
   const actions: Record<string, ActionHandler> = { ...API_ACTIONS, ...options.actions };
   let baseUrl = '';
-  const ctx: EmulatorContext = {
+  const ctx = {
     options: resolved,
     store,
     files,
@@ -105,7 +108,9 @@ export async function startEmulator(options: StartOptions): Promise<Emulator> {
     events,
     now: () => resolved.clock(),
     baseUrl: () => baseUrl,
-  };
+  } as EmulatorContext;
+  const processing = new Processor(ctx);
+  ctx.processing = processing;
   const held = new Set<NodeJS.Timeout>();
 
   /** Applies API fault injection; true when the call was consumed by a fault. */
@@ -233,6 +238,7 @@ export async function startEmulator(options: StartOptions): Promise<Emulator> {
   const urlHost = resolved.host.includes(':') ? `[${resolved.host}]` : resolved.host;
   baseUrl = `${resolved.tls ? 'https' : 'http'}://${urlHost}:${port}`;
   events.resumePending();
+  processing.start();
 
   let closed = false;
   return {
@@ -246,6 +252,7 @@ export async function startEmulator(options: StartOptions): Promise<Emulator> {
     apiEndpoint: `${urlHost}:${port}`,
     bucketFor: (appId = resolved.appId, region = resolved.region) => fullBucketName(ctx, appId, region),
     events,
+    processing,
     setFaults: (config) => faults.set(config),
     getFaults: () => faults.get(),
     flush: () => events.idle(),
@@ -253,6 +260,7 @@ export async function startEmulator(options: StartOptions): Promise<Emulator> {
     async close() {
       if (closed) return;
       closed = true;
+      await processing.close();
       events.close();
       for (const timer of held) clearTimeout(timer);
       await new Promise<void>((resolve) => {

@@ -5,6 +5,35 @@
  */
 import path from 'node:path';
 import type { FaultConfig } from './faults.ts';
+import { DEFAULT_PROCEDURES, DEFAULT_WATERMARK_TEMPLATES } from './templates.ts';
+import type { ProcedureTemplate, WatermarkTemplate } from './templates.ts';
+
+export interface ProcessingOptions {
+  /** Jobs (tasks) processed at the same time. Default 1. */
+  concurrency: number;
+  /** Start with the worker pool paused (tests queue jobs, then `emulator.processing.resume()`). Default false. */
+  startPaused: boolean;
+  /** ffmpeg `-threads` per command; 0 = ffmpeg's choice. Default 0. */
+  threads: number;
+  /** Limit for one ffmpeg command. Default 10 min. */
+  commandTimeoutMs: number;
+  /** A ProcessMedia SessionId cannot be reused within this window (VOD: 3 days). */
+  sessionIdWindowMs: number;
+  /** The same for ProcessMediaByProcedure (VOD: 7 days). */
+  procedureSessionIdWindowMs: number;
+  /** DescribeTaskDetail / DescribeTasks only know tasks this young (VOD: 3 days). */
+  taskRetentionMs: number;
+}
+
+export const DEFAULT_PROCESSING: ProcessingOptions = {
+  concurrency: 1,
+  startPaused: false,
+  threads: 0,
+  commandTimeoutMs: 600_000,
+  sessionIdWindowMs: 3 * 24 * 3600_000,
+  procedureSessionIdWindowMs: 7 * 24 * 3600_000,
+  taskRetentionMs: 3 * 24 * 3600_000,
+};
 
 export interface EmulatorCredential {
   secretId: string;
@@ -77,8 +106,26 @@ export interface EmulatorOptions {
   clock?: () => number;
   /** Lifetime of the COS temporary credentials from ApplyUploadUGC / ApplyUpload. Default 2 days (VOD fixture). */
   tempCredentialTtlSeconds?: number;
-  /** Task-flow templates that exist; when given, an unknown `procedure` is refused. Default: accept any. */
-  procedures?: string[];
+  /**
+   * Task-flow templates. A record maps names to `{ MediaProcessTask }` (merged over the built-in
+   * `LongVideoPreset` and `demo`); a list names the only procedures that exist (built-in names keep their
+   * definition, other names run `LongVideoPreset`'s). In both cases an unknown `procedure` is refused.
+   * Default: the built-ins, and any other name is accepted and runs `LongVideoPreset`'s tasks.
+   */
+  procedures?: string[] | Record<string, ProcedureTemplate>;
+  /** Media processing worker pool and windows. */
+  processing?: Partial<ProcessingOptions>;
+  /** Watermark templates by definition, merged over the built-in 501 (image) and 502 (text). */
+  watermarkTemplates?: Record<number, WatermarkTemplate>;
+  /** Font for text watermarks; default: the first common system font found (DejaVu Sans, …). */
+  fontFile?: string;
+  /** ffmpeg binary; default FFMPEG_PATH or the one from @ffmpeg-installer/ffmpeg. */
+  ffmpegPath?: string;
+  /**
+   * Key hotlink protection (vod-protocol.md §8) for `/media/...`: when set, media URLs need a valid
+   * `t`/`sign` (see `#lib/hotlink`), else 403. Default off.
+   */
+  hotlinkKey?: string;
   /** Key for `verify_content` in CommitUploadUGC. */
   verifyKey?: string;
   /** Serve HTTPS instead of HTTP (needed by the web SDK, which hard-codes https). PEM strings. */
@@ -105,7 +152,14 @@ export interface ResolvedOptions {
   faults: FaultConfig;
   clock: () => number;
   tempCredentialTtlSeconds: number;
-  procedures: string[] | undefined;
+  procedures: Record<string, ProcedureTemplate>;
+  /** False when the `procedures` option named them: other names are refused. */
+  acceptAnyProcedure: boolean;
+  processing: ProcessingOptions;
+  watermarkTemplates: Record<number, WatermarkTemplate>;
+  fontFile: string | undefined;
+  ffmpegPath: string | undefined;
+  hotlinkKey: string | undefined;
   verifyKey: string;
   tls: { key: string; cert: string } | undefined;
   ffprobePath: string | undefined;
@@ -156,10 +210,24 @@ export function resolveOptions(options: EmulatorOptions): ResolvedOptions {
     faults: options.faults ?? {},
     clock: options.clock ?? Date.now,
     tempCredentialTtlSeconds: options.tempCredentialTtlSeconds ?? 172_800,
-    procedures: options.procedures,
+    procedures: resolveProcedures(options.procedures),
+    acceptAnyProcedure: options.procedures === undefined,
+    processing: { ...DEFAULT_PROCESSING, ...options.processing },
+    watermarkTemplates: { ...DEFAULT_WATERMARK_TEMPLATES, ...options.watermarkTemplates },
+    fontFile: options.fontFile,
+    ffmpegPath: options.ffmpegPath,
+    hotlinkKey: options.hotlinkKey,
     verifyKey: options.verifyKey ?? 'vod-emulator-verify-key',
     tls: options.tls,
     ffprobePath: options.ffprobePath,
     log: options.log ?? (() => {}),
   };
+}
+
+function resolveProcedures(option: EmulatorOptions['procedures']): Record<string, ProcedureTemplate> {
+  if (option === undefined) return { ...DEFAULT_PROCEDURES };
+  if (Array.isArray(option)) {
+    return Object.fromEntries(option.map((name) => [name, DEFAULT_PROCEDURES[name] ?? DEFAULT_PROCEDURES.LongVideoPreset!]));
+  }
+  return { ...DEFAULT_PROCEDURES, ...option };
 }

@@ -97,6 +97,59 @@ export interface MediaRecord {
   taskPriority?: number;
   taskNotifyMode?: string;
   createdAt: number;
+  /** Files made by processing (transcodes, snapshots, …), one entry per kind and definition. */
+  derived?: DerivedEntry[];
+}
+
+export type DerivedKind = 'transcode' | 'snapshotByTimeOffset' | 'sampleSnapshot' | 'imageSprite' | 'animatedGraphics' | 'adaptiveDynamicStreaming' | 'cover';
+
+export interface DerivedEntry {
+  kind: DerivedKind;
+  definition: number;
+  /** The item as DescribeMediaInfos shows it (MediaTranscodeItem, MediaImageSpriteItem, …). */
+  item: Record<string, unknown>;
+  /** Object keys (in the media's bucket) of its files, deleted when it is replaced or the media deleted. */
+  keys: string[];
+}
+
+export type SubtaskType = 'Transcode' | 'AnimatedGraphics' | 'SnapshotByTimeOffset' | 'SampleSnapshot' | 'ImageSprites' | 'CoverBySnapshot' | 'AdaptiveDynamicStreaming';
+
+/** One entry of a task's MediaProcessResultSet. */
+export interface SubtaskRecord {
+  type: SubtaskType;
+  /** The request's task input, echoed as `Input`. */
+  input: Record<string, unknown>;
+  /** A subtask not started yet reads PROCESSING with Progress 0 (VOD has no WAITING per subtask). */
+  status: 'PROCESSING' | 'SUCCESS' | 'FAIL';
+  started: boolean;
+  errCode: number;
+  errCodeExt: string;
+  message: string;
+  progress: number;
+  output: Record<string, unknown> | null;
+  beginProcessTime: string;
+  finishTime: string;
+}
+
+/** A Procedure task (ProcessMedia, ProcessMediaByProcedure, or a procedure started by an upload). */
+export interface ProcessingTask {
+  taskId: string;
+  appId: number;
+  fileId: string;
+  procedureName?: string;
+  status: 'WAITING' | 'PROCESSING' | 'FINISH';
+  priority: number;
+  notifyMode: 'Finish' | 'Change' | 'None';
+  sessionContext: string;
+  sessionId: string;
+  /** Submission order: ties of priority run first come, first served. */
+  seq: number;
+  createdAt: number;
+  beginAt?: number;
+  finishAt?: number;
+  /** How many times a worker picked it up (> 1 after a restart interrupted it). */
+  attempts: number;
+  subtasks: SubtaskRecord[];
 }
 
 export interface QueuedEvent {
@@ -135,6 +188,10 @@ export interface StateDocument {
   eventConfigs: Record<string, EventConfig>;
   events: QueuedEvent[];
   pushOutbox: PendingPush[];
+  tasks: Record<string, ProcessingTask>;
+  taskSeq: number;
+  /** `<appId>/<SessionId>` → when it was used and by which task (de-dup window). */
+  sessionIds: Record<string, { taskId: string; usedAt: number }>;
 }
 
 function emptyState(): StateDocument {
@@ -151,6 +208,9 @@ function emptyState(): StateDocument {
     eventConfigs: {},
     events: [],
     pushOutbox: [],
+    tasks: {},
+    taskSeq: 0,
+    sessionIds: {},
   };
 }
 

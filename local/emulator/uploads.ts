@@ -8,6 +8,7 @@ import { fullBucketName, mediaUrl, shortBucketName } from './context.ts';
 import type { EmulatorContext } from './context.ts';
 import { isoTime, unixSeconds } from './http-util.ts';
 import { probeMedia } from './probe.ts';
+import { startProcedure } from './process-api.ts';
 import { objectIndexKey } from './state.ts';
 import type { MediaRecord, StoredFile, TempCredential, UploadSession } from './state.ts';
 
@@ -88,7 +89,7 @@ export function applyUpload(ctx: EmulatorContext, input: ApplyInput): { session:
   if (!input.video && !(input.coverOnlyFor && input.cover)) {
     throw new UploadError('InvalidParameter', 'give a video (videoName, videoType) or a fileId with a cover');
   }
-  if (input.procedure && ctx.options.procedures && !ctx.options.procedures.includes(input.procedure)) {
+  if (input.procedure && !ctx.options.acceptAnyProcedure && !Object.hasOwn(ctx.options.procedures, input.procedure)) {
     throw new UploadError('InvalidParameter', `the task-flow template ${input.procedure} does not exist`);
   }
   let fileId: string;
@@ -229,6 +230,15 @@ export async function commitUpload(ctx: EmulatorContext, session: UploadSession)
     doc.media[media.fileId] = media;
     doc.sessions[session.vodSessionKey]!.committedAt = now;
   });
+  if (session.procedure && procedureTaskId) {
+    const mode = session.taskNotifyMode;
+    startProcedure(ctx, media, session.procedure, {
+      priority: session.taskPriority ?? 0,
+      notifyMode: mode === 'Change' || mode === 'None' ? mode : 'Finish',
+      sessionContext: session.sessionContext ?? '',
+      sessionId: '',
+    }, undefined, procedureTaskId);
+  }
   ctx.events.emitVodEvent(session.appId, 'NewFileUpload', 'FileUploadEvent', {
     FileId: media.fileId,
     MediaBasicInfo: basicInfo,
@@ -242,6 +252,7 @@ export async function commitUpload(ctx: EmulatorContext, session: UploadSession)
 /** Deletes a media file and its stored objects. */
 export function deleteMediaFiles(ctx: EmulatorContext, media: MediaRecord, originalOnly: boolean): void {
   const keys = [media.videoKey, media.coverKey].filter((k): k is string => !!k);
+  if (!originalOnly) for (const entry of media.derived ?? []) keys.push(...entry.keys);
   const files: string[] = [];
   ctx.store.update((doc) => {
     for (const key of keys) {

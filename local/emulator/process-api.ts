@@ -1,0 +1,248 @@
+/**
+ * API 3.0 actions of media processing (vod-protocol.md §5.1–5.3): ProcessMedia, ProcessMediaByProcedure,
+ * DescribeTaskDetail, DescribeTasks. The work itself is processing.ts.
+ *
+ * Request checks and their error codes: unknown FileId → `ResourceNotFound.FileNotExist` (as the other
+ * actions here); a SessionId used again within the window (3 days; 7 for ProcessMediaByProcedure) →
+ * `InvalidParameterValue.SessionId`; unknown procedure → `InvalidParameter.ProcedureNameNotExist` (both in
+ * VOD's API error list); malformed task sets → `InvalidParameterValue`. Unknown template definitions
+ * are accepted and fail their subtask with `InvalidInput.DefinitionNotExist`, as VOD reports them.
+ */
+import type { EmulatorContext } from './context.ts';
+import { newSubtask, newTaskId, procedureTaskView, TASK_SETS, taskSimpleInfo, taskTimes } from './processing.ts';
+import type { MediaRecord, ProcessingTask, SubtaskRecord } from './state.ts';
+import { ApiError } from './tc3.ts';
+
+type Params = Record<string, unknown>;
+type Handler = (call: { ctx: EmulatorContext; appId: number }, params: Params) => Record<string, unknown>;
+
+const NOTIFY_MODES = ['Finish', 'Change', 'None'] as const;
+
+function str(params: Params, name: string, maxLength: number, code = 'InvalidParameterValue'): string | undefined {
+  const v = params[name];
+  if (v === undefined || v === null) return undefined;
+  if (typeof v !== 'string') throw new ApiError('InvalidParameterValue', `${name} must be a string.`);
+  if ([...v].length > maxLength) throw new ApiError(code, `${name} is longer than ${maxLength} characters.`);
+  return v;
+}
+
+function num(value: unknown, name: string, integer = true): number | undefined {
+  if (value === undefined || value === null) return undefined;
+  if (typeof value !== 'number' || !Number.isFinite(value) || (integer && !Number.isInteger(value))) {
+    throw new ApiError('InvalidParameterValue', `${name} must be ${integer ? 'an integer' : 'a number'}.`);
+  }
+  return value;
+}
+
+function findMedia(ctx: EmulatorContext, appId: number, params: Params): MediaRecord {
+  const fileId = str(params, 'FileId', 64);
+  const storagePath = str(params, 'MediaStoragePath', 1024);
+  let media: MediaRecord | undefined;
+  if (fileId) media = ctx.store.doc.media[fileId];
+  else if (storagePath) media = Object.values(ctx.store.doc.media).find((m) => m.basicInfo.StoragePath === storagePath);
+  else throw new ApiError('MissingParameter', 'The parameter FileId (or MediaStoragePath) is required.');
+  if (!media || media.appId !== appId) throw new ApiError('ResourceNotFound.FileNotExist', `The media ${fileId ?? storagePath} does not exist.`);
+  if (!media.videoKey) throw new ApiError('FailedOperation', `The original file of ${media.fileId} was deleted; it cannot be processed.`);
+  return media;
+}
+
+function watermarkSet(value: unknown, where: string): Record<string, unknown>[] {
+  if (value === undefined || value === null) return [];
+  if (!Array.isArray(value)) throw new ApiError('InvalidParameterValue', `${where}.WatermarkSet must be an array.`);
+  if (value.length > 10) throw new ApiError('InvalidParameterValue', `${where}.WatermarkSet may hold at most 10 watermarks.`);
+  return value.map((w: unknown, i) => {
+    const item = (w ?? {}) as Params;
+    const at = `${where}.WatermarkSet.${i}`;
+    const definition = num(item.Definition, `${at}.Definition`);
+    if (definition === undefined) throw new ApiError('MissingParameter', `${at}.Definition is required.`);
+    const out: Record<string, unknown> = { Definition: definition };
+    const text = str(item, 'TextContent', 100);
+    if (text !== undefined) out.TextContent = text;
+    const svg = str(item, 'SvgContent', 2_000_000);
+    if (svg !== undefined) out.SvgContent = svg;
+    const start = num(item.StartTimeOffset, `${at}.StartTimeOffset`, false);
+    if (start !== undefined) out.StartTimeOffset = start;
+    const end = num(item.EndTimeOffset, `${at}.EndTimeOffset`, false);
+    if (end !== undefined) out.EndTimeOffset = end;
+    return out;
+  });
+}
+
+/** `MediaProcessTask` → the subtasks, in VOD's result order, with each input as it is echoed back. */
+export function subtasksOf(task: unknown): SubtaskRecord[] {
+  if (task === undefined || task === null) return [];
+  if (typeof task !== 'object' || Array.isArray(task)) throw new ApiError('InvalidParameterValue', 'MediaProcessTask must be an object.');
+  const subtasks: SubtaskRecord[] = [];
+  for (const [setName, value] of Object.entries(task as Params)) {
+    const type = TASK_SETS[setName];
+    if (!type) {
+      if (value === null || value === undefined) continue;
+      throw new ApiError('InvalidParameterValue', `MediaProcessTask.${setName} is not supported by the emulator (supported: ${Object.keys(TASK_SETS).join(', ')}).`);
+    }
+    if (value === null || value === undefined) continue;
+    if (!Array.isArray(value)) throw new ApiError('InvalidParameterValue', `MediaProcessTask.${setName} must be an array.`);
+    value.forEach((raw: unknown, i) => {
+      const item = (raw ?? {}) as Params;
+      const at = `MediaProcessTask.${setName}.${i}`;
+      const definition = num(item.Definition, `${at}.Definition`);
+      if (definition === undefined) throw new ApiError('MissingParameter', `${at}.Definition is required.`);
+      const input: Record<string, unknown> = { Definition: definition };
+      switch (type) {
+        case 'Transcode':
+        case 'AdaptiveDynamicStreaming':
+          input.WatermarkSet = watermarkSet(item.WatermarkSet, at);
+          if (type === 'Transcode') {
+            for (const name of ['StartTimeOffset', 'EndTimeOffset'] as const) {
+              const v = num(item[name], `${at}.${name}`, false);
+              if (v !== undefined) input[name] = v;
+            }
+          }
+          break;
+        case 'SnapshotByTimeOffset': {
+          const ext = item.ExtTimeOffsetSet;
+          const legacy = item.TimeOffsetSet;
+          if (ext !== undefined && ext !== null && (!Array.isArray(ext) || ext.some((v) => typeof v !== 'string'))) {
+            throw new ApiError('InvalidParameterValue', `${at}.ExtTimeOffsetSet must be strings like "3.5s" or "10%".`);
+          }
+          if (legacy !== undefined && legacy !== null && (!Array.isArray(legacy) || legacy.some((v) => typeof v !== 'number' || v < 0))) {
+            throw new ApiError('InvalidParameterValue', `${at}.TimeOffsetSet must be non-negative numbers (ms).`);
+          }
+          input.ExtTimeOffsetSet = ext ?? [];
+          input.TimeOffsetSet = legacy ?? [];
+          input.WatermarkSet = watermarkSet(item.WatermarkSet, at);
+          break;
+        }
+        case 'SampleSnapshot':
+          input.WatermarkSet = watermarkSet(item.WatermarkSet, at);
+          break;
+        case 'ImageSprites':
+          break;
+        case 'CoverBySnapshot': {
+          const positionType = item.PositionType;
+          if (positionType !== 'Time' && positionType !== 'Percent') throw new ApiError('InvalidParameterValue', `${at}.PositionType must be Time or Percent.`);
+          const value = num(item.PositionValue, `${at}.PositionValue`, false);
+          if (value === undefined || value < 0 || (positionType === 'Percent' && value > 100)) {
+            throw new ApiError('InvalidParameterValue', `${at}.PositionValue must be seconds (Time) or 0-100 (Percent).`);
+          }
+          Object.assign(input, { PositionType: positionType, PositionValue: value, WatermarkSet: watermarkSet(item.WatermarkSet, at) });
+          break;
+        }
+        case 'AnimatedGraphics': {
+          const start = num(item.StartTimeOffset, `${at}.StartTimeOffset`, false);
+          const end = num(item.EndTimeOffset, `${at}.EndTimeOffset`, false);
+          if (start === undefined || end === undefined) throw new ApiError('MissingParameter', `${at}.StartTimeOffset and EndTimeOffset are required.`);
+          Object.assign(input, { StartTimeOffset: start, EndTimeOffset: end });
+          break;
+        }
+      }
+      subtasks.push(newSubtask(type, input));
+    });
+  }
+  return subtasks;
+}
+
+interface Common {
+  priority: number;
+  notifyMode: ProcessingTask['notifyMode'];
+  sessionContext: string;
+  sessionId: string;
+}
+
+function commonParams(params: Params): Common {
+  const priority = num(params.TasksPriority, 'TasksPriority') ?? 0;
+  if (priority < -10 || priority > 10) throw new ApiError('InvalidParameterValue', 'TasksPriority must be between -10 and 10.');
+  const mode = params.TasksNotifyMode ?? 'Finish';
+  if (!(NOTIFY_MODES as readonly unknown[]).includes(mode)) throw new ApiError('InvalidParameterValue', `TasksNotifyMode must be one of ${NOTIFY_MODES.join(', ')}.`);
+  return {
+    priority,
+    notifyMode: mode as Common['notifyMode'],
+    sessionContext: str(params, 'SessionContext', 1000, 'InvalidParameterValue.SessionContextTooLong') ?? '',
+    sessionId: str(params, 'SessionId', 50, 'InvalidParameterValue.SessionId') ?? '',
+  };
+}
+
+/** The de-dup key of a SessionId, or undefined; throws when it was used within the window. */
+function checkSessionId(ctx: EmulatorContext, appId: number, sessionId: string, windowMs: number): string | undefined {
+  if (!sessionId) return undefined;
+  const key = `${appId}/${sessionId}`;
+  const used = ctx.store.doc.sessionIds[key];
+  if (used && ctx.now() - used.usedAt < windowMs) {
+    throw new ApiError('InvalidParameterValue.SessionId', `The SessionId ${sessionId} was already used (task ${used.taskId}) within the de-duplication window.`);
+  }
+  return key;
+}
+
+/** Starts a procedure task for a media (also used by commit when the signature names a procedure). */
+export function startProcedure(ctx: EmulatorContext, media: MediaRecord, name: string, common: Common, sessionKey?: string, taskId = newTaskId(media.appId, true)): ProcessingTask {
+  const template = ctx.options.procedures[name] ?? ctx.options.procedures.LongVideoPreset;
+  if (!template) throw new ApiError('InvalidParameter.ProcedureNameNotExist', `The task-flow template ${name} does not exist.`);
+  return ctx.processing.submit(
+    { taskId, appId: media.appId, fileId: media.fileId, procedureName: name, ...common, subtasks: subtasksOf(template.MediaProcessTask) },
+    sessionKey,
+  );
+}
+
+const processMedia: Handler = ({ ctx, appId }, params) => {
+  if (params.Url) throw new ApiError('InvalidParameterValue', 'Pulling a Url as new media is not supported by the emulator; give a FileId.');
+  const media = findMedia(ctx, appId, params);
+  const common = commonParams(params);
+  const subtasks = subtasksOf(params.MediaProcessTask);
+  if (subtasks.length === 0) {
+    const other = ['AiContentReviewTask', 'AiAnalysisTask', 'AiRecognitionTask'].find((n) => params[n] !== undefined && params[n] !== null);
+    throw new ApiError('InvalidParameterValue', other ? `${other} is not supported by the emulator.` : 'MediaProcessTask must hold at least one task.');
+  }
+  const sessionKey = checkSessionId(ctx, appId, common.sessionId, ctx.options.processing.sessionIdWindowMs);
+  const task = ctx.processing.submit({ taskId: newTaskId(appId, false), appId, fileId: media.fileId, ...common, subtasks }, sessionKey);
+  return { TaskId: task.taskId };
+};
+
+const processMediaByProcedure: Handler = ({ ctx, appId }, params) => {
+  const name = str(params, 'ProcedureName', 128);
+  if (!name) throw new ApiError('MissingParameter', 'The parameter ProcedureName is required.');
+  if (!Object.hasOwn(ctx.options.procedures, name)) throw new ApiError('InvalidParameter.ProcedureNameNotExist', `The task-flow template ${name} does not exist.`);
+  const media = findMedia(ctx, appId, params);
+  const common = commonParams(params);
+  const sessionKey = checkSessionId(ctx, appId, common.sessionId, ctx.options.processing.procedureSessionIdWindowMs);
+  const task = startProcedure(ctx, media, name, common, sessionKey);
+  return { TaskId: task.taskId, ReviewAudioVideoTaskId: '', ImportMediaKnowledgeTaskIdSet: [] };
+};
+
+function visibleTask(ctx: EmulatorContext, appId: number, taskId: unknown): ProcessingTask | undefined {
+  const task = typeof taskId === 'string' ? ctx.store.doc.tasks[taskId] : undefined;
+  if (!task || task.appId !== appId || ctx.now() - task.createdAt > ctx.options.processing.taskRetentionMs) return undefined;
+  return task;
+}
+
+const describeTaskDetail: Handler = ({ ctx, appId }, params) => {
+  const taskId = str(params, 'TaskId', 128);
+  if (!taskId) throw new ApiError('MissingParameter', 'The parameter TaskId is required.');
+  const task = visibleTask(ctx, appId, taskId);
+  if (!task) throw new ApiError('ResourceNotFound.TaskNotExist', `The task ${taskId} does not exist (or is older than 3 days).`);
+  return { TaskType: 'Procedure', Status: task.status, ...taskTimes(task), ProcedureTask: procedureTaskView(ctx, task, false) };
+};
+
+const describeTasks: Handler = ({ ctx, appId }, params) => {
+  const status = str(params, 'Status', 20);
+  if (status !== undefined && !['WAITING', 'PROCESSING', 'FINISH'].includes(status)) throw new ApiError('InvalidParameterValue', 'Status must be WAITING, PROCESSING or FINISH.');
+  const fileId = str(params, 'FileId', 64);
+  const limit = num(params.Limit, 'Limit') ?? 10;
+  if (limit < 1 || limit > 100) throw new ApiError('InvalidParameterValue.Limit', 'Limit must be between 1 and 100.');
+  const descending = ((params.Sort ?? {}) as Params).Order !== 'Asc';
+  const token = str(params, 'ScrollToken', 100);
+  let tasks = Object.values(ctx.store.doc.tasks)
+    .filter((t) => visibleTask(ctx, appId, t.taskId) && (!status || t.status === status) && (!fileId || t.fileId === fileId))
+    .sort((a, b) => (descending ? b.seq - a.seq : a.seq - b.seq));
+  if (token) {
+    const after = Number(token);
+    tasks = tasks.filter((t) => (descending ? t.seq < after : t.seq > after));
+  }
+  const page = tasks.slice(0, limit);
+  return { TaskSet: page.map(taskSimpleInfo), ScrollToken: tasks.length > limit ? String(page[page.length - 1]!.seq) : '' };
+};
+
+export const PROCESSING_ACTIONS: Record<string, Handler> = {
+  ProcessMedia: processMedia,
+  ProcessMediaByProcedure: processMediaByProcedure,
+  DescribeTaskDetail: describeTaskDetail,
+  DescribeTasks: describeTasks,
+};
