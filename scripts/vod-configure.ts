@@ -88,7 +88,7 @@ export async function configureVodEvents(io: ConfigureIo, deps: { client?: VodCl
     const config = vodSettings(io.env);
     secrets = [config.vod.secretKey, ...config.callback.tokens, ...config.callback.signKeys];
 
-    const mode = (values.mode ?? io.env.VOD_EVENT_MODE?.trim() ?? 'PUSH').toUpperCase();
+    const mode = (values.mode ?? (io.env.VOD_EVENT_MODE?.trim() || 'PUSH')).toUpperCase();
     if (mode !== 'PUSH' && mode !== 'PULL') throw new UsageError(`--mode must be PUSH or PULL, got ${JSON.stringify(mode)}`);
     const tokenIn = values['token-in'] ?? 'query';
     if (tokenIn !== 'query' && tokenIn !== 'path') throw new UsageError(`--token-in must be query or path, got ${JSON.stringify(tokenIn)}`);

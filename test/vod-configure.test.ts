@@ -168,6 +168,9 @@ describe('vod:configure against the emulator', () => {
     expect(viaEnv.stdout).toContain('Mode                             PUSH -> PULL');
     expect(modifyCalls).toBe(0);
 
+    const unsetMode = await configure(['--callback-url', FUNCTION_URL, '--dry-run'], { ...baseEnv(), VOD_EVENT_MODE: '' });
+    expect(unsetMode.code).toBe(0); // empty means unset: PUSH
+
     const { code } = await configure(['--mode', 'pull']);
     expect(code).toBe(0);
     expect(await describe_()).toMatchObject({ Mode: 'PULL', NotificationUrl: '', UploadMediaCompleteEventSwitch: 'ON', DeleteMediaCompleteEventSwitch: 'ON' });
