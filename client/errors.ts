@@ -1,0 +1,142 @@
+/**
+ * Typed errors of the upload client. Every failure is a `VodUploadError` whose `kind` says what failed;
+ * the CLI maps kinds to exit codes (see `exitCodeFor`).
+ */
+
+export type VodUploadErrorKind =
+  /** The backend refused the app token or the request: 401, 403 or 429 (see `status`, `code`, `retryAfterSeconds`). */
+  | 'signature-refused'
+  /** ApplyUploadUGC answered with a non-zero `code` (see `code`). */
+  | 'apply-failed'
+  /** The temporary COS credential expired and could not be renewed. */
+  | 'credentials-expired'
+  /** COS refused or failed the upload (see `status`, `code`). */
+  | 'upload-failed'
+  /** CommitUploadUGC answered with a non-zero `code`. */
+  | 'commit-failed'
+  /** A server could not be reached, or kept answering 5xx / timing out after every retry. */
+  | 'network'
+  /** The caller's AbortSignal fired. */
+  | 'cancelled'
+  /** The upload reached FAILED, REJECTED, EXPIRED or DELETED while waiting for READY (see `upload`). */
+  | 'processing-failed'
+  /** `waitForReady` ran out of time (see `upload` for the last status seen). */
+  | 'timeout'
+  /** The file or an option is unusable: missing file, unknown type, a 400/413/415 from the backend. */
+  | 'bad-input';
+
+export interface VodUploadErrorDetails {
+  /** HTTP status, when the failure was an HTTP answer. */
+  status?: number;
+  /** Server error code: the backend's `error.code`, the UGC API's numeric `code`, or COS's `Code`. */
+  code?: string | number;
+  /** Which field the backend named as bad (`error.field`). */
+  field?: string;
+  /** From a 429's `Retry-After`. */
+  retryAfterSeconds?: number;
+  /** The upload id, once one was issued. */
+  uploadId?: string;
+  /** The last `GET /uploads/{uploadId}` view (processing-failed, timeout). */
+  upload?: UploadView;
+  cause?: unknown;
+}
+
+export class VodUploadError extends Error {
+  readonly kind: VodUploadErrorKind;
+  readonly status?: number;
+  readonly code?: string | number;
+  readonly field?: string;
+  readonly retryAfterSeconds?: number;
+  uploadId?: string;
+  readonly upload?: UploadView;
+
+  constructor(kind: VodUploadErrorKind, message: string, details: VodUploadErrorDetails = {}) {
+    super(message, details.cause === undefined ? undefined : { cause: details.cause });
+    this.name = 'VodUploadError';
+    this.kind = kind;
+    if (details.status !== undefined) this.status = details.status;
+    if (details.code !== undefined) this.code = details.code;
+    if (details.field !== undefined) this.field = details.field;
+    if (details.retryAfterSeconds !== undefined) this.retryAfterSeconds = details.retryAfterSeconds;
+    if (details.uploadId !== undefined) this.uploadId = details.uploadId;
+    if (details.upload !== undefined) this.upload = details.upload;
+  }
+
+  toJSON(): Record<string, unknown> {
+    return {
+      kind: this.kind,
+      message: this.message,
+      status: this.status,
+      code: this.code,
+      field: this.field,
+      retryAfterSeconds: this.retryAfterSeconds,
+      uploadId: this.uploadId,
+    };
+  }
+}
+
+export function isVodUploadError(error: unknown): error is VodUploadError {
+  return error instanceof VodUploadError;
+}
+
+/** The owner's view of an upload, as `GET /uploads/{uploadId}` returns it (fields this client reads). */
+export interface UploadView {
+  uploadId: string;
+  status: UploadStatus;
+  fileId?: string | null;
+  fileName?: string | null;
+  progress?: number;
+  media?: { type?: string; size?: number; duration?: number; width?: number; height?: number; url?: string } | null;
+  renditions?: Array<{ url: string; definition?: number; width?: number; height?: number; bitrate?: number; size?: number }>;
+  adaptiveStreams?: Array<{ url: string; definition?: number; package?: string }>;
+  cover?: { url: string } | null;
+  snapshots?: Array<{ url: string; timeOffsetMs?: number }>;
+  sampleSnapshots?: Array<{ imageUrls: string[] }>;
+  sprite?: { imageUrls: string[]; webVttUrl?: string } | null;
+  animatedGraphics?: Array<{ url: string }>;
+  error?: { code?: string; message?: string } | null;
+  [key: string]: unknown;
+}
+
+export type UploadStatus = 'ISSUED' | 'UPLOADED' | 'PROCESSING' | 'READY' | 'FAILED' | 'REJECTED' | 'EXPIRED' | 'DELETED';
+
+/** Exit codes of the `vod-upload` CLI, by failure kind. */
+export const EXIT_CODES = {
+  ok: 0,
+  /** Usage error, bad input, missing or unreadable file. */
+  badInput: 2,
+  /** Token refused (401/403) or rate-limited (429). */
+  authRefused: 3,
+  /** Apply, COS upload, commit, credentials or network failure. */
+  uploadFailed: 4,
+  /** Processing ended FAILED / REJECTED / EXPIRED / DELETED. */
+  processingFailed: 5,
+  /** `--wait` timed out. */
+  timeout: 6,
+  /** Interrupted (Ctrl-C). */
+  cancelled: 130,
+  /** A bug: anything that is not a VodUploadError. */
+  internal: 1,
+} as const;
+
+export function exitCodeFor(error: unknown): number {
+  if (!isVodUploadError(error)) return EXIT_CODES.internal;
+  switch (error.kind) {
+    case 'bad-input':
+      return EXIT_CODES.badInput;
+    case 'signature-refused':
+      return EXIT_CODES.authRefused;
+    case 'apply-failed':
+    case 'credentials-expired':
+    case 'upload-failed':
+    case 'commit-failed':
+    case 'network':
+      return EXIT_CODES.uploadFailed;
+    case 'processing-failed':
+      return EXIT_CODES.processingFailed;
+    case 'timeout':
+      return EXIT_CODES.timeout;
+    case 'cancelled':
+      return EXIT_CODES.cancelled;
+  }
+}
