@@ -1,0 +1,334 @@
+/**
+ * Media processing in the emulator, driven through tencentcloud-sdk-nodejs-vod: ProcessMedia on short
+ * generated clips (landscape with audio, rotated portrait without audio, a broken file), outputs checked
+ * with ffprobe and by pixels; events parsed with the backend's own parser; DescribeTaskDetail,
+ * DescribeTasks, SessionId de-dup, priority order, restart recovery, fault injection.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { parseVodEvent, summariseProcessing } from '#lib/vod-event';
+import type { ProcedureStateChangedEvent } from '#lib/vod-event';
+import { omitNulls } from '../../local/emulator/events.ts';
+import type { ProcessingTask } from '../../local/emulator/state.ts';
+import { audioStream, download, ffprobe, makeClip, meanColour, meanDiff, rgb, streamsOf, videoStream } from './media';
+import { startTestEmulator, tempDir, uploadViaApi, vodClient, writeRandomFile } from './helpers';
+import type { TestEmulator, VodClient } from './helpers';
+
+jest.setTimeout(60_000);
+
+const work = tempDir('vod-emulator-processing-');
+let landscape: string;
+let portrait: string;
+let broken: string;
+let t: TestEmulator;
+let client: VodClient;
+const events: Record<string, any>[] = [];
+
+beforeAll(async () => {
+  [landscape, portrait] = await Promise.all([
+    makeClip(path.join(work, 'landscape.mp4'), { width: 960, height: 540, seconds: 3, audio: true }),
+    // Stored 960x540, displayed 540x960.
+    makeClip(path.join(work, 'portrait.mp4'), { width: 960, height: 540, seconds: 2, audio: false, rotate: 90 }),
+  ]);
+  broken = path.join(work, 'broken.mp4');
+  writeRandomFile(broken, 200_000, 7);
+  t = await startTestEmulator();
+  client = vodClient(t.emulator);
+  t.emulator.events.on('event', (e) => events.push(e.content));
+});
+
+afterAll(async () => {
+  await t?.close();
+  fs.rmSync(work, { recursive: true, force: true });
+});
+
+const procedureEvents = (taskId: string) =>
+  events.filter((e) => e.EventType === 'ProcedureStateChanged' && e.ProcedureStateChangeEvent.TaskId === taskId);
+
+async function finished(taskId: string) {
+  await t.emulator.processing.idle();
+  const detail = await client.DescribeTaskDetail({ TaskId: taskId });
+  expect(detail).toMatchObject({ TaskType: 'Procedure', Status: 'FINISH' });
+  return detail.ProcedureTask!;
+}
+
+function result(task: { MediaProcessResultSet?: any[] }, type: string, definition?: number): any {
+  const field = { Transcode: 'TranscodeTask', SnapshotByTimeOffset: 'SnapshotByTimeOffsetTask', SampleSnapshot: 'SampleSnapshotTask', ImageSprites: 'ImageSpriteTask', CoverBySnapshot: 'CoverBySnapshotTask', AnimatedGraphics: 'AnimatedGraphicTask', AdaptiveDynamicStreaming: 'AdaptiveDynamicStreamingTask' }[type]!;
+  const entry = task.MediaProcessResultSet!.find((r) => r.Type === type && (definition === undefined || r[field].Input.Definition === definition));
+  expect(entry).toBeDefined();
+  return entry[field];
+}
+
+describe('a landscape clip with audio through every task type', () => {
+  let fileId: string;
+  let taskId: string;
+  let task: any;
+
+  beforeAll(async () => {
+    fileId = await uploadViaApi(t, client, 'ctx', landscape);
+    const reply = await client.ProcessMedia({
+      FileId: fileId,
+      MediaProcessTask: {
+        TranscodeTaskSet: [{ Definition: 100010, WatermarkSet: [{ Definition: 501 }] }, { Definition: 100030 }, { Definition: 100210 }],
+        SnapshotByTimeOffsetTaskSet: [
+          { Definition: 10, ExtTimeOffsetSet: ['1s', '50%'], TimeOffsetSet: [500] },
+          // Same definition again: a watermarked variant of 1 s, compared with the plain one below.
+        ],
+        SampleSnapshotTaskSet: [{ Definition: 10 }],
+        ImageSpriteTaskSet: [{ Definition: 10 }],
+        CoverBySnapshotTaskSet: [{ Definition: 10, PositionType: 'Percent', PositionValue: 50 }],
+        AnimatedGraphicTaskSet: [{ Definition: 20000, StartTimeOffset: 0, EndTimeOffset: 2 }],
+        AdaptiveDynamicStreamingTaskSet: [{ Definition: 10 }],
+      },
+      TasksPriority: 3,
+      TasksNotifyMode: 'Change',
+      SessionContext: 'upload-123',
+      SessionId: 'landscape-v1',
+    });
+    taskId = reply.TaskId!;
+    task = await finished(taskId);
+  });
+
+  test('the task id, and every subtask succeeded with times and progress', () => {
+    expect(taskId).toMatch(/^1500000001-procedurev2-[0-9a-f]{32}t0$/);
+    expect(task).toMatchObject({ TaskId: taskId, Status: 'FINISH', FileId: fileId, SessionContext: 'upload-123', SessionId: 'landscape-v1', TasksPriority: 3, TasksNotifyMode: 'Change' });
+    expect(task.MediaProcessResultSet).toHaveLength(9);
+    for (const entry of task.MediaProcessResultSet) {
+      const sub = Object.entries(entry).find(([k, v]) => k.endsWith('Task') && v)![1] as any;
+      expect(sub).toMatchObject({ Status: 'SUCCESS', ErrCode: 0, ErrCodeExt: '', Progress: 100 });
+      expect(Date.parse(sub.BeginProcessTime)).toBeLessThanOrEqual(Date.parse(sub.FinishTime));
+    }
+  });
+
+  test('MP4 renditions: scaled to the preset height, never upscaled, h264 + aac, same duration', async () => {
+    const low = await ffprobe(await download(result(task, 'Transcode', 100010).Output.Url, work));
+    expect(videoStream(low)).toMatchObject({ codec_name: 'h264', width: 640, height: 360 });
+    expect(audioStream(low)).toMatchObject({ codec_name: 'aac', sample_rate: '44100' });
+    expect(Number(low.format.duration)).toBeCloseTo(3, 0);
+    // 720p asked of a 540p source: stays 960x540.
+    const out = result(task, 'Transcode', 100030).Output;
+    expect(out).toMatchObject({ Definition: 100030, Width: 960, Height: 540 });
+    expect(videoStream(await ffprobe(await download(out.Url, work)))).toMatchObject({ width: 960, height: 540 });
+  });
+
+  test('the image watermark (template 501, top right) is in the picture', async () => {
+    const file = await download(result(task, 'Transcode', 100010).Output.Url, work);
+    // 640x360 output: the watermark is 20 % wide (128 px) at 4 % from the top-right corner.
+    const marked = meanColour(await rgb(file, { seconds: 1, crop: [500, 25, 100, 30] }));
+    expect(marked[0]).toBeGreaterThan(190);
+    expect(marked[1]).toBeLessThan(90);
+    expect(marked[2]).toBeLessThan(90);
+    // The same region of the source (scaled ×1.5) is not that red.
+    const source = meanColour(await rgb(landscape, { seconds: 1, crop: [750, 37, 150, 45] }));
+    expect(Math.abs(source[0] - marked[0]) + Math.abs(source[1] - marked[1]) + Math.abs(source[2] - marked[2])).toBeGreaterThan(80);
+  });
+
+  test('HLS rendition: a VOD playlist whose segments are served', async () => {
+    const out = result(task, 'Transcode', 100210).Output;
+    expect(out).toMatchObject({ Container: 'hls', Width: 640, Height: 360 });
+    const playlist = await (await fetch(out.Url)).text();
+    expect(playlist).toContain('#EXT-X-ENDLIST');
+    const segment = playlist.split('\n').find((l) => l.endsWith('.ts'))!;
+    const segmentUrl = new URL(segment, out.Url).toString();
+    const response = await fetch(segmentUrl);
+    expect(response.status).toBe(200);
+    expect(response.headers.get('content-type')).toBe('video/mp2t');
+    const streams = await streamsOf(await download(out.Url.replace(/[^/]+$/, segment), work));
+    expect(streams.video).toMatchObject({ codec: 'h264', width: 640, height: 360 });
+    expect(streams.audio).toMatchObject({ codec: 'aac' });
+  });
+
+  test('time-offset snapshots are at the requested times ("1s", "50%", 500 ms)', async () => {
+    const out = result(task, 'SnapshotByTimeOffset').Output;
+    expect(out.PicInfoSet.map((p: any) => p.TimeOffset)).toEqual([1000, 1500, 500]);
+    const files = await Promise.all(out.PicInfoSet.map((p: any) => download(p.Url, work)));
+    expect(videoStream(await ffprobe(files[0]))).toMatchObject({ codec_name: 'mjpeg', width: 960, height: 540 });
+    const at1 = await rgb(files[0]);
+    const sourceAt1 = await rgb(landscape, { seconds: 1 });
+    const sourceAt2 = await rgb(landscape, { seconds: 2.5 });
+    expect(meanDiff(at1, sourceAt1)).toBeLessThan(4);
+    expect(meanDiff(at1, sourceAt2)).toBeGreaterThan(meanDiff(at1, sourceAt1) + 4);
+    expect(meanDiff(await rgb(files[1]), await rgb(landscape, { seconds: 1.5 }))).toBeLessThan(4);
+  });
+
+  test('sample snapshots: ten images, every 10 %', async () => {
+    const out = result(task, 'SampleSnapshot').Output;
+    expect(out).toMatchObject({ Definition: 10, SampleType: 'Percent', Interval: 10 });
+    expect(out.ImageUrlSet).toHaveLength(10);
+    const images = await Promise.all(out.ImageUrlSet.map((u: string) => download(u, work)));
+    // 0 % and 90 % are different moments of the clip.
+    expect(meanDiff(await rgb(images[0]), await rgb(images[9]))).toBeGreaterThan(3);
+  });
+
+  test('image sprite: a 10x10 grid of 142x80 and a WebVTT that indexes it', async () => {
+    const out = result(task, 'ImageSprites').Output;
+    expect(out).toMatchObject({ Definition: 10, Width: 142, Height: 80, TotalCount: 1 });
+    expect(out.ImageUrlSet).toHaveLength(1);
+    const sprite = videoStream(await ffprobe(await download(out.ImageUrlSet[0], work)));
+    expect(sprite).toMatchObject({ width: 1420, height: 800 });
+    const vtt = await (await fetch(out.WebVttUrl)).text();
+    const cues = [...vtt.matchAll(/^(\d\d:\d\d:\d\d\.\d{3}) --> (\d\d:\d\d:\d\d\.\d{3})\n(.+)#xywh=(\d+),(\d+),(\d+),(\d+)$/gm)];
+    expect(vtt.startsWith('WEBVTT')).toBe(true);
+    expect(cues).toHaveLength(out.TotalCount);
+    const [, start, end, url, x, y, w, h] = cues[0]!;
+    expect(start).toBe('00:00:00.000');
+    expect(end).toMatch(/^00:00:0(2\.9|3\.0)/);
+    expect(out.ImageUrlSet).toContain(url);
+    expect([x, y, w, h].map(Number)).toEqual([0, 0, 142, 80]);
+  });
+
+  test('cover by snapshot becomes the media cover; GIF and adaptive HLS are there; DescribeMediaInfos lists all', async () => {
+    const cover = result(task, 'CoverBySnapshot').Output.CoverUrl;
+    const gif = result(task, 'AnimatedGraphics').Output;
+    expect(gif).toMatchObject({ Definition: 20000, Container: 'gif', Width: 960, Height: 540, StartTimeOffset: 0, EndTimeOffset: 2 });
+    expect(videoStream(await ffprobe(await download(gif.Url, work)))).toMatchObject({ codec_name: 'gif', width: 960 });
+    const adaptive = result(task, 'AdaptiveDynamicStreaming').Output;
+    // Renditions that fit a 540p source: 360p and 540p, not 720p and up.
+    expect(adaptive.SubStreamSet.map((s: any) => s.Height)).toEqual([360, 540]);
+    const master = await (await fetch(adaptive.Url)).text();
+    expect(master).toMatch(/RESOLUTION=640x360[\s\S]*RESOLUTION=960x540/);
+    for (const line of master.split('\n').filter((l) => l.endsWith('.m3u8'))) expect((await fetch(new URL(line, adaptive.Url))).status).toBe(200);
+
+    const info = (await client.DescribeMediaInfos({ FileIds: [fileId] })).MediaInfoSet![0]!;
+    expect(info.BasicInfo!.CoverUrl).toBe(cover);
+    expect((await fetch(cover)).headers.get('content-type')).toBe('image/jpeg');
+    expect(info.TranscodeInfo!.TranscodeSet.map((s) => s.Definition)).toEqual([100010, 100030, 100210]);
+    expect(info.SnapshotByTimeOffsetInfo!.SnapshotByTimeOffsetSet[0]!.PicInfoSet).toHaveLength(3);
+    expect(info.SampleSnapshotInfo!.SampleSnapshotSet[0]!.ImageUrlSet).toHaveLength(10);
+    expect(info.ImageSpriteInfo!.ImageSpriteSet[0]!.WebVttUrl).toMatch(/\.vtt$/);
+    expect(info.AnimatedGraphicsInfo!.AnimatedGraphicsSet[0]!.Url).toBe(gif.Url);
+    expect(info.AdaptiveDynamicStreamingInfo!.AdaptiveDynamicStreamingSet[0]!.Url).toBe(adaptive.Url);
+  });
+
+  test('Change mode: a PROCESSING event per subtask change, then one FINISH; all parse with parseVodEvent', () => {
+    const mine = procedureEvents(taskId);
+    expect(mine).toHaveLength(2 * 9);
+    expect(mine.slice(0, -1).every((e) => e.ProcedureStateChangeEvent.Status === 'PROCESSING')).toBe(true);
+    for (const content of mine) {
+      for (const form of [content, omitNulls(content)]) {
+        const event = parseVodEvent(form);
+        expect(event.kind).toBe('ProcedureStateChanged');
+      }
+    }
+    const last = parseVodEvent(omitNulls(mine[mine.length - 1])) as ProcedureStateChangedEvent;
+    expect(last).toMatchObject({ status: 'FINISH', taskId, fileId, sessionContext: 'upload-123', sessionId: 'landscape-v1' });
+    const summary = summariseProcessing(last);
+    expect(summary.outcome).toBe('SUCCESS');
+    expect(summary.renditions.map((r) => r.definition)).toEqual([100010, 100030, 100210]);
+    expect(summary.cover?.url).toBe(result(task, 'CoverBySnapshot').Output.CoverUrl);
+    expect(summary.sprite?.webVttUrl).toMatch(/\.vtt$/);
+  });
+
+  test('DescribeTasks finds the task by FileId, with its SessionId', async () => {
+    const { TaskSet } = await client.DescribeTasks({ FileId: fileId });
+    expect(TaskSet).toEqual([expect.objectContaining({ TaskId: taskId, Status: 'FINISH', FileId: fileId, TaskType: 'Procedure', SessionId: 'landscape-v1', SessionContext: 'upload-123' })]);
+    expect(TaskSet![0]!.CreateTime).toMatch(/^\d{4}-\d\d-\d\dT/);
+  });
+
+  test('a repeated SessionId is refused within 3 days, accepted after', async () => {
+    const again = { FileId: fileId, MediaProcessTask: { SnapshotByTimeOffsetTaskSet: [{ Definition: 10, ExtTimeOffsetSet: ['1s'] }] }, SessionId: 'landscape-v1', TasksNotifyMode: 'None' };
+    await expect(client.ProcessMedia(again)).rejects.toMatchObject({ code: 'InvalidParameterValue.SessionId' });
+    // Three days later for the SDK (which signs with Date.now) and the emulator (whose clock follows it).
+    const later = 3 * 24 * 3600_000 + 1000;
+    jest.useFakeTimers({ doNotFake: ['nextTick', 'setImmediate', 'setTimeout', 'setInterval', 'clearTimeout', 'clearInterval', 'queueMicrotask'], now: Date.now() + later });
+    let TaskId: string | undefined;
+    try {
+      ({ TaskId } = await client.ProcessMedia(again));
+    } finally {
+      jest.useRealTimers();
+    }
+    expect(TaskId).toBeTruthy();
+    await t.emulator.processing.idle();
+    expect(procedureEvents(TaskId!)).toHaveLength(0); // None: never notified
+  });
+});
+
+test('a rotated portrait clip without audio: display orientation kept, no audio stream; text watermark in the snapshot', async () => {
+  const fileId = await uploadViaApi(t, client, 'p', portrait);
+  const { TaskId } = await client.ProcessMedia({
+    FileId: fileId,
+    MediaProcessTask: {
+      TranscodeTaskSet: [{ Definition: 100010 }],
+      SnapshotByTimeOffsetTaskSet: [
+        { Definition: 10, ExtTimeOffsetSet: ['1s'] },
+      ],
+      CoverBySnapshotTaskSet: [{ Definition: 10, PositionType: 'Time', PositionValue: 1, WatermarkSet: [{ Definition: 502, TextContent: 'HELLO EMULATOR' }] }],
+    },
+  });
+  const task = await finished(TaskId!);
+  const out = result(task, 'Transcode', 100010).Output;
+  expect(out).toMatchObject({ Width: 360, Height: 640, AudioStreamSet: [] });
+  const probed = await ffprobe(await download(out.Url, work));
+  expect(videoStream(probed)).toMatchObject({ codec_name: 'h264', width: 360, height: 640 });
+  expect(audioStream(probed)).toBeUndefined();
+  expect(videoStream(probed).tags?.rotate ?? '0').toBe('0');
+
+  // Same moment with and without the text watermark (502: bottom left): only that corner differs.
+  const plain = await download(result(task, 'SnapshotByTimeOffset').Output.PicInfoSet[0].Url, work);
+  const marked = await download(result(task, 'CoverBySnapshot').Output.CoverUrl, work);
+  expect(videoStream(await ffprobe(plain))).toMatchObject({ width: 540, height: 960 });
+  const corner: [number, number, number, number] = [20, 880, 300, 70];
+  const elsewhere: [number, number, number, number] = [300, 40, 200, 200];
+  expect(meanDiff(await rgb(plain, { crop: corner }), await rgb(marked, { crop: corner }))).toBeGreaterThan(8);
+  expect(meanDiff(await rgb(plain, { crop: elsewhere }), await rgb(marked, { crop: elsewhere }))).toBeLessThan(2);
+});
+
+test('a broken file, an unknown template and an injected fault fail their subtasks with clear messages', async () => {
+  const bad = await uploadViaApi(t, client, 'b', broken);
+  const { TaskId } = await client.ProcessMedia({ FileId: bad, MediaProcessTask: { TranscodeTaskSet: [{ Definition: 100010 }], ImageSpriteTaskSet: [{ Definition: 10 }] } });
+  const task = await finished(TaskId!);
+  for (const sub of [result(task, 'Transcode'), result(task, 'ImageSprites')]) {
+    expect(sub).toMatchObject({ Status: 'FAIL', ErrCode: 60000, ErrCodeExt: 'SourceFileError', Output: null });
+    expect(sub.Message).toMatch(/not a media file/);
+  }
+  const event = parseVodEvent(omitNulls(procedureEvents(TaskId!)[0])) as ProcedureStateChangedEvent;
+  expect(summariseProcessing(event).outcome).toBe('FAIL');
+
+  const good = await uploadViaApi(t, client, 'g');
+  t.emulator.setFaults({ processing: { failDefinitions: [100020] } });
+  try {
+    const reply = await client.ProcessMedia({ FileId: good, MediaProcessTask: { TranscodeTaskSet: [{ Definition: 99999 }, { Definition: 100020 }, { Definition: 100010 }] } });
+    const mixed = await finished(reply.TaskId!);
+    expect(result(mixed, 'Transcode', 99999)).toMatchObject({ Status: 'FAIL', ErrCode: 40000, ErrCodeExt: 'InvalidInput.DefinitionNotExist' });
+    expect(result(mixed, 'Transcode', 100020)).toMatchObject({ Status: 'FAIL', ErrCodeExt: 'InternalError', Message: expect.stringContaining('injected') });
+    expect(result(mixed, 'Transcode', 100010)).toMatchObject({ Status: 'SUCCESS' });
+  } finally {
+    t.emulator.setFaults({});
+  }
+  // Still serving.
+  expect((await client.DescribeMediaInfos({ FileIds: [bad] })).MediaInfoSet).toHaveLength(1);
+});
+
+test('request errors: unknown FileId, no task, bad task sets, unknown task id', async () => {
+  await expect(client.ProcessMedia({ FileId: '5285890799999999999', MediaProcessTask: { TranscodeTaskSet: [{ Definition: 100010 }] } })).rejects.toMatchObject({
+    code: 'ResourceNotFound.FileNotExist',
+  });
+  const fileId = await uploadViaApi(t, client, 'e');
+  await expect(client.ProcessMedia({ FileId: fileId })).rejects.toMatchObject({ code: 'InvalidParameterValue' });
+  await expect(client.ProcessMedia({ FileId: fileId, MediaProcessTask: { CoverBySnapshotTaskSet: [{ Definition: 10, PositionType: 'Middle' as any, PositionValue: 1 }] } })).rejects.toMatchObject({
+    code: 'InvalidParameterValue',
+  });
+  await expect(client.ProcessMedia({ FileId: fileId, TasksPriority: 11, MediaProcessTask: { ImageSpriteTaskSet: [{ Definition: 10 }] } })).rejects.toMatchObject({ code: 'InvalidParameterValue' });
+  await expect(client.DescribeTaskDetail({ TaskId: '1500000001-procedurev2-00000000000000000000000000000000t0' })).rejects.toMatchObject({ code: 'ResourceNotFound.TaskNotExist' });
+});
+
+test('jobs run in priority order (then first come, first served); Finish mode notifies once', async () => {
+  const fileId = await uploadViaApi(t, client, 'q');
+  t.emulator.processing.pause();
+  const started: string[] = [];
+  const onStart = (task: ProcessingTask) => started.push(task.taskId);
+  t.emulator.processing.on('taskStarted', onStart);
+  try {
+    const submit = async (priority: number) =>
+      (await client.ProcessMedia({ FileId: fileId, TasksPriority: priority, MediaProcessTask: { SnapshotByTimeOffsetTaskSet: [{ Definition: 10, ExtTimeOffsetSet: ['0.5s'] }] } })).TaskId!;
+    const ids = [await submit(0), await submit(5), await submit(-3), await submit(5), await submit(10)];
+    expect((await client.DescribeTaskDetail({ TaskId: ids[0]! })).Status).toBe('WAITING');
+    t.emulator.processing.resume();
+    await t.emulator.processing.idle();
+    expect(started).toEqual([ids[4], ids[1], ids[3], ids[0], ids[2]]);
+    for (const id of ids) expect(procedureEvents(id).map((e) => e.ProcedureStateChangeEvent.Status)).toEqual(['FINISH']);
+  } finally {
+    t.emulator.processing.off('taskStarted', onStart);
+    t.emulator.processing.resume();
+  }
+});
