@@ -255,8 +255,16 @@ export interface MediaRules {
   allowedVideoCodecs: string[];
 }
 
+/** What the calling function needs beyond the common settings (each function asks for its own). */
+export interface ConfigNeeds {
+  /** It authenticates app users (upload-signature, media-status): a JWT key source is required. */
+  userAuth?: boolean;
+  /** It receives VOD callbacks (vod-events): CALLBACK_TOKENS is required. */
+  callbackTokens?: boolean;
+}
+
 /** Parses and cross-checks the environment. Pure: pass `process.env` (or a test's object). */
-export function loadConfig(env: Record<string, string | undefined>): Config {
+export function loadConfig(env: Record<string, string | undefined>, needs: ConfigNeeds = { userAuth: true }): Config {
   const result = schema.safeParse(env);
   if (!result.success) {
     const problems = result.error.issues.map((issue) => `${issue.path.join('.')} ${issue.message}`);
@@ -269,8 +277,11 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
   };
 
   if (e.AUTH_MODE === 'none' && production) fail('AUTH_MODE=none is refused when STAGE is production');
-  if (e.AUTH_MODE === 'jwt' && !e.AUTH_JWT_SECRET && !e.AUTH_JWKS_URL) {
+  if (needs.userAuth && e.AUTH_MODE === 'jwt' && !e.AUTH_JWT_SECRET && !e.AUTH_JWKS_URL) {
     fail('AUTH_JWT_SECRET or AUTH_JWKS_URL is required when AUTH_MODE is jwt');
+  }
+  if (needs.callbackTokens && e.CALLBACK_TOKENS.length === 0) {
+    fail('CALLBACK_TOKENS is required (the secret in the VOD callback URL)');
   }
   if (e.AUTH_JWT_SECRET && e.AUTH_JWKS_URL) fail('set only one of AUTH_JWT_SECRET and AUTH_JWKS_URL');
   if (production && !e.DATABASE_URL) fail('DATABASE_URL is required when STAGE is production');

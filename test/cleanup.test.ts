@@ -93,10 +93,10 @@ test('the event pump applies pulled events through the webhook path and confirms
 
   const summary = await runCleanup(deps());
   expect(summary).toMatchObject({ eventsPulled: 3, eventsApplied: 3, eventsConfirmed: 3, eventsFailed: 0 });
+  // NewFileUpload made each upload UPLOADED and started processing in the emulator.
   for (const [i, uploadId] of uploads.entries()) {
-    expect(await getUpload(testDb.db, uploadId)).toMatchObject({ status: 'UPLOADED', fileId: fileIds[i] });
+    expect(await getUpload(testDb.db, uploadId)).toMatchObject({ status: 'PROCESSING', fileId: fileIds[i], taskId: expect.any(String) });
   }
-  expect((await runCleanup(deps())).eventsPulled).toBe(0);
 }, 60_000);
 
 test('an event whose handling crashes is left unconfirmed, comes back, and is applied once', async () => {
@@ -111,16 +111,19 @@ test('an event whose handling crashes is left unconfirmed, comes back, and is ap
       },
     },
   });
+  // (Events from earlier tests' processing may share the queue: assert on this upload alone.)
   const first = await runCleanup(deps({ db: crashingDb }));
-  expect(first).toMatchObject({ eventsPulled: 1, eventsFailed: 1, eventsConfirmed: 0 });
+  expect(first.eventsFailed).toBe(1);
   expect((await getUpload(testDb.db, uploadId))!.status).toBe('ISSUED');
 
-  expect((await runCleanup(deps({ db: crashingDb }))).eventsPulled).toBe(0); // not yet redelivered
+  await runCleanup(deps({ db: crashingDb })); // within 30 s: not delivered again yet
+  expect((await getUpload(testDb.db, uploadId))!.status).toBe('ISSUED');
   t.clock.advance(31_000);
   const second = await runCleanup(deps({ db: crashingDb }));
-  expect(second).toMatchObject({ eventsPulled: 1, eventsApplied: 1, eventsConfirmed: 1 });
-  expect((await getUpload(testDb.db, uploadId))!.status).toBe('UPLOADED');
-  const { rows } = await testDb.db.query(`SELECT 1 FROM vod_events WHERE event_type = 'NewFileUpload'`);
+  expect(second.eventsApplied).toBeGreaterThanOrEqual(1);
+  expect((await getUpload(testDb.db, uploadId))!.status).toBe('PROCESSING');
+  const fileId = (await getUpload(testDb.db, uploadId))!.fileId;
+  const { rows } = await testDb.db.query(`SELECT 1 FROM vod_events WHERE event_type = 'NewFileUpload' AND file_id = $1`, [fileId]);
   expect(rows).toHaveLength(1);
 }, 60_000);
 

@@ -52,6 +52,9 @@ describe('loadConfig', () => {
     );
     expect(loadConfig(functionEnv({ AUTH_MODE: 'none' })).auth.mode).toBe('none');
     expect(configError(functionEnv({ AUTH_JWT_SECRET: undefined }))).toMatch(/AUTH_JWT_SECRET or AUTH_JWKS_URL/);
+    // Functions that never authenticate users do not need a JWT key; vod-events needs its tokens.
+    expect(loadConfig(functionEnv({ AUTH_JWT_SECRET: undefined }), {}).auth.mode).toBe('jwt');
+    expect(() => loadConfig(functionEnv(), { callbackTokens: true })).toThrow(/CALLBACK_TOKENS/);
     expect(configError(functionEnv({ AUTH_JWKS_URL: 'https://login.example.com/jwks.json' }))).toMatch(/only one/);
     expect(configError(functionEnv({ STAGE: 'production' }))).toMatch(/DATABASE_URL is required/);
     expect(configError(functionEnv({ UPLOAD_TASK_PRIORITY: '3' }))).toMatch(/UPLOAD_PROCEDURE/);

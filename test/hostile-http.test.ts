@@ -114,7 +114,7 @@ test('random JSON bodies with hostile values are refused with a JSON 4xx', async
 test('broken syntax, huge and deeply nested bodies, odd content types, wrong methods, oversized headers', async () => {
   const cases: Array<[string, string, Record<string, string>, string | Buffer | undefined]> = [];
   for (const route of routes()) {
-    const auth = route.auth ? { authorization: `Bearer ${token}` } : {};
+    const auth: Record<string, string> = route.auth ? { authorization: `Bearer ${token}` } : {};
     cases.push([route.method, route.path, { ...auth, 'content-type': 'application/json' }, '{"a":']);
     cases.push([route.method, route.path, { ...auth, 'content-type': 'application/json' }, Buffer.from([0xff, 0xfe, 0x7b, 0x7d])]);
     cases.push([route.method, route.path, { ...auth, 'content-type': 'application/json' }, `${'['.repeat(50_000)}${']'.repeat(50_000)}`]);

@@ -6,7 +6,7 @@ import { runCleanup, type CleanupSummary } from '#lib/cleanup';
 import { createRuntime } from '#lib/runtime';
 import { createVodClient } from '#lib/vod-api';
 
-const runtime = createRuntime('cleanup');
+const runtime = createRuntime('cleanup', {});
 const { config, log } = runtime;
 // PullEvents holds a call open for up to 5 s when the queue is empty: leave it room.
 const vod = createVodClient(config, { timeoutSeconds: 15 });

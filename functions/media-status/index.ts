@@ -6,7 +6,7 @@ import { createRuntime } from '#lib/runtime';
 import { getUpload } from '#lib/upload-store';
 import { playbackUrlSigner, uploadView } from '#lib/upload-view';
 
-const runtime = createRuntime('media-status');
+const runtime = createRuntime('media-status', { userAuth: true });
 const { config, log } = runtime;
 const authenticate = createAuthenticator(config, log);
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;

@@ -4,7 +4,7 @@ import { httpHandler, jsonBody } from '#lib/http';
 import { issueUploadSignature, signatureRequestParser } from '#lib/issue-upload-signature';
 import { createRuntime } from '#lib/runtime';
 
-const runtime = createRuntime('upload-signature');
+const runtime = createRuntime('upload-signature', { userAuth: true });
 const { config, log } = runtime;
 const authenticate = createAuthenticator(config, log);
 const parseRequest = signatureRequestParser(config);

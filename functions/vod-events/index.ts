@@ -4,7 +4,6 @@
  * durably recorded; 5xx when they could not be, so that the event is delivered again.
  */
 import { callbackSignFields, tokenMatches, verifyCallbackSign } from '#lib/callback-auth';
-import { ConfigError } from '#lib/config';
 import { ForbiddenError, UnauthorizedError } from '#lib/errors';
 import { handleVodEvent } from '#lib/handle-vod-event';
 import { httpHandler, jsonBody } from '#lib/http';
@@ -12,11 +11,8 @@ import { createRuntime } from '#lib/runtime';
 import { createVodClient } from '#lib/vod-api';
 import { parseVodEvent } from '#lib/vod-event';
 
-const runtime = createRuntime('vod-events');
+const runtime = createRuntime('vod-events', { callbackTokens: true });
 const { config, log } = runtime;
-if (config.callback.tokens.length === 0) {
-  throw new ConfigError('Invalid configuration: CALLBACK_TOKENS is required by vod-events (the secret in the callback URL)');
-}
 const vod = createVodClient(config, { timeoutSeconds: 5 });
 /** Leave room to answer before VOD's 5 s callback timeout. */
 const TIME_BUDGET_MS = 4000;
