@@ -54,8 +54,22 @@ function toEvent(req: http.IncomingMessage, body: string): ScfHttpEvent {
   return { httpMethod: req.method ?? 'GET', path: url.pathname, headers, body, queryString: Object.fromEntries(url.searchParams) };
 }
 
-async function serve(routes: (pathname: string) => HttpMainHandler | undefined): Promise<{ url: string; close(): Promise<void> }> {
+export interface StaticFile {
+  contentType: string;
+  body: string | Buffer;
+}
+
+async function serve(
+  routes: (pathname: string) => HttpMainHandler | undefined,
+  files: Record<string, StaticFile> = {},
+): Promise<{ url: string; close(): Promise<void> }> {
   const server = http.createServer((req, res) => {
+    const file = req.method === 'GET' ? files[new URL(req.url ?? '/', 'http://localhost').pathname] : undefined;
+    if (file) {
+      res.writeHead(200, { 'content-type': file.contentType, 'cache-control': 'no-store' });
+      res.end(file.body);
+      return;
+    }
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
@@ -89,7 +103,9 @@ async function serve(routes: (pathname: string) => HttpMainHandler | undefined):
   };
 }
 
-export async function startClientStack(options: { emulator?: Partial<StartOptions>; limitedSignatures?: number } = {}): Promise<ClientStack> {
+export async function startClientStack(
+  options: { emulator?: Partial<StartOptions>; limitedSignatures?: number; /** Served by the API server (GET). */ files?: Record<string, StaticFile> } = {},
+): Promise<ClientStack> {
   const testDb = await openTestDatabase();
   const dbEnv = testDb.url ? { DATABASE_URL: testDb.url } : { DATA_DIR: testDb.dataDir };
   const signature = loadFunction('upload-signature', functionEnv(dbEnv));
@@ -97,7 +113,7 @@ export async function startClientStack(options: { emulator?: Partial<StartOption
   const limited = loadFunction('upload-signature', functionEnv({ ...dbEnv, RATE_LIMIT_SIGNATURES: String(options.limitedSignatures ?? 2), RATE_LIMIT_WINDOW_SECONDS: '3600' }));
   const routes = (sig: HttpMainHandler) => (pathname: string) =>
     pathname === '/upload-signature' ? sig : /^\/uploads\/[^/]+$/.test(pathname) ? status : undefined;
-  const api = await serve(routes(signature));
+  const api = await serve(routes(signature), options.files);
   const limitedApi = await serve(routes(limited));
 
   const requests: RequestLog[] = [];
