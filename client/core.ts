@@ -441,7 +441,7 @@ export class VodUploaderCore {
         what,
       );
       if (answer.status !== 200) {
-        if (answer.status === 404) return Promise.reject(failure('bad-input', `${what}: upload ${uploadId} not found (404)`, { status: 404, uploadId }));
+        if (answer.status === 404) throw failure('bad-input', `${what}: upload ${uploadId} not found (404)`, { status: 404, uploadId });
         throw this.backendError(answer, what, uploadId);
       }
       const view = answer.body as UploadView | undefined;
