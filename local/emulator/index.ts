@@ -14,6 +14,7 @@
  *   admin               GET/POST `/__admin/faults`, GET `/__admin/health`
  */
 import fs from 'node:fs';
+import path from 'node:path';
 import http from 'node:http';
 import https from 'node:https';
 import type { AddressInfo } from 'node:net';
@@ -30,6 +31,7 @@ import type { FaultConfig } from './faults.ts';
 import { corsHeaders, newRequestId, preflight, readBody, sendJson } from './http-util.ts';
 import { ObjectFiles } from './objects.ts';
 import { Processor } from './processing.ts';
+import { Hotlink, sendForbidden } from './hotlink.ts';
 import { resolveOptions } from './options.ts';
 import type { EmulatorOptions } from './options.ts';
 import { objectIndexKey, StateStore } from './state.ts';
@@ -111,6 +113,7 @@ export async function startEmulator(options: StartOptions): Promise<Emulator> {
   } as EmulatorContext;
   const processing = new Processor(ctx);
   ctx.processing = processing;
+  const hotlink = new Hotlink(ctx);
   const held = new Set<NodeJS.Timeout>();
 
   /** Applies API fault injection; true when the call was consumed by a fault. */
@@ -158,7 +161,7 @@ export async function startEmulator(options: StartOptions): Promise<Emulator> {
     }
     const mediaHost = /^\d+\.vod2\.myqcloud\.com$/.test(hostname);
     if (rawPath.startsWith('/media/') || mediaHost) {
-      return serveMedia(req, res, decodeKey(mediaHost ? rawPath.slice(1) : rawPath.slice('/media/'.length)));
+      return serveMedia(req, res, decodeKey(mediaHost ? rawPath.slice(1) : rawPath.slice('/media/'.length)), rawPath, rawQuery);
     }
     if (rawPath === '/v3/index.php') {
       if (req.method === 'OPTIONS') return preflight(req, res);
@@ -185,16 +188,34 @@ export async function startEmulator(options: StartOptions): Promise<Emulator> {
     sendJson(req, res, 404, { error: { code: 'NotFound', message: `No emulator route for ${req.method} ${rawPath}` } });
   }
 
-  function serveMedia(req: IncomingMessage, res: ServerResponse, key: string): void {
+  async function serveMedia(req: IncomingMessage, res: ServerResponse, key: string, rawPath: string, rawQuery: string): Promise<void> {
     if (req.method === 'OPTIONS') return preflight(req, res);
+    const decision = hotlink.check(req, rawPath, rawQuery);
+    if (!decision.ok) return sendForbidden(res, decision.reason);
     const short = key.split('/')[0] ?? '';
-    const meta = store.doc.objects[objectIndexKey(`${short}-${resolved.storageAppId}`, key)];
+    let meta = store.doc.objects[objectIndexKey(`${short}-${resolved.storageAppId}`, key)];
     if ((req.method !== 'GET' && req.method !== 'HEAD') || !meta) {
       sendJson(req, res, meta ? 405 : 404, { error: { code: meta ? 'MethodNotAllowed' : 'NotFound', message: meta ? 'use GET or HEAD' : `no media file ${key}` } });
       return;
     }
+    if (hotlink.enabled && key.endsWith('.m3u8')) {
+      const body = hotlink.playlist(meta, decision);
+      res.writeHead(200, { ...corsHeaders(req), 'content-type': meta.contentType, 'content-length': String(Buffer.byteLength(body)), 'cache-control': 'no-cache' });
+      res.end(req.method === 'HEAD' ? undefined : body);
+      return;
+    }
+    if (decision.exper > 0 && key.endsWith('.mp4')) {
+      try {
+        const file = await hotlink.preview(meta, decision.exper);
+        const stat = fs.statSync(file);
+        meta = { ...meta, file, size: stat.size, etag: `"${path.basename(file, '.mp4')}"` };
+      } catch (error) {
+        sendJson(req, res, 500, { error: { code: 'InternalError', message: `preview failed: ${error instanceof Error ? error.message : String(error)}` } });
+        return;
+      }
+    }
     try {
-      sendObject(ctx, req, res, meta, { 'cache-control': 'max-age=3600' });
+      sendObject(ctx, req, res, meta, { 'cache-control': hotlink.enabled ? 'no-cache' : 'max-age=3600' });
     } catch {
       res.writeHead(416, { ...corsHeaders(req), 'content-range': `bytes */${meta.size}`, 'content-length': '0' });
       res.end();

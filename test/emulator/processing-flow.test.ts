@@ -67,7 +67,7 @@ test('a procedure named in the upload signature processes the file on commit', a
   const events = await pullUntil((all) => all.some((e) => e.kind === 'ProcedureStateChanged' && e.status === 'FINISH'));
   const upload = events.find((e) => e.kind === 'NewFileUpload');
   expect(upload).toMatchObject({ kind: 'NewFileUpload', fileId });
-  const taskId = upload!.kind === 'NewFileUpload' ? upload.procedureTaskId : undefined;
+  const taskId = upload?.kind === 'NewFileUpload' ? upload.procedureTaskId : undefined;
   expect(taskId).toMatch(/^1500000001-Procedure-[0-9a-f]{32}t0$/);
   const finished = events.filter((e): e is ProcedureStateChangedEvent => e.kind === 'ProcedureStateChanged');
   expect(finished).toHaveLength(1); // Finish mode

@@ -1,0 +1,111 @@
+/**
+ * Key hotlink protection for `/media/...` (vod-protocol.md §8), off unless the `hotlinkKey` option is
+ * set. Then, as VOD's CDN does:
+ * - a URL without `t`/`sign`, with a signature that does not match (wrong key, Dir or edited
+ *   parameters), or past `t` + 300 s gets 403 (the check is `verifyPlaybackUrl` from `#lib/hotlink`);
+ * - `rlimit`: at most that many distinct client IPs per signed URL (counted in memory), others 403;
+ * - `exper`: only a preview is served: an HLS playlist lists only the segments of the first `exper`
+ *   seconds, an MP4 is cut to `exper` seconds (stream copy, cached);
+ * - HLS: a playlist's URIs are relative names in the same Dir, so the emulator appends the playlist's
+ *   own hotlink query to them; the one Dir signature then covers sub-playlists and segments.
+ * Not emulated: the referer and region lists (`whref`, `bkref`, `whreg`, `bkreg`) are part of the
+ * signature but not enforced.
+ */
+import { createHash } from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { verifyPlaybackUrl } from '#lib/hotlink';
+import type { EmulatorContext } from './context.ts';
+import { ffmpegPath, runFfmpeg } from './ffmpeg.ts';
+import type { ObjectMeta } from './state.ts';
+
+const HOTLINK_PARAMS = new Set(['t', 'exper', 'rlimit', 'us', 'whref', 'bkref', 'whreg', 'bkreg', 'sign']);
+
+export type HotlinkDecision = { ok: true; exper: number; query: string } | { ok: false; reason: string };
+
+export class Hotlink {
+  /** sign → client IPs seen (rlimit). */
+  private readonly clients = new Map<string, Set<string>>();
+  private readonly previews = new Map<string, Promise<string>>();
+
+  constructor(private readonly ctx: EmulatorContext) {}
+
+  get enabled(): boolean {
+    return this.ctx.options.hotlinkKey !== undefined;
+  }
+
+  check(req: IncomingMessage, rawPath: string, rawQuery: string): HotlinkDecision {
+    const key = this.ctx.options.hotlinkKey;
+    if (key === undefined) return { ok: true, exper: 0, query: '' };
+    const verdict = verifyPlaybackUrl(rawQuery ? `${rawPath}?${rawQuery}` : rawPath, key, Math.floor(this.ctx.now() / 1000));
+    if (verdict !== 'ok') return { ok: false, reason: verdict };
+    const params = new URLSearchParams(rawQuery);
+    const sign = params.get('sign')!.toLowerCase();
+    const rlimit = Number(params.get('rlimit') ?? 0);
+    if (rlimit > 0) {
+      const ip = req.socket.remoteAddress ?? '';
+      const seen = this.clients.get(sign) ?? new Set<string>();
+      if (!seen.has(ip) && seen.size >= rlimit) return { ok: false, reason: `rlimit: already played from ${seen.size} IP address(es)` };
+      seen.add(ip);
+      this.clients.set(sign, seen);
+    }
+    const query = rawQuery
+      .split('&')
+      .filter((item) => HOTLINK_PARAMS.has(item.split('=')[0] ?? ''))
+      .join('&');
+    return { ok: true, exper: Number(params.get('exper') ?? 0) || 0, query };
+  }
+
+  /** A playlist as served under hotlink protection: signed URIs, cut to the preview when `exper`. */
+  playlist(meta: ObjectMeta, decision: { exper: number; query: string }): string {
+    const lines = fs.readFileSync(meta.file, 'utf8').split('\n');
+    const out: string[] = [];
+    let elapsed = 0;
+    let pending: number | undefined;
+    let cut = false;
+    for (const line of lines) {
+      if (cut) continue;
+      if (line === '' || line.startsWith('#')) {
+        const extinf = /^#EXTINF:([\d.]+)/.exec(line);
+        if (extinf) pending = Number(extinf[1]);
+        out.push(line);
+        continue;
+      }
+      out.push(/^[a-z]+:\/\//i.test(line) ? line : `${line}${line.includes('?') ? '&' : '?'}${decision.query}`);
+      if (pending !== undefined) {
+        elapsed += pending;
+        pending = undefined;
+        if (decision.exper > 0 && elapsed >= decision.exper) cut = true;
+      }
+    }
+    if (cut) out.push('#EXT-X-ENDLIST', '');
+    return out.join('\n');
+  }
+
+  /** The first `seconds` of an MP4 (stream copy), made once per file and length. */
+  preview(meta: ObjectMeta, seconds: number): Promise<string> {
+    const id = createHash('sha256').update(`${meta.file}\n${meta.etag}\n${seconds}`).digest('hex').slice(0, 32);
+    const target = path.join(this.ctx.options.dataDir, 'previews', `${id}.mp4`);
+    let made = this.previews.get(id);
+    if (!made) {
+      made = (async () => {
+        if (fs.existsSync(target)) return target;
+        fs.mkdirSync(path.dirname(target), { recursive: true });
+        const tmp = `${target}.${process.pid}.tmp.mp4`;
+        await runFfmpeg(['-i', meta.file, '-t', String(seconds), '-map', '0', '-c', 'copy', '-movflags', '+faststart', tmp], { binary: ffmpegPath(this.ctx.options.ffmpegPath), timeoutMs: 120_000 });
+        fs.renameSync(tmp, target);
+        return target;
+      })();
+      made.catch(() => this.previews.delete(id));
+      this.previews.set(id, made);
+    }
+    return made;
+  }
+}
+
+export function sendForbidden(res: ServerResponse, reason: string): void {
+  const body = `403 Forbidden (hotlink protection: ${reason})\n`;
+  res.writeHead(403, { 'content-type': 'text/plain; charset=utf-8', 'content-length': String(Buffer.byteLength(body)) });
+  res.end(body);
+}
