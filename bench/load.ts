@@ -38,7 +38,7 @@ export async function runLoad(options: { stack: Stack; db: Database; scale?: num
   // Signatures: requests spread over users; each user asks more often than the limit allows.
   const users = Math.max(10, Math.round(100 * scale));
   const requests = Math.max(100, Math.round(2000 * scale));
-  const limit = Number(process.env.RATE_LIMIT_SIGNATURES);
+  const limit = Number(stack.env.RATE_LIMIT_SIGNATURES);
   const tokens = await Promise.all(Array.from({ length: users }, (_, i) => stack.demoToken(`load-user-${i}`)));
   const signatures = { requests, users, limit, ok: 0, limited: 0, serverErrors: 0, otherErrors: 0, rows: 0, usersOverLimit: 0, seconds: 0 };
   const okPerUser = new Map<number, number>();

@@ -161,11 +161,11 @@ async function openPglite(dataDir: string): Promise<Database> {
   return new PgliteDatabase(db, () => registry.delete(dataDir));
 }
 
-/** Closes every embedded database this process opened (the local stack's shutdown). */
-export async function closeEmbeddedDatabases(): Promise<void> {
-  const open = [...registry.values()];
-  registry.clear();
-  await Promise.all(open.map((opening) => opening.then((db) => db.close()).catch(() => undefined)));
+/** Closes the embedded database(s) this process opened, all or one folder's (the local stack's shutdown). */
+export async function closeEmbeddedDatabases(dataDir?: string): Promise<void> {
+  const open = [...registry.entries()].filter(([dir]) => dataDir === undefined || dir === dataDir);
+  for (const [dir] of open) registry.delete(dir);
+  await Promise.all(open.map(([, opening]) => opening.then((db) => db.close()).catch(() => undefined)));
 }
 
 /** Opens (or reuses) the database and applies pending migrations. */

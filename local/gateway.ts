@@ -5,7 +5,8 @@
  * schedules; gives every invocation a fresh context and the function's timeout.
  */
 import { randomUUID } from 'node:crypto';
-import { createReadStream, existsSync, statSync } from 'node:fs';
+import { createReadStream, existsSync, readFileSync, statSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
@@ -16,6 +17,8 @@ export type EventShape = 'function-url' | 'api-gateway';
 
 export interface GatewayOptions {
   functions: FunctionDefinition[];
+  /** The functions' environment (default: this process's). */
+  env?: Record<string, string | undefined>;
   port?: number;
   host?: string;
   eventShape?: EventShape;
@@ -58,6 +61,21 @@ const STATIC_TYPES: Record<string, string> = {
 
 class TimeoutError extends Error {}
 
+/**
+ * A fresh module instance of a bundle, seeing `env` as its `process.env`: what a new SCF instance of
+ * that function gets (its own environment, its own module state), even with several in one process.
+ */
+function loadInstance(bundle: string, env: Record<string, string | undefined>): Record<string, unknown> {
+  // Compiled in this realm (not with vm), so the bundle shares globals with its host: the process-wide
+  // database registry and log sink.
+  const source = `${readFileSync(bundle, 'utf8')}\n//# sourceURL=${bundle}`;
+  const wrapper = new Function('exports', 'require', 'module', '__filename', '__dirname', 'process', source) as (...args: unknown[]) => void;
+  const instance = { exports: {} as Record<string, unknown> };
+  const scopedProcess = new Proxy(process, { get: (target, key) => (key === 'env' ? env : Reflect.get(target, key, target)) });
+  wrapper.call(instance.exports, instance.exports, createRequire(bundle), instance, bundle, path.dirname(bundle), scopedProcess);
+  return instance.exports;
+}
+
 function routeRegex(template: string): RegExp {
   const segments = template.split('/').filter(Boolean);
   let pattern = '';
@@ -77,12 +95,15 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
   const handlers = new Map<string, MainHandler>();
   const routes = options.functions.flatMap((fn) => fn.routes.map((route) => ({ fn, method: route.method, regex: routeRegex(route.path), template: route.path })));
 
-  /** Loaded on first use, like an SCF instance's init; kept warm afterwards. */
+  /**
+   * Loaded on first use, like an SCF instance's init, and kept warm afterwards. Each gateway compiles
+   * its own copy (not through the require cache), so it reads the environment of its own start.
+   */
   function handlerOf(fn: FunctionDefinition): MainHandler {
     let handler = handlers.get(fn.name);
     if (!handler) {
       if (!existsSync(fn.bundle)) throw new Error(`${fn.bundle} is missing: run \`npm run build\``);
-      const loaded = require(fn.bundle) as Record<string, unknown>;
+      const loaded = loadInstance(fn.bundle, options.env ?? process.env);
       const exported = loaded[fn.exportName];
       if (typeof exported !== 'function') throw new Error(`${fn.bundle} does not export ${fn.exportName}`);
       handler = exported as MainHandler;

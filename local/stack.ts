@@ -36,6 +36,8 @@ export interface Stack {
   /** A JWT for the demo user, valid for a day. */
   demoToken(userId?: string): Promise<string>;
   secrets: LocalSecrets;
+  /** The functions' environment. */
+  env: Record<string, string | undefined>;
   close(): Promise<void>;
 }
 
@@ -84,8 +86,9 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     throw error.code === 'EADDRINUSE' ? new Error(`Port ${options.emulatorPort ?? 8081} is already in use: set EMULATOR_PORT to a free port`) : error;
   });
 
-  // The functions read their configuration from the environment, as on SCF.
-  Object.assign(process.env, {
+  // The functions read their configuration from their environment, as on SCF.
+  const env: Record<string, string | undefined> = {
+    ...process.env,
     STAGE: 'local',
     LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn',
     DATA_DIR: dataDir,
@@ -102,12 +105,13 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     CALLBACK_SIGN_KEYS: secrets.signKey,
     VOD_EVENT_MODE: eventMode,
     ...options.env,
-  });
+  };
 
   let gateway: Gateway;
   try {
     gateway = await startGateway({
       functions: readFunctions(path.join(root, 'serverless.yml')),
+      env,
       port: options.port ?? 8080,
       host,
       eventShape: options.eventShape,
@@ -139,6 +143,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     emulator,
     apiUrl: gateway.url,
     secrets,
+    env,
     demoToken: (userId = 'demo') =>
       new SignJWT({ name: userId })
         .setProtectedHeader({ alg: 'HS256' })
@@ -152,7 +157,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       await gateway.close();
       await emulator.close();
       // Close the embedded database the functions opened (one per process and folder).
-      await closeEmbeddedDatabases();
+      await closeEmbeddedDatabases(dataDir);
     },
   };
 }

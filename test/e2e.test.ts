@@ -1,0 +1,164 @@
+/**
+ * End to end on the local stack: the upload client → upload-signature → VOD emulator (UGC API, COS) →
+ * NewFileUpload → ProcessMedia with real ffmpeg → ProcedureStateChanged → READY, with outputs that
+ * download and probe. Then the same under duplicated, reordered and forged callbacks, and in PULL mode
+ * with a procedure in the signature (the cleanup timer pumping the events).
+ */
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import ffmpeg from '@ffmpeg-installer/ffmpeg';
+import { vod } from 'tencentcloud-sdk-nodejs-vod';
+import { setLogSink } from '#lib/log';
+import { MemoryResumeStore, VodUploader } from '../client/node';
+import { startStack, type Stack } from '../local/stack';
+
+const work = mkdtempSync(path.join(tmpdir(), 'vub-e2e-'));
+const clip = path.join(work, 'clip.mp4');
+let previousSink: (line: string) => void;
+
+beforeAll(() => {
+  previousSink = setLogSink(() => undefined);
+  // 2 s, 320x180, H.264 + AAC: small enough to process in well under a second.
+  execFileSync(ffmpeg.path, [
+    '-hide_banner', '-loglevel', 'error', '-y',
+    '-f', 'lavfi', '-i', 'testsrc2=size=320x180:rate=25:duration=2',
+    '-f', 'lavfi', '-i', 'sine=frequency=440:duration=2',
+    '-c:v', 'libx264', '-pix_fmt', 'yuv420p', '-c:a', 'aac', '-shortest', clip,
+  ]);
+});
+afterAll(() => {
+  setLogSink(previousSink);
+  rmSync(work, { recursive: true, force: true });
+});
+
+const PIPELINE = {
+  PIPELINE_TRANSCODE_DEFINITIONS: '100010,100020',
+  PIPELINE_WATERMARK_DEFINITION: '501',
+  PIPELINE_SNAPSHOT_OFFSETS: '1s',
+  PIPELINE_COVER_POSITION: '50%',
+};
+
+async function withStack<T>(options: Parameters<typeof startStack>[0], fn: (stack: Stack) => Promise<T>): Promise<T> {
+  const dataDir = mkdtempSync(path.join(work, 'stack-'));
+  const stack = await startStack({ dataDir, port: 0, emulatorPort: 0, timers: false, log: () => undefined, ...options });
+  try {
+    return await fn(stack);
+  } finally {
+    await stack.close();
+  }
+}
+
+function uploader(stack: Stack, token: string): VodUploader {
+  return new VodUploader({
+    apiBaseUrl: stack.apiUrl,
+    token,
+    vodApiUrl: stack.emulator.url,
+    cosDomain: stack.emulator.cosDomain,
+    resumeStore: new MemoryResumeStore(),
+    stateDir: path.join(work, 'client-state'),
+  });
+}
+
+function vodApi(stack: Stack) {
+  return new vod.v20180717.Client({
+    credential: { secretId: stack.secrets.secretId, secretKey: stack.secrets.secretKey },
+    region: 'ap-guangzhou',
+    profile: { httpProfile: { endpoint: stack.emulator.apiEndpoint, protocol: 'http://' } },
+  });
+}
+
+/** Downloads a URL and probes it with ffprobe (as JSON). */
+async function probe(url: string, name: string): Promise<{ streams: Array<{ codec_type: string; codec_name: string; width?: number; height?: number }>; format: { duration: string } }> {
+  const response = await fetch(url);
+  expect(response.status).toBe(200);
+  const file = path.join(work, name);
+  writeFileSync(file, Buffer.from(await response.arrayBuffer()));
+  const ffprobe = (await import('@ffprobe-installer/ffprobe')).default.path;
+  return JSON.parse(execFileSync(ffprobe, ['-v', 'error', '-print_format', 'json', '-show_streams', '-show_format', file]).toString());
+}
+
+async function expectImage(url: string): Promise<void> {
+  const response = await fetch(url);
+  expect(response.status).toBe(200);
+  const bytes = Buffer.from(await response.arrayBuffer());
+  // JPEG or PNG magic.
+  expect(bytes.subarray(0, 2).equals(Buffer.from([0xff, 0xd8])) || bytes.subarray(1, 4).toString() === 'PNG').toBe(true);
+}
+
+test('PUSH: upload → processing → READY with renditions, cover, snapshots and sprite that are real media', async () => {
+  await withStack({ env: PIPELINE }, async (stack) => {
+    const result = await uploader(stack, await stack.demoToken('alice')).upload(clip, { waitForReady: { timeoutMs: 60_000, intervalMs: 200 } });
+    expect(result.status).toBe('READY');
+    const view = result.upload!;
+    expect(view).toMatchObject({ status: 'READY', fileId: result.fileId, error: null });
+    const renditions = view.renditions ?? [];
+    expect(renditions.map((r) => r.definition).sort()).toEqual([100010, 100020]);
+    for (const rendition of renditions) {
+      const probed = await probe(rendition.url, `r${rendition.definition}.mp4`);
+      const video = probed.streams.find((s) => s.codec_type === 'video')!;
+      expect(video.codec_name).toBe('h264');
+      // Never upscaled past the 180p source; aspect ratio kept.
+      expect(video.height).toBe(180);
+      expect(video.width).toBe(320);
+      expect(Number(probed.format.duration)).toBeCloseTo(2, 0);
+    }
+    await expectImage(view.cover!.url);
+    expect(view.snapshots?.length).toBeGreaterThan(0);
+    for (const snapshot of view.snapshots ?? []) await expectImage(snapshot.url);
+    expect(view.sprite!.imageUrls.length).toBeGreaterThan(0);
+    await expectImage(view.sprite!.imageUrls[0]!);
+    expect((await fetch(view.sprite!.webVttUrl!).then((r) => r.text())).startsWith('WEBVTT')).toBe(true);
+  });
+}, 120_000);
+
+test('duplicated, reordered and forged callbacks: every upload READY, one ProcessMedia task per file', async () => {
+  await withStack({ env: { ...PIPELINE, PIPELINE_TRANSCODE_DEFINITIONS: '100010', PIPELINE_SPRITE_DEFINITION: '0' } }, async (stack) => {
+    stack.emulator.setFaults({ seed: 11, push: { duplicateRate: 0.2, reorderRate: 0.2, reorderWindowMs: 200 } });
+    const client = uploader(stack, await stack.demoToken('bob'));
+    const results = await Promise.all(Array.from({ length: 4 }, () => client.upload(clip, { waitForReady: { timeoutMs: 90_000, intervalMs: 250 } })));
+
+    // Forged callbacks with the real token (as if it leaked): VOD does not confirm them, nothing changes.
+    for (const result of results) {
+      const forged = await fetch(`${stack.apiUrl}/vod-events/${stack.secrets.callbackToken}`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({
+          EventType: 'ProcedureStateChanged',
+          ProcedureStateChangeEvent: { TaskId: `${result.fileId}-forged`, Status: 'FINISH', FileId: result.fileId, MediaProcessResultSet: [] },
+          T: Math.floor(Date.now() / 1000) + 600,
+          Sign: 'forged',
+        }),
+      });
+      expect(forged.status).toBe(403);
+    }
+    const api = vodApi(stack);
+    for (const result of results) {
+      expect(result.status).toBe('READY');
+      const tasks = await api.DescribeTasks({ FileId: result.fileId });
+      expect(tasks.TaskSet).toHaveLength(1);
+    }
+  });
+}, 180_000);
+
+test('PULL mode with a procedure in the signature: the cleanup timer pumps the events to READY', async () => {
+  await withStack({ eventMode: 'PULL', env: { ...PIPELINE, UPLOAD_PROCEDURE: 'demo' } }, async (stack) => {
+    const client = uploader(stack, await stack.demoToken('carol'));
+    const result = await client.upload(clip);
+    const token = await stack.demoToken('carol');
+    const status = async () =>
+      ((await (await fetch(`${stack.apiUrl}/uploads/${result.uploadId}`, { headers: { authorization: `Bearer ${token}` } })).json()) as { status: string; renditions: unknown[] });
+    expect((await status()).status).toBe('ISSUED'); // nothing is pushed in PULL mode
+    const deadline = Date.now() + 60_000;
+    let view = await status();
+    while (view.status !== 'READY' && Date.now() < deadline) {
+      await stack.gateway.invokeTimer('cleanup');
+      view = await status();
+    }
+    expect(view.status).toBe('READY');
+    expect(view.renditions.length).toBeGreaterThan(0);
+    // The procedure started processing: no ProcessMedia of ours, one task for the file.
+    expect((await vodApi(stack).DescribeTasks({ FileId: result.fileId })).TaskSet).toHaveLength(1);
+  });
+}, 120_000);
