@@ -169,4 +169,47 @@ export function partPuts(requests: RequestLog[]): number[] {
     .map((r) => Number(/[?&]partNumber=(\d+)/.exec(r.url)![1]));
 }
 
+/** InitiateMultipartUpload requests (`POST /key?uploads`). */
+export const multipartInits = (requests: RequestLog[]) => requests.filter((r) => r.method === 'POST' && /\?uploads(=|&|$)/.test(r.url));
+
 export const ugcCalls = (requests: RequestLog[], action: string) => requests.filter((r) => r.url.includes(`Action=${action}`)).length;
+
+/**
+ * A loopback proxy in front of the emulator for COS traffic (point `cosDomain` at `domain`): `fail`
+ * may answer a request itself with an HTTP status (e.g. 503) instead of forwarding it.
+ */
+export async function startFlakyProxy(
+  targetPort: number,
+  fail: (req: { method: string; url: string }) => number | undefined,
+): Promise<{ domain: string; close(): Promise<void> }> {
+  const server = http.createServer((req, res) => {
+    const status = fail({ method: req.method ?? '', url: req.url ?? '' });
+    if (status) {
+      req.resume();
+      req.on('end', () => {
+        res.writeHead(status, { 'content-type': 'application/xml' });
+        res.end(`<?xml version="1.0" encoding="UTF-8"?><Error><Code>ServiceUnavailable</Code><Message>injected by the test proxy</Message></Error>`);
+      });
+      return;
+    }
+    const upstream = http.request(
+      { host: '127.0.0.1', port: targetPort, method: req.method, path: req.url, headers: req.headers },
+      (answer) => {
+        res.writeHead(answer.statusCode ?? 502, answer.headers);
+        answer.pipe(res);
+      },
+    );
+    upstream.on('error', () => res.destroy());
+    req.pipe(upstream);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const port = (server.address() as AddressInfo).port;
+  return {
+    domain: `127.0.0.1:${port}/cos/{Bucket}/{Region}`,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}

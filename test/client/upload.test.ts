@@ -11,7 +11,7 @@ import { updateUpload } from '#lib/upload-store';
 import { FileResumeStore, VodUploader, VodUploadError, MemoryResumeStore } from '../../client/index.ts';
 import type { NodeUploaderOptions, StageEvent, UploadProgress } from '../../client/index.ts';
 import { userToken } from '../support/jwt';
-import { makeFile, partPuts, stackUsable, startClientStack, ugcCalls } from './stack';
+import { makeFile, multipartInits, partPuts, stackUsable, startClientStack, startFlakyProxy, ugcCalls } from './stack';
 import type { ClientStack } from './stack';
 
 const maybe = stackUsable ? test : test.skip;
@@ -192,7 +192,10 @@ maybe('resume: an upload killed after a few parts continues from the parts COS k
   const sent = partPuts(stack.requests).sort((a, b) => a - b);
   const missing = Array.from({ length: totalParts }, (_, i) => i + 1).filter((n) => !kept.includes(n));
   expect(sent).toEqual(missing);
-  expect(stack.requests.filter((r) => r.method === 'POST' && /\?uploads(&|$)/.test(r.url))).toHaveLength(0);
+  expect(multipartInits(stack.requests)).toHaveLength(0);
+  // …because the SDK found it: ListMultipartUploads, then ListParts of that upload.
+  expect(stack.requests.some((r) => r.method === 'GET' && /\?uploads(=|&|$)/.test(r.url) && r.url.includes('prefix='))).toBe(true);
+  expect(stack.requests.some((r) => r.method === 'GET' && r.url.includes(`uploadId=${pending[0]!.uploadId}`))).toBe(true);
   const bytesSent = sent.reduce((sum, n) => sum + (n === totalParts ? size - (totalParts - 1) * MIB : MIB), 0);
   expect(bytesSent).toBe(size - kept.length * MIB);
   expect(result.resumedBytes).toBe(kept.length * MIB);
@@ -262,6 +265,44 @@ maybe('retries Apply and Commit through injected InternalErrors with backoff, ea
 
   stack.t.emulator.setFaults({ api: { internalErrorRate: 1, actions: ['ApplyUploadUGC'] } });
   await expect(client.upload(makeFile(stack, 'broken.mp4', 1000, 11))).rejects.toMatchObject({ kind: 'apply-failed', code: 10001 });
+});
+
+maybe('a COS failure that outlasts the per-part retries restarts the task after a backoff, keeping the parts already sent', async () => {
+  const failures: number[] = [];
+  const proxy = await startFlakyProxy(stack.t.emulator.port, (req) => {
+    const part = partPuts([{ ...req, done: false }])[0];
+    // Part 3 fails twice (503): once is all the SDK retries here, so the task fails and is restarted.
+    if (part === 3 && failures.filter((p) => p === 3).length < 2) {
+      failures.push(part);
+      return 503;
+    }
+    return undefined;
+  });
+  try {
+    const file = makeFile(stack, 'flaky-cos.mp4', 5 * MIB, 16);
+    const client = await uploader('ivy', { cosDomain: proxy.domain, parallel: 1, chunkRetries: 1 });
+    const result = await client.upload(file);
+    expect(failures).toEqual([3, 3]);
+    // Parts 1 and 2 went once; 3 twice refused and once accepted; none started over.
+    expect(partPuts(stack.requests).sort((a, b) => a - b)).toEqual([1, 2, 3, 4, 5]);
+    expect(multipartInits(stack.requests)).toHaveLength(1);
+    const videoPath = new URL(result.videoUrl!).pathname.replace(/^\/media\//, '');
+    expect(storedObject(videoPath)?.md5).toBe(md5(file));
+
+    // COS answering 503 every time: retried, then an upload-failed error with the status.
+    const always = await startFlakyProxy(stack.t.emulator.port, (req) => (partPuts([{ ...req, done: false }]).length ? 503 : undefined));
+    try {
+      const failing = await uploader('ivy', { cosDomain: always.domain, chunkRetries: 0, retry: { retries: 1, minDelayMs: 5, maxDelayMs: 5 } });
+      await expect(failing.upload(makeFile(stack, 'never.mp4', 2 * MIB, 17))).rejects.toMatchObject({ kind: 'upload-failed', status: 503 });
+    } finally {
+      await always.close();
+    }
+    // COS unreachable: a network error.
+    const unreachable = await uploader('ivy', { cosDomain: '127.0.0.1:9/cos/{Bucket}/{Region}', chunkRetries: 0, retry: { retries: 1, minDelayMs: 5, maxDelayMs: 5 } });
+    await expect(unreachable.upload(makeFile(stack, 'nowhere.mp4', 2 * MIB, 18))).rejects.toMatchObject({ kind: 'network' });
+  } finally {
+    await proxy.close();
+  }
 });
 
 maybe('typed errors: refused token (401), rate limit (429), bad input, unreachable VOD', async () => {
