@@ -405,8 +405,12 @@ export class VodUploaderCore {
     if (answer.status === 400 || answer.status === 413 || answer.status === 415 || answer.status === 422) {
       return failure('bad-input', `${what}: the backend refused the request (${answer.status}${err?.field ? `, field ${err.field}` : ''}): ${message}`, details);
     }
-    if (answer.status === 404 || answer.status === 409) {
+    if ((answer.status === 404 || answer.status === 409) && uploadId) {
+      // The upload is unknown, not this user's, or no longer waiting for its file.
       return failure('signature-refused', `${what}: ${message} (${answer.status})`, details);
+    }
+    if (answer.status === 404 || answer.status === 405) {
+      return failure('bad-input', `${what}: ${this.apiBaseUrl} has no such route (${answer.status}); is it the upload backend's base URL?`, details);
     }
     return failure('network', `${what}: the backend answered ${answer.status}: ${message}`, details, answer.status >= 500 || answer.status === 408);
   }

@@ -332,6 +332,8 @@ maybe('typed errors: refused token (401), rate limit (429), bad input, unreachab
   const noExt = makeFile(stack, 'README', 100, 15);
   await expect(client.upload(noExt)).rejects.toMatchObject({ kind: 'bad-input' });
   expect(() => new VodUploader({ apiBaseUrl: 'not a url' })).toThrow(VodUploadError);
+  const wrongApi = await uploader('kim', { apiBaseUrl: `${stack.apiUrl}/not-the-api` });
+  await expect(wrongApi.upload(file)).rejects.toMatchObject({ kind: 'bad-input', status: 404, message: expect.stringContaining('no such route') });
 
   // VOD's UGC API unreachable: retried, then a network error naming the URL.
   const dead = await uploader('kim', { vodApiUrl: 'http://127.0.0.1:9', retry: { retries: 1, minDelayMs: 5, maxDelayMs: 5 } });
