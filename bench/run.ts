@@ -11,6 +11,7 @@ import { mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } 
 import os from 'node:os';
 import path from 'node:path';
 import autocannon from 'autocannon';
+import { functionNames } from '../scripts/build';
 import { SignJWT } from 'jose';
 import { Client } from 'pg';
 
@@ -206,7 +207,7 @@ async function main(): Promise<void> {
     rows.push([]);
     rows.push(['bundle', 'size KiB', 'require ms', 'first call ms', 'cold start ms (median of 5)']);
     const bundles: Record<string, unknown> = {};
-    for (const name of readdirSync(dist).filter((n) => statSync(path.join(dist, n)).isDirectory())) {
+    for (const name of functionNames()) {
       const file = path.join(dist, name, 'index.js');
       const runs = [];
       for (let i = 0; i < 5; i++) runs.push(await coldStart(file, benchEnv({ DATA_DIR: dataDir, CALLBACK_TOKENS: 'bench-callback-token-0123456789' })));

@@ -29,6 +29,8 @@ export interface GatewayOptions {
   log?: (message: string) => void;
   /** Start timers (default true). */
   timers?: boolean;
+  /** Local-only endpoints (not functions) tried before the function routes; true when handled. */
+  localRoutes?: (req: IncomingMessage, res: ServerResponse, url: URL) => Promise<boolean>;
 }
 
 export interface Gateway {
@@ -209,6 +211,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     const candidates = routes.filter((r) => r.regex.test(url.pathname));
     const route = candidates.find((r) => r.method === req.method || r.method === 'ANY') ?? candidates.find(() => req.method === 'OPTIONS');
     try {
+      if (options.localRoutes && (await options.localRoutes(req, res, url))) return;
       if (!route) {
         if ((req.method === 'GET' || req.method === 'HEAD') && serveStatic(res, url.pathname)) return;
         if (candidates.length > 0) {

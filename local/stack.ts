@@ -7,6 +7,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import path from 'node:path';
 import { SignJWT } from 'jose';
 import { vod } from 'tencentcloud-sdk-nodejs-vod';
@@ -118,11 +119,55 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       staticDir: existsSync(path.join(root, 'dist', 'web')) ? path.join(root, 'dist', 'web') : undefined,
       timers: options.timers,
       log,
+      localRoutes: (req, res, url) => demoSession(req, res, url),
     });
   } catch (error) {
     await emulator.close();
     throw error;
   }
+
+  /**
+   * `POST /local/session {userId}`: the demo page's sign-in. Local only: it hands out a token for any
+   * user name, which is exactly what a real deployment's own login must never do.
+   */
+  async function demoSession(req: IncomingMessage, res: ServerResponse, url: URL): Promise<boolean> {
+    if (url.pathname !== '/local/session') return false;
+    const reply = (status: number, body: unknown) => {
+      res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store' });
+      res.end(JSON.stringify(body));
+    };
+    if (req.method !== 'POST') {
+      reply(405, { error: { code: 'MethodNotAllowed', message: 'Use POST' } });
+      return true;
+    }
+    let body = '';
+    for await (const chunk of req) {
+      body += String(chunk);
+      if (body.length > 4096) break;
+    }
+    let userId: unknown;
+    try {
+      userId = (JSON.parse(body) as { userId?: unknown }).userId;
+    } catch {
+      userId = undefined;
+    }
+    if (typeof userId !== 'string' || !/^[\w.@-]{1,64}$/.test(userId)) {
+      reply(400, { error: { code: 'InvalidRequest', message: 'userId: 1-64 letters, digits, dots, dashes, underscores or @', field: 'userId' } });
+      return true;
+    }
+    reply(200, { userId, token: await demoToken(userId), apiUrl: gatewayUrl(), vodApiUrl: emulator.url, cosDomain: emulator.cosDomain });
+    return true;
+  }
+  const demoToken = (userId: string) =>
+    new SignJWT({ name: userId })
+      .setProtectedHeader({ alg: 'HS256' })
+      .setSubject(userId)
+      .setIssuer(JWT_ISSUER)
+      .setAudience(JWT_AUDIENCE)
+      .setIssuedAt()
+      .setExpirationTime('24h')
+      .sign(new TextEncoder().encode(secrets.jwtSecret));
+  const gatewayUrl = () => gateway.url;
 
   // Point VOD's event delivery at this stack, through the same API an operator would use.
   const client = new vod.v20180717.Client({
@@ -144,15 +189,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     apiUrl: gateway.url,
     secrets,
     env,
-    demoToken: (userId = 'demo') =>
-      new SignJWT({ name: userId })
-        .setProtectedHeader({ alg: 'HS256' })
-        .setSubject(userId)
-        .setIssuer(JWT_ISSUER)
-        .setAudience(JWT_AUDIENCE)
-        .setIssuedAt()
-        .setExpirationTime('24h')
-        .sign(new TextEncoder().encode(secrets.jwtSecret)),
+    demoToken: (userId = 'demo') => demoToken(userId),
     async close() {
       await gateway.close();
       await emulator.close();

@@ -3,7 +3,7 @@
  * targeting SCF's Node 18. `npm run package` (`--zip`) also writes `dist/<function>.zip` holding just that
  * file, byte-for-byte reproducible. `--sourcemap` adds source maps (left out by default).
  */
-import { createWriteStream, mkdirSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { copyFileSync, createWriteStream, mkdirSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { build } from 'esbuild';
 import { ZipFile } from 'yazl';
@@ -55,6 +55,26 @@ function zip(name: string, files: string[]): Promise<string> {
   });
 }
 
+/** The local demo page (served by the local gateway at `/`; never deployed). */
+async function buildWebPage(): Promise<void> {
+  const out = path.join(distDir, 'web');
+  rmSync(out, { recursive: true, force: true });
+  mkdirSync(out, { recursive: true });
+  await build({
+    entryPoints: [path.join(root, 'web', 'app.ts')],
+    outfile: path.join(out, 'app.js'),
+    bundle: true,
+    platform: 'browser',
+    format: 'esm',
+    target: 'es2020',
+    minify: true,
+    legalComments: 'none',
+    logLevel: 'warning',
+  });
+  copyFileSync(path.join(root, 'web', 'index.html'), path.join(out, 'index.html'));
+  console.log(`${'web page'.padEnd(18)} dist/web/app.js ${(statSync(path.join(out, 'app.js')).size / 1024).toFixed(1)} KiB`);
+}
+
 async function main(): Promise<void> {
   mkdirSync(distDir, { recursive: true });
   const sourcemap = args.has('--sourcemap');
@@ -68,6 +88,7 @@ async function main(): Promise<void> {
     }
     console.log(line);
   }
+  if (!args.has('--zip')) await buildWebPage();
 }
 
 if (require.main === module) {
