@@ -146,6 +146,8 @@ export interface ProcessorEvents {
   taskStarted: [ProcessingTask];
   taskFinished: [ProcessingTask];
   subtaskChanged: [ProcessingTask, SubtaskRecord];
+  /** One ffmpeg command finished (benchmarks replay them): its arguments, folder and wall time. */
+  command: [{ args: string[]; cwd: string; ms: number; ok: boolean }];
 }
 
 export class Processor extends EventEmitter<ProcessorEvents> {
@@ -644,6 +646,8 @@ function linkInto(file: string, target: string): void {
 }
 
 function run(e: ExecContext, args: string[], durationSeconds?: number, onProgress?: (f: number) => void): Promise<void> {
+  const started = performance.now();
+  const report = (ok: boolean) => e.ctx.processing.emit('command', { args, cwd: e.dir, ms: performance.now() - started, ok });
   return runFfmpeg(args, {
     binary: ffmpegPath(e.ctx.options.ffmpegPath),
     signal: e.signal,
@@ -652,9 +656,15 @@ function run(e: ExecContext, args: string[], durationSeconds?: number, onProgres
     onProgress,
     threads: e.ctx.options.processing.threads,
     timeoutMs: e.ctx.options.processing.commandTimeoutMs,
-  }).catch((error: unknown) => {
-    throw new SubtaskError('InternalError', 70000, error instanceof Error ? error.message : String(error));
-  });
+  }).then(
+    () => {
+      report(true);
+    },
+    (error: unknown) => {
+      report(false);
+      throw new SubtaskError('InternalError', 70000, error instanceof Error ? error.message : String(error));
+    },
+  );
 }
 
 function definitionOf(input: Record<string, unknown>): number {
