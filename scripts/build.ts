@@ -3,7 +3,7 @@
  * targeting SCF's Node 18. `npm run package` (`--zip`) also writes `dist/<function>.zip` holding just that
  * file, byte-for-byte reproducible. `--sourcemap` adds source maps (left out by default).
  */
-import { copyFileSync, createWriteStream, mkdirSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { copyFileSync, createWriteStream, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { build } from 'esbuild';
 import { ZipFile } from 'yazl';
@@ -25,10 +25,11 @@ export function functionNames(): string[] {
 
 async function bundle(name: string, sourcemap: boolean): Promise<string> {
   const outfile = path.join(distDir, name, 'index.js');
-  rmSync(path.dirname(outfile), { recursive: true, force: true });
+  // Written beside, then renamed over: a process loading the bundle meanwhile never sees half a file.
+  const staging = path.join(distDir, name, `.staging-${process.pid}`, 'index.js');
   await build({
     entryPoints: [path.join(functionsDir, name, 'index.ts')],
-    outfile,
+    outfile: staging,
     bundle: true,
     platform: 'node',
     target: 'node18',
@@ -40,6 +41,10 @@ async function bundle(name: string, sourcemap: boolean): Promise<string> {
     legalComments: 'none',
     logLevel: 'warning',
   });
+  rmSync(`${outfile}.map`, { force: true });
+  if (sourcemap) renameSync(`${staging}.map`, `${outfile}.map`);
+  renameSync(staging, outfile);
+  rmSync(path.dirname(staging), { recursive: true, force: true });
   return outfile;
 }
 
