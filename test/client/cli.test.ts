@@ -7,6 +7,8 @@
 import { spawn } from 'node:child_process';
 import path from 'node:path';
 import { updateUpload } from '#lib/upload-store';
+import fs from 'node:fs';
+import { runCli } from '../../client/cli-main.ts';
 import { EXIT_CODES, exitCodeFor, VodUploadError } from '../../client/index.ts';
 import { userToken } from '../support/jwt';
 import { makeFile, partPuts, stackUsable, startClientStack } from './stack';
@@ -157,6 +159,56 @@ maybe('Ctrl-C stops with exit 130; the same command again continues from the par
   expect(secondParts.length).toBeLessThanOrEqual(12 - 3);
   expect(second.stderr).toMatch(/continuing the interrupted upload/);
 }, 30_000);
+
+maybe('on a terminal the progress bar is redrawn in place with bytes, rate and ETA (runCli in-process)', async () => {
+  const file = makeFile(stack, 'cli-tty.mp4', 4 * MIB, 24);
+  let out = '';
+  let err = '';
+  const code = await runCli([file, '--chunk-size', '1', '--parallel', '1'], {
+    stdout: { write: (t: string) => (out += t) },
+    stderr: { write: (t: string) => (err += t), isTTY: true, columns: 100 },
+    env: { VOD_UPLOAD_API: stack.apiUrl, VOD_UPLOAD_VOD_API: stack.vodApiUrl, VOD_UPLOAD_COS_DOMAIN: stack.cosDomain, VOD_UPLOAD_TOKEN: await userToken('cli-tty'), XDG_CONFIG_HOME: path.join(stack.work, 'xdg') },
+  });
+  expect(code).toBe(0);
+  expect(err).toMatch(/\r\x1b\[2K\[#+-*\]\s+\d+(\.\d)?%  [\d.]+ [KM]iB \/ 4\.0 MiB  ([\d.]+ [KM]iB|-- )\/s  ETA [\d:-]+/);
+  expect(err).toMatch(/\[#{10,}\]\s+100%  4\.0 MiB \/ 4\.0 MiB/);
+  expect(out).toMatch(/^status\s+COMMITTED \(run with --wait/m);
+});
+
+maybe('a script using the library exits by itself after the upload (no sockets left holding the process)', async () => {
+  const file = makeFile(stack, 'script.mp4', 2 * MIB, 25);
+  const script = path.join(stack.work, 'upload-script.mts');
+  fs.writeFileSync(
+    script,
+    `import { uploadVideo } from ${JSON.stringify(path.join(ROOT, 'client', 'index.ts'))};
+const r = await uploadVideo(${JSON.stringify(file)}, { apiBaseUrl: process.env.VOD_UPLOAD_API!, token: process.env.VOD_UPLOAD_TOKEN, vodApiUrl: process.env.VOD_UPLOAD_VOD_API, cosDomain: process.env.VOD_UPLOAD_COS_DOMAIN, stateDir: ${JSON.stringify(path.join(stack.work, 'script-state'))} });
+console.log(JSON.stringify({ fileId: r.fileId }));
+`,
+  );
+  const token = await userToken('cli-script');
+  const started = Date.now();
+  const run = await new Promise<Run>((resolve, reject) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', script], {
+      cwd: ROOT,
+      env: { PATH: process.env.PATH ?? '', VOD_UPLOAD_API: stack.apiUrl, VOD_UPLOAD_VOD_API: stack.vodApiUrl, VOD_UPLOAD_COS_DOMAIN: stack.cosDomain, VOD_UPLOAD_TOKEN: token },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (c: Buffer) => (stdout += c.toString('utf8')));
+    child.stderr.on('data', (c: Buffer) => (stderr += c.toString('utf8')));
+    const timer = setTimeout(() => child.kill('SIGKILL'), 15_000);
+    child.on('error', reject);
+    child.on('close', (code, signal) => {
+      clearTimeout(timer);
+      resolve({ code, signal, stdout, stderr });
+    });
+  });
+  expect(run.stderr).toBe('');
+  expect(run.code).toBe(0);
+  expect(JSON.parse(run.stdout).fileId).toMatch(/^\d+$/);
+  expect(Date.now() - started).toBeLessThan(10_000);
+}, 20_000);
 
 test('exit codes by error kind', () => {
   const code = (kind: ConstructorParameters<typeof VodUploadError>[0]) => exitCodeFor(new VodUploadError(kind, 'x'));
