@@ -5,7 +5,9 @@
  *   EMULATOR_PUBLIC_URL (the emulator URL), EMULATOR_TLS_KEY / EMULATOR_TLS_CERT (PEM files → HTTPS),
  *   VOD_SECRET_ID / VOD_SECRET_KEY (the accepted API key; local defaults below),
  *   VOD_APP_ID (1500000001), VOD_SUB_APP_ID (comma-separated sub-application ids), VOD_REGION (ap-guangzhou),
- *   VOD_STORAGE_APP_ID (1250000001), EMULATOR_LOG=1 to log deliveries and errors.
+ *   VOD_STORAGE_APP_ID (1250000001), EMULATOR_LOG=1 to log deliveries and errors,
+ *   EMULATOR_PROCESSING_CONCURRENCY (1), EMULATOR_HOTLINK_KEY (unset: no hotlink protection),
+ *   EMULATOR_FONT_FILE (text watermarks), FFMPEG_PATH / FFPROBE_PATH.
  */
 import { readTls, startEmulator } from './index.ts';
 
@@ -34,6 +36,9 @@ async function main(): Promise<void> {
     credentials: [{ secretId: process.env.VOD_SECRET_ID || LOCAL_SECRET_ID, secretKey: process.env.VOD_SECRET_KEY || LOCAL_SECRET_KEY }],
     publicUrl: process.env.EMULATOR_PUBLIC_URL || undefined,
     tls: keyFile && certFile ? readTls(keyFile, certFile) : undefined,
+    processing: { concurrency: Math.max(1, intEnv('EMULATOR_PROCESSING_CONCURRENCY', 1)) },
+    hotlinkKey: process.env.EMULATOR_HOTLINK_KEY || undefined,
+    fontFile: process.env.EMULATOR_FONT_FILE || undefined,
     log: process.env.EMULATOR_LOG === '1' ? (line) => console.error(`[vod-emulator] ${line}`) : undefined,
   });
   console.log(`VOD emulator listening on ${emulator.url}`);

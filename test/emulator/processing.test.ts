@@ -262,6 +262,7 @@ test('a rotated portrait clip without audio: display orientation kept, no audio 
   expect(videoStream(probed)).toMatchObject({ codec_name: 'h264', width: 360, height: 640 });
   expect(audioStream(probed)).toBeUndefined();
   expect(videoStream(probed).tags?.rotate ?? '0').toBe('0');
+  expect(videoStream(probed).side_data_list?.find((d) => d.rotation)).toBeUndefined();
 
   // Same moment with and without the text watermark (502: bottom left): only that corner differs.
   const plain = await download(result(task, 'SnapshotByTimeOffset').Output.PicInfoSet[0].Url, work);
