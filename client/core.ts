@@ -8,6 +8,8 @@ import { VodUploadError } from './errors.ts';
 import type { UploadStatus, UploadView, VodUploadErrorKind } from './errors.ts';
 
 export const DEFAULT_VOD_API_URL = 'https://vod2.qcloud.com';
+/** vod-js-sdk-v6 switches to this host after a failed request to the default one, and back. */
+export const BACKUP_VOD_API_URL = 'https://vod2.dnsv1.com';
 const MIB = 1024 * 1024;
 
 // ───────────────────────────── platform seam ─────────────────────────────
@@ -97,7 +99,10 @@ export interface VodUploaderOptions {
   token?: string | (() => string | undefined | Promise<string | undefined>);
   /** Extra headers for calls to this backend (e.g. `X-User-Id` with `AUTH_MODE=none` locally). */
   headers?: Record<string, string>;
-  /** Base URL of the VOD UGC upload API. Default `https://vod2.qcloud.com` (Tencent's). */
+  /**
+   * Base URL of the VOD UGC upload API. Default `https://vod2.qcloud.com` (Tencent's), switching to
+   * `https://vod2.dnsv1.com` and back after transport or HTTP failures, as vod-js-sdk-v6 does.
+   */
   vodApiUrl?: string;
   /**
    * COS `Domain` override, e.g. the local emulator's `127.0.0.1:8081/cos/{Bucket}/{Region}`.
@@ -315,6 +320,9 @@ interface HttpAnswer {
 export class VodUploaderCore {
   readonly apiBaseUrl: string;
   readonly vodApiUrl: string;
+  /** The UGC API host in use (alternates with the backup host when `vodApiUrl` is the default). */
+  private vodHosts: string[];
+  private vodHost = 0;
   private readonly options: VodUploaderOptions;
   private readonly retryPolicy: Required<RetryPolicy>;
   private readonly clock: () => number;
@@ -334,6 +342,7 @@ export class VodUploaderCore {
     this.options = options;
     this.apiBaseUrl = trimSlash(options.apiBaseUrl);
     this.vodApiUrl = trimSlash(options.vodApiUrl ?? DEFAULT_VOD_API_URL);
+    this.vodHosts = options.vodApiUrl === undefined ? [DEFAULT_VOD_API_URL, BACKUP_VOD_API_URL] : [this.vodApiUrl];
     this.retryPolicy = { retries: 3, minDelayMs: 500, maxDelayMs: 8000, ...options.retry };
     this.clock = options.clock ?? Date.now;
     const f = options.fetch ?? globalThis.fetch;
@@ -456,15 +465,26 @@ export class VodUploaderCore {
 
   /** One UGC API call; HTTP and transport problems are retryable `network` errors. */
   private async ugc(action: string, body: Record<string, unknown>, signal: AbortSignal | undefined): Promise<{ code: number; message: string; data: unknown }> {
-    const answer = await this.http(
-      `${this.vodApiUrl}/v3/index.php?Action=${action}`,
-      { method: 'POST', headers: { 'content-type': 'application/json; charset=UTF-8' }, body: JSON.stringify(body) },
-      signal,
-      action,
-    );
+    const host = this.vodHosts[this.vodHost % this.vodHosts.length]!;
+    const switchHost = () => {
+      this.vodHost += 1;
+    };
+    let answer: HttpAnswer;
+    try {
+      answer = await this.http(
+        `${host}/v3/index.php?Action=${action}`,
+        { method: 'POST', headers: { 'content-type': 'application/json; charset=UTF-8' }, body: JSON.stringify(body) },
+        signal,
+        action,
+      );
+    } catch (error) {
+      if (isRetryable(error)) switchHost();
+      throw error;
+    }
     const reply = answer.body as { code?: unknown; message?: unknown; data?: unknown } | undefined;
     if (answer.status !== 200 || !reply || typeof reply.code !== 'number') {
-      throw failure('network', `${action}: ${this.vodApiUrl} answered HTTP ${answer.status}${answer.text ? `: ${answer.text.slice(0, 200)}` : ''}`, { status: answer.status }, true);
+      switchHost();
+      throw failure('network', `${action}: ${host} answered HTTP ${answer.status}${answer.text ? `: ${answer.text.slice(0, 200)}` : ''}`, { status: answer.status }, true);
     }
     return { code: reply.code, message: String(reply.message ?? ''), data: reply.data };
   }

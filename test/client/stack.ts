@@ -174,14 +174,20 @@ export const multipartInits = (requests: RequestLog[]) => requests.filter((r) =>
 
 export const ugcCalls = (requests: RequestLog[], action: string) => requests.filter((r) => r.url.includes(`Action=${action}`)).length;
 
+export interface CosProxy {
+  /** Value for the client's `cosDomain`. */
+  domain: string;
+  /** Body bytes of the part uploads (`PUT …?partNumber=`) forwarded to the emulator so far. */
+  partBytes: number;
+  close(): Promise<void>;
+}
+
 /**
- * A loopback proxy in front of the emulator for COS traffic (point `cosDomain` at `domain`): `fail`
- * may answer a request itself with an HTTP status (e.g. 503) instead of forwarding it.
+ * A loopback proxy in front of the emulator for COS traffic (point `cosDomain` at `domain`). It counts
+ * the part bytes it forwards; `fail` may answer a request itself with an HTTP status (e.g. 503).
  */
-export async function startFlakyProxy(
-  targetPort: number,
-  fail: (req: { method: string; url: string }) => number | undefined,
-): Promise<{ domain: string; close(): Promise<void> }> {
+export async function startCosProxy(targetPort: number, fail: (req: { method: string; url: string }) => number | undefined = () => undefined): Promise<CosProxy> {
+  const proxy = { partBytes: 0 } as CosProxy;
   const server = http.createServer((req, res) => {
     const status = fail({ method: req.method ?? '', url: req.url ?? '' });
     if (status) {
@@ -200,16 +206,20 @@ export async function startFlakyProxy(
       },
     );
     upstream.on('error', () => res.destroy());
+    if (req.method === 'PUT' && /[?&]partNumber=\d+/.test(req.url ?? '')) {
+      req.on('data', (c: Buffer) => {
+        proxy.partBytes += c.length;
+      });
+    }
     req.pipe(upstream);
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const port = (server.address() as AddressInfo).port;
-  return {
-    domain: `127.0.0.1:${port}/cos/{Bucket}/{Region}`,
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
-  };
+  proxy.domain = `127.0.0.1:${port}/cos/{Bucket}/{Region}`;
+  proxy.close = () =>
+    new Promise<void>((resolve) => {
+      server.closeAllConnections();
+      server.close(() => resolve());
+    });
+  return proxy;
 }

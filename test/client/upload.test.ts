@@ -11,7 +11,7 @@ import { updateUpload } from '#lib/upload-store';
 import { FileResumeStore, VodUploader, VodUploadError, MemoryResumeStore } from '../../client/index.ts';
 import type { NodeUploaderOptions, StageEvent, UploadProgress } from '../../client/index.ts';
 import { userToken } from '../support/jwt';
-import { makeFile, multipartInits, partPuts, stackUsable, startClientStack, startFlakyProxy, ugcCalls } from './stack';
+import { makeFile, multipartInits, partPuts, stackUsable, startClientStack, startCosProxy, ugcCalls } from './stack';
 import type { ClientStack } from './stack';
 
 const maybe = stackUsable ? test : test.skip;
@@ -159,6 +159,7 @@ maybe('resume: an upload killed after a few parts continues from the parts COS k
   const file = makeFile(stack, 'long-take.mp4', size, 6);
   const stateDir = path.join(stack.work, 'state-dave');
 
+  const proxy = await startCosProxy(stack.t.emulator.port); // counts the part bytes COS receives
   const before = new Set(pendingMultipart().map((u) => u.uploadId));
   const ours = () => pendingMultipart().filter((u) => !before.has(u.uploadId));
 
@@ -168,7 +169,7 @@ maybe('resume: an upload killed after a few parts continues from the parts COS k
   stack.onRequestDone = (r) => {
     if (partPuts([r]).length && ++finishedParts === 4) controller.abort();
   };
-  const first = await (await uploader('dave', { parallel: 2, stateDir })).upload(file, { signal: controller.signal }).catch((e: unknown) => e);
+  const first = await (await uploader('dave', { parallel: 2, stateDir, cosDomain: proxy.domain })).upload(file, { signal: controller.signal }).catch((e: unknown) => e);
   expect(first).toMatchObject({ kind: 'cancelled' });
   stack.onRequestDone = undefined;
   await new Promise((r) => setTimeout(r, 300)); // let the connections of the killed parts settle
@@ -180,11 +181,16 @@ maybe('resume: an upload killed after a few parts continues from the parts COS k
   const run1Applies = ugcCalls(stack.requests, 'ApplyUploadUGC');
   expect(run1Applies).toBe(1);
 
+  const run1Bytes = proxy.partBytes;
+  expect(run1Bytes).toBeGreaterThanOrEqual(kept.length * MIB);
+
   // Run 2: a new client object (as after a restart), same state folder.
   stack.requests.length = 0;
+  proxy.partBytes = 0;
   const progress: UploadProgress[] = [];
   const stages: StageEvent[] = [];
-  const result = await (await uploader('dave', { parallel: 2, stateDir })).upload(file, { onProgress: (p) => progress.push(p), onStage: (e) => stages.push(e) });
+  const result = await (await uploader('dave', { parallel: 2, stateDir, cosDomain: proxy.domain })).upload(file, { onProgress: (p) => progress.push(p), onStage: (e) => stages.push(e) });
+  await proxy.close();
   expect(result.resumed).toBe(true);
   expect(stages.find((s) => s.stage === 'apply')).toMatchObject({ resumed: true });
 
@@ -196,8 +202,9 @@ maybe('resume: an upload killed after a few parts continues from the parts COS k
   // …because the SDK found it: ListMultipartUploads, then ListParts of that upload.
   expect(stack.requests.some((r) => r.method === 'GET' && /\?uploads(=|&|$)/.test(r.url) && r.url.includes('prefix='))).toBe(true);
   expect(stack.requests.some((r) => r.method === 'GET' && r.url.includes(`uploadId=${pending[0]!.uploadId}`))).toBe(true);
-  const bytesSent = sent.reduce((sum, n) => sum + (n === totalParts ? size - (totalParts - 1) * MIB : MIB), 0);
-  expect(bytesSent).toBe(size - kept.length * MIB);
+  // Bytes COS received in run 2: exactly the file minus the parts it kept, not the whole file again.
+  expect(proxy.partBytes).toBe(size - kept.length * MIB);
+  expect(proxy.partBytes).toBeLessThan(size);
   expect(result.resumedBytes).toBe(kept.length * MIB);
   expect(progress[0]!.loaded).toBeGreaterThanOrEqual(kept.length * MIB); // progress starts where run 1 stopped
 
@@ -269,7 +276,7 @@ maybe('retries Apply and Commit through injected InternalErrors with backoff, ea
 
 maybe('a COS failure that outlasts the per-part retries restarts the task after a backoff, keeping the parts already sent', async () => {
   const failures: number[] = [];
-  const proxy = await startFlakyProxy(stack.t.emulator.port, (req) => {
+  const proxy = await startCosProxy(stack.t.emulator.port, (req) => {
     const part = partPuts([{ ...req, done: false }])[0];
     // Part 3 fails twice (503): once is all the SDK retries here, so the task fails and is restarted.
     if (part === 3 && failures.filter((p) => p === 3).length < 2) {
@@ -290,7 +297,7 @@ maybe('a COS failure that outlasts the per-part retries restarts the task after 
     expect(storedObject(videoPath)?.md5).toBe(md5(file));
 
     // COS answering 503 every time: retried, then an upload-failed error with the status.
-    const always = await startFlakyProxy(stack.t.emulator.port, (req) => (partPuts([{ ...req, done: false }]).length ? 503 : undefined));
+    const always = await startCosProxy(stack.t.emulator.port, (req) => (partPuts([{ ...req, done: false }]).length ? 503 : undefined));
     try {
       const failing = await uploader('ivy', { cosDomain: always.domain, chunkRetries: 0, retry: { retries: 1, minDelayMs: 5, maxDelayMs: 5 } });
       await expect(failing.upload(makeFile(stack, 'never.mp4', 2 * MIB, 17))).rejects.toMatchObject({ kind: 'upload-failed', status: 503 });
@@ -303,6 +310,21 @@ maybe('a COS failure that outlasts the per-part retries restarts the task after 
   } finally {
     await proxy.close();
   }
+});
+
+maybe('default UGC endpoint: vod2.qcloud.com, switching to vod2.dnsv1.com after a failed request (as vod-js-sdk-v6)', async () => {
+  const hosts: string[] = [];
+  // Stand-in for DNS: the main host is unreachable, the backup host is the emulator.
+  const routedFetch: typeof fetch = (input, init) => {
+    const url = String(input instanceof Request ? input.url : input);
+    if (url.startsWith('https://vod2.')) hosts.push(new URL(url).host);
+    if (url.startsWith('https://vod2.qcloud.com/')) return Promise.reject(new TypeError('fetch failed'));
+    return fetch(url.replace('https://vod2.dnsv1.com', stack.vodApiUrl), init);
+  };
+  const client = await uploader('leo', { vodApiUrl: undefined, cosProtocol: 'http:', fetch: routedFetch });
+  const result = await client.upload(makeFile(stack, 'backup-host.mp4', 100_000, 19));
+  expect(result.fileId).toMatch(/^\d+$/);
+  expect(hosts).toEqual(['vod2.qcloud.com', 'vod2.dnsv1.com', 'vod2.dnsv1.com']); // apply, retried apply, commit
 });
 
 maybe('typed errors: refused token (401), rate limit (429), bad input, unreachable VOD', async () => {
