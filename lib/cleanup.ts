@@ -5,8 +5,9 @@
  * returns counts. Steps, each switchable:
  *  1. event pump (PULL mode): PullEvents → the webhook's own handling → ConfirmEvents for what was
  *     durably handled; a failure leaves the event unconfirmed, so VOD delivers it again;
- *  2. reconcile: restart processing of UPLOADED files, ask VOD about PROCESSING ones past a deadline,
- *     expire ISSUED uploads whose signature ran out;
+ *  2. reconcile: recover uploads whose NewFileUpload was lost (SearchMedia), restart processing of
+ *     UPLOADED files, ask VOD about PROCESSING ones past a deadline, expire ISSUED uploads whose
+ *     signature ran out;
  *  3. orphans: delete media nobody will use (REJECTED, FAILED past retention, extra or late files);
  *  4. purge old de-dupe records, rate-limit windows and the bulky data of deleted uploads.
  */
@@ -18,9 +19,10 @@ import { processingSessionId } from '#lib/processing-plan';
 import { UploadStatus } from '#lib/upload-lifecycle';
 import { updateUpload } from '#lib/upload-store';
 import { vodErrorCode, withVodRetry, type VodClient } from '#lib/vod-api';
+import { decodeUploadContext } from '#lib/upload-context';
 import { parsePullEventsResponse, parseVodEvent } from '#lib/vod-event';
 
-export type CleanupVodApi = VodApi & Pick<VodClient, 'PullEvents' | 'ConfirmEvents' | 'DeleteMedia' | 'DescribeTasks'>;
+export type CleanupVodApi = VodApi & Pick<VodClient, 'PullEvents' | 'ConfirmEvents' | 'DeleteMedia' | 'DescribeTasks' | 'SearchMedia'>;
 
 export interface CleanupDeps {
   config: Config;
@@ -37,6 +39,8 @@ export interface CleanupSummary {
   eventsDuplicate: number;
   eventsFailed: number;
   eventsConfirmed: number;
+  /** Uploads whose NewFileUpload never arrived, found in VOD and applied. */
+  uploadsRecovered: number;
   processingRestarted: number;
   processingResolved: number;
   expired: number;
@@ -59,6 +63,7 @@ function emptySummary(): CleanupSummary {
     eventsDuplicate: 0,
     eventsFailed: 0,
     eventsConfirmed: 0,
+    uploadsRecovered: 0,
     processingRestarted: 0,
     processingResolved: 0,
     expired: 0,
@@ -225,10 +230,75 @@ async function applyTaskState(deps: CleanupDeps, upload: LeasedUpload, taskId: s
   return true;
 }
 
+/** SearchMedia pages through at most this many results (VOD's Offset + Limit limit). */
+const SEARCH_WINDOW = 5000;
+const SEARCH_PAGE = 50;
+
+/**
+ * Uploads still ISSUED although their file is in VOD: the NewFileUpload callback was lost (VOD retries
+ * a PUSH at most twice). Media created since the oldest such upload are listed with SearchMedia and
+ * matched on their sourceContext; each match goes through the NewFileUpload path (de-dupe included).
+ */
+async function recoverMissedUploads(deps: CleanupDeps, summary: CleanupSummary): Promise<void> {
+  const { config, db, vod, log } = deps;
+  const { rows } = await db.query<{ upload_id: string; created_at: Date | string }>(
+    `SELECT upload_id, created_at FROM uploads
+     WHERE status = 'ISSUED' AND created_at < now() - make_interval(secs => $1)
+     ORDER BY created_at LIMIT $2`,
+    [config.cleanup.uploadedRetryAfterSeconds, SEARCH_WINDOW],
+  );
+  if (rows.length === 0) return;
+  const waiting = new Set(rows.map((row) => row.upload_id));
+  // A minute of slack for clock differences between the database and VOD.
+  const after = new Date(new Date(rows[0]!.created_at).getTime() - 60_000).toISOString().replace(/\.\d{3}Z$/, 'Z');
+  for (let offset = 0; offset < SEARCH_WINDOW && waiting.size > 0 && Date.now() < deps.deadline; offset += SEARCH_PAGE) {
+    const page = await withVodRetry(
+      () =>
+        vod.SearchMedia({
+          ...subApp(config),
+          CreateTime: { After: after },
+          Categories: ['Video'],
+          Filters: ['basicInfo'],
+          Sort: { Field: 'CreateTime', Order: 'Asc' },
+          Offset: offset,
+          Limit: SEARCH_PAGE,
+        }),
+      { deadline: deps.deadline },
+    );
+    const found = (page.MediaInfoSet ?? []).filter((media) => {
+      const context = decodeUploadContext(media.BasicInfo?.SourceInfo?.SourceContext);
+      return context !== undefined && waiting.has(context.uploadId);
+    });
+    if (found.length > 0) {
+      // The search left out the metadata that validation needs: ask for it.
+      const detailed = await withVodRetry(() => vod.DescribeMediaInfos({ ...subApp(config), FileIds: found.map((m) => m.FileId!), Filters: ['basicInfo', 'metaData'] }), {
+        deadline: deps.deadline,
+      });
+      for (const media of detailed.MediaInfoSet ?? []) {
+        const event = parseVodEvent({
+          EventType: 'NewFileUpload',
+          FileUploadEvent: { FileId: media.FileId, MediaBasicInfo: media.BasicInfo, MetaData: media.MetaData },
+        });
+        const handled = await handleVodEvent(deps, event, { confirmWithVod: false });
+        if (!handled.duplicate) summary.uploadsRecovered++;
+        if (handled.uploadId) waiting.delete(handled.uploadId);
+        log.info('recovered an upload whose NewFileUpload was lost', { fileId: media.FileId, uploadId: handled.uploadId, outcome: handled.outcome });
+      }
+    }
+    if ((page.MediaInfoSet ?? []).length < SEARCH_PAGE) return;
+  }
+}
+
 /** Step 2. */
 async function reconcile(deps: CleanupDeps, summary: CleanupSummary): Promise<void> {
   const settings = deps.config.cleanup;
   const { log } = deps;
+
+  try {
+    await recoverMissedUploads(deps, summary);
+  } catch (error) {
+    log.warn('could not look for uploads whose NewFileUpload was lost', { error });
+  }
 
   // The webhook's own ProcessMedia call failed (or the instance died before it).
   await inBatches(deps, summary, `status = 'UPLOADED' AND status_changed_at < now() - make_interval(secs => $1)`, [settings.uploadedRetryAfterSeconds], async (upload) => {

@@ -119,7 +119,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       staticDir: existsSync(path.join(root, 'dist', 'web')) ? path.join(root, 'dist', 'web') : undefined,
       timers: options.timers,
       log,
-      localRoutes: (req, res, url) => demoSession(req, res, url),
+      localRoutes: (req, res, url) => localEndpoints(req, res, url),
     });
   } catch (error) {
     await emulator.close();
@@ -127,10 +127,23 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
   }
 
   /**
-   * `POST /local/session {userId}`: the demo page's sign-in. Local only: it hands out a token for any
+   * Local-only endpoints. `POST /local/session {userId}`: the demo page's sign-in. Local only: it hands out a token for any
    * user name, which is exactly what a real deployment's own login must never do.
    */
-  async function demoSession(req: IncomingMessage, res: ServerResponse, url: URL): Promise<boolean> {
+  async function localEndpoints(req: IncomingMessage, res: ServerResponse, url: URL): Promise<boolean> {
+    // `POST /local/timers/<function>`: run a timer function now (tests, impatient operators).
+    const timer = /^\/local\/timers\/([\w-]+)$/.exec(url.pathname);
+    if (timer && req.method === 'POST') {
+      try {
+        const result = await gateway.invokeTimer(timer[1]!);
+        res.writeHead(200, { 'content-type': 'application/json; charset=utf-8' });
+        res.end(JSON.stringify(result ?? null));
+      } catch (error) {
+        res.writeHead(404, { 'content-type': 'application/json; charset=utf-8' });
+        res.end(JSON.stringify({ error: { code: 'NotFound', message: (error as Error).message } }));
+      }
+      return true;
+    }
     if (url.pathname !== '/local/session') return false;
     const reply = (status: number, body: unknown) => {
       res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store' });

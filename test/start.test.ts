@@ -47,7 +47,7 @@ beforeAll(async () => {
   const [port, emulatorPort] = [await freePort(), await freePort()];
   // `npm start` is `npm run build && tsx local/start.ts`; the suite has just built dist/, so this runs the
   // second half, exactly as npm would.
-  stackProcess = spawn(path.join(root, 'node_modules', '.bin', 'tsx'), ['local/start.ts'], {
+  stackProcess = spawn(process.execPath, ['--import', 'tsx', 'local/start.ts'], {
     cwd: root,
     env: { ...process.env, PORT: String(port), EMULATOR_PORT: String(emulatorPort), DATA_DIR: path.join(work, 'data') },
     stdio: ['ignore', 'pipe', 'pipe'],
