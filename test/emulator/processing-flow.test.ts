@@ -137,3 +137,28 @@ test('a job in flight when the emulator stops runs again after the restart', asy
   expect(detail.ProcedureTask!.MediaProcessResultSet![0]!.SnapshotByTimeOffsetTask).toMatchObject({ Status: 'SUCCESS' });
   expect(t.emulator.context.store.doc.tasks[TaskId!]!.attempts).toBe(2);
 });
+
+test('the pool runs at most `processing.concurrency` jobs at once', async () => {
+  const t2 = await startTestEmulator({ processing: { concurrency: 2 }, faults: { processing: { delayMs: 300 } } });
+  try {
+    const client2 = vodClient(t2.emulator);
+    const fileId = await uploadViaApi(t2, client2, 'pool');
+    let running = 0;
+    let most = 0;
+    t2.emulator.processing.on('taskStarted', () => {
+      running++;
+      most = Math.max(most, running);
+    });
+    t2.emulator.processing.on('taskFinished', () => running--);
+    for (let i = 0; i < 4; i++) {
+      await client2.ProcessMedia({ FileId: fileId, MediaProcessTask: { SnapshotByTimeOffsetTaskSet: [{ Definition: 10, ExtTimeOffsetSet: ['0.5s'] }] } });
+    }
+    await t2.emulator.processing.idle();
+    expect(most).toBe(2);
+    const { TaskSet } = await client2.DescribeTasks({ FileId: fileId, Limit: 3 });
+    expect(TaskSet).toHaveLength(3);
+    expect(TaskSet!.every((task) => task.Status === 'FINISH')).toBe(true);
+  } finally {
+    await t2.close();
+  }
+});

@@ -219,6 +219,15 @@ describe('a landscape clip with audio through every task type', () => {
     expect(summary.sprite?.webVttUrl).toMatch(/\.vtt$/);
   });
 
+  test('DescribeTaskDetail returns the same ProcedureTask: it parses as the event does (the reconciler path)', async () => {
+    const detail = await client.DescribeTaskDetail({ TaskId: taskId });
+    const event = parseVodEvent({ EventType: 'ProcedureStateChanged', ProcedureStateChangeEvent: detail.ProcedureTask }) as ProcedureStateChangedEvent;
+    expect(event).toMatchObject({ taskId, fileId, status: 'FINISH', sessionId: 'landscape-v1' });
+    const fromEvent = parseVodEvent(omitNulls(procedureEvents(taskId).at(-1))) as ProcedureStateChangedEvent;
+    expect(summariseProcessing(event)).toEqual(summariseProcessing(fromEvent));
+    expect(detail.CreateTime! <= detail.BeginProcessTime! && detail.BeginProcessTime! <= detail.FinishTime!).toBe(true);
+  });
+
   test('DescribeTasks finds the task by FileId, with its SessionId', async () => {
     const { TaskSet } = await client.DescribeTasks({ FileId: fileId });
     expect(TaskSet).toEqual([expect.objectContaining({ TaskId: taskId, Status: 'FINISH', FileId: fileId, TaskType: 'Procedure', SessionId: 'landscape-v1', SessionContext: 'upload-123' })]);
