@@ -576,7 +576,7 @@ interface GraphInput {
  * (image templates overlay their PNG; text templates drawtext), ending in `[vout]`. Files the graph
  * needs are linked into `dir`, which ffmpeg runs in, so their names need no escaping.
  */
-function videoGraph(e: ExecContext, size: { width: number; height: number } | undefined, extra: string[] = []): GraphInput {
+function videoGraph(e: ExecContext, size: { width: number; height: number } | undefined, extra: string[] = [], seekSeconds = 0): GraphInput {
   const chains: string[] = [];
   const args: string[] = [];
   let label = '0:v';
@@ -596,7 +596,8 @@ function videoGraph(e: ExecContext, size: { width: number; height: number } | un
     if (!template) throw invalidInput(`the watermark template ${definition} does not exist`, 'InvalidInput.DefinitionNotExist');
     const start = typeof w.StartTimeOffset === 'number' ? w.StartTimeOffset : undefined;
     const end = typeof w.EndTimeOffset === 'number' && w.EndTimeOffset > 0 ? w.EndTimeOffset : undefined;
-    const enable = start !== undefined || end !== undefined ? `:enable=between(t\\,${start ?? 0}\\,${end ?? 1e9})` : '';
+    // Input seeking (`-ss` before `-i`) restarts timestamps at 0: shift the window by the seek.
+    const enable = start !== undefined || end !== undefined ? `:enable=between(t\\,${(start ?? 0) - seekSeconds}\\,${(end ?? 1e9) - seekSeconds})` : '';
     const origin = template.origin ?? 'TopLeft';
     const x = px(template.x, width, 0);
     const y = px(template.y, height, 0);
@@ -671,6 +672,21 @@ function definitionOf(input: Record<string, unknown>): number {
   return Number(input.Definition);
 }
 
+/**
+ * A transcode's `StartTimeOffset`/`EndTimeOffset` (seconds; negative counts from the end; absent or
+ * 0 for the end = the whole video), clamped to the source.
+ */
+function timeRange(input: Record<string, unknown>, duration: number): { start: number; end: number } {
+  const at = (v: unknown, fallback: number) => {
+    if (typeof v !== 'number') return fallback;
+    return Math.min(duration, Math.max(0, v < 0 ? duration + v : v));
+  };
+  const start = at(input.StartTimeOffset, 0);
+  const end = input.EndTimeOffset === 0 ? duration : at(input.EndTimeOffset, duration);
+  if (!(end > start)) throw invalidInput(`EndTimeOffset must be after StartTimeOffset (${start} s – ${end} s of a ${duration} s video)`, 'InvalidInput.InvalidTimeOffset');
+  return { start, end };
+}
+
 /** Encodes one rendition (MP4 file or HLS playlist + segments) into `e.dir`. */
 async function encode(e: ExecContext, preset: TranscodePreset, baseName: string, onProgress: (f: number) => void): Promise<{ files: OutputFile[]; width: number; height: number }> {
   const s = e.source;
@@ -683,20 +699,22 @@ async function encode(e: ExecContext, preset: TranscodePreset, baseName: string,
     await run(e, ['-i', s.file, '-map', '0:v:0', '-map', '0:a:0?', '-c', 'copy', ...container, outName], s.duration, onProgress);
   } else {
     size = fitShortSide(s.width, s.height, preset.shortSide);
-    const graph = videoGraph(e, size);
+    const range = timeRange(e.input, s.duration);
+    const graph = videoGraph(e, size, [], range.start);
     const fps = Math.min(25, s.fps || 25);
     const audio = s.hasAudio ? ['-c:a', 'aac', '-b:a', `${preset.audioKbps}k`, '-ar', '44100', '-ac', '2'] : [];
+    const trim = [...(range.start > 0 ? ['-ss', range.start.toFixed(3)] : []), ...(range.end < s.duration ? ['-t', (range.end - range.start).toFixed(3)] : [])];
     await run(
       e,
       [
-        '-i', s.file, ...graph.args,
+        ...trim, '-i', s.file, ...graph.args,
         '-filter_complex', graph.graph,
         '-map', '[vout]', '-map', '0:a:0?',
         '-c:v', 'libx264', '-preset', 'veryfast', '-pix_fmt', 'yuv420p', '-r', String(fps), '-g', String(fps * 2),
         '-b:v', `${preset.videoKbps}k`, '-maxrate', `${Math.round(preset.videoKbps * 1.5)}k`, '-bufsize', `${preset.videoKbps * 2}k`,
         ...audio, ...container, outName,
       ],
-      s.duration,
+      range.end - range.start,
       onProgress,
     );
   }
@@ -788,8 +806,9 @@ function offsetSeconds(value: string, duration: number): number {
 const clampTime = (t: number, duration: number) => Math.max(0, duration > 0 ? Math.min(t, Math.max(0, duration - 0.1)) : t);
 
 async function snapshot(e: ExecContext, seconds: number, name: string, extra: string[] = []): Promise<OutputFile> {
-  const graph = videoGraph(e, undefined, extra);
-  await run(e, ['-ss', clampTime(seconds, e.source.duration).toFixed(3), '-i', e.source.file, ...graph.args, '-filter_complex', graph.graph, '-map', '[vout]', '-frames:v', '1', '-q:v', '2', name]);
+  const at = clampTime(seconds, e.source.duration);
+  const graph = videoGraph(e, undefined, extra, at);
+  await run(e, ['-ss', at.toFixed(3), '-i', e.source.file, ...graph.args, '-filter_complex', graph.graph, '-map', '[vout]', '-frames:v', '1', '-q:v', '2', name]);
   const local = path.join(e.dir, name);
   if (!fs.existsSync(local)) throw invalidInput(`no frame at ${seconds} s`, 'InvalidInput.InvalidTimeOffset');
   return { local, name };

@@ -283,6 +283,32 @@ test('a rotated portrait clip without audio: display orientation kept, no audio 
   expect(meanDiff(await rgb(plain, { crop: elsewhere }), await rgb(marked, { crop: elsewhere }))).toBeLessThan(2);
 });
 
+test('a transcode time range, and watermarks limited to a time window', async () => {
+  const fileId = await uploadViaApi(t, client, 'range', landscape);
+  const window = (start: number, end: number) => [{ Definition: 501, StartTimeOffset: start, EndTimeOffset: end }];
+  const { TaskId } = await client.ProcessMedia({
+    FileId: fileId,
+    MediaProcessTask: {
+      TranscodeTaskSet: [{ Definition: 100010, StartTimeOffset: 1, EndTimeOffset: 2.5, WatermarkSet: window(2, 3) }],
+      SnapshotByTimeOffsetTaskSet: [{ Definition: 10, ExtTimeOffsetSet: ['1s'], WatermarkSet: window(0, 0.5) }],
+      CoverBySnapshotTaskSet: [{ Definition: 10, PositionType: 'Time', PositionValue: 1, WatermarkSet: window(0.8, 1.5) }],
+    },
+  });
+  const task = await finished(TaskId!);
+  const red = (c: [number, number, number]) => c[0] > 190 && c[1] < 90 && c[2] < 90;
+  // Output seconds 0–1.5 are source seconds 1–2.5; the watermark shows from source second 2.
+  const clip = await download(result(task, 'Transcode').Output.Url, work);
+  expect(Number((await ffprobe(clip)).format.duration)).toBeCloseTo(1.5, 0);
+  expect(red(meanColour(await rgb(clip, { seconds: 0.3, crop: [500, 25, 100, 30] })))).toBe(false);
+  expect(red(meanColour(await rgb(clip, { seconds: 1.3, crop: [500, 25, 100, 30] })))).toBe(true);
+  // 960x540 snapshots: the watermark is 192 px wide, 38 px from the right, 22 px from the top.
+  const region: [number, number, number, number] = [760, 40, 120, 40];
+  const snapshot = await download(result(task, 'SnapshotByTimeOffset').Output.PicInfoSet[0].Url, work);
+  expect(meanDiff(await rgb(snapshot, { crop: region }), await rgb(landscape, { seconds: 1, crop: region }))).toBeLessThan(6);
+  const cover = await download(result(task, 'CoverBySnapshot').Output.CoverUrl, work);
+  expect(red(meanColour(await rgb(cover, { crop: region })))).toBe(true);
+});
+
 test('a broken file, an unknown template and an injected fault fail their subtasks with clear messages', async () => {
   const bad = await uploadViaApi(t, client, 'b', broken);
   const { TaskId } = await client.ProcessMedia({ FileId: bad, MediaProcessTask: { TranscodeTaskSet: [{ Definition: 100010 }], ImageSpriteTaskSet: [{ Definition: 10 }] } });
