@@ -79,6 +79,10 @@ class PostgresDatabase implements Database {
 
   private async runTransaction<T>(fn: (tx: Queryable) => Promise<T>): Promise<T> {
     const client: PoolClient = await this.pool.connect();
+    // A connection lost while checked out emits 'error' on the client (not the pool); the pending
+    // query rejects as well, which is where the failure is handled. Without a listener it would crash.
+    const onError = () => undefined;
+    client.on('error', onError);
     const tx: Queryable = {
       query: async <R>(sql: string, params: readonly unknown[] = []) => {
         const result = await client.query(sql, params as unknown[]);
@@ -92,12 +96,16 @@ class PostgresDatabase implements Database {
       await client.query('BEGIN');
       const value = await fn(tx);
       await client.query('COMMIT');
+      client.off('error', onError);
       client.release();
       return value;
     } catch (error) {
       // A connection whose ROLLBACK failed is broken: destroy it rather than return it to the pool.
       await client.query('ROLLBACK').then(
-        () => client.release(),
+        () => {
+          client.off('error', onError);
+          client.release();
+        },
         (rollbackError: Error) => client.release(rollbackError),
       );
       throw error;

@@ -162,3 +162,31 @@ test('PULL mode with a procedure in the signature: the cleanup timer pumps the e
     expect((await vodApi(stack).DescribeTasks({ FileId: result.fileId })).TaskSet).toHaveLength(1);
   });
 }, 120_000);
+
+test('VOD API failing 30 % of calls and timing some out: retries and the reconciler still get every upload READY, one task per file', async () => {
+  await withStack(
+    { env: { ...PIPELINE, PIPELINE_TRANSCODE_DEFINITIONS: '100010', PIPELINE_SPRITE_DEFINITION: '0', UPLOADED_RETRY_AFTER_SECONDS: '0', PROCESSING_DEADLINE_SECONDS: '60' } },
+    async (stack) => {
+      stack.emulator.setFaults({
+        seed: 5,
+        api: { internalErrorRate: 0.3, timeoutRate: 0.1, timeoutMs: 800, actions: ['ProcessMedia', 'DescribeMediaInfos', 'DescribeTaskDetail', 'DescribeTasks', 'SearchMedia'] },
+      });
+      const client = uploader(stack, await stack.demoToken('frank'));
+      const results = [];
+      for (let i = 0; i < 4; i++) results.push(await client.upload(clip));
+      const token = await stack.demoToken('frank');
+      const status = async (uploadId: string) =>
+        ((await (await fetch(`${stack.apiUrl}/uploads/${uploadId}`, { headers: { authorization: `Bearer ${token}` } })).json()) as { status: string }).status;
+      const deadline = Date.now() + 90_000;
+      let statuses = await Promise.all(results.map((r) => status(r.uploadId)));
+      while (statuses.some((s) => s !== 'READY') && Date.now() < deadline) {
+        await stack.gateway.invokeTimer('cleanup');
+        await new Promise((resolve) => setTimeout(resolve, 300));
+        statuses = await Promise.all(results.map((r) => status(r.uploadId)));
+      }
+      expect(statuses).toEqual(['READY', 'READY', 'READY', 'READY']);
+      stack.emulator.setFaults({});
+      for (const result of results) expect((await vodApi(stack).DescribeTasks({ FileId: result.fileId })).TaskSet).toHaveLength(1);
+    },
+  );
+}, 180_000);
