@@ -337,7 +337,7 @@ export class Processor extends EventEmitter<ProcessorEvents> {
           try {
             published = publish(ctx, source.media, result);
           } catch (error) {
-            failure = new SubtaskError('InternalError', 70000, `storing the output failed: ${error instanceof Error ? error.message : String(error)}`);
+            failure = error instanceof SubtaskError ? error : new SubtaskError('InternalError', 70000, `storing the output failed: ${error instanceof Error ? error.message : String(error)}`);
           }
         }
         if (published) {
@@ -457,6 +457,7 @@ function md5File(file: string): string {
 
 /** Moves the outputs into object storage, records them on the media and returns the subtask Output. */
 function publish(ctx: EmulatorContext, media: MediaRecord, result: SubtaskResult): Record<string, unknown> {
+  if (!ctx.store.doc.media[media.fileId]) throw sourceError('the media was deleted while it was being processed');
   const published = new Map<string, ObjectMeta & { url: string }>();
   const metas: ObjectMeta[] = [];
   for (const f of result.files) {
