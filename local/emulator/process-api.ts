@@ -76,7 +76,7 @@ export function subtasksOf(task: unknown): SubtaskRecord[] {
   for (const [setName, value] of Object.entries(task as Params)) {
     const type = TASK_SETS[setName];
     if (!type) {
-      if (value === null || value === undefined) continue;
+      if (value === null || value === undefined || (Array.isArray(value) && value.length === 0)) continue;
       throw new ApiError('InvalidParameterValue', `MediaProcessTask.${setName} is not supported by the emulator (supported: ${Object.keys(TASK_SETS).join(', ')}).`);
     }
     if (value === null || value === undefined) continue;
