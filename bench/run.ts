@@ -3,14 +3,17 @@
  * under bench/results/. Each figure is a ratio against a baseline measured in the same run:
  *  - the upload-signature bundle (JWT auth, validation, database row, rate limit) vs the naive signer
  *    of Tencent's doc (HMAC only), both behind the same bare HTTP front, driven by autocannon;
- *  - each bundle's size and cold start (fresh process: require + first invocation).
+ *  - webhook events/s (vod-events with de-dupe) vs a handler that does nothing;
+ *  - each bundle's cold start (fresh process: require + first invocation) vs the same handler run
+ *    unbundled (transpiled files loading node_modules), and its size.
  * Set BENCH_DATABASE_URL (or TEST_DATABASE_URL) to also measure against a PostgreSQL server.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import autocannon from 'autocannon';
+import * as esbuild from 'esbuild';
 import { functionNames } from '../scripts/build';
 import { SignJWT } from 'jose';
 import { Client } from 'pg';
@@ -129,6 +132,30 @@ function coldStart(bundle: string, env: Record<string, string>): Promise<{ requi
   });
 }
 
+/**
+ * The baseline for cold starts: the same handlers as plain transpiled JavaScript (esbuild, no bundling),
+ * one file per module, loading their packages from node_modules as an unbundled deployment would.
+ */
+async function buildUnbundled(): Promise<{ dir: string }> {
+  const dir = mkdtempSync(path.join(root, '.unbundled-'));
+  const sources = ['lib', 'functions'].flatMap((folder) =>
+    readdirSync(path.join(root, folder), { recursive: true })
+      .map(String)
+      .filter((file) => file.endsWith('.ts'))
+      .map((file) => path.join(folder, file)),
+  );
+  for (const source of sources) {
+    const out = path.join(dir, source.replace(/\.ts$/, '.js'));
+    const result = await esbuild.transform(readFileSync(path.join(root, source), 'utf8'), { loader: 'ts', format: 'cjs', target: 'node18', sourcefile: source });
+    // `#lib/x` (package.json imports) → a relative path to the transpiled file.
+    const toLib = path.relative(path.dirname(path.join(dir, source)), path.join(dir, 'lib')) || '.';
+    mkdirSync(path.dirname(out), { recursive: true });
+    writeFileSync(out, result.code.replace(/require\("#lib\/([\w/-]+)"\)/g, (_m, name: string) => `require("${toLib.startsWith('.') ? toLib : `./${toLib}`}/${name}.js")`));
+  }
+  // Resolved from the project's node_modules (the folder sits inside the project).
+  return { dir };
+}
+
 const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
 
 async function main(): Promise<void> {
@@ -205,18 +232,24 @@ async function main(): Promise<void> {
     report.webhook = webhook;
 
     rows.push([]);
-    rows.push(['bundle', 'size KiB', 'require ms', 'first call ms', 'cold start ms (median of 5)']);
+    rows.push(['cold start (fresh process, median of 5)', 'bundle ms', 'unbundled ms', 'bundled / unbundled', 'bundle KiB']);
+    const unbundled = await buildUnbundled();
     const bundles: Record<string, unknown> = {};
+    const env = benchEnv({ DATA_DIR: dataDir, CALLBACK_TOKENS: 'bench-callback-token-0123456789' });
     for (const name of functionNames()) {
       const file = path.join(dist, name, 'index.js');
-      const runs = [];
-      for (let i = 0; i < 5; i++) runs.push(await coldStart(file, benchEnv({ DATA_DIR: dataDir, CALLBACK_TOKENS: 'bench-callback-token-0123456789' })));
-      const requireMs = median(runs.map((r) => r.requireMs));
-      const firstInvokeMs = median(runs.map((r) => r.firstInvokeMs));
+      const measure = async (target: string) => {
+        const runs = [];
+        for (let i = 0; i < 5; i++) runs.push(await coldStart(target, env));
+        return { requireMs: median(runs.map((r) => r.requireMs)), firstInvokeMs: median(runs.map((r) => r.firstInvokeMs)), totalMs: median(runs.map((r) => r.requireMs + r.firstInvokeMs)) };
+      };
+      const bundled = await measure(file);
+      const plain = await measure(path.join(unbundled.dir, 'functions', name, 'index.js'));
       const sizeKiB = statSync(file).size / 1024;
-      bundles[name] = { sizeKiB, requireMs, firstInvokeMs };
-      rows.push([name, sizeKiB.toFixed(1), requireMs.toFixed(1), firstInvokeMs.toFixed(1), median(runs.map((r) => r.requireMs + r.firstInvokeMs)).toFixed(1)]);
+      bundles[name] = { sizeKiB, bundled, unbundled: plain, ratio: bundled.totalMs / plain.totalMs };
+      rows.push([name, bundled.totalMs.toFixed(1), plain.totalMs.toFixed(1), (bundled.totalMs / plain.totalMs).toFixed(2), sizeKiB.toFixed(1)]);
     }
+    rmSync(unbundled.dir, { recursive: true, force: true });
     report.bundles = bundles;
   } finally {
     rmSync(dataDir, { recursive: true, force: true });
