@@ -269,6 +269,9 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
   } catch (error) {
     view.clear();
     const code = exitCodeFor(error);
+    if (error instanceof VodUploadError && error.fileId) {
+      io.stderr.write(`vod-upload: the video was uploaded as fileId ${error.fileId} (uploadId ${error.uploadId ?? '?'})\n`);
+    }
     if (error instanceof VodUploadError && error.kind === 'cancelled') {
       error.message = `${error.message}; run the same command again to continue where it stopped`;
     }

@@ -664,6 +664,9 @@ export class VodUploaderCore {
           }
           wait.onStatus?.(view);
         },
+      }).catch((error: unknown) => {
+        if (error instanceof VodUploadError) error.fileId ??= commit.fileId;
+        throw error;
       });
       result.status = result.upload.status;
       timings.processingMs = Date.now() - t;

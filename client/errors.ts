@@ -36,6 +36,8 @@ export interface VodUploadErrorDetails {
   retryAfterSeconds?: number;
   /** The upload id, once one was issued. */
   uploadId?: string;
+  /** VOD's file id, once the commit succeeded (processing-failed, timeout). */
+  fileId?: string;
   /** The last `GET /uploads/{uploadId}` view (processing-failed, timeout). */
   upload?: UploadView;
   cause?: unknown;
@@ -48,6 +50,7 @@ export class VodUploadError extends Error {
   readonly field?: string;
   readonly retryAfterSeconds?: number;
   uploadId?: string;
+  fileId?: string;
   readonly upload?: UploadView;
 
   constructor(kind: VodUploadErrorKind, message: string, details: VodUploadErrorDetails = {}) {
@@ -59,6 +62,7 @@ export class VodUploadError extends Error {
     if (details.field !== undefined) this.field = details.field;
     if (details.retryAfterSeconds !== undefined) this.retryAfterSeconds = details.retryAfterSeconds;
     if (details.uploadId !== undefined) this.uploadId = details.uploadId;
+    if (details.fileId !== undefined) this.fileId = details.fileId;
     if (details.upload !== undefined) this.upload = details.upload;
   }
 
@@ -71,6 +75,7 @@ export class VodUploadError extends Error {
       field: this.field,
       retryAfterSeconds: this.retryAfterSeconds,
       uploadId: this.uploadId,
+      fileId: this.fileId,
     };
   }
 }

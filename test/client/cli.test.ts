@@ -125,6 +125,7 @@ maybe('exit codes: 3 for a refused token, 2 for a missing file or bad usage, 6 f
   expect(usage.code).toBe(2);
   expect(usage.stderr).toContain('Usage: vod-upload');
   expect(timedOut.code).toBe(6);
+  expect(timedOut.stderr).toMatch(/fileId \d+/);
   expect(timedOut.stderr).toMatch(/still ISSUED/);
   expect(timedOut.stderr).not.toMatch(/upload [\d.]+%/); // --quiet
 }, 30_000);
