@@ -158,8 +158,6 @@ const schema = z.object({
   FAILED_RETENTION_DAYS: integer(0, 3650, 7),
   EVENT_RETENTION_DAYS: integer(5, 3650, 14),
 
-  APP_WEBHOOK_URL: url,
-  APP_WEBHOOK_SECRET: optionalString.pipe(z.string().min(16, 'must be at least 16 characters').optional()),
 });
 
 type Parsed = z.infer<typeof schema>;
@@ -207,7 +205,6 @@ export interface Config {
   mediaRules: MediaRules;
   cleanup: CleanupSettings;
   hotlink?: { key: string; urlTtlSeconds: number; rlimit?: number; previewSeconds?: number };
-  appWebhook?: { url: string; secret: string };
 }
 
 /** What ProcessMedia is asked to do for every accepted upload; `version` goes into the SessionId. */
@@ -289,7 +286,6 @@ export function loadConfig(env: Record<string, string | undefined>, needs: Confi
   if (e.PIPELINE_WATERMARK_TEXT && !e.PIPELINE_TEXT_WATERMARK_DEFINITION) {
     fail('PIPELINE_TEXT_WATERMARK_DEFINITION (a text watermark template) is required with PIPELINE_WATERMARK_TEXT');
   }
-  if (e.APP_WEBHOOK_URL && !e.APP_WEBHOOK_SECRET) fail('APP_WEBHOOK_SECRET is required with APP_WEBHOOK_URL');
   if (!e.UPLOAD_PROCEDURE && (e.UPLOAD_TASK_PRIORITY !== undefined || e.UPLOAD_TASK_NOTIFY_MODE !== undefined)) {
     fail('UPLOAD_TASK_PRIORITY and UPLOAD_TASK_NOTIFY_MODE only apply together with UPLOAD_PROCEDURE');
   }
@@ -377,6 +373,5 @@ export function loadConfig(env: Record<string, string | undefined>, needs: Confi
     hotlink: e.HOTLINK_KEY
       ? { key: e.HOTLINK_KEY, urlTtlSeconds: e.HOTLINK_URL_TTL_SECONDS, rlimit: e.HOTLINK_RLIMIT, previewSeconds: e.HOTLINK_PREVIEW_SECONDS }
       : undefined,
-    appWebhook: e.APP_WEBHOOK_URL && e.APP_WEBHOOK_SECRET ? { url: e.APP_WEBHOOK_URL, secret: e.APP_WEBHOOK_SECRET } : undefined,
   };
 }
