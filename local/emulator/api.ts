@@ -1,9 +1,9 @@
 /**
  * API 3.0 endpoint (`POST /` with X-TC-Action, vod-protocol.md §6): TC3-HMAC-SHA256 verification,
  * the error envelope (HTTP 200, `Response.Error.{Code,Message}`, `RequestId`) and a table of action
- * handlers. To add an action (ProcessMedia, DescribeTaskDetail, …) add an entry to `API_ACTIONS`
- * (or pass `extraActions` to `startEmulator`): a handler gets the JSON parameters and returns the
- * Response fields without RequestId, or throws `ApiError(code, message)`.
+ * handlers (media processing actions are in process-api.ts). To add an action, add an entry to
+ * `API_ACTIONS` (or pass `actions` to `startEmulator`): a handler gets the JSON parameters and returns
+ * the Response fields without RequestId, or throws `ApiError(code, message)`.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { EmulatorContext } from './context.ts';

@@ -8,7 +8,8 @@
  *                       `Domain: '<host:port>/cos/{Bucket}/{Region}'` (see `emulator.cosDomain`)
  *   COS, bare Domain    `Domain: '<host:port>'`: a COS-signed request to any other path; the bucket is
  *                       the one the temporary credential was issued for
- *   media files         GET/HEAD `/media/<storagePath without leading />` (or Host `<appId>.vod2.myqcloud.com`)
+ *   media files         GET/HEAD `/media/<storagePath without leading />` (or Host `<appId>.vod2.myqcloud.com`),
+ *                       originals and processing outputs; Key hotlink protection when `hotlinkKey` is set
  *   UGC upload API      POST `/v3/index.php?Action=ApplyUploadUGC|CommitUploadUGC|PrepareUploadUGC`
  *   API 3.0             POST `/` with `X-TC-Action` (TC3-HMAC-SHA256)
  *   admin               GET/POST `/__admin/faults`, GET `/__admin/health`
