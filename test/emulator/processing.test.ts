@@ -4,13 +4,14 @@
  * with ffprobe and by pixels; events parsed with the backend's own parser; DescribeTaskDetail,
  * DescribeTasks, SessionId de-dup, priority order, restart recovery, fault injection.
  */
+import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { parseVodEvent, summariseProcessing } from '#lib/vod-event';
 import type { ProcedureStateChangedEvent } from '#lib/vod-event';
 import { omitNulls } from '../../local/emulator/events.ts';
 import type { ProcessingTask } from '../../local/emulator/state.ts';
-import { audioStream, download, ffprobe, makeClip, meanColour, meanDiff, rgb, streamsOf, videoStream } from './media';
+import { audioStream, download, FFMPEG, ffprobe, makeClip, meanColour, meanDiff, rgb, streamsOf, videoStream } from './media';
 import { startTestEmulator, tempDir, uploadViaApi, vodClient, writeRandomFile } from './helpers';
 import type { TestEmulator, VodClient } from './helpers';
 
@@ -309,7 +310,7 @@ test('a transcode time range, and watermarks limited to a time window', async ()
   expect(red(meanColour(await rgb(cover, { crop: region })))).toBe(true);
 });
 
-test('a broken file, an unknown template and an injected fault fail their subtasks with clear messages', async () => {
+test('a broken file, an audio-only file, an unknown template and an injected fault fail their subtasks with clear messages', async () => {
   const bad = await uploadViaApi(t, client, 'b', broken);
   const { TaskId } = await client.ProcessMedia({ FileId: bad, MediaProcessTask: { TranscodeTaskSet: [{ Definition: 100010 }], ImageSpriteTaskSet: [{ Definition: 10 }] } });
   const task = await finished(TaskId!);
@@ -319,6 +320,12 @@ test('a broken file, an unknown template and an injected fault fail their subtas
   }
   const event = parseVodEvent(omitNulls(procedureEvents(TaskId!)[0])) as ProcedureStateChangedEvent;
   expect(summariseProcessing(event).outcome).toBe('FAIL');
+
+  const audioOnly = path.join(work, 'tone.m4a');
+  execFileSync(FFMPEG, ['-v', 'error', '-y', '-f', 'lavfi', '-i', 'sine=frequency=440:duration=1', '-c:a', 'aac', audioOnly]);
+  const tone = await uploadViaApi(t, client, 'a', audioOnly);
+  const toneTask = await finished((await client.ProcessMedia({ FileId: tone, MediaProcessTask: { SnapshotByTimeOffsetTaskSet: [{ Definition: 10, ExtTimeOffsetSet: ['0.5s'] }] } })).TaskId!);
+  expect(result(toneTask, 'SnapshotByTimeOffset')).toMatchObject({ Status: 'FAIL', ErrCode: 60000, ErrCodeExt: 'SourceFileError.NoVideoMedia', Message: 'the source file has no video stream' });
 
   const good = await uploadViaApi(t, client, 'g');
   t.emulator.setFaults({ processing: { failDefinitions: [100020] } });
