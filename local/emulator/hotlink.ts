@@ -5,7 +5,7 @@
  *   parameters), or past `t` + 300 s gets 403 (the check is `verifyPlaybackUrl` from `#lib/hotlink`);
  * - `rlimit`: at most that many distinct client IPs per signed URL (counted in memory), others 403;
  * - `exper`: only a preview is served: an HLS playlist lists only the segments of the first `exper`
- *   seconds, an MP4 is cut to `exper` seconds (stream copy, cached);
+ *   seconds (later segments get 403), an MP4 is cut to `exper` seconds (stream copy, cached);
  * - HLS: a playlist's URIs are relative names in the same Dir, so the emulator appends the playlist's
  *   own hotlink query to them; the one Dir signature then covers sub-playlists and segments.
  * Not emulated: the referer and region lists (`whref`, `bkref`, `whreg`, `bkreg`) are part of the
@@ -81,6 +81,30 @@ export class Hotlink {
     }
     if (cut) out.push('#EXT-X-ENDLIST', '');
     return out.join('\n');
+  }
+
+  /**
+   * Where an HLS segment starts (s), from the playlist beside it that lists it; 0 when none does.
+   * A preview URL (`exper`) may not fetch segments past the preview.
+   */
+  segmentStart(segment: ObjectMeta): number {
+    const dir = segment.key.slice(0, segment.key.lastIndexOf('/') + 1);
+    const name = segment.key.slice(dir.length);
+    for (const meta of Object.values(this.ctx.store.doc.objects)) {
+      if (meta.bucket !== segment.bucket || !meta.key.startsWith(dir) || !meta.key.endsWith('.m3u8') || meta.key.slice(dir.length).includes('/')) continue;
+      let elapsed = 0;
+      let pending = 0;
+      for (const line of fs.readFileSync(meta.file, 'utf8').split('\n')) {
+        const extinf = /^#EXTINF:([\d.]+)/.exec(line);
+        if (extinf) pending = Number(extinf[1]);
+        else if (line && !line.startsWith('#')) {
+          if (line.split('?')[0] === name) return elapsed;
+          elapsed += pending;
+          pending = 0;
+        }
+      }
+    }
+    return 0;
   }
 
   /** The first `seconds` of an MP4 (stream copy), made once per file and length. */

@@ -199,6 +199,9 @@ export async function startEmulator(options: StartOptions): Promise<Emulator> {
       sendJson(req, res, meta ? 405 : 404, { error: { code: meta ? 'MethodNotAllowed' : 'NotFound', message: meta ? 'use GET or HEAD' : `no media file ${key}` } });
       return;
     }
+    if (decision.exper > 0 && key.endsWith('.ts') && hotlink.segmentStart(meta) >= decision.exper) {
+      return sendForbidden(res, `exper: this segment starts after the ${decision.exper} s preview`);
+    }
     if (hotlink.enabled && key.endsWith('.m3u8')) {
       const body = hotlink.playlist(meta, decision);
       res.writeHead(200, { ...corsHeaders(req), 'content-type': meta.contentType, 'content-length': String(Buffer.byteLength(body)), 'cache-control': 'no-cache' });

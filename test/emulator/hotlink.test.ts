@@ -72,8 +72,13 @@ test('HLS: segments are covered by the playlist signature; exper serves a previe
     expect(await status(new URL(segment.split('?')[0]!, hls).toString())).toBe(403);
   }
   const preview = await (await fetch(signPlaybackUrl(hls, { key: KEY, expiresAt: now() + 600, exper: 5 }))).text();
-  expect(preview.split('\n').filter((l) => l && !l.startsWith('#')).length).toBeLessThan(segments.length);
+  const previewSegments = preview.split('\n').filter((l) => l && !l.startsWith('#'));
+  expect(previewSegments.length).toBeLessThan(segments.length);
   expect(preview.trim().endsWith('#EXT-X-ENDLIST')).toBe(true);
+  // The preview's signature does not open the segments after it.
+  const previewQuery = previewSegments[0]!.split('?')[1]!;
+  expect(await status(new URL(`${previewSegments[0]!.split('?')[0]}?${previewQuery}`, hls).toString())).toBe(200);
+  expect(await status(new URL(`${segments.at(-1)!.split('?')[0]}?${previewQuery}`, hls).toString())).toBe(403);
 
   const full = await ffprobe(await download(signPlaybackUrl(mp4, { key: KEY, expiresAt: now() + 600 }), work));
   const cut = await ffprobe(await download(signPlaybackUrl(mp4, { key: KEY, expiresAt: now() + 600, exper: 3 }), work));

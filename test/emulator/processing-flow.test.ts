@@ -162,3 +162,22 @@ test('the pool runs at most `processing.concurrency` jobs at once', async () => 
     await t2.close();
   }
 });
+
+test('without a usable ffmpeg, subtasks fail with a message that says so', async () => {
+  const t2 = await startTestEmulator({ ffmpegPath: '/nonexistent/ffmpeg' });
+  try {
+    const client2 = vodClient(t2.emulator);
+    const fileId = await uploadViaApi(t2, client2, 'no-ffmpeg');
+    const { TaskId } = await client2.ProcessMedia({ FileId: fileId, MediaProcessTask: { TranscodeTaskSet: [{ Definition: 100010 }] } });
+    await t2.emulator.processing.idle();
+    const detail = await client2.DescribeTaskDetail({ TaskId: TaskId! });
+    expect(detail.Status).toBe('FINISH');
+    expect(detail.ProcedureTask!.MediaProcessResultSet![0]!.TranscodeTask).toMatchObject({
+      Status: 'FAIL',
+      ErrCodeExt: 'InternalError',
+      Message: expect.stringContaining('cannot run ffmpeg (/nonexistent/ffmpeg)'),
+    });
+  } finally {
+    await t2.close();
+  }
+});
