@@ -4,7 +4,7 @@
  * by PULL (parsed as the backend's cleanup pump does) and PUSH, and a job interrupted by a restart.
  */
 import fs from 'node:fs';
-import { parsePullEventsResponse, parseVodEventJson, summariseProcessing } from '#lib/vod-event';
+import { eventDedupeKey, parsePullEventsResponse, parseVodEventJson, summariseProcessing } from '#lib/vod-event';
 import type { ProcedureStateChangedEvent, VodEvent } from '#lib/vod-event';
 import type { ProcessingTask } from '../../local/emulator/state.ts';
 import { bucketOf, CLIP, cosCall, cosForApply, keyOf, startReceiver, startTestEmulator, tempDir, ugc, uploadSignature, uploadViaApi, vodClient } from './helpers';
@@ -101,20 +101,25 @@ test('ProcessMediaByProcedure: known names run, unknown ones are refused, Sessio
   expect(TaskSet!.find((task) => task.SessionId === 'p-1')?.TaskId).toBe(TaskId);
 });
 
-test('PUSH: the FINISH event reaches the callback URL (with Sign/T) and parses', async () => {
+test('PUSH: the FINISH event reaches the callback URL (with Sign/T) and parses; injected duplicates de-dupe', async () => {
   const receiver = await startReceiver();
   try {
     await client.ModifyEventConfig({ Mode: 'PUSH', NotificationUrl: receiver.url, SignKey: 'abc123' });
+    t.emulator.setFaults({ push: { duplicateRate: 1 } });
     const fileId = await uploadViaApi(t, client, 'push');
     const { TaskId } = await client.ProcessMedia({ FileId: fileId, MediaProcessTask: { ImageSpriteTaskSet: [{ Definition: 10 }] }, SessionContext: 'pushed' });
     await t.emulator.processing.idle();
     await t.emulator.flush();
-    const body = receiver.bodies.find((b) => b.EventType === 'ProcedureStateChanged' && b.ProcedureStateChangeEvent.TaskId === TaskId)!;
+    const copies = receiver.bodies.filter((b) => b.EventType === 'ProcedureStateChanged' && b.ProcedureStateChangeEvent.TaskId === TaskId);
+    expect(copies).toHaveLength(2);
+    expect(new Set(copies.map((c) => eventDedupeKey(parseVodEventJson(JSON.stringify(c))))).size).toBe(1);
+    const body = copies[0]!;
     expect(body).toMatchObject({ Sign: expect.stringMatching(/^[0-9a-f]{32}$/), T: expect.any(Number) });
     const event = parseVodEventJson(JSON.stringify(body)) as ProcedureStateChangedEvent;
     expect(event).toMatchObject({ status: 'FINISH', sessionContext: 'pushed' });
     expect(summariseProcessing(event).sprite?.webVttUrl).toMatch(/imageSprite\.10\.vtt$/);
   } finally {
+    t.emulator.setFaults({});
     await client.ModifyEventConfig({ Mode: 'PULL' });
     await receiver.close();
   }
