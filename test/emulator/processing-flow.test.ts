@@ -186,3 +186,22 @@ test('without a usable ffmpeg, subtasks fail with a message that says so', async
     await t2.close();
   }
 });
+
+test('SubAppId: tasks belong to the sub-application of their media', async () => {
+  const t2 = await startTestEmulator({ subAppIds: [1500000777] });
+  try {
+    const client2 = vodClient(t2.emulator);
+    const fileId = await uploadViaApi(t2, client2, 'sub', CLIP, 1500000777);
+    const task = { FileId: fileId, MediaProcessTask: { ImageSpriteTaskSet: [{ Definition: 10 }] }, SessionId: 's' };
+    await expect(client2.ProcessMedia(task)).rejects.toMatchObject({ code: 'ResourceNotFound.FileNotExist' });
+    const { TaskId } = await client2.ProcessMedia({ ...task, SubAppId: 1500000777 });
+    expect(TaskId).toMatch(/^1500000777-procedurev2-/);
+    await t2.emulator.processing.idle();
+    await expect(client2.DescribeTaskDetail({ TaskId: TaskId! })).rejects.toMatchObject({ code: 'ResourceNotFound.TaskNotExist' });
+    expect((await client2.DescribeTaskDetail({ TaskId: TaskId!, SubAppId: 1500000777 })).Status).toBe('FINISH');
+    expect((await client2.DescribeTasks({ FileId: fileId })).TaskSet).toEqual([]);
+    expect((await client2.DescribeTasks({ FileId: fileId, SubAppId: 1500000777 })).TaskSet).toHaveLength(1);
+  } finally {
+    await t2.close();
+  }
+});
