@@ -148,6 +148,69 @@ const describeMediaInfos: ActionHandler = ({ ctx, appId }, params) => {
   return { MediaInfoSet, NotExistFileIdSet };
 };
 
+/** VOD answers at most this far into a search (Offset + Limit). */
+const SEARCH_MAX_WINDOW = 5000;
+
+/**
+ * SearchMedia (the subset the backend's reconciler uses): filters FileIds, Names, Categories,
+ * SourceTypes and the CreateTime range (`After` inclusive, `Before` exclusive, ISO 8601); Sort on
+ * CreateTime (default newest first); Offset/Limit paging within the first 5 000 results; Filters as in
+ * DescribeMediaInfos.
+ */
+const searchMedia: ActionHandler = (call, params) => {
+  const { ctx, appId } = call;
+  const offset = params.Offset === undefined ? 0 : params.Offset;
+  const limit = params.Limit === undefined ? 10 : params.Limit;
+  if (typeof offset !== 'number' || !Number.isInteger(offset) || offset < 0) throw new ApiError('InvalidParameterValue.Offset', 'Offset must be a non-negative integer.');
+  if (typeof limit !== 'number' || !Number.isInteger(limit) || limit < 1) throw new ApiError('InvalidParameterValue.Limit', 'Limit must be a positive integer.');
+  if (offset + limit > SEARCH_MAX_WINDOW) throw new ApiError('InvalidParameterValue.Limit', `Offset + Limit must be at most ${SEARCH_MAX_WINDOW}.`);
+  const list = (name: string): string[] | undefined => {
+    const value = params[name];
+    if (value === undefined || value === null) return undefined;
+    if (!Array.isArray(value) || value.some((v) => typeof v !== 'string')) throw new ApiError(`InvalidParameterValue.${name}`, `${name} must be a list of strings.`);
+    return value as string[];
+  };
+  const time = (value: unknown, name: string): number | undefined => {
+    if (value === undefined || value === null || value === '') return undefined;
+    const ms = typeof value === 'string' ? Date.parse(value) : Number.NaN;
+    if (Number.isNaN(ms)) throw new ApiError('InvalidParameterValue.CreateTime', `CreateTime.${name} must be an ISO 8601 time.`);
+    return ms;
+  };
+  const range = (params.CreateTime ?? {}) as Record<string, unknown>;
+  const after = time(range.After, 'After');
+  const before = time(range.Before, 'Before');
+  const [fileIds, names, categories, sourceTypes] = [list('FileIds'), list('Names'), list('Categories'), list('SourceTypes')];
+  const sort = (params.Sort ?? { Field: 'CreateTime', Order: 'Desc' }) as Record<string, unknown>;
+  if (sort.Field !== 'CreateTime' || (sort.Order !== 'Asc' && sort.Order !== 'Desc')) {
+    throw new ApiError('InvalidParameterValue.Sort', 'Sort must be { Field: "CreateTime", Order: "Asc" | "Desc" }.');
+  }
+  const created = (media: { basicInfo: Record<string, unknown> }) => Date.parse(String(media.basicInfo.CreateTime));
+  const matches = Object.values(ctx.store.doc.media)
+    .filter((media) => media.appId === appId)
+    .filter((media) => {
+      const basic = media.basicInfo as Record<string, unknown>;
+      const source = (basic.SourceInfo ?? {}) as Record<string, unknown>;
+      const at = created(media);
+      return (
+        (!fileIds || fileIds.includes(media.fileId)) &&
+        (!names || names.includes(String(basic.Name))) &&
+        (!categories || categories.includes(String(basic.Category))) &&
+        (!sourceTypes || sourceTypes.includes(String(source.SourceType))) &&
+        (after === undefined || at >= after) &&
+        (before === undefined || at < before)
+      );
+    })
+    .sort((a, b) => (created(a) - created(b) || a.fileId.localeCompare(b.fileId)) * (sort.Order === 'Asc' ? 1 : -1));
+  const page = matches.slice(offset, offset + limit).map((media) => media.fileId);
+  const MediaInfoSet: unknown[] = [];
+  // DescribeMediaInfos takes 20 ids at a time.
+  for (let i = 0; i < page.length; i += 20) {
+    const described = describeMediaInfos(call, { Filters: params.Filters, FileIds: page.slice(i, i + 20) }) as { MediaInfoSet: unknown[] };
+    MediaInfoSet.push(...described.MediaInfoSet);
+  }
+  return { TotalCount: Math.min(matches.length, SEARCH_MAX_WINDOW), MediaInfoSet };
+};
+
 const DELETE_PART_TYPES = ['OriginalFiles', 'TranscodeFiles', 'AdaptiveDynamicStreamingFiles', 'WechatPublishFiles', 'WechatMiniProgramPublishFiles'];
 
 const deleteMedia: ActionHandler = ({ ctx, appId }, params) => {
@@ -281,6 +344,7 @@ const commitUploadAction: ActionHandler = ({ ctx, appId }, params) =>
 /** The action table. */
 export const API_ACTIONS: Record<string, ActionHandler> = {
   DescribeMediaInfos: describeMediaInfos,
+  SearchMedia: searchMedia,
   DeleteMedia: deleteMedia,
   PullEvents: pullEvents,
   ConfirmEvents: confirmEvents,
