@@ -4,10 +4,9 @@
  * processing and prints each stage with its timing and the resulting URLs. Exits 0 only when the video
  * reached READY.
  */
-import { execFileSync } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
-import ffmpeg from '@ffmpeg-installer/ffmpeg';
+import { makeTestClip } from './test-clip';
 import { VodUploader, type StageEvent } from '../client/node.ts';
 import { startStack } from './stack';
 
@@ -20,12 +19,7 @@ async function main(): Promise<number> {
   const say = (line: string) => console.log(`${stamp()}  ${line}`);
 
   const clip = path.join(dataDir, 'demo-clip.mp4');
-  execFileSync(ffmpeg.path, [
-    '-hide_banner', '-loglevel', 'error', '-y',
-    '-f', 'lavfi', '-i', 'testsrc2=size=640x360:rate=25:duration=6',
-    '-f', 'lavfi', '-i', 'sine=frequency=440:duration=6',
-    '-c:v', 'libx264', '-pix_fmt', 'yuv420p', '-c:a', 'aac', '-shortest', clip,
-  ]);
+  makeTestClip(clip, { width: 640, height: 360, seconds: 6 });
   say(`generated ${path.relative(root, clip)} (6 s, 640x360, H.264/AAC) with ffmpeg`);
 
   const stack = await startStack({

@@ -2,45 +2,19 @@
  * The local stack killed with SIGKILL in the middle of work and started again on the same data: no
  * upload is lost or duplicated, and the cleanup run finishes what was in flight.
  */
-import { execFile, execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import ffmpeg from '@ffmpeg-installer/ffmpeg';
+import { makeTestClip } from '../local/test-clip';
+import { freePort, projectRoot as root, startStackProcess } from './support/stack-process';
 import { vod } from 'tencentcloud-sdk-nodejs-vod';
 
-const root = path.resolve(__dirname, '..');
 const work = mkdtempSync(path.join(tmpdir(), 'vub-crash-'));
 const clip = path.join(work, 'clip.mp4');
 let ports: { PORT: string; EMULATOR_PORT: string };
 
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const server = createServer();
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
-}
-
-async function startStackProcess(): Promise<{ child: ChildProcess; output: () => string }> {
-  let output = '';
-  const child = spawn(process.execPath, ['--import', 'tsx', 'local/start.ts'], {
-    cwd: root,
-    env: { ...process.env, ...ports, DATA_DIR: path.join(work, 'data'), PIPELINE_TRANSCODE_DEFINITIONS: '100010', UPLOADED_RETRY_AFTER_SECONDS: '0' },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  child.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  child.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  const deadline = Date.now() + 60_000;
-  while (!output.includes('Ctrl-C stops everything')) {
-    if (Date.now() > deadline || child.exitCode !== null) throw new Error(`the stack did not come up:\n${output}`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-  return { child, output: () => output };
-}
+const startStack = () => startStackProcess({ ...ports, DATA_DIR: path.join(work, 'data'), PIPELINE_TRANSCODE_DEFINITIONS: '100010', UPLOADED_RETRY_AFTER_SECONDS: '0' });
 
 function upload(args: string[]): Promise<{ code: number; stdout: string }> {
   return new Promise((resolve) => {
@@ -51,13 +25,13 @@ function upload(args: string[]): Promise<{ code: number; stdout: string }> {
 }
 
 beforeAll(async () => {
-  execFileSync(ffmpeg.path, ['-hide_banner', '-loglevel', 'error', '-y', '-f', 'lavfi', '-i', 'testsrc2=size=320x180:rate=25:duration=2', '-c:v', 'libx264', '-pix_fmt', 'yuv420p', clip]);
+  makeTestClip(clip, { width: 320, height: 180, seconds: 2, audio: false });
   ports = { PORT: String(await freePort()), EMULATOR_PORT: String(await freePort()) };
 });
 afterAll(() => rmSync(work, { recursive: true, force: true }));
 
 test('SIGKILL mid-work, restart on the same data: nothing lost, nothing duplicated', async () => {
-  let stack = await startStackProcess();
+  let stack = await startStack();
   const api = `http://127.0.0.1:${ports.PORT}`;
   const token = /bearer token \(24 h\):\s+(\S+)/.exec(stack.output())![1]!;
   const cosDomain = /--cos-domain (\S+)/.exec(stack.output())![1]!;
@@ -70,7 +44,7 @@ test('SIGKILL mid-work, restart on the same data: nothing lost, nothing duplicat
   stack.child.kill('SIGKILL');
   await new Promise((resolve) => stack.child.once('exit', resolve));
 
-  stack = await startStackProcess();
+  stack = await startStack();
   try {
     const status = async (id: string) =>
       (await (await fetch(`${api}/uploads/${id}`, { headers: { authorization: `Bearer ${token}` } })).json()) as { status: string; fileId: string };

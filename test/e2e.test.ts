@@ -8,7 +8,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import ffmpeg from '@ffmpeg-installer/ffmpeg';
+import { makeTestClip } from '../local/test-clip';
 import { vod } from 'tencentcloud-sdk-nodejs-vod';
 import { setLogSink } from '#lib/log';
 import { MemoryResumeStore, VodUploader } from '../client/node';
@@ -21,12 +21,7 @@ let previousSink: (line: string) => void;
 beforeAll(() => {
   previousSink = setLogSink(() => undefined);
   // 2 s, 320x180, H.264 + AAC: small enough to process in well under a second.
-  execFileSync(ffmpeg.path, [
-    '-hide_banner', '-loglevel', 'error', '-y',
-    '-f', 'lavfi', '-i', 'testsrc2=size=320x180:rate=25:duration=2',
-    '-f', 'lavfi', '-i', 'sine=frequency=440:duration=2',
-    '-c:v', 'libx264', '-pix_fmt', 'yuv420p', '-c:a', 'aac', '-shortest', clip,
-  ]);
+  makeTestClip(clip, { width: 320, height: 180, seconds: 2 });
 });
 afterAll(() => {
   setLogSink(previousSink);

@@ -2,11 +2,10 @@
  * VOD's PUSH callbacks are not reliable: here the emulator drops 30 % and duplicates 30 % of them. A batch
  * of uploads must still reach READY once the cleanup function has run, with no file processed twice.
  */
-import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import ffmpeg from '@ffmpeg-installer/ffmpeg';
+import { makeTestClip } from '../local/test-clip';
 import { vod } from 'tencentcloud-sdk-nodejs-vod';
 import { setLogSink } from '#lib/log';
 import { MemoryResumeStore, VodUploader } from '../client/node';
@@ -19,7 +18,7 @@ afterAll(() => rmSync(work, { recursive: true, force: true }));
 test(`${UPLOADS} uploads with 30 % of callbacks dropped and 30 % duplicated all end READY after cleanup, each processed once`, async () => {
   const previous = setLogSink(() => undefined);
   const clip = path.join(work, 'clip.mp4');
-  execFileSync(ffmpeg.path, ['-hide_banner', '-loglevel', 'error', '-y', '-f', 'lavfi', '-i', 'testsrc2=size=160x90:rate=10:duration=1', '-c:v', 'libx264', '-pix_fmt', 'yuv420p', clip]);
+  makeTestClip(clip, { width: 160, height: 90, seconds: 1, fps: 10, audio: false });
   const stack = await startStack({
     dataDir: path.join(work, 'data'),
     port: 0,

@@ -3,31 +3,18 @@
  * CLI uploads a clip and waits for READY; the CLI's exit codes for a refused token and a missing file;
  * Ctrl-C stops the stack cleanly.
  */
-import { execFile, execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import ffmpeg from '@ffmpeg-installer/ffmpeg';
+import { makeTestClip } from '../local/test-clip';
+import { freePort, projectRoot as root, startStackProcess, type StackProcess } from './support/stack-process';
 
-const root = path.resolve(__dirname, '..');
 const work = mkdtempSync(path.join(tmpdir(), 'vub-start-'));
-let stackProcess: ChildProcess;
-let output = '';
+let stack: StackProcess;
 let apiUrl: string;
 let token: string;
 let cliArgs: string[];
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-    server.on('error', reject);
-  });
-}
 
 function cli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
@@ -38,27 +25,10 @@ function cli(args: string[]): Promise<{ code: number; stdout: string; stderr: st
 }
 
 beforeAll(async () => {
-  execFileSync(ffmpeg.path, [
-    '-hide_banner', '-loglevel', 'error', '-y',
-    '-f', 'lavfi', '-i', 'testsrc2=size=320x180:rate=25:duration=2',
-    '-f', 'lavfi', '-i', 'sine=frequency=440:duration=2',
-    '-c:v', 'libx264', '-pix_fmt', 'yuv420p', '-c:a', 'aac', '-shortest', path.join(work, 'clip.mp4'),
-  ]);
+  makeTestClip(path.join(work, 'clip.mp4'), { width: 320, height: 180, seconds: 2 });
   const [port, emulatorPort] = [await freePort(), await freePort()];
-  // `npm start` is `npm run build && tsx local/start.ts`; the suite has just built dist/, so this runs the
-  // second half, exactly as npm would.
-  stackProcess = spawn(process.execPath, ['--import', 'tsx', 'local/start.ts'], {
-    cwd: root,
-    env: { ...process.env, PORT: String(port), EMULATOR_PORT: String(emulatorPort), DATA_DIR: path.join(work, 'data') },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  stackProcess.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  stackProcess.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  const deadline = Date.now() + 60_000;
-  while (!output.includes('Ctrl-C stops everything')) {
-    if (Date.now() > deadline || stackProcess.exitCode !== null) throw new Error(`npm start did not come up:\n${output}`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
+  stack = await startStackProcess({ PORT: String(port), EMULATOR_PORT: String(emulatorPort), DATA_DIR: path.join(work, 'data') });
+  const output = stack.output();
   apiUrl = /web page and API\s+(\S+)\//.exec(output)![1]!;
   token = /bearer token \(24 h\):\s+(\S+)/.exec(output)![1]!;
   const vodApi = /VOD emulator\s+(\S+)/.exec(output)![1]!;
@@ -67,12 +37,12 @@ beforeAll(async () => {
 }, 90_000);
 
 afterAll(() => {
-  if (stackProcess.exitCode === null) stackProcess.kill('SIGKILL');
+  if (stack.child.exitCode === null) stack.child.kill('SIGKILL');
   rmSync(work, { recursive: true, force: true });
 });
 
 test('the start command prints the URLs and a demo token, and serves the web page', async () => {
-  expect(output).toContain('vod-upload-backend local stack');
+  expect(stack.output()).toContain('vod-upload-backend local stack');
   const page = await fetch(`${apiUrl}/`);
   expect(page.status).toBe(200);
   expect(await page.text()).toContain('<title>');
@@ -94,8 +64,8 @@ test('the CLI exit codes: 3 for a refused token, 2 for a missing file', async ()
 }, 60_000);
 
 test('SIGINT stops the stack cleanly', async () => {
-  const exited = new Promise<number | null>((resolve) => stackProcess.once('exit', (code) => resolve(code)));
-  stackProcess.kill('SIGINT');
+  const exited = new Promise<number | null>((resolve) => stack.child.once('exit', (code) => resolve(code)));
+  stack.child.kill('SIGINT');
   expect(await exited).toBe(0);
-  expect(output).toContain('stopping');
+  expect(stack.output()).toContain('stopping');
 }, 30_000);

@@ -3,11 +3,10 @@
  * generated clip, wait for the gallery, check that every video can play and every image loads, and save
  * a screenshot (test-artifacts/web-page.png). Skipped with a message when Chromium is not installed.
  */
-import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import ffmpeg from '@ffmpeg-installer/ffmpeg';
+import { makeTestClip } from '../local/test-clip';
 import { chromium, type Browser } from 'playwright-core';
 import { setLogSink } from '#lib/log';
 import { startStack, type Stack } from '../local/stack';
@@ -41,12 +40,7 @@ beforeAll(async () => {
   if (!available) return;
   previousSink = setLogSink(() => undefined);
   work = mkdtempSync(path.join(tmpdir(), 'vub-web-'));
-  execFileSync(ffmpeg.path, [
-    '-hide_banner', '-loglevel', 'error', '-y',
-    '-f', 'lavfi', '-i', 'testsrc2=size=480x270:rate=25:duration=3',
-    '-f', 'lavfi', '-i', 'sine=frequency=330:duration=3',
-    '-c:v', 'libx264', '-pix_fmt', 'yuv420p', '-c:a', 'aac', '-shortest', path.join(work, 'holiday.mp4'),
-  ]);
+  makeTestClip(path.join(work, 'holiday.mp4'), { width: 480, height: 270, seconds: 3 });
   stack = await startStack({
     dataDir: path.join(work, 'data'),
     port: 0,
