@@ -92,11 +92,19 @@ test('the event pump applies pulled events through the webhook path and confirms
   for (const uploadId of uploads) fileIds.push(await uploadViaApi(t, client, encodeUploadContext({ uploadId, userId: 'alice' })));
 
   const summary = await runCleanup(deps());
-  expect(summary).toMatchObject({ eventsPulled: 3, eventsApplied: 3, eventsConfirmed: 3, eventsFailed: 0 });
+  // The pump runs until the queue is empty: events of the processing it started may come in the same run.
+  expect(summary.eventsFailed).toBe(0);
+  expect(summary.eventsPulled).toBeGreaterThanOrEqual(3);
+  expect(summary.eventsConfirmed).toBe(summary.eventsPulled);
+  expect(summary.eventsApplied).toBe(summary.eventsPulled);
   // NewFileUpload made each upload UPLOADED and started processing in the emulator.
   for (const [i, uploadId] of uploads.entries()) {
-    expect(await getUpload(testDb.db, uploadId)).toMatchObject({ status: 'PROCESSING', fileId: fileIds[i], taskId: expect.any(String) });
+    const upload = await getUpload(testDb.db, uploadId);
+    expect(upload).toMatchObject({ fileId: fileIds[i], taskId: expect.any(String) });
+    expect(['PROCESSING', 'READY']).toContain(upload!.status);
   }
+  const { rows } = await testDb.db.query(`SELECT 1 FROM vod_events WHERE event_type = 'NewFileUpload'`);
+  expect(rows).toHaveLength(3);
 }, 60_000);
 
 test('an event whose handling crashes is left unconfirmed, comes back, and is applied once', async () => {
@@ -121,7 +129,7 @@ test('an event whose handling crashes is left unconfirmed, comes back, and is ap
   t.clock.advance(31_000);
   const second = await runCleanup(deps({ db: crashingDb }));
   expect(second.eventsApplied).toBeGreaterThanOrEqual(1);
-  expect((await getUpload(testDb.db, uploadId))!.status).toBe('PROCESSING');
+  expect(['PROCESSING', 'READY']).toContain((await getUpload(testDb.db, uploadId))!.status);
   const fileId = (await getUpload(testDb.db, uploadId))!.fileId;
   const { rows } = await testDb.db.query(`SELECT 1 FROM vod_events WHERE event_type = 'NewFileUpload' AND file_id = $1`, [fileId]);
   expect(rows).toHaveLength(1);
