@@ -5,7 +5,9 @@
  *    of Tencent's doc (HMAC only), both behind the same bare HTTP front, driven by autocannon;
  *  - webhook events/s (vod-events with de-dupe) vs a handler that does nothing;
  *  - each bundle's cold start (fresh process: require + first invocation) vs the same handler run
- *    unbundled (transpiled files loading node_modules), and its size.
+ *    unbundled (transpiled files loading node_modules), and its size;
+ *  - upload throughput of a BENCH_UPLOAD_MB (256) MB file through cos-nodejs-sdk-v5 into the emulator vs a
+ *    raw HTTP PUT of the same file to a bare Node server.
  * Set BENCH_DATABASE_URL (or TEST_DATABASE_URL) to also measure against a PostgreSQL server.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -15,6 +17,7 @@ import path from 'node:path';
 import autocannon from 'autocannon';
 import * as esbuild from 'esbuild';
 import { functionNames } from '../scripts/build';
+import { measureUploadThroughput } from './emulator-upload';
 import { SignJWT } from 'jose';
 import { Client } from 'pg';
 
@@ -22,6 +25,7 @@ const root = path.resolve(__dirname, '..');
 const dist = path.join(root, 'dist');
 const DURATION_S = Number(process.env.BENCH_DURATION ?? 5);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 16);
+const UPLOAD_MB = Number(process.env.BENCH_UPLOAD_MB ?? 256);
 const JWT_SECRET = 'bench-jwt-secret-that-is-long-enough-0123456789';
 const databaseUrl = process.env.BENCH_DATABASE_URL ?? process.env.TEST_DATABASE_URL;
 
@@ -250,6 +254,15 @@ async function main(): Promise<void> {
       rows.push([name, bundled.totalMs.toFixed(1), plain.totalMs.toFixed(1), (bundled.totalMs / plain.totalMs).toFixed(2), sizeKiB.toFixed(1)]);
     }
     rmSync(unbundled.dir, { recursive: true, force: true });
+
+    // Upload: the official COS SDK into the emulator vs a raw HTTP PUT of the same file to a bare server.
+    const upload = await measureUploadThroughput(UPLOAD_MB);
+    report.upload = upload;
+    rows.push([]);
+    rows.push([`upload ${UPLOAD_MB} MB on loopback`, 'MB/s', '', '', 'vs raw HTTP PUT']);
+    rows.push(['raw HTTP PUT to a bare Node server', upload.rawPut.toFixed(0), '', '', '1.00']);
+    rows.push(['cos-nodejs-sdk-v5 sliceUploadFile → emulator', upload.sliceUploadFile.toFixed(0), '', '', (upload.sliceUploadFile / upload.rawPut).toFixed(2)]);
+    rows.push(['cos-nodejs-sdk-v5 putObject → emulator', upload.putObject.toFixed(0), '', '', (upload.putObject / upload.rawPut).toFixed(2)]);
     report.bundles = bundles;
   } finally {
     rmSync(dataDir, { recursive: true, force: true });
