@@ -77,9 +77,12 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
   const secrets = localSecrets(dataDir);
   const eventMode = options.eventMode ?? 'PUSH';
 
+  // Key hotlink protection: the emulator's CDN checks what media-status signs, with the same key.
+  const hotlinkKey = options.env?.HOTLINK_KEY ?? process.env.HOTLINK_KEY;
   const emulator = await startEmulator({
     port: options.emulatorPort ?? 8081,
     host,
+    hotlinkKey: hotlinkKey || undefined,
     dataDir: path.join(dataDir, 'emulator'),
     credentials: [{ secretId: secrets.secretId, secretKey: secrets.secretKey }],
     log: process.env.EMULATOR_LOG === '1' ? (line) => log(`[vod-emulator] ${line}`) : undefined,

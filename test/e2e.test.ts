@@ -185,3 +185,22 @@ test('VOD API failing 30 % of calls and timing some out: retries and the reconci
     },
   );
 }, 180_000);
+
+test('Key hotlink protection: media-status URLs play; unsigned, edited or expired ones get 403', async () => {
+  const { signPlaybackUrl } = await import('#lib/hotlink');
+  const key = 'E2eHotlinkKey2026';
+  await withStack({ env: { ...PIPELINE, PIPELINE_TRANSCODE_DEFINITIONS: '100010', HOTLINK_KEY: key, HOTLINK_URL_TTL_SECONDS: '300' } }, async (stack) => {
+    const result = await uploader(stack, await stack.demoToken('gina')).upload(clip, { waitForReady: { timeoutMs: 60_000, intervalMs: 200 } });
+    const view = result.upload!;
+    const urls = [view.renditions![0]!.url, view.cover!.url, view.snapshots![0]!.url];
+    for (const url of urls) {
+      expect(new URL(url).searchParams.get('sign')).toMatch(/^[0-9a-f]{32}$/);
+      expect((await fetch(url)).status).toBe(200);
+      const bare = url.split('?')[0]!;
+      expect((await fetch(bare)).status).toBe(403);
+      expect((await fetch(url.replace(/sign=[0-9a-f]{4}/, 'sign=0000'))).status).toBe(403);
+      const expired = signPlaybackUrl(bare, { key, expiresAt: Math.floor(Date.now() / 1000) - 400 });
+      expect((await fetch(expired)).status).toBe(403);
+    }
+  });
+}, 120_000);
