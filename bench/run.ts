@@ -6,6 +6,7 @@
  *  - webhook events/s (vod-events with de-dupe) vs a handler that does nothing;
  *  - each bundle's cold start (fresh process: require + first invocation) vs the same handler run
  *    unbundled (transpiled files loading node_modules), and its size;
+ *  - a cleanup run's cost on 10 k vs BENCH_CLEANUP_ROWS (1 M) uploads;
  *  - upload throughput of a BENCH_UPLOAD_MB (256) MB file through cos-nodejs-sdk-v5 into the emulator vs a
  *    raw HTTP PUT of the same file to a bare Node server.
  * Set BENCH_DATABASE_URL (or TEST_DATABASE_URL) to also measure against a PostgreSQL server.
@@ -17,6 +18,7 @@ import path from 'node:path';
 import autocannon from 'autocannon';
 import * as esbuild from 'esbuild';
 import { functionNames } from '../scripts/build';
+import { measureCleanupScale } from './cleanup-scale';
 import { measureUploadThroughput } from './emulator-upload';
 import { SignJWT } from 'jose';
 import { Client } from 'pg';
@@ -26,6 +28,14 @@ const dist = path.join(root, 'dist');
 const DURATION_S = Number(process.env.BENCH_DURATION ?? 5);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 16);
 const UPLOAD_MB = Number(process.env.BENCH_UPLOAD_MB ?? 256);
+const CLEANUP_ROWS = Number(process.env.BENCH_CLEANUP_ROWS ?? 1_000_000);
+
+/** The bench's own database on the server, recreated per run. */
+function benchDatabaseUrl(serverUrl: string): string {
+  const url = new URL(serverUrl);
+  url.pathname = '/vub_bench';
+  return url.toString();
+}
 const JWT_SECRET = 'bench-jwt-secret-that-is-long-enough-0123456789';
 const databaseUrl = process.env.BENCH_DATABASE_URL ?? process.env.TEST_DATABASE_URL;
 
@@ -191,11 +201,7 @@ async function main(): Promise<void> {
       await admin.query('CREATE DATABASE vub_bench');
       await admin.end();
     }
-    if (databaseUrl) {
-      const url = new URL(databaseUrl);
-      url.pathname = '/vub_bench';
-      backends.push(['PostgreSQL', { DATABASE_URL: url.toString(), DATABASE_POOL_MAX: '8' }]);
-    }
+    if (databaseUrl) backends.push(['PostgreSQL', { DATABASE_URL: benchDatabaseUrl(databaseUrl), DATABASE_POOL_MAX: '8' }]);
     const signature: Record<string, unknown> = { naive: naiveResult };
     rows.push(['signature endpoint', 'req/s', 'p50 ms', 'p99 ms', 'vs naive (throughput)']);
     rows.push(['naive doc signer (no auth, no DB)', naiveResult.requestsPerSecond.toFixed(0), String(naiveResult.p50Ms), String(naiveResult.p99Ms), '1.00']);
@@ -254,6 +260,14 @@ async function main(): Promise<void> {
       rows.push([name, bundled.totalMs.toFixed(1), plain.totalMs.toFixed(1), (bundled.totalMs / plain.totalMs).toFixed(2), sizeKiB.toFixed(1)]);
     }
     rmSync(unbundled.dir, { recursive: true, force: true });
+
+    // Cleanup cost: the same run on 10 k and on 1 M rows (it should cost what it finds).
+    const scale = await measureCleanupScale({ databaseUrl: databaseUrl ? benchDatabaseUrl(databaseUrl) : undefined, large: CLEANUP_ROWS });
+    report.cleanupScale = scale;
+    rows.push([]);
+    rows.push([`cleanup run (${scale.engine}), 100 uploads to expire`, 'ms', '', '', `vs ${scale.smallRows} rows`]);
+    rows.push([`table of ${scale.smallRows} uploads`, scale.smallMs.toFixed(1), '', '', '1.00']);
+    rows.push([`table of ${scale.largeRows} uploads`, scale.largeMs.toFixed(1), '', '', (scale.largeMs / scale.smallMs).toFixed(2)]);
 
     // Upload: the official COS SDK into the emulator vs a raw HTTP PUT of the same file to a bare server.
     const upload = await measureUploadThroughput(UPLOAD_MB);
