@@ -76,7 +76,9 @@ afterAll(async () => {
 });
 beforeEach(async () => {
   await truncateAll(testDb.db);
-  // Drain whatever an earlier test left in VOD's queue.
+  // Let an earlier test's processing finish, then drain whatever it left in VOD's queue.
+  await t.emulator.processing.idle();
+  await t.emulator.flush();
   const client = vodClient(t.emulator);
   for (;;) {
     const { EventSet } = await client.PullEvents({});
