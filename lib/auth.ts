@@ -73,8 +73,15 @@ export function createAuthenticator(config: Config, log: Logger): Authenticate {
     try {
       payload = (secret ? await jwtVerify(token, secret, verifyOptions) : await jwtVerify(token, jwks!, verifyOptions)).payload;
     } catch (error) {
-      if (error instanceof joseErrors.JWKSTimeout || (jwks && !(error instanceof joseErrors.JOSEError))) {
-        // The identity provider's key set could not be fetched: not the caller's fault.
+      // The key set could not be had: a timeout, a network error, a non-200 answer (jose throws the base
+      // JOSEError for that) or a malformed key set. None of it is the caller's fault.
+      const keySetUnavailable =
+        jwks !== undefined &&
+        (error instanceof joseErrors.JWKSTimeout ||
+          error instanceof joseErrors.JWKSInvalid ||
+          !(error instanceof joseErrors.JOSEError) ||
+          Object.getPrototypeOf(error) === joseErrors.JOSEError.prototype);
+      if (keySetUnavailable) {
         log.error('JWKS unavailable', { error });
         throw new ServiceUnavailableError('The identity provider could not be reached; try again shortly');
       }

@@ -52,6 +52,8 @@ export interface CleanupSummary {
   uploadsSlimmed: number;
   /** True when the run stopped because its time budget ran out (the next run continues). */
   outOfTime: boolean;
+  /** Steps that failed (logged); the others still ran. */
+  stepsFailed: number;
 }
 
 const LEASE_SECONDS = 300;
@@ -73,6 +75,7 @@ function emptySummary(): CleanupSummary {
     rateLimitWindowsPurged: 0,
     uploadsSlimmed: 0,
     outOfTime: false,
+    stepsFailed: 0,
   };
 }
 
@@ -91,7 +94,13 @@ export async function runCleanup(deps: CleanupDeps): Promise<CleanupSummary> {
       summary.outOfTime = true;
       break;
     }
-    await step(deps, summary);
+    try {
+      await step(deps, summary);
+    } catch (error) {
+      // One step failing (VOD throttling, a lost database) must not stop the others.
+      summary.stepsFailed++;
+      deps.log.error(`cleanup step ${step.name} failed`, { error });
+    }
   }
   deps.log.info('cleanup finished', { ...summary, wouldDelete: summary.wouldDelete.length, dryRun: settings.dryRun });
   return summary;
@@ -136,10 +145,6 @@ async function pumpEvents(deps: CleanupDeps, summary: CleanupSummary): Promise<v
   summary.outOfTime = true;
 }
 
-/**
- * Leases up to a batch of uploads matching `where` (skipping rows another run holds) and returns them.
- * Keyset order on (status_changed_at, upload_id) keeps each batch an index range scan.
- */
 /** The columns a cleanup step needs of a leased upload. */
 interface LeasedUpload {
   uploadId: string;
@@ -148,6 +153,10 @@ interface LeasedUpload {
   taskId: string | null;
 }
 
+/**
+ * Leases up to a batch of uploads matching `where` (skipping rows another run holds) and returns them.
+ * Keyset order on (status_changed_at, upload_id) keeps each batch an index range scan.
+ */
 async function leaseBatch(db: Database, where: string, params: unknown[], limit: number): Promise<LeasedUpload[]> {
   const { rows } = await db.query<Record<string, unknown>>(
     `UPDATE uploads SET lease_until = now() + interval '${LEASE_SECONDS} seconds'
@@ -269,15 +278,18 @@ async function recoverMissedUploads(deps: CleanupDeps, summary: CleanupSummary):
       const context = decodeUploadContext(media.BasicInfo?.SourceInfo?.SourceContext);
       return context !== undefined && waiting.has(context.uploadId);
     });
-    if (found.length > 0) {
-      // The search left out the metadata that validation needs: ask for it.
-      const detailed = await withVodRetry(() => vod.DescribeMediaInfos({ ...subApp(config), FileIds: found.map((m) => m.FileId!), Filters: ['basicInfo', 'metaData'] }), {
+    // The search left out the metadata that validation needs: ask for it, 20 files at a time (VOD's limit).
+    for (let i = 0; i < found.length; i += 20) {
+      const ids = found.slice(i, i + 20).map((m) => m.FileId!);
+      const detailed = await withVodRetry(() => vod.DescribeMediaInfos({ ...subApp(config), FileIds: ids, Filters: ['basicInfo', 'metaData'] }), {
         deadline: deps.deadline,
       });
       for (const media of detailed.MediaInfoSet ?? []) {
+        // With a procedure in the signature VOD started processing itself: keep that task, start no other.
+        const procedureTaskId = config.upload.procedure ? await firstTaskOf(deps, media.FileId!) : undefined;
         const event = parseVodEvent({
           EventType: 'NewFileUpload',
-          FileUploadEvent: { FileId: media.FileId, MediaBasicInfo: media.BasicInfo, MetaData: media.MetaData },
+          FileUploadEvent: { FileId: media.FileId, MediaBasicInfo: media.BasicInfo, MetaData: media.MetaData, ProcedureTaskId: procedureTaskId },
         });
         const handled = await handleVodEvent(deps, event, { confirmWithVod: false });
         if (!handled.duplicate) summary.uploadsRecovered++;
@@ -287,6 +299,12 @@ async function recoverMissedUploads(deps: CleanupDeps, summary: CleanupSummary):
     }
     if ((page.MediaInfoSet ?? []).length < SEARCH_PAGE) return;
   }
+}
+
+/** The task VOD started for a file (by a procedure), if any. */
+async function firstTaskOf(deps: CleanupDeps, fileId: string): Promise<string | undefined> {
+  const tasks = await withVodRetry(() => deps.vod.DescribeTasks({ FileId: fileId, Limit: 10, ...subApp(deps.config) }), { deadline: deps.deadline });
+  return tasks.TaskSet?.[0]?.TaskId;
 }
 
 /** Step 2. */
@@ -377,7 +395,6 @@ async function deleteOrphans(deps: CleanupDeps, summary: CleanupSummary): Promis
     },
   );
   // Files that arrived for an upload that already had one, or after it expired: nobody will claim them.
-  // Dry runs look at a single page: nothing changes, so the same page would come back.
   let after = '';
   while (Date.now() < deps.deadline) {
     const { rows } = await deps.db.query<{ dedupe_key: string; file_id: string; outcome: string }>(

@@ -105,7 +105,7 @@ function apply(tx: Queryable, deps: VodEventDeps, event: VodEvent): Promise<Appl
     case 'NewFileUpload':
       return applyNewFileUpload(tx, deps, event);
     case 'ProcedureStateChanged':
-      return applyProcedureStateChanged(tx, event);
+      return applyProcedureStateChanged(tx, deps.config, event);
     case 'FileDeleted':
       return applyFileDeleted(tx, event);
     case 'Ignored':
@@ -166,13 +166,21 @@ async function applyNewFileUpload(tx: Queryable, deps: VodEventDeps, event: NewF
   return { outcome: UploadStatus.UPLOADED, uploadId, toProcess: { uploadId, fileId: event.fileId } };
 }
 
-async function applyProcedureStateChanged(tx: Queryable, event: ProcedureStateChangedEvent): Promise<Applied> {
+async function applyProcedureStateChanged(tx: Queryable, config: Config, event: ProcedureStateChangedEvent): Promise<Applied> {
   const context = decodeUploadContext(event.sessionContext);
   const upload = await findUploadForEvent(tx, { uploadId: context?.uploadId, fileId: event.fileId, taskId: event.taskId });
   if (!upload) return { outcome: 'unknown-upload' };
   const uploadId = upload.uploadId;
   if (isFinal(upload.status)) return { outcome: 'stale', uploadId };
 
+  // Processing may report before NewFileUpload (a procedure): the media limits still apply.
+  if (!upload.media && event.metaData) {
+    const rejection = mediaRejection(config.mediaRules, { metaData: event.metaData });
+    if (rejection) {
+      await updateUpload(tx, uploadId, { status: UploadStatus.REJECTED, fileId: upload.fileId ?? event.fileId, taskId: event.taskId, error: { code: 'MediaRejected', message: rejection } });
+      return { outcome: UploadStatus.REJECTED, uploadId };
+    }
+  }
   const summary = summariseProcessing(event);
   const common = { fileId: upload.fileId ?? event.fileId, taskId: event.taskId };
   if (summary.outcome === 'PROCESSING') {
@@ -210,7 +218,7 @@ async function applyFileDeleted(tx: Queryable, event: FileDeletedEvent): Promise
 export type ProcessingStart =
   | { started: true; taskId: string }
   /** `session-exists`: an earlier attempt started the task (VOD refused the repeated SessionId). */
-  | { started: false; reason: 'session-exists' | 'vod-error' };
+  | { started: false; reason: 'session-exists' | 'vod-error' | 'refused' };
 
 /**
  * Calls ProcessMedia for an UPLOADED file and records the task. Never throws: the event is already
@@ -231,6 +239,17 @@ export async function startProcessing(deps: VodEventDeps, target: { uploadId: st
       log.info('processing already started for this file and pipeline', { uploadId: target.uploadId, fileId: target.fileId });
       return { started: false, reason: 'session-exists' };
     }
+    if (!isRetryableVodError(error)) {
+      // VOD refused the request itself (a bad template, a file it cannot process): retrying cannot help.
+      await updateUpload(
+        deps.db,
+        target.uploadId,
+        { status: UploadStatus.FAILED, error: { code: 'ProcessingNotStarted', message: `VOD refused ProcessMedia: ${code ?? 'error'}` } },
+        UploadStatus.UPLOADED,
+      );
+      log.error('ProcessMedia refused; upload FAILED', { uploadId: target.uploadId, fileId: target.fileId, code, error });
+      return { started: false, reason: 'refused' };
+    }
     log.warn('processing not started; left for the reconciler', { uploadId: target.uploadId, fileId: target.fileId, code, error });
     return { started: false, reason: 'vod-error' };
   }
@@ -249,14 +268,17 @@ async function confirmWithVod(deps: VodEventDeps, event: VodEvent): Promise<VodE
         const info = await withVodRetry(() => vod.DescribeMediaInfos({ FileIds: [event.fileId], ...subApp }), { deadline: deps.deadline });
         const media = info.MediaInfoSet?.find((m) => m.FileId === event.fileId);
         if (!media?.BasicInfo) throw new ForbiddenError('The event names a file that VOD does not have');
+        // A procedure task id is believed only when this backend signs with a procedure and VOD knows the
+        // task for this very file; a made-up one would stop the upload from ever being processed.
+        let procedureTaskId: string | undefined;
+        if (event.procedureTaskId && config.upload.procedure) {
+          const task = await withVodRetry(() => vod.DescribeTaskDetail({ TaskId: event.procedureTaskId!, ...subApp }), { deadline: deps.deadline });
+          if (task.ProcedureTask?.FileId !== event.fileId) throw new ForbiddenError('The event names a task that VOD does not have for this file');
+          procedureTaskId = event.procedureTaskId;
+        }
         return parseVodEvent({
           EventType: 'NewFileUpload',
-          FileUploadEvent: {
-            FileId: event.fileId,
-            MediaBasicInfo: media.BasicInfo,
-            MetaData: media.MetaData,
-            ProcedureTaskId: event.procedureTaskId,
-          },
+          FileUploadEvent: { FileId: event.fileId, MediaBasicInfo: media.BasicInfo, MetaData: media.MetaData, ProcedureTaskId: procedureTaskId },
         });
       }
       case 'ProcedureStateChanged': {
@@ -266,10 +288,12 @@ async function confirmWithVod(deps: VodEventDeps, event: VodEvent): Promise<VodE
         return parseVodEvent({ EventType: 'ProcedureStateChanged', ProcedureStateChangeEvent: procedure });
       }
       case 'FileDeleted': {
-        const info = await withVodRetry(() => vod.DescribeMediaInfos({ FileIds: event.fileIds.slice(0, 20), ...subApp, Filters: ['basicInfo'] }), {
-          deadline: deps.deadline,
-        });
-        const gone = new Set(info.NotExistFileIdSet ?? []);
+        const gone = new Set<string>();
+        for (let i = 0; i < event.fileIds.length; i += 20) {
+          const ids = event.fileIds.slice(i, i + 20);
+          const info = await withVodRetry(() => vod.DescribeMediaInfos({ FileIds: ids, ...subApp, Filters: ['basicInfo'] }), { deadline: deps.deadline });
+          for (const id of info.NotExistFileIdSet ?? []) gone.add(id);
+        }
         // Only deletions VOD confirms count; a file that still exists was not deleted.
         const deletions = event.deletions.filter((d) => !d.entireMedia || gone.has(d.fileId));
         return { ...event, deletions, fileIds: deletions.map((d) => d.fileId) };

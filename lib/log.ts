@@ -26,8 +26,15 @@ export interface Logger {
 /** Replaces secret-looking values and flattens errors to name + message (stacks only for non-HTTP errors). */
 export function redact(value: unknown, depth = 0): unknown {
   if (value instanceof Error || types.isNativeError(value)) {
-    const status = (value as { status?: unknown }).status;
-    return { name: value.name, message: value.message, ...(typeof status === 'number' ? {} : { stack: value.stack }) };
+    const { status, code, cause } = value as { status?: unknown; code?: unknown; cause?: unknown };
+    return {
+      name: value.name,
+      message: value.message,
+      // The code (ECONNREFUSED, 53300, InvalidParameter…) and the cause are what an operator needs.
+      ...(typeof code === 'string' || typeof code === 'number' ? { code } : {}),
+      ...(cause !== undefined && depth < MAX_DEPTH ? { cause: redact(cause, depth + 1) } : {}),
+      ...(typeof status === 'number' ? {} : { stack: value.stack }),
+    };
   }
   if (value === null || typeof value !== 'object') return value;
   if (depth >= MAX_DEPTH) return '[truncated]';

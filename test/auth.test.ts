@@ -172,3 +172,30 @@ describe('AUTH_MODE=none', () => {
     expect((await failure(auth({ 'x-user-id': 'bob\nadmin' }))).status).toBe(401);
   });
 });
+
+describe('JWKS provider failures', () => {
+  test('a key set answered with 500 or malformed JSON is a 503, not a 401', async () => {
+    const { publicKey: _p, privateKey } = await generateKeyPair('RS256');
+    const token = await new SignJWT({})
+      .setProtectedHeader({ alg: 'RS256', kid: 'k' })
+      .setSubject('a')
+      .setIssuer('https://login.example.com')
+      .setAudience('vod-upload')
+      .setExpirationTime('5m')
+      .sign(privateKey);
+    for (const answer of [
+      (res: import('node:http').ServerResponse) => res.writeHead(500).end('oops'),
+      (res: import('node:http').ServerResponse) => res.writeHead(200, { 'content-type': 'application/json' }).end('{"keys": "nope"}'),
+    ]) {
+      const server = createServer((_req, res) => answer(res));
+      await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+      try {
+        const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/jwks.json`;
+        const auth = createAuthenticator(loadConfig(functionEnv({ AUTH_JWT_SECRET: undefined, AUTH_JWKS_URL: url })), log);
+        expect((await failure(auth(bearer(token)))).status).toBe(503);
+      } finally {
+        await new Promise((resolve) => server.close(resolve));
+      }
+    }
+  });
+});

@@ -197,3 +197,16 @@ test('purge removes old de-dupe records and rate-limit windows, keeps undeleted 
   const { rows } = await testDb.db.query<{ dedupe_key: string }>('SELECT dedupe_key FROM vod_events ORDER BY dedupe_key');
   expect(rows.map((r) => r.dedupe_key)).toEqual(['new', 'orphan']);
 });
+
+test('a step that fails (VOD refusing PullEvents) is logged and counted; the other steps still run', async () => {
+  const stale = await issued({ expiresAt: new Date(Date.now() - 120_000) });
+  t.emulator.setFaults({ api: { internalErrorRate: 1, actions: ['PullEvents'] } });
+  try {
+    const summary = await runCleanup(deps({ deadline: Date.now() + 10_000 }));
+    expect(summary.stepsFailed).toBe(1);
+    expect(summary.expired).toBe(1);
+    expect((await getUpload(testDb.db, stale))!.status).toBe('EXPIRED');
+  } finally {
+    t.emulator.setFaults({});
+  }
+}, 30_000);

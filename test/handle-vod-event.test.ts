@@ -17,17 +17,24 @@ class RecordingVod {
   calls: Array<Record<string, unknown>> = [];
   private sessions = new Set<string>();
   failuresLeft = 0;
+  failureCode = 'InternalError';
+  /** What DescribeMediaInfos answers (the confirmation of a pushed NewFileUpload). */
+  media = new Map<string, Record<string, unknown>>();
   ProcessMedia = async (request: Record<string, unknown>) => {
     this.calls.push(request);
     if (this.failuresLeft > 0) {
       this.failuresLeft--;
-      throw Object.assign(new Error('internal error'), { code: 'InternalError' });
+      throw Object.assign(new Error('refused'), { code: this.failureCode });
     }
     const sessionId = String(request.SessionId);
     if (this.sessions.has(sessionId)) throw Object.assign(new Error('duplicate SessionId'), { code: 'InvalidParameterValue.SessionId' });
     this.sessions.add(sessionId);
     return { TaskId: `1500000001-procedurev2-${this.sessions.size}`, RequestId: randomUUID() };
   };
+  DescribeMediaInfos = async (request: { FileIds: string[] }) => ({
+    MediaInfoSet: request.FileIds.filter((id) => this.media.has(id)).map((id) => ({ FileId: id, ...this.media.get(id) })),
+    NotExistFileIdSet: request.FileIds.filter((id) => !this.media.has(id)),
+  });
 }
 
 let testDb: TestDatabase;
@@ -184,4 +191,35 @@ test('events for uploads this backend does not know are acknowledged, not errors
   expect((await handle({ EventType: 'EditMediaComplete', EditMediaCompleteEvent: { TaskId: 't-1' } })).outcome).toBe('ignored');
   expect((await handle({ EventType: 'SomethingNew2027', SomethingNew2027Event: {} })).outcome).toBe('unknown-event-type');
   expect(vod.calls).toHaveLength(0);
+});
+
+test('a ProcessMedia that VOD refuses outright (a bad template) fails the upload instead of retrying forever', async () => {
+  const uploadId = await issued();
+  vod.failuresLeft = 1;
+  vod.failureCode = 'InvalidParameterValue.Definition';
+  await handle(newFileUploadBody({ fileId: '5285890784000000013', uploadId }));
+  expect(vod.calls).toHaveLength(1);
+  expect(await getUpload(testDb.db, uploadId)).toMatchObject({ status: 'FAILED', error: { code: 'ProcessingNotStarted' } });
+});
+
+test('processing results arriving first still face the media limits', async () => {
+  const uploadId = await issued();
+  const body = procedureBody({ taskId: 'proc-long', fileId: '5285890784000000014', uploadId, status: 'FINISH' });
+  Object.assign(body.ProcedureStateChangeEvent, { MetaData: { Duration: 601, Height: 720, Width: 1280, VideoStreamSet: [{ Codec: 'h264', Height: 720, Width: 1280 }], AudioStreamSet: [] } });
+  expect((await handle(body)).outcome).toBe('REJECTED');
+  expect((await getUpload(testDb.db, uploadId))!.error).toMatchObject({ code: 'MediaRejected' });
+});
+
+test('confirmed with VOD: the media facts come from the API, and a pushed ProcedureTaskId is not believed without a procedure', async () => {
+  const uploadId = await issued();
+  const fileId = '5285890784000000015';
+  const pushed = newFileUploadBody({ fileId, uploadId, procedureTaskId: 'made-up-task' });
+  vod.media.set(fileId, { BasicInfo: pushed.FileUploadEvent.MediaBasicInfo, MetaData: { ...pushed.FileUploadEvent.MetaData, Duration: 30 } });
+  const handled = await handleVodEvent(deps(), parseVodEvent(pushed), { confirmWithVod: true });
+  expect(handled.outcome).toBe('UPLOADED');
+  expect(vod.calls).toHaveLength(1);
+  expect(await getUpload(testDb.db, uploadId)).toMatchObject({ status: 'PROCESSING', media: expect.objectContaining({ duration: 30 }) });
+
+  const unknown = newFileUploadBody({ fileId: '5285890784000000016', uploadId: await issued() });
+  await expect(handleVodEvent(deps(), parseVodEvent(unknown), { confirmWithVod: true })).rejects.toMatchObject({ status: 403 });
 });

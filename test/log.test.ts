@@ -38,3 +38,11 @@ describe('logging', () => {
     expect(out).toContain('[redacted]');
   });
 });
+
+test('errors keep their code and cause (redacted), so an operator can tell why', () => {
+  const cause = Object.assign(new Error('connect ECONNREFUSED 10.0.0.5:5432'), { code: 'ECONNREFUSED' });
+  const error = Object.assign(new Error('The database is unavailable'), { status: 503, cause });
+  const out = redact({ error }) as { error: { code?: string; cause: { code: string; message: string }; stack?: string } };
+  expect(out.error.cause).toMatchObject({ code: 'ECONNREFUSED', message: expect.stringContaining('ECONNREFUSED') });
+  expect(out.error.stack).toBeUndefined();
+});
