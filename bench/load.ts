@@ -40,6 +40,10 @@ export async function runLoad(options: { stack: Stack; db: Database; scale?: num
   const requests = Math.max(100, Math.round(2000 * scale));
   const limit = Number(stack.env.RATE_LIMIT_SIGNATURES);
   const tokens = await Promise.all(Array.from({ length: users }, (_, i) => stack.demoToken(`load-user-${i}`)));
+  // Windows are aligned to the clock: start the burst well inside one, so each user has exactly one.
+  const windowMs = Number(stack.env.RATE_LIMIT_WINDOW_SECONDS) * 1000;
+  const intoWindow = Date.now() % windowMs;
+  if (windowMs - intoWindow < 120_000) await new Promise((resolve) => setTimeout(resolve, windowMs - intoWindow + 1000));
   const signatures = { requests, users, limit, ok: 0, limited: 0, serverErrors: 0, otherErrors: 0, rows: 0, usersOverLimit: 0, seconds: 0 };
   const okPerUser = new Map<number, number>();
   let started = Date.now();

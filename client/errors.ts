@@ -110,7 +110,7 @@ export const EXIT_CODES = {
   ok: 0,
   /** Usage error, bad input, missing or unreadable file. */
   badInput: 2,
-  /** Token refused (401/403) or rate-limited (429). */
+  /** Token refused (401/403), rate-limited (429), or the upload id refused on re-signing (404/409). */
   authRefused: 3,
   /** Apply, COS upload, commit, credentials or network failure. */
   uploadFailed: 4,

@@ -63,6 +63,14 @@ const STATIC_TYPES: Record<string, string> = {
 
 class TimeoutError extends Error {}
 
+function safeDecode(text: string): string | undefined {
+  try {
+    return decodeURIComponent(text);
+  } catch {
+    return undefined;
+  }
+}
+
 /**
  * A fresh module instance of a bundle, seeing `env` as its `process.env`: what a new SCF instance of
  * that function gets (its own environment, its own module state), even with several in one process.
@@ -114,7 +122,20 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     return handler;
   }
 
-  async function invoke(fn: FunctionDefinition, event: unknown, requestId: string): Promise<unknown> {
+  const inFlight = new Set<Promise<unknown>>();
+
+  /** Runs one invocation, tracked so that close() can let it finish. */
+  function invoke(fn: FunctionDefinition, event: unknown, requestId: string): Promise<unknown> {
+    const running = runInvocation(fn, event, requestId);
+    inFlight.add(running);
+    void running.then(
+      () => inFlight.delete(running),
+      () => inFlight.delete(running),
+    );
+    return running;
+  }
+
+  async function runInvocation(fn: FunctionDefinition, event: unknown, requestId: string): Promise<unknown> {
     const started = Date.now();
     const context = {
       request_id: requestId,
@@ -145,8 +166,9 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
       req.on('data', (chunk: Buffer) => {
         size += chunk.length;
         if (size > maxBody) {
+          // Answer first (see the caller), then drop the rest of the upload.
+          req.pause();
           resolve(undefined);
-          req.destroy();
           return;
         }
         chunks.push(chunk);
@@ -175,7 +197,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     const values = url.pathname.split('/').filter(Boolean);
     names.forEach((segment, i) => {
       const name = /^\{(\w+)\??\}$/.exec(segment)?.[1];
-      if (name && values[i] !== undefined) pathParameters[name] = decodeURIComponent(values[i]!);
+      if (name && values[i] !== undefined) pathParameters[name] = safeDecode(values[i]!) ?? values[i]!;
     });
     return {
       ...base,
@@ -195,13 +217,18 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
 
   function serveStatic(res: ServerResponse, pathname: string): boolean {
     if (!options.staticDir) return false;
-    const relative = pathname === '/' ? 'index.html' : decodeURIComponent(pathname).replace(/^\/+/, '');
+    const decoded = safeDecode(pathname);
+    if (decoded === undefined) return false;
+    const relative = pathname === '/' ? 'index.html' : decoded.replace(/^\/+/, '');
     const file = path.resolve(options.staticDir, relative);
     if (!file.startsWith(path.resolve(options.staticDir) + path.sep)) return false;
     const stat = statSync(file, { throwIfNoEntry: false });
     if (!stat?.isFile()) return false;
     res.writeHead(200, { 'content-type': STATIC_TYPES[path.extname(file)] ?? 'application/octet-stream', 'content-length': stat.size, 'cache-control': 'no-cache' });
-    createReadStream(file).pipe(res);
+    // The file may vanish between stat and open (a rebuild): end this response, not the process.
+    createReadStream(file)
+      .on('error', () => res.destroy())
+      .pipe(res);
     return true;
   }
 
@@ -222,6 +249,8 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
       }
       const body = await readBody(req);
       if (body === undefined) {
+        res.setHeader('connection', 'close');
+        res.on('finish', () => req.destroy());
         return sendJson(res, 413, { error: { code: 'PayloadTooLarge', message: `The request body exceeds ${maxBody} bytes` } }, requestId);
       }
       const result = (await invoke(route.fn, buildEvent(req, url, body, requestId, route.template), requestId)) as ScfResult | undefined;
@@ -236,7 +265,8 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
       res.end(req.method === 'HEAD' ? undefined : payload);
     } catch (error) {
       const timedOut = error instanceof TimeoutError;
-      log(`[gateway] ${route?.fn.name ?? '-'} ${req.method} ${url.pathname}: ${(error as Error).message}`);
+      // The route template, not the path: a path may carry a secret (the callback token).
+      log(`[gateway] ${route?.fn.name ?? '-'} ${req.method} ${route?.template ?? '-'}: ${(error as Error).message}`);
       sendJson(
         res,
         timedOut ? 504 : 502,
@@ -265,7 +295,12 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
       const arm = () => {
         const next = cron.next(new Date());
         if (!next || closing) return;
-        const delay = Math.min(next.getTime() - Date.now(), 2 ** 31 - 1);
+        const wait = next.getTime() - Date.now();
+        // setTimeout cannot wait longer than 2^31 - 1 ms: wake up then and re-arm, without firing.
+        if (wait > 2 ** 31 - 1) {
+          timers.push(setTimeout(arm, 2 ** 31 - 1));
+          return;
+        }
         timers.push(
           setTimeout(async () => {
             const event = { Type: 'Timer', TriggerName: schedule.name, Time: next.toISOString().replace(/\.\d{3}Z$/, 'Z'), Message: schedule.message ?? '' };
@@ -275,7 +310,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
               log(`[gateway] timer ${schedule.name} (${fn.name}): ${(error as Error).message}`);
             }
             arm();
-          }, delay),
+          }, wait),
         );
       };
       arm();
@@ -294,8 +329,11 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     async close() {
       closing = true;
       for (const timer of timers) clearTimeout(timer);
+      // Stop taking requests, let running invocations finish, then drop the idle connections.
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      await Promise.allSettled([...inFlight]);
       server.closeAllConnections();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await closed;
     },
   };
 }

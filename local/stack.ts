@@ -90,9 +90,11 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     throw error.code === 'EADDRINUSE' ? new Error(`Port ${options.emulatorPort ?? 8081} is already in use: set EMULATOR_PORT to a free port`) : error;
   });
 
-  // The functions read their configuration from their environment, as on SCF.
+  // The functions read their configuration from their environment, as on SCF. A DATABASE_URL from the
+  // shell (say, a deployment's) is not inherited: the local stack uses its embedded database unless told.
+  const { DATABASE_URL: _shellDatabaseUrl, ...inherited } = process.env;
   const env: Record<string, string | undefined> = {
-    ...process.env,
+    ...inherited,
     STAGE: 'local',
     LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn',
     DATA_DIR: dataDir,
@@ -111,10 +113,11 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     ...options.env,
   };
 
+  const functions = readFunctions(path.join(root, 'serverless.yml'));
   let gateway: Gateway;
   try {
     gateway = await startGateway({
-      functions: readFunctions(path.join(root, 'serverless.yml')),
+      functions,
       env,
       port: options.port ?? 8080,
       host,
@@ -134,24 +137,33 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
    * user name, which is exactly what a real deployment's own login must never do.
    */
   async function localEndpoints(req: IncomingMessage, res: ServerResponse, url: URL): Promise<boolean> {
-    // `POST /local/timers/<function>`: run a timer function now (tests, impatient operators).
-    const timer = /^\/local\/timers\/([\w-]+)$/.exec(url.pathname);
-    if (timer && req.method === 'POST') {
-      try {
-        const result = await gateway.invokeTimer(timer[1]!);
-        res.writeHead(200, { 'content-type': 'application/json; charset=utf-8' });
-        res.end(JSON.stringify(result ?? null));
-      } catch (error) {
-        res.writeHead(404, { 'content-type': 'application/json; charset=utf-8' });
-        res.end(JSON.stringify({ error: { code: 'NotFound', message: (error as Error).message } }));
-      }
-      return true;
-    }
-    if (url.pathname !== '/local/session') return false;
+    if (!url.pathname.startsWith('/local/')) return false;
     const reply = (status: number, body: unknown) => {
       res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store' });
       res.end(JSON.stringify(body));
     };
+    // Only for this machine: not for other hosts (HOST=0.0.0.0), nor for pages that rebind a DNS name
+    // to 127.0.0.1 (their requests carry their own Host).
+    const hostname = (req.headers.host ?? '').replace(/:\d+$/, '');
+    if (!['127.0.0.1', 'localhost', '[::1]'].includes(hostname) || !['127.0.0.1', '::1', '::ffff:127.0.0.1'].includes(req.socket.remoteAddress ?? '')) {
+      reply(403, { error: { code: 'Forbidden', message: 'The /local endpoints answer only on localhost' } });
+      return true;
+    }
+    // `POST /local/timers/<function>`: run a timer function now (tests, impatient operators).
+    const timer = /^\/local\/timers\/([\w-]+)$/.exec(url.pathname);
+    if (timer && req.method === 'POST') {
+      if (!readFunctionsTimers().includes(timer[1]!)) {
+        reply(404, { error: { code: 'NotFound', message: `No timer function named ${timer[1]}` } });
+        return true;
+      }
+      try {
+        reply(200, (await gateway.invokeTimer(timer[1]!)) ?? null);
+      } catch (error) {
+        reply(502, { error: { code: 'FunctionError', message: (error as Error).message } });
+      }
+      return true;
+    }
+    if (url.pathname !== '/local/session') return false;
     if (req.method !== 'POST') {
       reply(405, { error: { code: 'MethodNotAllowed', message: 'Use POST' } });
       return true;
@@ -184,6 +196,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       .setExpirationTime('24h')
       .sign(new TextEncoder().encode(secrets.jwtSecret));
   const gatewayUrl = () => gateway.url;
+  const readFunctionsTimers = () => functions.filter((fn) => fn.schedules.length > 0).map((fn) => fn.name);
 
   // Point VOD's event delivery at this stack, through the same API an operator would use.
   const client = new vod.v20180717.Client({
@@ -191,13 +204,19 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     region: 'ap-guangzhou',
     profile: { httpProfile: { endpoint: emulator.apiEndpoint, protocol: 'http://' } },
   });
-  await client.ModifyEventConfig({
-    Mode: eventMode,
-    NotificationUrl: `${gateway.url}/vod-events/${secrets.callbackToken}`,
-    UploadMediaCompleteEventSwitch: 'ON',
-    DeleteMediaCompleteEventSwitch: 'ON',
-    SignKey: secrets.signKey,
-  });
+  try {
+    await client.ModifyEventConfig({
+      Mode: eventMode,
+      NotificationUrl: `${gateway.url}/vod-events/${secrets.callbackToken}`,
+      UploadMediaCompleteEventSwitch: 'ON',
+      DeleteMediaCompleteEventSwitch: 'ON',
+      SignKey: secrets.signKey,
+    });
+  } catch (error) {
+    await gateway.close();
+    await emulator.close();
+    throw error;
+  }
 
   return {
     gateway,
@@ -207,6 +226,8 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     env,
     demoToken: (userId = 'demo') => demoToken(userId),
     async close() {
+      // The gateway first (running invocations finish); the emulator keeps callbacks it could not
+      // deliver for the next start.
       await gateway.close();
       await emulator.close();
       // Close the embedded database the functions opened (one per process and folder).

@@ -35,13 +35,13 @@ vod-upload-backend local stack
   web page and API   ${stack.apiUrl}/            (POST /upload-signature, GET /uploads/{uploadId})
   VOD emulator       ${stack.emulator.url}       (UGC API, API 3.0 at ${stack.emulator.apiEndpoint}, COS, media)
   events             ${process.env.VOD_EVENT_MODE === 'PULL' ? 'PULL (the cleanup timer pumps them)' : 'PUSH to /vod-events/<token>, signed with a SignKey'}
-  data               ${process.env.DATA_DIR || '.data'}  (kept across restarts)
+  data               ${process.env.DATA_DIR || '.data'}  (embedded database and emulator files, kept across restarts)
 
 demo user "demo", bearer token (24 h):
   ${token}
 
 upload a video:
-  npx tsx client/cli.ts clip.mp4 --api ${stack.apiUrl} --vod-api ${stack.emulator.url} --cos-domain ${stack.emulator.cosDomain} --token <token> --wait
+  npx vod-upload clip.mp4 --api ${stack.apiUrl} --vod-api ${stack.emulator.url} --cos-domain ${stack.emulator.cosDomain} --token ${token} --wait
 
 Ctrl-C stops everything.`);
 

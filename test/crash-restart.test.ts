@@ -18,7 +18,7 @@ const startStack = () => startStackProcess({ ...ports, DATA_DIR: path.join(work,
 
 function upload(args: string[]): Promise<{ code: number; stdout: string }> {
   return new Promise((resolve) => {
-    execFile(process.execPath, [path.join(root, 'bin', 'vod-upload.js'), clip, ...args, '--json', '--quiet'], { cwd: root, env: { ...process.env, XDG_CONFIG_HOME: path.join(work, 'config') } }, (error, stdout) =>
+    execFile(process.execPath, [path.join(root, 'bin', 'vod-upload.js'), clip, ...args, '--json', '--quiet', '--no-resume'], { cwd: root, env: { ...process.env, XDG_CONFIG_HOME: path.join(work, 'config') } }, (error, stdout) =>
       resolve({ code: error ? Number((error as { code?: number }).code ?? 1) : 0, stdout }),
     );
   });
@@ -41,8 +41,10 @@ test('SIGKILL mid-work, restart on the same data: nothing lost, nothing duplicat
   const committed = await Promise.all([upload(args), upload(args), upload(args)]);
   for (const result of committed) expect(result.code).toBe(0);
   const uploadIds = committed.map((r) => (JSON.parse(r.stdout) as { uploadId: string }).uploadId);
-  stack.child.kill('SIGKILL');
-  await new Promise((resolve) => stack.child.once('exit', resolve));
+  const killed = stack.child;
+  const exited = killed.exitCode !== null ? Promise.resolve() : new Promise((resolve) => killed.once('exit', resolve));
+  killed.kill('SIGKILL');
+  await exited;
 
   stack = await startStack();
   try {
@@ -67,7 +69,9 @@ test('SIGKILL mid-work, restart on the same data: nothing lost, nothing duplicat
     });
     for (const view of views) expect((await client.DescribeTasks({ FileId: view.fileId })).TaskSet).toHaveLength(1);
   } finally {
-    stack.child.kill('SIGINT');
-    await new Promise((resolve) => stack.child.once('exit', resolve));
+    const child = stack.child;
+    const exited = child.exitCode !== null ? Promise.resolve() : new Promise((resolve) => child.once('exit', resolve));
+    child.kill('SIGINT');
+    await exited;
   }
 }, 180_000);

@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { makeTestClip } from '../local/test-clip';
 import { vod } from 'tencentcloud-sdk-nodejs-vod';
+import { callbackSign } from '#lib/callback-auth';
 import { setLogSink } from '#lib/log';
 import { MemoryResumeStore, VodUploader } from '../client/node';
 import { startStack, type Stack } from '../local/stack';
@@ -114,7 +115,9 @@ test('duplicated, reordered and forged callbacks: every upload READY, one Proces
     const client = uploader(stack, await stack.demoToken('bob'));
     const results = await Promise.all(Array.from({ length: 4 }, () => client.upload(clip, { waitForReady: { timeoutMs: 90_000, intervalMs: 250 } })));
 
-    // Forged callbacks with the real token (as if it leaked): VOD does not confirm them, nothing changes.
+    // Forged callbacks with the real token and a valid Sign (as if both leaked): VOD does not confirm
+    // the task, so nothing changes.
+    const t = Math.floor(Date.now() / 1000) + 600;
     for (const result of results) {
       const forged = await fetch(`${stack.apiUrl}/vod-events/${stack.secrets.callbackToken}`, {
         method: 'POST',
@@ -122,11 +125,12 @@ test('duplicated, reordered and forged callbacks: every upload READY, one Proces
         body: JSON.stringify({
           EventType: 'ProcedureStateChanged',
           ProcedureStateChangeEvent: { TaskId: `${result.fileId}-forged`, Status: 'FINISH', FileId: result.fileId, MediaProcessResultSet: [] },
-          T: Math.floor(Date.now() / 1000) + 600,
-          Sign: 'forged',
+          T: t,
+          Sign: callbackSign(stack.secrets.signKey, t),
         }),
       });
       expect(forged.status).toBe(403);
+      expect(((await forged.json()) as { error: { message: string } }).error.message).toMatch(/VOD/);
     }
     const api = vodApi(stack);
     for (const result of results) {

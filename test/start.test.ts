@@ -37,7 +37,7 @@ beforeAll(async () => {
 }, 90_000);
 
 afterAll(() => {
-  if (stack.child.exitCode === null) stack.child.kill('SIGKILL');
+  if (stack && stack.child.exitCode === null) stack.child.kill('SIGKILL');
   rmSync(work, { recursive: true, force: true });
 });
 

@@ -128,14 +128,21 @@ $('signin-form').addEventListener('submit', async (event) => {
     $('who').textContent = `Signed in as ${session.userId}.`;
     $('who').hidden = false;
     $('upload').hidden = false;
+    $('drop').hidden = false;
   } catch (error) {
+    session = undefined;
+    $('who').hidden = true;
     $('upload').hidden = false;
+    $('drop').hidden = true;
     showError(`Could not sign in: ${describe(error)}`);
   }
 });
 
 $<HTMLInputElement>('file').addEventListener('change', (event) => {
-  const file = (event.target as HTMLInputElement).files?.[0];
+  const input = event.target as HTMLInputElement;
+  const file = input.files?.[0];
+  // Cleared, so that choosing the same file again (after a failure or a cancel) starts a new upload.
+  input.value = '';
   if (file) void upload(file);
 });
 $('cancel').addEventListener('click', () => controller?.abort());
