@@ -58,6 +58,11 @@ export interface ResumeStore {
   get(key: string): ResumeRecord | undefined | Promise<ResumeRecord | undefined>;
   set(key: string, record: ResumeRecord): void | Promise<void>;
   delete(key: string): void | Promise<void>;
+  /**
+   * Optional: claims a record for one running upload. Returns a release function, or undefined when
+   * another live upload holds it (that upload's record is then left alone: this one runs without resume).
+   */
+  lock?(key: string): (() => void) | undefined | Promise<(() => void) | undefined>;
 }
 
 export class MemoryResumeStore implements ResumeStore {
@@ -514,6 +519,15 @@ export class VodUploaderCore {
 
   /** Uploads a video (and optional cover) and commits it; see UploadCallOptions. */
   async upload(file: unknown, call: UploadCallOptions = {}): Promise<UploadResult> {
+    const leases: Array<() => void> = [];
+    try {
+      return await this.uploadOnce(file, call, leases);
+    } finally {
+      for (const release of leases) release();
+    }
+  }
+
+  private async uploadOnce(file: unknown, call: UploadCallOptions, leases: Array<() => void>): Promise<UploadResult> {
     const started = Date.now();
     const signal = call.signal;
     const stage = (event: Omit<StageEvent, 'elapsedMs'>) => call.onStage?.({ ...event, elapsedMs: Date.now() - started });
@@ -529,8 +543,14 @@ export class VodUploaderCore {
     if (cover && cover.size === 0) throw new VodUploadError('bad-input', `the cover "${cover.name}" is empty`);
     const totalBytes = video.size + (cover?.size ?? 0);
 
-    const store = this.resumeStore();
+    let store = this.resumeStore();
     const resumeKey = `${this.apiBaseUrl}|${video.identity}|${cover?.identity ?? ''}`;
+    if (store?.lock) {
+      // Two uploads of the same file at once must not share (and take over) one record.
+      const release = await store.lock(resumeKey);
+      if (release) leases.push(release);
+      else store = undefined;
+    }
     let record: ResumeRecord | undefined;
     if (store) {
       const saved = await store.get(resumeKey);

@@ -2,6 +2,7 @@
  * Node entry of the upload client: files are paths, COS is `cos-nodejs-sdk-v5`, resume records live in a
  * JSON file (default `~/.config/vod-upload/resume.json`, or `$XDG_CONFIG_HOME/vod-upload/…`).
  */
+import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -15,6 +16,15 @@ export * from './errors.ts';
 
 /** A file to upload from Node: a path, or `{ path }`. */
 export type NodeFile = string | { path: string };
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
 
 /** `~/.config/vod-upload` (or `$XDG_CONFIG_HOME/vod-upload`). */
 export function defaultStateDir(): string {
@@ -53,6 +63,33 @@ export class FileResumeStore implements ResumeStore {
     records[key] = record;
     this.write(records);
   }
+  /**
+   * A lock file per record holding the owner's pid; a lock whose process is gone (killed) is taken over.
+   * Uploads in one process share the pid, which counts as alive: they do not share a record either.
+   */
+  lock(key: string): (() => void) | undefined {
+    const lockFile = `${this.file}.${createHash('sha256').update(key).digest('hex').slice(0, 16)}.lock`;
+    fs.mkdirSync(path.dirname(this.file), { recursive: true });
+    for (let attempt = 0; attempt < 2; attempt++) {
+      try {
+        fs.writeFileSync(lockFile, String(process.pid), { flag: 'wx', mode: 0o600 });
+        return () => fs.rmSync(lockFile, { force: true });
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code !== 'EEXIST') return undefined;
+        let owner: number;
+        try {
+          owner = Number(fs.readFileSync(lockFile, 'utf8'));
+        } catch {
+          continue; // released meanwhile: try again
+        }
+        // Empty (being written) or held by a live process: not ours.
+        if (!Number.isInteger(owner) || owner <= 0 || isAlive(owner)) return undefined;
+        fs.rmSync(lockFile, { force: true }); // stale: its process died
+      }
+    }
+    return undefined;
+  }
+
   delete(key: string): void {
     const records = this.read();
     if (!(key in records)) return;

@@ -18,7 +18,7 @@ const startStack = () => startStackProcess({ ...ports, DATA_DIR: path.join(work,
 
 function upload(args: string[]): Promise<{ code: number; stdout: string }> {
   return new Promise((resolve) => {
-    execFile(process.execPath, [path.join(root, 'bin', 'vod-upload.js'), clip, ...args, '--json', '--quiet', '--no-resume'], { cwd: root, env: { ...process.env, XDG_CONFIG_HOME: path.join(work, 'config') } }, (error, stdout) =>
+    execFile(process.execPath, [path.join(root, 'bin', 'vod-upload.js'), clip, ...args, '--json', '--quiet'], { cwd: root, env: { ...process.env, XDG_CONFIG_HOME: path.join(work, 'config') } }, (error, stdout) =>
       resolve({ code: error ? Number((error as { code?: number }).code ?? 1) : 0, stdout }),
     );
   });

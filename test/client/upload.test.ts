@@ -6,6 +6,7 @@
  */
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { updateUpload } from '#lib/upload-store';
 import { FileResumeStore, VodUploader, VodUploadError, MemoryResumeStore } from '../../client/index.ts';
@@ -360,4 +361,38 @@ maybe('typed errors: refused token (401), rate limit (429), bad input, unreachab
   // VOD's UGC API unreachable: retried, then a network error naming the URL.
   const dead = await uploader('kim', { vodApiUrl: 'http://127.0.0.1:9', retry: { retries: 1, minDelayMs: 5, maxDelayMs: 5 } });
   await expect(dead.upload(file)).rejects.toMatchObject({ kind: 'network', message: expect.stringContaining('127.0.0.1:9') });
+});
+
+maybe('two uploads of the same file at once do not share a resume record: both commit, as two uploads', async () => {
+  const video = makeFile(stack, 'twice.mp4', 2 * MIB + 7, 21);
+  const [a, b] = await Promise.all([(await uploader('henry')).upload(video), (await uploader('henry')).upload(video)]);
+  expect(a.uploadId).not.toBe(b.uploadId);
+  expect(a.fileId).not.toBe(b.fileId);
+  // Both finished, so no record and no lock is left behind.
+  const store = new FileResumeStore(path.join(stack.work, 'state-henry', 'resume.json'));
+  const release = store.lock(`${stack.apiUrl}|x`);
+  expect(release).toBeDefined();
+  release!();
+  expect(fs.readdirSync(path.join(stack.work, 'state-henry')).filter((f) => f.endsWith('.lock'))).toEqual([]);
+});
+
+test('a lock left by a process that died is taken over; one held by a live process is not', () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'vub-lock-'));
+  try {
+    const store = new FileResumeStore(path.join(dir, 'resume.json'));
+    const first = store.lock('k');
+    expect(first).toBeDefined();
+    expect(store.lock('k')).toBeUndefined(); // held by this (live) process
+    first!();
+    // A crashed owner: a pid that is not running.
+    const lockFile = fs.readdirSync(dir).find((f) => f.endsWith('.lock'));
+    expect(lockFile).toBeUndefined();
+    const again = store.lock('k')!;
+    const written = fs.readdirSync(dir).find((f) => f.endsWith('.lock'))!;
+    fs.writeFileSync(path.join(dir, written), '999999999');
+    expect(store.lock('k')).toBeDefined();
+    again();
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
 });
