@@ -12,6 +12,11 @@ export interface UploadContext {
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
+/** Upload ids are UUIDs (any case). */
+export function isUploadId(value: string): boolean {
+  return UUID.test(value);
+}
+
 export function encodeUploadContext({ uploadId, userId }: UploadContext): string {
   const base = `uploadId=${uploadId}`;
   if (userId === undefined) return base;
@@ -25,7 +30,7 @@ export function decodeUploadContext(context: string | null | undefined): UploadC
   if (!context) return undefined;
   const params = new URLSearchParams(context);
   const uploadId = params.get('uploadId');
-  if (uploadId === null || !UUID.test(uploadId)) return undefined;
+  if (uploadId === null || !isUploadId(uploadId)) return undefined;
   const userId = params.get('userId');
   return userId === null ? { uploadId: uploadId.toLowerCase() } : { uploadId: uploadId.toLowerCase(), userId };
 }

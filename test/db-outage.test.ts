@@ -3,13 +3,13 @@
  * again), writes nothing, and applies the event exactly once after the database is back.
  */
 import { randomUUID } from 'node:crypto';
-import { createServer } from 'node:net';
 import { openDatabase, type Database } from '#lib/db';
 import { getUpload, insertIssuedUpload } from '#lib/upload-store';
 import { functionEnv } from './support/env';
 import { newFileUploadBody } from './support/events';
 import { functionUrlEvent, loadFunction } from './support/function';
 import { postgresBinaries, startPgServer, type PgServer } from './support/pg-server';
+import { freePort } from './support/stack-process';
 
 const available = postgresBinaries() !== undefined;
 if (!available) console.warn('db-outage test skipped: no PostgreSQL server binaries (apt-get install postgresql)');
@@ -21,13 +21,7 @@ let db: Database;
 
 beforeAll(async () => {
   if (!available) return;
-  const port = await new Promise<number>((resolve) => {
-    const probe = createServer().listen(0, '127.0.0.1', () => {
-      const { port: p } = probe.address() as { port: number };
-      probe.close(() => resolve(p));
-    });
-  });
-  server = startPgServer(port);
+  server = startPgServer(await freePort());
   db = await openDatabase({ url: server.url, dataDir: 'unused', poolMax: 1 });
 }, 60_000);
 afterAll(async () => {

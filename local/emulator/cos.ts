@@ -237,18 +237,14 @@ async function putObject(ctx: EmulatorContext, req: IncomingMessage, res: Server
   fs.renameSync(staging, target);
   const etag = `"${written.md5.toString('hex')}"`;
   ctx.store.update((doc) => {
-    doc.objects[objectIndexKey(t.bucket, t.key)] = {
-      bucket: t.bucket,
-      key: t.key,
-      size: written.size,
-      etag,
-      md5: written.md5.toString('hex'),
-      contentType: header(req, 'content-type') ?? 'application/octet-stream',
-      lastModified: ctx.now(),
-      file: target,
-    };
+    doc.objects[objectIndexKey(t.bucket, t.key)] = objectMeta(ctx, t, written, etag, header(req, 'content-type') ?? 'application/octet-stream', target);
   });
   sendEmpty(ctx, req, res, 200, { etag });
+}
+
+/** The index entry of an object that has just been written to `file`. */
+function objectMeta(ctx: EmulatorContext, t: Target, written: { size: number; md5: Buffer }, etag: string, contentType: string, file: string): ObjectMeta {
+  return { bucket: t.bucket, key: t.key, size: written.size, etag, md5: written.md5.toString('hex'), contentType, lastModified: ctx.now(), file };
 }
 
 function initiateMultipart(ctx: EmulatorContext, req: IncomingMessage, res: ServerResponse, t: Target): void {
@@ -421,16 +417,7 @@ async function completeMultipart(ctx: EmulatorContext, req: IncomingMessage, res
   for (const { partNumber } of listed) combined.update(Buffer.from(bareEtag(upload.parts[String(partNumber)]!.etag), 'hex'));
   const etag = `"${combined.digest('hex')}-${listed.length}"`;
   ctx.store.update((doc) => {
-    doc.objects[objectIndexKey(t.bucket, t.key)] = {
-      bucket: t.bucket,
-      key: t.key,
-      size: written.size,
-      etag,
-      md5: written.md5.toString('hex'),
-      contentType: upload.contentType,
-      lastModified: ctx.now(),
-      file: target,
-    };
+    doc.objects[objectIndexKey(t.bucket, t.key)] = objectMeta(ctx, t, written, etag, upload.contentType, target);
     delete doc.multipart[uploadId];
   });
   ctx.files.removeUpload(uploadId);

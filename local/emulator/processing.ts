@@ -19,6 +19,7 @@ import { EventEmitter } from 'node:events';
 import { createHash, randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
+import { MEDIA_PROCESS_TASK_FIELDS } from '#lib/vod-event';
 import type { EmulatorContext } from './context.ts';
 import { mediaUrl } from './context.ts';
 import { ffmpegPath, readStreams, runFfmpeg } from './ffmpeg.ts';
@@ -38,16 +39,8 @@ import {
 } from './templates.ts';
 import type { TranscodePreset, WatermarkTemplate } from './templates.ts';
 
-/** `MediaProcessResultSet[].Type` → the field holding its result. */
-export const RESULT_FIELDS: Record<SubtaskType, string> = {
-  Transcode: 'TranscodeTask',
-  AnimatedGraphics: 'AnimatedGraphicTask',
-  SnapshotByTimeOffset: 'SnapshotByTimeOffsetTask',
-  SampleSnapshot: 'SampleSnapshotTask',
-  ImageSprites: 'ImageSpriteTask',
-  CoverBySnapshot: 'CoverBySnapshotTask',
-  AdaptiveDynamicStreaming: 'AdaptiveDynamicStreamingTask',
-};
+/** `MediaProcessResultSet[].Type` → the field holding its result (the same table the backend parses with). */
+export const RESULT_FIELDS: Record<SubtaskType, string> = MEDIA_PROCESS_TASK_FIELDS;
 
 /** `MediaProcessTask.<X>TaskSet` → subtask type. */
 export const TASK_SETS: Record<string, SubtaskType> = {
