@@ -17,11 +17,18 @@ export type Authenticate = (headers: Record<string, string>) => Promise<AppUser>
 const MAX_USER_ID_LENGTH = 128;
 const LOCAL_USER = 'local-user';
 
-function validUserId(value: unknown): string | undefined {
+/**
+ * The user id `value` names, or a 401 saying why it is not one (`source` says where it came from). The id
+ * is stored, logged and put into VOD's sourceContext, URI-encoded: a lone surrogate would break that.
+ */
+function appUserId(value: unknown, source: string): string {
+  const refuse = (reason: string) => new UnauthorizedError(`${source} is not a usable user id: ${reason}`);
   if (typeof value === 'number' && Number.isSafeInteger(value)) return String(value);
-  if (typeof value !== 'string') return undefined;
-  // Printable, bounded: the id is stored, logged and put into VOD's sourceContext.
-  return value.length > 0 && value.length <= MAX_USER_ID_LENGTH && !/[\u0000-\u001f\u007f]/.test(value) ? value : undefined;
+  if (typeof value !== 'string') throw refuse('it must be a string');
+  if (value.length === 0 || value.length > MAX_USER_ID_LENGTH) throw refuse(`it must be 1-${MAX_USER_ID_LENGTH} characters`);
+  if (/[\u0000-\u001f\u007f]/.test(value)) throw refuse('it holds a control character');
+  if (/\p{Cs}/u.test(value)) throw refuse('it holds a lone surrogate (not valid Unicode)');
+  return value;
 }
 
 function bearerToken(headers: Record<string, string>): string {
@@ -48,9 +55,7 @@ export function createAuthenticator(config: Config, log: Logger): Authenticate {
     return async (headers) => {
       const claimed = headers['x-user-id'];
       if (claimed === undefined) return { userId: LOCAL_USER };
-      const userId = validUserId(claimed);
-      if (userId === undefined) throw new UnauthorizedError(`X-User-Id must be 1-${MAX_USER_ID_LENGTH} printable characters`);
-      return { userId };
+      return { userId: appUserId(claimed, 'X-User-Id') };
     };
   }
 
@@ -88,10 +93,6 @@ export function createAuthenticator(config: Config, log: Logger): Authenticate {
       if (error instanceof joseErrors.JOSEError) throw new UnauthorizedError(describeJwtFailure(error));
       throw error;
     }
-    const userId = validUserId(payload[auth.userClaim]);
-    if (userId === undefined) {
-      throw new UnauthorizedError(`The token has no usable "${auth.userClaim}" claim (1-${MAX_USER_ID_LENGTH} printable characters)`);
-    }
-    return { userId };
+    return { userId: appUserId(payload[auth.userClaim], `The token's "${auth.userClaim}" claim`) };
   };
 }

@@ -173,6 +173,28 @@ describe('AUTH_MODE=none', () => {
   });
 });
 
+describe('user ids, from a token claim or X-User-Id', () => {
+  const none = createAuthenticator(loadConfig(functionEnv({ AUTH_MODE: 'none' })), log);
+
+  test.each([
+    ['a lone high surrogate', 'alice\ud800'],
+    ['a lone low surrogate', '\udc00alice'],
+    ['a surrogate pair in the wrong order', 'a\ude00\ud83d'],
+  ])('%s is refused with a 401 saying why', async (_name, id) => {
+    const claim = await failure(hs256(bearer(await userToken(id))));
+    expect(claim).toEqual({ status: 401, message: expect.stringMatching(/^The token's "sub" claim is not a usable user id: /) });
+    const header = await failure(none({ 'x-user-id': id }));
+    expect(header).toEqual({ status: 401, message: expect.stringMatching(/^X-User-Id is not a usable user id: /) });
+  });
+
+  test.each([
+    ['an astral character (a valid surrogate pair)', 'alice\u{1F600}'],
+  ])('%s is accepted as it is', async (_name, id) => {
+    expect(await hs256(bearer(await userToken(id)))).toEqual({ userId: id });
+    expect(await none({ 'x-user-id': id })).toEqual({ userId: id });
+  });
+});
+
 describe('JWKS provider failures', () => {
   test('a key set answered with 500 or malformed JSON is a 503, not a 401', async () => {
     const { publicKey: _p, privateKey } = await generateKeyPair('RS256');

@@ -106,6 +106,17 @@ describe(`upload-signature on ${usingPostgres ? 'PostgreSQL' : 'PGlite'}`, () =>
     expect((await testDb.db.query('SELECT 1 FROM uploads')).rows).toHaveLength(0);
   });
 
+  test('a token whose user id is not one answers 401 with a JSON error, and records nothing', async () => {
+    const hostile: [string, string][] = [['lone surrogate', 'alice\ud800']];
+    for (const [name, sub] of hostile) {
+      const reply = await handler(functionUrlEvent('POST', '/upload-signature', {}, { authorization: `Bearer ${await userToken(sub)}` }));
+      expect({ name, status: reply.statusCode }).toEqual({ name, status: 401 });
+      expect(reply.headers['content-type']).toMatch(/application\/json/);
+      expect(JSON.parse(reply.body).error).toMatchObject({ code: 'Unauthorized', message: expect.stringContaining('"sub" claim') });
+    }
+    expect((await testDb.db.query('SELECT 1 FROM uploads')).rows).toHaveLength(0);
+  });
+
   test('a body that is not a JSON object is a 400', async () => {
     expect((await call('alice', [1, 2])).status).toBe(400);
     expect((await call('alice', '"text"')).status).toBe(400);
