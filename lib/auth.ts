@@ -16,18 +16,27 @@ export type Authenticate = (headers: Record<string, string>) => Promise<AppUser>
 
 const MAX_USER_ID_LENGTH = 128;
 const LOCAL_USER = 'local-user';
+// Characters that do not show what they are: controls (C0, DEL, C1 such as U+0085 NEL), format characters
+// (zero-width U+200B, bidi overrides such as U+202E), other invisibles (U+3164 Hangul filler, variation
+// selectors) and every separator but the ASCII space (U+00A0, U+2028, U+3000...).
+const HIDDEN_CHARACTER = /[\p{Cc}\p{Cf}\p{Default_Ignorable_Code_Point}]|(?! )\p{Z}/u;
 
 /**
  * The user id `value` names, or a 401 saying why it is not one (`source` says where it came from). The id
- * is stored, logged and put into VOD's sourceContext, URI-encoded: a lone surrogate would break that.
+ * is stored, compared, logged and put into VOD's sourceContext, so it must be what it looks like: a string
+ * (a number is refused, not read as its digits: the identity provider could give 123 and "123" to two
+ * users), 1-128 characters (code points), no hidden character, no space at either end, and already in
+ * NFC. Not normalized here: that would make two distinct ids of the identity provider one user.
  */
 function appUserId(value: unknown, source: string): string {
   const refuse = (reason: string) => new UnauthorizedError(`${source} is not a usable user id: ${reason}`);
-  if (typeof value === 'number' && Number.isSafeInteger(value)) return String(value);
-  if (typeof value !== 'string') throw refuse('it must be a string');
-  if (value.length === 0 || value.length > MAX_USER_ID_LENGTH) throw refuse(`it must be 1-${MAX_USER_ID_LENGTH} characters`);
-  if (/[\u0000-\u001f\u007f]/.test(value)) throw refuse('it holds a control character');
+  if (typeof value !== 'string') throw refuse(typeof value === 'number' ? 'it must be a string, not a number' : 'it must be a string');
   if (/\p{Cs}/u.test(value)) throw refuse('it holds a lone surrogate (not valid Unicode)');
+  if (HIDDEN_CHARACTER.test(value)) throw refuse('it holds a control, format, invisible or separator character (only the space is allowed)');
+  if (/^ *$/.test(value)) throw refuse('it is empty or blank');
+  if ([...value].length > MAX_USER_ID_LENGTH) throw refuse(`it must be 1-${MAX_USER_ID_LENGTH} characters`);
+  if (value.startsWith(' ') || value.endsWith(' ')) throw refuse('it must not start or end with a space');
+  if (value.normalize('NFC') !== value) throw refuse('it must be in Unicode normalization form NFC');
   return value;
 }
 

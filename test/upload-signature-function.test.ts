@@ -107,7 +107,13 @@ describe(`upload-signature on ${usingPostgres ? 'PostgreSQL' : 'PGlite'}`, () =>
   });
 
   test('a token whose user id is not one answers 401 with a JSON error, and records nothing', async () => {
-    const hostile: [string, string][] = [['lone surrogate', 'alice\ud800']];
+    const hostile: [string, unknown][] = [
+      ['lone surrogate', 'alice\ud800'],
+      ['right-to-left override', 'alice\u202Egpj.exe'],
+      ['zero width space', 'ali\u200Bce'],
+      ['only spaces', '   '],
+      ['a number', 123],
+    ];
     for (const [name, sub] of hostile) {
       const reply = await handler(functionUrlEvent('POST', '/upload-signature', {}, { authorization: `Bearer ${await userToken(sub)}` }));
       expect({ name, status: reply.statusCode }).toEqual({ name, status: 401 });
