@@ -1,9 +1,9 @@
 /**
  * Who is calling: an app user, identified by a JWT the app's own login issued (HS256 shared secret, or
- * RS256/ES256 keys from a JWKS URL), with issuer, audience and clock-skew checks. `AUTH_MODE=none` is a
- * local-only escape hatch (refused in production by config) that trusts an `X-User-Id` header.
+ * RS256/ES256 keys from a JWKS URL), with issuer, audience, token-type and clock-skew checks. `AUTH_MODE=none`
+ * is a local-only escape hatch (refused in production by config) that trusts an `X-User-Id` header.
  */
-import { createRemoteJWKSet, errors as joseErrors, jwtVerify, type JWTVerifyGetKey } from 'jose';
+import { createRemoteJWKSet, errors as joseErrors, jwtVerify, type JWTVerifyGetKey, type JWTVerifyResult } from 'jose';
 import type { Config } from '#lib/config';
 import { ServiceUnavailableError, UnauthorizedError } from '#lib/errors';
 import type { Logger } from '#lib/log';
@@ -39,6 +39,11 @@ function appUserId(value: unknown, source: string): string {
   if (value.normalize('NFC') !== value) throw refuse('it must be in Unicode normalization form NFC');
   return value;
 }
+
+// Access tokens only: no `typ`, the plain `JWT` most logins write, or RFC 9068's `at+jwt` (each with or
+// without `application/`). A refresh token (`refresh+jwt`) or any other token the identity provider signs
+// with the same key is not a session.
+const ACCESS_TOKEN_TYPE = /^(application\/)?(at\+)?jwt$/i;
 
 function bearerToken(headers: Record<string, string>): string {
   const header = headers.authorization;
@@ -83,9 +88,9 @@ export function createAuthenticator(config: Config, log: Logger): Authenticate {
 
   return async (headers) => {
     const token = bearerToken(headers);
-    let payload: Record<string, unknown>;
+    let verified: JWTVerifyResult;
     try {
-      payload = (secret ? await jwtVerify(token, secret, verifyOptions) : await jwtVerify(token, jwks!, verifyOptions)).payload;
+      verified = secret ? await jwtVerify(token, secret, verifyOptions) : await jwtVerify(token, jwks!, verifyOptions);
     } catch (error) {
       // The key set could not be had: a timeout, a network error, a non-200 answer (jose throws the base
       // JOSEError for that) or a malformed key set. None of it is the caller's fault.
@@ -102,6 +107,10 @@ export function createAuthenticator(config: Config, log: Logger): Authenticate {
       if (error instanceof joseErrors.JOSEError) throw new UnauthorizedError(describeJwtFailure(error));
       throw error;
     }
-    return { userId: appUserId(payload[auth.userClaim], `The token's "${auth.userClaim}" claim`) };
+    const { typ } = verified.protectedHeader;
+    if (typ !== undefined && (typeof typ !== 'string' || !ACCESS_TOKEN_TYPE.test(typ))) {
+      throw new UnauthorizedError('The token is not an access token (its "typ" header is not JWT or at+jwt)');
+    }
+    return { userId: appUserId(verified.payload[auth.userClaim], `The token's "${auth.userClaim}" claim`) };
   };
 }

@@ -89,6 +89,22 @@ describe('JWT with an HS256 secret', () => {
     expect((await failure(hs256(bearer(hs512)))).message).toMatch(/algorithm/);
   });
 
+  test.each([[undefined], ['JWT'], ['jwt'], ['at+jwt'], ['AT+JWT'], ['application/at+jwt'], ['Application/JWT']])(
+    'an access token with typ %s is accepted',
+    async (typ) => {
+      expect(await hs256(bearer(await userToken('alice', { typ })))).toEqual({ userId: 'alice' });
+    },
+  );
+
+  test.each([['refresh+jwt'], ['application/refresh+jwt'], ['id+jwt'], ['logout+jwt'], ['JWE'], ['at+jwt; x'], ['application/application/jwt'], ['']])(
+    'a token with typ %p (not an access token) is refused with a 401',
+    async (typ) => {
+      const { status, message } = await failure(hs256(bearer(await userToken('alice', { typ }))));
+      expect(status).toBe(401);
+      expect(message).toMatch(/not an access token/);
+    },
+  );
+
   test('a token without exp is refused', async () => {
     const token = await new SignJWT({ sub: 'a' })
       .setProtectedHeader({ alg: 'HS256' })
