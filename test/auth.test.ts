@@ -71,6 +71,13 @@ describe('JWT with an HS256 secret', () => {
     expect(messages[4]).toMatch(/signature/);
   });
 
+  test('with AUTH_ALLOW_ANY_AUDIENCE=true in production any audience passes, the issuer is still checked', async () => {
+    const env = functionEnv({ STAGE: 'production', DATABASE_URL: 'postgres://db/x', AUTH_JWT_AUDIENCE: undefined, AUTH_ALLOW_ANY_AUDIENCE: 'true' });
+    const auth = createAuthenticator(loadConfig(env), log);
+    expect(await auth(bearer(await userToken('a', { audience: 'another-app' })))).toEqual({ userId: 'a' });
+    expect((await failure(auth(bearer(await userToken('a', { issuer: 'https://evil.example.com' }))))).message).toMatch(/iss/);
+  });
+
   test('tolerates the configured clock skew only', async () => {
     const now = Math.floor(Date.now() / 1000);
     expect(await hs256(bearer(await userToken('a', { expiresIn: now - 10 })))).toEqual({ userId: 'a' });
