@@ -290,6 +290,9 @@ export function loadConfig(env: Record<string, string | undefined>, needs: Confi
   }
   if (e.AUTH_ALLOW_ANY_AUDIENCE && e.AUTH_JWT_AUDIENCE) fail('set only one of AUTH_JWT_AUDIENCE and AUTH_ALLOW_ANY_AUDIENCE');
   if (production && !e.DATABASE_URL) fail('DATABASE_URL is required when STAGE is production');
+  if (production && e.VOD_SUB_APP_ID === undefined) {
+    fail('VOD_SUB_APP_ID is required when STAGE is production (VOD accounts opened since 2023-12-25 must name the sub-application in every call)');
+  }
   if (production && e.CORS_ALLOWED_ORIGINS.includes('*')) fail('CORS_ALLOWED_ORIGINS=* is refused when STAGE is production');
   if (e.PIPELINE_WATERMARK_TEXT && !e.PIPELINE_TEXT_WATERMARK_DEFINITION) {
     fail('PIPELINE_TEXT_WATERMARK_DEFINITION (a text watermark template) is required with PIPELINE_WATERMARK_TEXT');

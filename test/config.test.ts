@@ -83,6 +83,18 @@ describe('loadConfig', () => {
       expect(message).toContain(`${variable} is required when STAGE is production`);
     });
 
+    test.each([
+      ['unset, for upload-signature', { VOD_SUB_APP_ID: undefined }, { userAuth: true }],
+      ['blank, with STAGE=prod', { VOD_SUB_APP_ID: ' ', STAGE: 'prod' }, { userAuth: true }],
+      ['unset, for vod-events', { VOD_SUB_APP_ID: undefined, CALLBACK_TOKENS: 'callback-token-0123456789' }, { callbackTokens: true }],
+      ['unset, for cleanup', { VOD_SUB_APP_ID: undefined }, {}],
+    ])('VOD_SUB_APP_ID %s fails the configuration, naming it', (_case, patch, needs) => {
+      expect(() => loadConfig(production(patch), needs)).toThrow(ConfigError);
+      expect(() => loadConfig(production(patch), needs)).toThrow(/VOD_SUB_APP_ID is required when STAGE is production/);
+      // Outside production it stays optional.
+      expect(loadConfig({ ...production(patch), STAGE: 'dev' }, needs).vod.subAppId).toBeUndefined();
+    });
+
     test('AUTH_ALLOW_ANY_AUDIENCE=true is the explicit opt-out for the audience only', () => {
       expect(loadConfig(production({ AUTH_JWT_AUDIENCE: undefined, AUTH_ALLOW_ANY_AUDIENCE: 'true' })).auth).toMatchObject({
         issuer: 'https://login.example.com',
