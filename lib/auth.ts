@@ -1,9 +1,9 @@
 /**
  * Who is calling: an app user, identified by a JWT the app's own login issued (HS256 shared secret, or
- * RS256/ES256 keys from a JWKS URL), with issuer, audience and clock-skew checks. `AUTH_MODE=none` is a
- * local-only escape hatch (refused in production by config) that trusts an `X-User-Id` header.
+ * RS256/ES256 keys from a JWKS URL), with issuer, audience, token-type and clock-skew checks. `AUTH_MODE=none`
+ * is a local-only escape hatch (refused in production by config) that trusts an `X-User-Id` header.
  */
-import { createRemoteJWKSet, errors as joseErrors, jwtVerify, type JWTVerifyGetKey } from 'jose';
+import { createRemoteJWKSet, errors as joseErrors, jwtVerify, type JWTVerifyGetKey, type JWTVerifyResult } from 'jose';
 import type { Config } from '#lib/config';
 import { ServiceUnavailableError, UnauthorizedError } from '#lib/errors';
 import type { Logger } from '#lib/log';
@@ -16,13 +16,34 @@ export type Authenticate = (headers: Record<string, string>) => Promise<AppUser>
 
 const MAX_USER_ID_LENGTH = 128;
 const LOCAL_USER = 'local-user';
+// Characters that do not show what they are: controls (C0, DEL, C1 such as U+0085 NEL), format characters
+// (zero-width U+200B, bidi overrides such as U+202E), other invisibles (U+3164 Hangul filler, variation
+// selectors) and every separator but the ASCII space (U+00A0, U+2028, U+3000...).
+const HIDDEN_CHARACTER = /[\p{Cc}\p{Cf}\p{Default_Ignorable_Code_Point}]|(?! )\p{Z}/u;
 
-function validUserId(value: unknown): string | undefined {
-  if (typeof value === 'number' && Number.isSafeInteger(value)) return String(value);
-  if (typeof value !== 'string') return undefined;
-  // Printable, bounded: the id is stored, logged and put into VOD's sourceContext.
-  return value.length > 0 && value.length <= MAX_USER_ID_LENGTH && !/[\u0000-\u001f\u007f]/.test(value) ? value : undefined;
+/**
+ * The user id `value` names, or a 401 saying why it is not one (`source` says where it came from). The id
+ * is stored, compared, logged and put into VOD's sourceContext, so it must be what it looks like: a string
+ * (a number is refused, not read as its digits: the identity provider could give 123 and "123" to two
+ * users), 1-128 characters (code points), no hidden character, no space at either end, and already in
+ * NFC. Not normalized here: that would make two distinct ids of the identity provider one user.
+ */
+function appUserId(value: unknown, source: string): string {
+  const refuse = (reason: string) => new UnauthorizedError(`${source} is not a usable user id: ${reason}`);
+  if (typeof value !== 'string') throw refuse(typeof value === 'number' ? 'it must be a string, not a number' : 'it must be a string');
+  if (/\p{Cs}/u.test(value)) throw refuse('it holds a lone surrogate (not valid Unicode)');
+  if (HIDDEN_CHARACTER.test(value)) throw refuse('it holds a control, format, invisible or separator character (only the space is allowed)');
+  if (/^ *$/.test(value)) throw refuse('it is empty or blank');
+  if ([...value].length > MAX_USER_ID_LENGTH) throw refuse(`it must be 1-${MAX_USER_ID_LENGTH} characters`);
+  if (value.startsWith(' ') || value.endsWith(' ')) throw refuse('it must not start or end with a space');
+  if (value.normalize('NFC') !== value) throw refuse('it must be in Unicode normalization form NFC');
+  return value;
 }
+
+// Access tokens only: no `typ`, the plain `JWT` most logins write, or RFC 9068's `at+jwt` (each with or
+// without `application/`). A refresh token (`refresh+jwt`) or any other token the identity provider signs
+// with the same key is not a session.
+const ACCESS_TOKEN_TYPE = /^(application\/)?(at\+)?jwt$/i;
 
 function bearerToken(headers: Record<string, string>): string {
   const header = headers.authorization;
@@ -48,9 +69,7 @@ export function createAuthenticator(config: Config, log: Logger): Authenticate {
     return async (headers) => {
       const claimed = headers['x-user-id'];
       if (claimed === undefined) return { userId: LOCAL_USER };
-      const userId = validUserId(claimed);
-      if (userId === undefined) throw new UnauthorizedError(`X-User-Id must be 1-${MAX_USER_ID_LENGTH} printable characters`);
-      return { userId };
+      return { userId: appUserId(claimed, 'X-User-Id') };
     };
   }
 
@@ -69,9 +88,9 @@ export function createAuthenticator(config: Config, log: Logger): Authenticate {
 
   return async (headers) => {
     const token = bearerToken(headers);
-    let payload: Record<string, unknown>;
+    let verified: JWTVerifyResult;
     try {
-      payload = (secret ? await jwtVerify(token, secret, verifyOptions) : await jwtVerify(token, jwks!, verifyOptions)).payload;
+      verified = secret ? await jwtVerify(token, secret, verifyOptions) : await jwtVerify(token, jwks!, verifyOptions);
     } catch (error) {
       // The key set could not be had: a timeout, a network error, a non-200 answer (jose throws the base
       // JOSEError for that) or a malformed key set. None of it is the caller's fault.
@@ -88,10 +107,10 @@ export function createAuthenticator(config: Config, log: Logger): Authenticate {
       if (error instanceof joseErrors.JOSEError) throw new UnauthorizedError(describeJwtFailure(error));
       throw error;
     }
-    const userId = validUserId(payload[auth.userClaim]);
-    if (userId === undefined) {
-      throw new UnauthorizedError(`The token has no usable "${auth.userClaim}" claim (1-${MAX_USER_ID_LENGTH} printable characters)`);
+    const { typ } = verified.protectedHeader;
+    if (typ !== undefined && (typeof typ !== 'string' || !ACCESS_TOKEN_TYPE.test(typ))) {
+      throw new UnauthorizedError('The token is not an access token (its "typ" header is not JWT or at+jwt)');
     }
-    return { userId };
+    return { userId: appUserId(verified.payload[auth.userClaim], `The token's "${auth.userClaim}" claim`) };
   };
 }

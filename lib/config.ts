@@ -84,6 +84,7 @@ const schema = z.object({
   AUTH_JWKS_URL: url,
   AUTH_JWT_ISSUER: optionalString,
   AUTH_JWT_AUDIENCE: optionalString,
+  AUTH_ALLOW_ANY_AUDIENCE: boolean(false),
   AUTH_USER_CLAIM: optionalString.transform((v) => v ?? 'sub'),
   AUTH_CLOCK_SKEW_SECONDS: integer(0, 600, 30),
 
@@ -281,7 +282,17 @@ export function loadConfig(env: Record<string, string | undefined>, needs: Confi
     fail('CALLBACK_TOKENS is required (the secret in the VOD callback URL)');
   }
   if (e.AUTH_JWT_SECRET && e.AUTH_JWKS_URL) fail('set only one of AUTH_JWT_SECRET and AUTH_JWKS_URL');
+  // Unchecked, a token the identity provider issued to another of its apps (or another provider using
+  // the same key) would be accepted here. Some providers put no `aud` in access tokens: hence the opt-out.
+  if (production && needs.userAuth && !e.AUTH_JWT_ISSUER) fail('AUTH_JWT_ISSUER is required when STAGE is production');
+  if (production && needs.userAuth && !e.AUTH_JWT_AUDIENCE && !e.AUTH_ALLOW_ANY_AUDIENCE) {
+    fail('AUTH_JWT_AUDIENCE is required when STAGE is production (or AUTH_ALLOW_ANY_AUDIENCE=true to accept tokens for any audience)');
+  }
+  if (e.AUTH_ALLOW_ANY_AUDIENCE && e.AUTH_JWT_AUDIENCE) fail('set only one of AUTH_JWT_AUDIENCE and AUTH_ALLOW_ANY_AUDIENCE');
   if (production && !e.DATABASE_URL) fail('DATABASE_URL is required when STAGE is production');
+  if (production && e.VOD_SUB_APP_ID === undefined) {
+    fail('VOD_SUB_APP_ID is required when STAGE is production (VOD accounts opened since 2023-12-25 must name the sub-application in every call)');
+  }
   if (production && e.CORS_ALLOWED_ORIGINS.includes('*')) fail('CORS_ALLOWED_ORIGINS=* is refused when STAGE is production');
   if (e.PIPELINE_WATERMARK_TEXT && !e.PIPELINE_TEXT_WATERMARK_DEFINITION) {
     fail('PIPELINE_TEXT_WATERMARK_DEFINITION (a text watermark template) is required with PIPELINE_WATERMARK_TEXT');

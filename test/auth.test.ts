@@ -29,13 +29,13 @@ describe('JWT with an HS256 secret', () => {
 
   test('the user id claim is configurable', async () => {
     const auth = createAuthenticator(loadConfig(functionEnv({ AUTH_USER_CLAIM: 'uid' })), log);
-    const token = await new SignJWT({ uid: 42 })
+    const token = await new SignJWT({ uid: 'u-42' })
       .setProtectedHeader({ alg: 'HS256' })
       .setIssuer('https://login.example.com')
       .setAudience('vod-upload')
       .setExpirationTime('5m')
       .sign(new TextEncoder().encode(TEST_JWT_SECRET));
-    expect(await auth(bearer(token))).toEqual({ userId: '42' });
+    expect(await auth(bearer(token))).toEqual({ userId: 'u-42' });
     expect((await failure(auth(bearer(await userToken('alice'))))).message).toMatch(/"uid" claim/);
   });
 
@@ -71,6 +71,13 @@ describe('JWT with an HS256 secret', () => {
     expect(messages[4]).toMatch(/signature/);
   });
 
+  test('with AUTH_ALLOW_ANY_AUDIENCE=true in production any audience passes, the issuer is still checked', async () => {
+    const env = functionEnv({ STAGE: 'production', DATABASE_URL: 'postgres://db/x', AUTH_JWT_AUDIENCE: undefined, AUTH_ALLOW_ANY_AUDIENCE: 'true' });
+    const auth = createAuthenticator(loadConfig(env), log);
+    expect(await auth(bearer(await userToken('a', { audience: 'another-app' })))).toEqual({ userId: 'a' });
+    expect((await failure(auth(bearer(await userToken('a', { issuer: 'https://evil.example.com' }))))).message).toMatch(/iss/);
+  });
+
   test('tolerates the configured clock skew only', async () => {
     const now = Math.floor(Date.now() / 1000);
     expect(await hs256(bearer(await userToken('a', { expiresIn: now - 10 })))).toEqual({ userId: 'a' });
@@ -88,6 +95,22 @@ describe('JWT with an HS256 secret', () => {
       .sign(new TextEncoder().encode(TEST_JWT_SECRET));
     expect((await failure(hs256(bearer(hs512)))).message).toMatch(/algorithm/);
   });
+
+  test.each([[undefined], ['JWT'], ['jwt'], ['at+jwt'], ['AT+JWT'], ['application/at+jwt'], ['Application/JWT']])(
+    'an access token with typ %s is accepted',
+    async (typ) => {
+      expect(await hs256(bearer(await userToken('alice', { typ })))).toEqual({ userId: 'alice' });
+    },
+  );
+
+  test.each([['refresh+jwt'], ['application/refresh+jwt'], ['id+jwt'], ['logout+jwt'], ['JWE'], ['at+jwt; x'], ['application/application/jwt'], ['']])(
+    'a token with typ %p (not an access token) is refused with a 401',
+    async (typ) => {
+      const { status, message } = await failure(hs256(bearer(await userToken('alice', { typ }))));
+      expect(status).toBe(401);
+      expect(message).toMatch(/not an access token/);
+    },
+  );
 
   test('a token without exp is refused', async () => {
     const token = await new SignJWT({ sub: 'a' })
@@ -170,6 +193,72 @@ describe('AUTH_MODE=none', () => {
     expect(await auth({})).toEqual({ userId: 'local-user' });
     expect(await auth({ 'x-user-id': 'bob' })).toEqual({ userId: 'bob' });
     expect((await failure(auth({ 'x-user-id': 'bob\nadmin' }))).status).toBe(401);
+  });
+});
+
+describe('user ids, from a token claim or X-User-Id', () => {
+  const none = createAuthenticator(loadConfig(functionEnv({ AUTH_MODE: 'none' })), log);
+
+  test.each([
+    ['a lone high surrogate', 'alice\ud800', /lone surrogate/],
+    ['a lone low surrogate', '\udc00alice', /lone surrogate/],
+    ['a surrogate pair in the wrong order', 'a\ude00\ud83d', /lone surrogate/],
+    ['empty', '', /empty or blank/],
+    ['only spaces', '   ', /empty or blank/],
+    ['a leading space', ' alice', /start or end with a space/],
+    ['a trailing space', 'alice ', /start or end with a space/],
+    ['a tab', 'ali\tce', /control/],
+    ['a line feed', 'bob\nadmin', /control/],
+    ['DEL', 'alice\u007f', /control/],
+    ['U+0085 next line (C1 control)', 'alice\u0085admin', /control/],
+    ['U+2028 line separator', 'alice\u2028admin', /separator/],
+    ['U+2029 paragraph separator', 'alice\u2029', /separator/],
+    ['U+202E right-to-left override', 'alice\u202Egpj.exe', /format/],
+    ['U+200B zero width space', 'ali\u200Bce', /format/],
+    ['only a zero width space', '\u200B', /format/],
+    ['U+FEFF byte order mark', '\uFEFFalice', /format/],
+    ['U+00A0 no-break space', 'alice\u00A0', /separator/],
+    ['U+3000 ideographic space', '\u3000', /separator/],
+    ['U+3164 Hangul filler (invisible letter)', '\u3164', /invisible/],
+    ['a decomposed (NFD) accent', 'Ame\u0301lie', /NFC/],
+    ['129 characters', 'x'.repeat(129), /1-128 characters/],
+    ['129 astral characters', '\u{1F600}'.repeat(129), /1-128 characters/],
+  ])('%s is refused with a 401 saying why', async (_name, id, reason) => {
+    const claim = await failure(hs256(bearer(await userToken(id))));
+    expect(claim).toEqual({ status: 401, message: expect.stringMatching(/^The token's "sub" claim is not a usable user id: /) });
+    expect(claim.message).toMatch(reason);
+    const header = await failure(none({ 'x-user-id': id }));
+    expect(header).toEqual({ status: 401, message: expect.stringMatching(/^X-User-Id is not a usable user id: /) });
+    expect(header.message).toMatch(reason);
+  });
+
+  test.each([
+    ['a number (123 and "123" could be two users)', 123, /string, not a number/],
+    ['a float', 1.5, /string, not a number/],
+    ['a boolean', true, /must be a string/],
+    ['null', null, /must be a string/],
+    ['an object', { id: 'alice' }, /must be a string/],
+    ['an array', ['alice'], /must be a string/],
+  ])('a claim holding %s is refused with a 401', async (_name, sub, reason) => {
+    const { status, message } = await failure(hs256(bearer(await userToken(sub))));
+    expect(status).toBe(401);
+    expect(message).toMatch(reason);
+  });
+
+  test.each([
+    ['a plain id', 'alice'],
+    ['digits as a string', '123'],
+    ['an identity-provider id', 'auth0|5f7c8ec7c33c6c004bbafe82'],
+    ['an e-mail address', 'alice@example.com'],
+    ['inner spaces', 'Jean  Dupont'],
+    ['a precomposed (NFC) accent', 'Am\u00E9lie'],
+    ['CJK', '\u5F20\u4F1F'],
+    ['an astral character (a valid surrogate pair)', 'alice\u{1F600}'],
+    ['128 characters', 'x'.repeat(128)],
+    ['128 astral characters', '\u{1F600}'.repeat(128)],
+  ])('%s is accepted as it is', async (_name, id) => {
+    expect(await hs256(bearer(await userToken(id)))).toEqual({ userId: id });
+    expect(await none({ 'x-user-id': id })).toEqual({ userId: id });
   });
 });
 

@@ -106,6 +106,24 @@ describe(`upload-signature on ${usingPostgres ? 'PostgreSQL' : 'PGlite'}`, () =>
     expect((await testDb.db.query('SELECT 1 FROM uploads')).rows).toHaveLength(0);
   });
 
+  test('a token whose user id is not one, or that is no access token, answers 401 with a JSON error, and records nothing', async () => {
+    const hostile: [string, string, RegExp][] = [
+      ['lone surrogate', await userToken('alice\ud800'), /"sub" claim.*lone surrogate/],
+      ['right-to-left override', await userToken('alice\u202Egpj.exe'), /"sub" claim.*format/],
+      ['zero width space', await userToken('ali\u200Bce'), /"sub" claim.*format/],
+      ['only spaces', await userToken('   '), /"sub" claim.*blank/],
+      ['a number', await userToken(123), /"sub" claim.*not a number/],
+      ['a refresh token', await userToken('alice', { typ: 'refresh+jwt' }), /not an access token/],
+    ];
+    for (const [name, token, message] of hostile) {
+      const reply = await handler(functionUrlEvent('POST', '/upload-signature', {}, { authorization: `Bearer ${token}` }));
+      expect({ name, status: reply.statusCode }).toEqual({ name, status: 401 });
+      expect(reply.headers['content-type']).toMatch(/application\/json/);
+      expect(JSON.parse(reply.body).error).toMatchObject({ code: 'Unauthorized', message: expect.stringMatching(message) });
+    }
+    expect((await testDb.db.query('SELECT 1 FROM uploads')).rows).toHaveLength(0);
+  });
+
   test('a body that is not a JSON object is a 400', async () => {
     expect((await call('alice', [1, 2])).status).toBe(400);
     expect((await call('alice', '"text"')).status).toBe(400);

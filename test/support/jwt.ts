@@ -1,14 +1,16 @@
-import { SignJWT } from 'jose';
+import { SignJWT, type JWTPayload } from 'jose';
 import { TEST_JWT_SECRET } from './env';
 
-/** An HS256 token as the app's login would issue it; override claims to make bad ones. */
+/**
+ * An HS256 token as the app's login would issue it; override claims to make bad ones. `sub` may be any
+ * JSON value (a hostile login could issue a number), `typ` sets the header's token type.
+ */
 export async function userToken(
-  sub: string,
-  options: { issuer?: string; audience?: string; expiresIn?: string | number; notBefore?: string | number; secret?: string } = {},
+  sub: unknown,
+  options: { issuer?: string; audience?: string; expiresIn?: string | number; notBefore?: string | number; secret?: string; typ?: string } = {},
 ): Promise<string> {
-  let jwt = new SignJWT({})
-    .setProtectedHeader({ alg: 'HS256' })
-    .setSubject(sub)
+  let jwt = new SignJWT({ sub } as JWTPayload)
+    .setProtectedHeader(options.typ === undefined ? { alg: 'HS256' } : { alg: 'HS256', typ: options.typ })
     .setIssuer(options.issuer ?? 'https://login.example.com')
     .setAudience(options.audience ?? 'vod-upload')
     .setIssuedAt()
