@@ -5,7 +5,8 @@
  * SDK build, file access and the resume store (see `Platform`).
  */
 import { VodUploadError } from './errors.ts';
-import type { UploadStatus, UploadView, VodUploadErrorKind } from './errors.ts';
+import type { VodUploadErrorKind } from './errors.ts';
+import type { UploadStatus, UploadView } from './upload-view.ts';
 
 export const DEFAULT_VOD_API_URL = 'https://vod2.qcloud.com';
 /** vod-js-sdk-v6 switches to this host after a failed request to the default one, and back. */

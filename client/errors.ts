@@ -2,6 +2,7 @@
  * Typed errors of the upload client. Every failure is a `VodUploadError` whose `kind` says what failed;
  * the CLI maps kinds to exit codes (see `exitCodeFor`).
  */
+import type { UploadView } from './upload-view.ts';
 
 export type VodUploadErrorKind =
   /** The backend refused the app token or the request: 401, 403 or 429 (see `status`, `code`, `retryAfterSeconds`). */
@@ -83,27 +84,6 @@ export class VodUploadError extends Error {
 export function isVodUploadError(error: unknown): error is VodUploadError {
   return error instanceof VodUploadError;
 }
-
-/** The owner's view of an upload, as `GET /uploads/{uploadId}` returns it (fields this client reads). */
-export interface UploadView {
-  uploadId: string;
-  status: UploadStatus;
-  fileId?: string | null;
-  fileName?: string | null;
-  progress?: number;
-  media?: { type?: string; size?: number; duration?: number; width?: number; height?: number; url?: string } | null;
-  renditions?: Array<{ url: string; definition?: number; width?: number; height?: number; bitrate?: number; size?: number }>;
-  adaptiveStreams?: Array<{ url: string; definition?: number; package?: string }>;
-  cover?: { url: string } | null;
-  snapshots?: Array<{ url: string; timeOffsetMs?: number }>;
-  sampleSnapshots?: Array<{ imageUrls: string[] }>;
-  sprite?: { imageUrls: string[]; webVttUrl?: string } | null;
-  animatedGraphics?: Array<{ url: string }>;
-  error?: { code?: string; message?: string } | null;
-  [key: string]: unknown;
-}
-
-export type UploadStatus = 'ISSUED' | 'UPLOADED' | 'PROCESSING' | 'READY' | 'FAILED' | 'REJECTED' | 'EXPIRED' | 'DELETED';
 
 /** Exit codes of the `vod-upload` CLI, by failure kind. */
 export const EXIT_CODES = {
