@@ -12,6 +12,7 @@ import { VodUploadError } from './errors.ts';
 export * from './core.ts';
 export * from './errors.ts';
 export * from './upload-view.ts';
+export * from './cli/exit-codes.ts';
 
 /** What the browser client accepts: a File, or a Blob plus a name. */
 export type BrowserFile = Blob & { name?: string; lastModified?: number };

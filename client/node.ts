@@ -14,6 +14,7 @@ import { VodUploadError } from './errors.ts';
 export * from './core.ts';
 export * from './errors.ts';
 export * from './upload-view.ts';
+export * from './cli/exit-codes.ts';
 
 /** A file to upload from Node: a path, or `{ path }`. */
 export type NodeFile = string | { path: string };

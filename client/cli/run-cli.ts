@@ -1,11 +1,12 @@
 /**
  * `vod-upload`: uploads one video (and optional cover) through the upload client, with a progress bar on
  * stderr, then prints the fileId, status and URLs (or one JSON object with --json). `runCli` returns the
- * exit code; `cli.ts` is the executable wrapper.
+ * exit code; `vod-upload.ts` is the executable wrapper.
  */
 import { parseArgs } from 'node:util';
-import { DEFAULT_VOD_API_URL, EXIT_CODES, exitCodeFor, VodUploader, VodUploadError } from './node.ts';
-import type { StageEvent, UploadProgress, UploadResult, UploadView } from './node.ts';
+import { DEFAULT_VOD_API_URL, VodUploader, VodUploadError } from '../node.ts';
+import type { StageEvent, UploadProgress, UploadResult, UploadView } from '../node.ts';
+import { EXIT_CODES, exitCodeFor } from './exit-codes.ts';
 
 export const DEFAULT_API_URL = 'http://127.0.0.1:8080';
 
