@@ -7,7 +7,7 @@ import type { SignatureReply } from './backend-api.ts';
 import { VodUploadError } from './errors.ts';
 import type { RetryPolicy, UploadCallOptions, VodUploaderOptions } from './options.ts';
 import type { CosLike, Platform, UploadSource } from './platform.ts';
-import { backoffMs, cancelled, failure, isRetryable, sleep } from './retry.ts';
+import { cancelled, failure, withRetry } from './retry.ts';
 import type { ApplyData, UgcApi } from './ugc-api.ts';
 
 const MIB = 1024 * 1024;
@@ -221,32 +221,38 @@ function runCosTask(
   forceRefresh: () => void,
   fatalError: () => VodUploadError | undefined,
 ): Promise<unknown> {
-  return new Promise((resolve, reject) => {
-    let taskId = '';
-    let attempt = 0;
-    cos.sliceUploadFile(
-      {
-        ...params,
-        onTaskReady: (id: string) => {
-          taskId = id;
-          tasks.push(id);
-        },
-      },
-      (err, data) => {
-        if (!err) return resolve(data);
-        const known = fatalError();
-        if (known) return reject(known);
-        const error = classifyCosError(err, uploadId);
-        const again = isRetryable(error) && attempt < retryPolicy.retries && !signal?.aborted;
-        if (!again) return reject(error);
-        if (error.kind === 'credentials-expired') forceRefresh();
-        sleep(backoffMs(attempt++, retryPolicy), signal).then(
-          () => cos.restartTask(taskId),
-          (e: unknown) => reject(e),
+  let taskId = '';
+  // The SDK calls the task's callback at the end of every run: the first one and each restart.
+  let run: { resolve: (data: unknown) => void; reject: (error: unknown) => void } | undefined;
+  const done = (err: unknown, data: unknown) => {
+    if (!err) return run?.resolve(data);
+    run?.reject(fatalError() ?? classifyCosError(err, uploadId));
+  };
+  return withRetry(
+    retryPolicy,
+    signal,
+    (attempt) =>
+      new Promise((resolve, reject) => {
+        run = { resolve, reject };
+        if (attempt > 0) {
+          cos.restartTask(taskId);
+          return;
+        }
+        cos.sliceUploadFile(
+          {
+            ...params,
+            onTaskReady: (id: string) => {
+              taskId = id;
+              tasks.push(id);
+            },
+          },
+          done,
         );
-      },
-    );
-  });
+      }),
+    (error) => {
+      if (error.kind === 'credentials-expired') forceRefresh();
+    },
+  );
 }
 
 /**

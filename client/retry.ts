@@ -37,18 +37,25 @@ export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
   });
 }
 
-export function backoffMs(attempt: number, policy: Required<RetryPolicy>): number {
+function backoffMs(attempt: number, policy: Required<RetryPolicy>): number {
   const base = Math.min(policy.maxDelayMs, policy.minDelayMs * 2 ** attempt);
   return Math.round(base / 2 + Math.random() * (base / 2));
 }
 
-export async function withRetry<T>(policy: Required<RetryPolicy>, signal: AbortSignal | undefined, op: (attempt: number) => Promise<T>): Promise<T> {
+/** Runs `op` until it succeeds, fails for good, or the retries are spent; `onRetry` sees each error retried. */
+export async function withRetry<T>(
+  policy: Required<RetryPolicy>,
+  signal: AbortSignal | undefined,
+  op: (attempt: number) => Promise<T>,
+  onRetry?: (error: VodUploadError) => void,
+): Promise<T> {
   for (let attempt = 0; ; attempt++) {
     if (signal?.aborted) throw cancelled();
     try {
       return await op(attempt);
     } catch (error) {
       if (!isRetryable(error) || attempt >= policy.retries) throw error;
+      onRetry?.(error as VodUploadError);
       await sleep(backoffMs(attempt, policy), signal);
     }
   }
