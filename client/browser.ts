@@ -18,7 +18,7 @@ export * from './errors.ts';
 export * from './options.ts';
 export * from './platform.ts';
 export * from './resume-store.ts';
-export { BACKUP_VOD_API_URL, DEFAULT_VOD_API_URL } from './ugc-api.ts';
+export { DEFAULT_VOD_API_URL } from './ugc-api.ts';
 export * from './upload-view.ts';
 export { VodUploaderCore } from './uploader.ts';
 

@@ -10,7 +10,7 @@ import { failure, isRetryable, withRetry } from './retry.ts';
 
 export const DEFAULT_VOD_API_URL = 'https://vod2.qcloud.com';
 /** vod-js-sdk-v6 switches to this host after a failed request to the default one, and back. */
-export const BACKUP_VOD_API_URL = 'https://vod2.dnsv1.com';
+const BACKUP_VOD_API_URL = 'https://vod2.dnsv1.com';
 
 export interface ApplyData {
   video?: { storagePath: string };
