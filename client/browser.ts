@@ -5,12 +5,22 @@
  *   esbuild client/browser.ts --bundle --format=esm --platform=browser --outfile=…
  */
 import COS from 'cos-js-sdk-v5';
-import { isResumeRecord, MemoryResumeStore, VodUploaderCore } from './core.ts';
-import type { CosLike, Platform, ResumeRecord, ResumeStore, UploadCallOptions, UploadResult, UploadSource, VodUploaderOptions } from './core.ts';
 import { VodUploadError } from './errors.ts';
+import type { UploadCallOptions, UploadResult, VodUploaderOptions } from './options.ts';
+import type { CosLike, Platform, UploadSource } from './platform.ts';
+import { isResumeRecord, MemoryResumeStore } from './resume-store.ts';
+import type { ResumeRecord, ResumeStore } from './resume-store.ts';
+import { VodUploaderCore } from './uploader.ts';
 
-export * from './core.ts';
+export * from './cli/exit-codes.ts';
+export { classifyCosError } from './cos-transfer.ts';
 export * from './errors.ts';
+export * from './options.ts';
+export * from './platform.ts';
+export * from './resume-store.ts';
+export { DEFAULT_VOD_API_URL } from './ugc-api.ts';
+export * from './upload-view.ts';
+export { VodUploaderCore } from './uploader.ts';
 
 /** What the browser client accepts: a File, or a Blob plus a name. */
 export type BrowserFile = Blob & { name?: string; lastModified?: number };

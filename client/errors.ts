@@ -1,7 +1,8 @@
 /**
  * Typed errors of the upload client. Every failure is a `VodUploadError` whose `kind` says what failed;
- * the CLI maps kinds to exit codes (see `exitCodeFor`).
+ * the CLI maps kinds to exit codes (see `exitCodeFor` in cli/exit-codes.ts).
  */
+import type { UploadView } from './upload-view.ts';
 
 export type VodUploadErrorKind =
   /** The backend refused the app token or the request: 401, 403 or 429 (see `status`, `code`, `retryAfterSeconds`). */
@@ -82,66 +83,4 @@ export class VodUploadError extends Error {
 
 export function isVodUploadError(error: unknown): error is VodUploadError {
   return error instanceof VodUploadError;
-}
-
-/** The owner's view of an upload, as `GET /uploads/{uploadId}` returns it (fields this client reads). */
-export interface UploadView {
-  uploadId: string;
-  status: UploadStatus;
-  fileId?: string | null;
-  fileName?: string | null;
-  progress?: number;
-  media?: { type?: string; size?: number; duration?: number; width?: number; height?: number; url?: string } | null;
-  renditions?: Array<{ url: string; definition?: number; width?: number; height?: number; bitrate?: number; size?: number }>;
-  adaptiveStreams?: Array<{ url: string; definition?: number; package?: string }>;
-  cover?: { url: string } | null;
-  snapshots?: Array<{ url: string; timeOffsetMs?: number }>;
-  sampleSnapshots?: Array<{ imageUrls: string[] }>;
-  sprite?: { imageUrls: string[]; webVttUrl?: string } | null;
-  animatedGraphics?: Array<{ url: string }>;
-  error?: { code?: string; message?: string } | null;
-  [key: string]: unknown;
-}
-
-export type UploadStatus = 'ISSUED' | 'UPLOADED' | 'PROCESSING' | 'READY' | 'FAILED' | 'REJECTED' | 'EXPIRED' | 'DELETED';
-
-/** Exit codes of the `vod-upload` CLI, by failure kind. */
-export const EXIT_CODES = {
-  ok: 0,
-  /** Usage error, bad input, missing or unreadable file. */
-  badInput: 2,
-  /** Token refused (401/403), rate-limited (429), or the upload id refused on re-signing (404/409). */
-  authRefused: 3,
-  /** Apply, COS upload, commit, credentials or network failure. */
-  uploadFailed: 4,
-  /** Processing ended FAILED / REJECTED / EXPIRED / DELETED. */
-  processingFailed: 5,
-  /** `--wait` timed out. */
-  timeout: 6,
-  /** Interrupted (Ctrl-C). */
-  cancelled: 130,
-  /** A bug: anything that is not a VodUploadError. */
-  internal: 1,
-} as const;
-
-export function exitCodeFor(error: unknown): number {
-  if (!isVodUploadError(error)) return EXIT_CODES.internal;
-  switch (error.kind) {
-    case 'bad-input':
-      return EXIT_CODES.badInput;
-    case 'signature-refused':
-      return EXIT_CODES.authRefused;
-    case 'apply-failed':
-    case 'credentials-expired':
-    case 'upload-failed':
-    case 'commit-failed':
-    case 'network':
-      return EXIT_CODES.uploadFailed;
-    case 'processing-failed':
-      return EXIT_CODES.processingFailed;
-    case 'timeout':
-      return EXIT_CODES.timeout;
-    case 'cancelled':
-      return EXIT_CODES.cancelled;
-  }
 }

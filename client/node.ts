@@ -7,12 +7,22 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import COS from 'cos-nodejs-sdk-v5';
-import { isResumeRecord, VodUploaderCore } from './core.ts';
-import type { CosLike, Platform, ResumeRecord, ResumeStore, UploadCallOptions, UploadResult, UploadSource, VodUploaderOptions } from './core.ts';
 import { VodUploadError } from './errors.ts';
+import type { UploadCallOptions, UploadResult, VodUploaderOptions } from './options.ts';
+import type { CosLike, Platform, UploadSource } from './platform.ts';
+import { isResumeRecord } from './resume-store.ts';
+import type { ResumeRecord, ResumeStore } from './resume-store.ts';
+import { VodUploaderCore } from './uploader.ts';
 
-export * from './core.ts';
+export * from './cli/exit-codes.ts';
+export { classifyCosError } from './cos-transfer.ts';
 export * from './errors.ts';
+export * from './options.ts';
+export * from './platform.ts';
+export * from './resume-store.ts';
+export { DEFAULT_VOD_API_URL } from './ugc-api.ts';
+export * from './upload-view.ts';
+export { VodUploaderCore } from './uploader.ts';
 
 /** A file to upload from Node: a path, or `{ path }`. */
 export type NodeFile = string | { path: string };

@@ -8,7 +8,7 @@ import { spawn } from 'node:child_process';
 import path from 'node:path';
 import { updateUpload } from '#lib/upload-store';
 import fs from 'node:fs';
-import { runCli } from '../../client/cli-main.ts';
+import { runCli } from '../../client/cli/run-cli.ts';
 import { EXIT_CODES, exitCodeFor, VodUploadError } from '../../client/index.ts';
 import { userToken } from '../support/jwt';
 import { makeFile, partPuts, stackUsable, startClientStack } from './stack';

@@ -1,9 +1,9 @@
 #!/usr/bin/env node
 /**
- * The `vod-upload` executable: `npx tsx client/cli.ts <file> [options]` (or the `bin/vod-upload.js`
+ * The `vod-upload` executable: `npx tsx client/cli/vod-upload.ts <file> [options]` (or the `bin/vod-upload.js`
  * launcher). Usage and exit codes: `--help`, client/README.md.
  */
-import { runCli } from './cli-main.ts';
+import { runCli } from './run-cli.ts';
 
 let interrupted = false;
 runCli(process.argv.slice(2), {

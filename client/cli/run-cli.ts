@@ -1,15 +1,16 @@
 /**
  * `vod-upload`: uploads one video (and optional cover) through the upload client, with a progress bar on
  * stderr, then prints the fileId, status and URLs (or one JSON object with --json). `runCli` returns the
- * exit code; `cli.ts` is the executable wrapper.
+ * exit code; `vod-upload.ts` is the executable wrapper.
  */
 import { parseArgs } from 'node:util';
-import { DEFAULT_VOD_API_URL, EXIT_CODES, exitCodeFor, VodUploader, VodUploadError } from './node.ts';
-import type { StageEvent, UploadProgress, UploadResult, UploadView } from './node.ts';
+import { DEFAULT_VOD_API_URL, VodUploader, VodUploadError } from '../node.ts';
+import type { StageEvent, UploadProgress, UploadResult, UploadView } from '../node.ts';
+import { EXIT_CODES, exitCodeFor } from './exit-codes.ts';
 
-export const DEFAULT_API_URL = 'http://127.0.0.1:8080';
+const DEFAULT_API_URL = 'http://127.0.0.1:8080';
 
-export const USAGE = `Usage: vod-upload <file> [options]
+const USAGE = `Usage: vod-upload <file> [options]
 
 Uploads a video to Tencent Cloud VOD through the upload backend: a signature from
 POST <api>/upload-signature, ApplyUploadUGC, COS multipart upload, CommitUploadUGC.
@@ -46,7 +47,7 @@ Exit codes:
   130  interrupted (Ctrl-C); run the same command again to resume
 `;
 
-export interface CliIo {
+interface CliIo {
   stdout: { write(text: string): unknown };
   stderr: { write(text: string): unknown; isTTY?: boolean; columns?: number };
   env: Record<string, string | undefined>;
