@@ -4,7 +4,7 @@ module.exports = {
   roots: ['<rootDir>/test'],
   testMatch: ['**/*.test.ts'],
   transform: { '^.+\\.ts$': ['@swc/jest', { jsc: { target: 'es2022' } }] },
-  moduleNameMapper: { '^#lib/(.*)$': '<rootDir>/lib/$1' },
+  moduleNameMapper: { '^#contract$': '<rootDir>/contract/index.ts', '^#lib/(.*)$': '<rootDir>/lib/$1' },
   testTimeout: 30000,
   maxWorkers: 2,
 };

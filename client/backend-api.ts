@@ -3,7 +3,7 @@ import type { VodUploadError } from './errors.ts';
 import type { HttpAnswer, HttpCall } from './http-call.ts';
 import type { RetryPolicy, VodUploaderOptions } from './options.ts';
 import { failure, withRetry } from './retry.ts';
-import type { UploadView } from './upload-view.ts';
+import type { UploadView } from '#contract';
 
 export interface SignatureReply {
   signature: string;

@@ -19,7 +19,7 @@ export * from './options.ts';
 export * from './platform.ts';
 export * from './resume-store.ts';
 export { DEFAULT_VOD_API_URL } from './ugc-api.ts';
-export * from './upload-view.ts';
+export type { UploadStatus, UploadView } from '#contract';
 export { VodUploaderCore } from './uploader.ts';
 
 /** What the browser client accepts: a File, or a Blob plus a name. */

@@ -8,7 +8,8 @@ import { VodUploadError } from './errors.ts';
 import type { RetryPolicy, UploadCallOptions, VodUploaderOptions } from './options.ts';
 import type { CosLike, Platform, UploadSource } from './platform.ts';
 import { cancelled, failure, withRetry } from './retry.ts';
-import type { ApplyData, UgcApi } from './ugc-api.ts';
+import type { UgcApplyData } from '#contract';
+import type { UgcApi } from './ugc-api.ts';
 
 const MIB = 1024 * 1024;
 
@@ -40,7 +41,7 @@ class RateMeter {
 /** Sends the video (and cover) to COS; tells how often the credential was renewed and how many bytes COS already had. */
 export async function uploadToCos(
   transfer: CosTransfer,
-  apply: ApplyData,
+  apply: UgcApplyData,
   uploadId: string,
   video: UploadSource,
   cover: UploadSource | undefined,
@@ -50,7 +51,7 @@ export async function uploadToCos(
 ): Promise<{ refreshes: number; resumedBytes: number }> {
   // The temporary credential, renewed (ApplyUploadUGC again with a fresh signature and the session key)
   // once 90 % of its lifetime has passed, as vod-js-sdk-v6 does.
-  const obtain = (data: ApplyData) => ({ ...data.tempCertificate, startTime: data.timestamp, obtainedAt: transfer.clock() });
+  const obtain = (data: UgcApplyData) => ({ ...data.tempCertificate, startTime: data.timestamp, obtainedAt: transfer.clock() });
   let credential = obtain(apply);
   let refreshing: Promise<void> | undefined;
   let refreshes = 0;
@@ -60,7 +61,7 @@ export async function uploadToCos(
   const stillValid = (c: typeof credential) => transfer.clock() < c.obtainedAt + lifetimeMs(c) - 5_000;
   const refresh = async () => {
     const sig = await transfer.getSignature({ uploadId }, signal);
-    const data = await transfer.ugc.call<ApplyData>('ApplyUploadUGC', uploadId, sig.signature, { vodSessionKey: apply.vodSessionKey }, signal);
+    const data = await transfer.ugc.call<UgcApplyData>('ApplyUploadUGC', uploadId, sig.signature, { vodSessionKey: apply.vodSessionKey }, signal);
     credential = obtain(data);
     forceRefresh = false;
     refreshes += 1;

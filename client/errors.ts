@@ -2,7 +2,7 @@
  * Typed errors of the upload client. Every failure is a `VodUploadError` whose `kind` says what failed;
  * the CLI maps kinds to exit codes (see `exitCodeFor` in cli/exit-codes.ts).
  */
-import type { UploadView } from './upload-view.ts';
+import type { UploadView } from '#contract';
 
 export type VodUploadErrorKind =
   /** The backend refused the app token or the request: 401, 403 or 429 (see `status`, `code`, `retryAfterSeconds`). */

@@ -21,7 +21,7 @@ export * from './options.ts';
 export * from './platform.ts';
 export * from './resume-store.ts';
 export { DEFAULT_VOD_API_URL } from './ugc-api.ts';
-export * from './upload-view.ts';
+export type { UploadStatus, UploadView } from '#contract';
 export { VodUploaderCore } from './uploader.ts';
 
 /** A file to upload from Node: a path, or `{ path }`. */

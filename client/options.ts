@@ -1,6 +1,6 @@
 /** What callers pass to the upload client and what it gives back. */
 import type { ResumeStore } from './resume-store.ts';
-import type { UploadStatus, UploadView } from './upload-view.ts';
+import type { UploadStatus, UploadView } from '#contract';
 
 export interface RetryPolicy {
   /** Retries after the first attempt. Default 3. */

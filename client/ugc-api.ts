@@ -7,27 +7,11 @@ import type { HttpAnswer, HttpCall } from './http-call.ts';
 import { trimSlash } from './http-call.ts';
 import type { RetryPolicy } from './options.ts';
 import { failure, isRetryable, withRetry } from './retry.ts';
+import { UGC_CODES, UGC_RETRYABLE_CODES } from '#contract';
 
 export const DEFAULT_VOD_API_URL = 'https://vod2.qcloud.com';
 /** vod-js-sdk-v6 switches to this host after a failed request to the default one, and back. */
 const BACKUP_VOD_API_URL = 'https://vod2.dnsv1.com';
-
-export interface ApplyData {
-  video?: { storagePath: string };
-  cover?: { storagePath: string };
-  storageAppId: number;
-  storageBucket: string;
-  storageRegionV5: string;
-  vodSessionKey: string;
-  tempCertificate: { secretId: string; secretKey: string; token: string; expiredTime: number };
-  timestamp: number;
-}
-
-export interface CommitData {
-  fileId: string;
-  video?: { url?: string };
-  cover?: { url?: string };
-}
 
 export class UgcApi {
   readonly vodApiUrl: string;
@@ -74,7 +58,7 @@ export class UgcApi {
 
   /**
    * A UGC call with a fresh signature for every attempt after the first (as vod-js-sdk-v6 does).
-   * Codes 10001 (internal), 10010 (signature expired) and 10012 (one-time signature used) are retried.
+   * The codes of UGC_RETRYABLE_CODES (internal error, expired or already-used signature) are retried.
    */
   async call<T>(
     action: 'ApplyUploadUGC' | 'CommitUploadUGC',
@@ -87,8 +71,8 @@ export class UgcApi {
     return withRetry(this.retryPolicy, signal, async (attempt) => {
       const signature = attempt === 0 && firstSignature ? firstSignature : (await this.getSignature({ uploadId }, signal)).signature;
       const reply = await this.send(action, { signature, ...body, uploadFromWeb: true }, signal);
-      if (reply.code === 0) return reply.data as T;
-      const retryable = reply.code === 10001 || reply.code === 10010 || reply.code === 10012;
+      if (reply.code === UGC_CODES.OK) return reply.data as T;
+      const retryable = UGC_RETRYABLE_CODES.includes(reply.code);
       throw failure(kind, `${action} failed (code ${reply.code}): ${reply.message}`, { code: reply.code, uploadId }, retryable);
     });
   }

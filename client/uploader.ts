@@ -16,8 +16,9 @@ import { isResumeRecord, RESUME_MAX_AGE_MS } from './resume-store.ts';
 import type { ResumeRecord, ResumeStore } from './resume-store.ts';
 import { cancelled, sleep } from './retry.ts';
 import { UgcApi } from './ugc-api.ts';
-import type { ApplyData, CommitData } from './ugc-api.ts';
-import type { UploadStatus, UploadView } from './upload-view.ts';
+import type { UgcApplyData, UgcCommitData } from '#contract';
+import { MEDIA_NAME_FORBIDDEN_CHARS } from '#contract';
+import type { UploadStatus, UploadView } from '#contract';
 
 const extension = (name: string) => {
   const dot = name.lastIndexOf('.');
@@ -28,7 +29,7 @@ const baseName = (name: string) => {
   return dot > 0 ? name.slice(0, dot) : name;
 };
 /** VOD refuses `\ / : * ? " < > |` in media names (vod-js-sdk-v6). */
-const cleanMediaName = (name: string) => name.replace(/[\\/:*?"<>|]/g, '_').trim() || 'video';
+const cleanMediaName = (name: string) => name.replace(new RegExp(MEDIA_NAME_FORBIDDEN_CHARS, 'g'), '_').trim() || 'video';
 
 export class VodUploaderCore {
   readonly apiBaseUrl: string;
@@ -121,7 +122,7 @@ export class VodUploaderCore {
     }
 
     const timings: UploadResult['timings'] = { signatureMs: 0, applyMs: 0, uploadMs: 0, commitMs: 0, totalMs: 0 };
-    let apply: ApplyData | undefined;
+    let apply: UgcApplyData | undefined;
     let uploadId = '';
     let resumed = false;
 
@@ -134,7 +135,7 @@ export class VodUploaderCore {
         timings.signatureMs += Date.now() - t;
         stage({ stage: 'apply', uploadId: record.uploadId, resumed: true });
         t = Date.now();
-        apply = await this.ugc.call<ApplyData>('ApplyUploadUGC', record.uploadId, sig.signature, { vodSessionKey: record.vodSessionKey }, signal);
+        apply = await this.ugc.call<UgcApplyData>('ApplyUploadUGC', record.uploadId, sig.signature, { vodSessionKey: record.vodSessionKey }, signal);
         timings.applyMs += Date.now() - t;
         uploadId = record.uploadId;
         resumed = true;
@@ -163,7 +164,7 @@ export class VodUploaderCore {
       stage({ stage: 'apply', uploadId, resumed: false });
       t = Date.now();
       try {
-        apply = await this.ugc.call<ApplyData>(
+        apply = await this.ugc.call<UgcApplyData>(
           'ApplyUploadUGC',
           uploadId,
           sig.signature,
@@ -207,9 +208,9 @@ export class VodUploaderCore {
     // Commit, with a fresh signature.
     stage({ stage: 'commit', uploadId });
     t = Date.now();
-    let commit: CommitData;
+    let commit: UgcCommitData;
     try {
-      commit = await this.ugc.call<CommitData>('CommitUploadUGC', uploadId, undefined, { vodSessionKey: apply.vodSessionKey }, signal);
+      commit = await this.ugc.call<UgcCommitData>('CommitUploadUGC', uploadId, undefined, { vodSessionKey: apply.vodSessionKey }, signal);
     } catch (error) {
       if (error instanceof VodUploadError && error.kind === 'commit-failed' && error.code === 10008 && store && record) {
         await store.set(resumeKey, { ...record, uploaded: false }); // the objects are not all there: upload again next time

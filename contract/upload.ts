@@ -1,0 +1,54 @@
+/**
+ * The upload as the backend exposes it: its statuses and the owner's view (`GET /uploads/{uploadId}`).
+ * The state machine over these statuses lives in `lib/upload-lifecycle.ts` (docs/architecture.md §4).
+ */
+export const UploadStatus = {
+  ISSUED: 'ISSUED',
+  UPLOADED: 'UPLOADED',
+  PROCESSING: 'PROCESSING',
+  READY: 'READY',
+  FAILED: 'FAILED',
+  REJECTED: 'REJECTED',
+  EXPIRED: 'EXPIRED',
+  DELETED: 'DELETED',
+} as const;
+
+export type UploadStatus = (typeof UploadStatus)[keyof typeof UploadStatus];
+
+export const UPLOAD_STATUSES = Object.values(UploadStatus);
+
+/** A produced file, with the URL a viewer fetches (signed when Key hotlink protection is on). */
+export interface RenditionView {
+  url: string;
+  definition: number;
+  width?: number;
+  height?: number;
+  bitrate?: number;
+  size?: number;
+  duration?: number;
+  container?: string;
+}
+
+/** The owner's view of one upload, as `GET /uploads/{uploadId}` answers it. */
+export interface UploadView {
+  uploadId: string;
+  status: UploadStatus;
+  fileId: string | null;
+  fileName: string | null;
+  createdAt: string;
+  updatedAt: string;
+  statusChangedAt: string;
+  /** Only while ISSUED. */
+  signatureExpiresAt?: string;
+  /** Only while PROCESSING: 0–100. */
+  progress?: number;
+  media: { type?: string; size?: number; duration?: number; width?: number; height?: number; url?: string } | undefined;
+  renditions: RenditionView[];
+  adaptiveStreams: Array<{ url: string; definition?: number; package?: string; size?: number; subStreams?: unknown[] }>;
+  cover: { url: string } | null;
+  snapshots: Array<{ url: string; timeOffsetMs?: number; definition?: number }>;
+  sampleSnapshots: Array<{ imageUrls: string[]; definition?: number }>;
+  sprite: { imageUrls: string[]; webVttUrl?: string; width?: number; height?: number; totalCount?: number } | null;
+  animatedGraphics: Array<{ url: string; definition?: number; container?: string; width?: number; height?: number }>;
+  error: { code?: string; message?: string } | null;
+}
