@@ -3,7 +3,7 @@
  * same key; two different updates must not.
  */
 import { createHash } from 'node:crypto';
-import type { MediaProcessResult, VodEvent } from '#lib/vod-event/types';
+import type { MediaProcessResult, VodEvent } from './types.ts';
 
 /** Top-level fields that change from one delivery of an event to the next. */
 const DELIVERY_FIELDS = new Set(['EventHandle', 'Sign', 'T']);

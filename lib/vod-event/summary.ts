@@ -9,7 +9,7 @@ import type {
   MediaProcessResult,
   ProcedureStateChangedEvent,
   Rendition,
-} from '#lib/vod-event/types';
+} from './types.ts';
 
 export type ProcessingOutcome = 'SUCCESS' | 'FAIL' | 'PROCESSING';
 

@@ -15,8 +15,8 @@
  */
 import * as z from 'zod';
 import { TASK_NOTIFY_MODES, type TaskNotifyMode } from '#lib/upload-signature';
-import { contentDigest } from '#lib/vod-event/dedupe';
-import { VodEventError, type EventPath } from '#lib/vod-event/error';
+import { contentDigest } from './dedupe.ts';
+import { VodEventError, type EventPath } from './error.ts';
 import {
   IGNORED_EVENT_TYPES,
   MEDIA_PROCESS_TASK_FIELDS,
@@ -45,7 +45,7 @@ import {
   type UnknownTaskResult,
   type VideoStream,
   type VodEvent,
-} from '#lib/vod-event/types';
+} from './types.ts';
 
 // ---------------------------------------------------------------------------------------------
 // Field primitives

@@ -11,15 +11,15 @@
  * Callback authenticity (the URL token and `Sign`/`T`) is `#lib/callback-auth`; check it before acting
  * on anything parsed here.
  */
-import { VodEventError } from '#lib/vod-event/error';
-import { isObject, parseEvent } from '#lib/vod-event/wire';
-import type { VodEvent } from '#lib/vod-event/types';
+import { VodEventError } from './error.ts';
+import { isObject, parseEvent } from './wire.ts';
+import type { VodEvent } from './types.ts';
 
-export * from '#lib/vod-event/types';
-export { VodEventError } from '#lib/vod-event/error';
-export { eventDedupeKey } from '#lib/vod-event/dedupe';
-export { summariseProcessing, MISSING_OUTPUT, UNFINISHED_SUBTASK } from '#lib/vod-event/summary';
-export type { ProcessingFailure, ProcessingOutcome, ProcessingSummary } from '#lib/vod-event/summary';
+export * from './types.ts';
+export { VodEventError } from './error.ts';
+export { eventDedupeKey } from './dedupe.ts';
+export { summariseProcessing, MISSING_OUTPUT, UNFINISHED_SUBTASK } from './summary.ts';
+export type { ProcessingFailure, ProcessingOutcome, ProcessingSummary } from './summary.ts';
 
 /**
  * One event, already decoded from JSON. Known types the backend does not act on come back as
