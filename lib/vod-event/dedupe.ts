@@ -3,7 +3,8 @@
  * same key; two different updates must not.
  */
 import { createHash } from 'node:crypto';
-import type { MediaProcessResult, VodEvent } from './types.ts';
+import type { VodEvent } from './events.ts';
+import type { MediaProcessResult } from './subtasks.ts';
 
 /** Top-level fields that change from one delivery of an event to the next. */
 const DELIVERY_FIELDS = new Set(['EventHandle', 'Sign', 'T']);

@@ -13,9 +13,11 @@
  */
 import { VodEventError } from './error.ts';
 import { isObject, parseEvent } from './wire.ts';
-import type { VodEvent } from './types.ts';
+import type { VodEvent } from './events.ts';
 
-export * from './types.ts';
+export * from './events.ts';
+export * from './media.ts';
+export * from './subtasks.ts';
 export { VodEventError } from './error.ts';
 export { eventDedupeKey } from './dedupe.ts';
 export { summariseProcessing, MISSING_OUTPUT, UNFINISHED_SUBTASK } from './summary.ts';

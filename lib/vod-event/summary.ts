@@ -2,14 +2,9 @@
  * What a ProcedureStateChanged means for the upload: the media it produced, and whether processing
  * succeeded (READY), failed (FAILED) or is still running.
  */
-import type {
-  AdaptiveStream,
-  AnimatedGraphic,
-  ImageSprite,
-  MediaProcessResult,
-  ProcedureStateChangedEvent,
-  Rendition,
-} from './types.ts';
+import type { ProcedureStateChangedEvent } from './events.ts';
+import type { AdaptiveStream, AnimatedGraphic, ImageSprite, Rendition } from './media.ts';
+import type { MediaProcessResult } from './subtasks.ts';
 
 export type ProcessingOutcome = 'SUCCESS' | 'FAIL' | 'PROCESSING';
 

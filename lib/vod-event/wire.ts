@@ -1,6 +1,7 @@
 /**
  * The v3 event wire format (vod-protocol.md §4; field lists from tencentcloud-sdk-nodejs-vod's
- * `vod_models.d.ts`) and its translation into the domain types of `#lib/vod-event/types`.
+ * `vod_models.d.ts`) and its translation into the domain types of the event model (`events.ts`,
+ * `media.ts`, `subtasks.ts`).
  *
  * Lenient where Tencent is inconsistent, strict where a wrong value would be dangerous:
  * - null, missing and (for optional strings) "" all mean "absent": PUSH omits nulls, PULL sends them,
@@ -19,33 +20,37 @@ import { contentDigest } from './dedupe.ts';
 import { VodEventError, type EventPath } from './error.ts';
 import {
   IGNORED_EVENT_TYPES,
-  MEDIA_PROCESS_TASK_FIELDS,
   PROCEDURE_STATUSES,
-  SUBTASK_STATUSES,
-  type AdaptiveStream,
-  type AnimatedGraphic,
-  type AudioStream,
-  type Cover,
   type FileDeletedEvent,
   type FileDeletion,
   type IgnoredEventType,
-  type ImageSprite,
-  type MediaBasicInfo,
-  type MediaMetaData,
-  type MediaProcessResult,
-  type MediaProcessTaskType,
   type NewFileUploadEvent,
   type ProcedureStateChangedEvent,
-  type Rendition,
-  type SampleSnapshotSet,
-  type SnapshotSet,
+  type VodEvent,
+} from './events.ts';
+import type {
+  AdaptiveStream,
+  AnimatedGraphic,
+  AudioStream,
+  Cover,
+  ImageSprite,
+  MediaBasicInfo,
+  MediaMetaData,
+  Rendition,
+  SampleSnapshotSet,
+  SnapshotSet,
+  VideoStream,
+} from './media.ts';
+import {
+  MEDIA_PROCESS_TASK_FIELDS,
+  SUBTASK_STATUSES,
+  type MediaProcessResult,
+  type MediaProcessTaskType,
   type SubtaskState,
   type SubtaskStatus,
   type TaskInput,
   type UnknownTaskResult,
-  type VideoStream,
-  type VodEvent,
-} from './types.ts';
+} from './subtasks.ts';
 
 // ---------------------------------------------------------------------------------------------
 // Field primitives
