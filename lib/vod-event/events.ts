@@ -8,6 +8,7 @@
  * are always arrays (null → []).
  */
 import type { TaskNotifyMode } from '#lib/upload-signature';
+import type { VodEventError } from './error.ts';
 import type { MediaBasicInfo, MediaMetaData } from './media.ts';
 import type { MediaProcessResult } from './subtasks.ts';
 
@@ -141,4 +142,15 @@ export interface UnknownVodEvent extends EventEnvelope {
   kind: 'Unknown';
   eventType: string;
   contentDigest: string;
+}
+
+/** One entry of a `PullEvents` response. */
+export type PulledEvent =
+  | { ok: true; event: VodEvent; eventHandle?: string }
+  /** Keep the handle: whether to confirm a poison event (so it stops coming back) is the caller's call. */
+  | { ok: false; error: VodEventError; eventHandle?: string };
+
+export interface PulledEvents {
+  requestId?: string;
+  events: PulledEvent[];
 }
