@@ -7,6 +7,8 @@
  *   parsePullEventsResponse(res) → one entry per pulled event, each parsed or failed on its own
  *   eventDedupeKey(event)        → the key its effects are recorded under exactly once
  *   summariseProcessing(event)   → renditions, cover, snapshots, sprite, … and SUCCESS | FAIL | PROCESSING
+ *   newFileUploadFromMediaInfo(media), procedureStateChangedFromTaskDetail(detail)
+ *                                → the event VOD's API answer stands for, when the backend asks VOD itself
  *
  * The domain types are in `events.ts`, `media.ts` and `subtasks.ts`; the wire format (PascalCase,
  * nulls, PUSH and PULL forms) only in `wire/`. Callback authenticity (the URL token and `Sign`/`T`) is
@@ -20,3 +22,4 @@ export { eventDedupeKey } from './dedupe.ts';
 export { summariseProcessing, MISSING_OUTPUT, UNFINISHED_SUBTASK } from './summary.ts';
 export type { ProcessingFailure, ProcessingOutcome, ProcessingSummary } from './summary.ts';
 export { parsePullEventsResponse, parseVodEvent, parseVodEventJson } from './wire/envelope.ts';
+export { newFileUploadFromMediaInfo, procedureStateChangedFromTaskDetail } from './wire/api-answers.ts';

@@ -3,7 +3,8 @@
  * `vod_models.d.ts`): the field primitives every part of it is read with. The other files of `wire/`
  * translate one part of the payload each into the domain types of the event model: `media.ts`
  * (MediaBasicInfo, metadata, outputs), `subtasks.ts` (MediaProcessResultSet), `payloads.ts` (one per
- * EventType), `envelope.ts` (the event itself, PUSH and PULL).
+ * EventType), `envelope.ts` (the event itself, PUSH and PULL), `api-answers.ts` (events built from
+ * VOD API answers).
  *
  * Lenient where Tencent is inconsistent, strict where a wrong value would be dangerous:
  * - null, missing and (for optional strings) "" all mean "absent": PUSH omits nulls, PULL sends them,
