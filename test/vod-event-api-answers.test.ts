@@ -60,10 +60,10 @@ describe('newFileUploadFromMediaInfo', () => {
 
   test('a bad answer is a VodEventError naming the field as the event carries it', () => {
     const media = mediaInfoOf('new-file-upload.context.push.json');
-    expect(thrown(() => newFileUploadFromMediaInfo({ ...media, FileId: undefined })).path).toBe('FileUploadEvent.FileId');
+    expect(thrown(() => newFileUploadFromMediaInfo({ ...media, FileId: undefined })).field).toBe('FileUploadEvent.FileId');
     const script = { ...media, BasicInfo: { ...media.BasicInfo, CoverUrl: 'javascript:alert(1)' } };
-    expect(thrown(() => newFileUploadFromMediaInfo(script)).path).toBe('FileUploadEvent.MediaBasicInfo.CoverUrl');
-    expect(thrown(() => newFileUploadFromMediaInfo(media, { procedureTaskId: 'not an id' })).path).toBe('FileUploadEvent.ProcedureTaskId');
+    expect(thrown(() => newFileUploadFromMediaInfo(script)).field).toBe('FileUploadEvent.MediaBasicInfo.CoverUrl');
+    expect(thrown(() => newFileUploadFromMediaInfo(media, { procedureTaskId: 'not an id' })).field).toBe('FileUploadEvent.ProcedureTaskId');
   });
 });
 
@@ -104,7 +104,7 @@ describe('procedureStateChangedFromTaskDetail', () => {
     const results = detail.ProcedureTask.MediaProcessResultSet;
     const badStatus = { ...results[0], TranscodeTask: { ...results[0].TranscodeTask, Status: 'OK' } };
     const error = thrown(() => procedureStateChangedFromTaskDetail({ ...detail, ProcedureTask: { ...detail.ProcedureTask, MediaProcessResultSet: [badStatus] } }));
-    expect(error.path).toBe('ProcedureStateChangeEvent.MediaProcessResultSet[0].TranscodeTask.Status');
-    expect(thrown(() => procedureStateChangedFromTaskDetail({ ...detail, ProcedureTask: { ...detail.ProcedureTask, TaskId: 42 } })).path).toBe('ProcedureStateChangeEvent.TaskId');
+    expect(error.field).toBe('ProcedureStateChangeEvent.MediaProcessResultSet[0].TranscodeTask.Status');
+    expect(thrown(() => procedureStateChangedFromTaskDetail({ ...detail, ProcedureTask: { ...detail.ProcedureTask, TaskId: 42 } })).field).toBe('ProcedureStateChangeEvent.TaskId');
   });
 });
