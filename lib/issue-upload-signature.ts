@@ -16,7 +16,7 @@ import { consumeRateLimit } from '#lib/rate-limit';
 import { encodeUploadContext } from '#lib/upload-context';
 import { UploadStatus } from '#lib/upload-lifecycle';
 import { extendSignatureExpiry, getUpload, insertIssuedUpload } from '#lib/upload-store';
-import { sign, type SignInput } from '#lib/upload-signature';
+import { sign, type SignInput } from '#lib/upload-signature-codec';
 
 export interface SignatureResponse {
   signature: string;
