@@ -13,7 +13,7 @@ const DELIVERY_FIELDS = new Set(['EventHandle', 'Sign', 'T']);
  * JSON with sorted keys and null/undefined members dropped, so that key order and null-vs-missing
  * (PULL sends nulls, PUSH omits them) do not change it.
  */
-export function canonicalJson(value: unknown): string {
+function canonicalJson(value: unknown): string {
   if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
   if (value !== null && typeof value === 'object') {
     const record = value as Record<string, unknown>;
@@ -28,7 +28,7 @@ export function canonicalJson(value: unknown): string {
 }
 
 /** 128 bits of SHA-256: plenty to tell events apart, short enough for a key column. */
-export function digest(text: string): string {
+function digest(text: string): string {
   return createHash('sha256').update(text).digest('hex').slice(0, 32);
 }
 

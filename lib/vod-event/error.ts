@@ -4,7 +4,7 @@ import { InvalidInputError } from '#lib/errors';
 export type EventPath = ReadonlyArray<string | number>;
 
 /** `ProcedureStateChangeEvent.MediaProcessResultSet[0].TranscodeTask.Status` */
-export function formatEventPath(path: ReadonlyArray<PropertyKey>): string {
+function formatEventPath(path: ReadonlyArray<PropertyKey>): string {
   let out = '';
   for (const part of path) {
     if (typeof part === 'number') out += `[${part}]`;

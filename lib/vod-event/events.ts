@@ -12,15 +12,10 @@ import type { VodEventError } from './error.ts';
 import type { MediaBasicInfo, MediaMetaData } from './media.ts';
 import type { MediaProcessResult } from './subtasks.ts';
 
-export type { TaskNotifyMode };
-
-/** The three event types this backend acts on. */
-export const ACTED_ON_EVENT_TYPES = ['NewFileUpload', 'ProcedureStateChanged', 'FileDeleted'] as const;
-export type ActedOnEventType = (typeof ACTED_ON_EVENT_TYPES)[number];
-
 /**
- * Every other v3 EventType of vod-protocol.md §4.1 (plus `ReduceMediaBitrateComplete`, which has its own
- * doc page): recognised, acknowledged, logged, never acted on.
+ * Every v3 EventType of vod-protocol.md §4.1 but the three this backend acts on (NewFileUpload,
+ * ProcedureStateChanged, FileDeleted), plus `ReduceMediaBitrateComplete`, which has its own doc page:
+ * recognised, acknowledged, logged, never acted on.
  */
 export const IGNORED_EVENT_TYPES = [
   'RestoreMediaComplete',
@@ -61,7 +56,6 @@ export const IGNORED_EVENT_TYPES = [
 export type IgnoredEventType = (typeof IGNORED_EVENT_TYPES)[number];
 
 export type VodEvent = NewFileUploadEvent | ProcedureStateChangedEvent | FileDeletedEvent | IgnoredVodEvent | UnknownVodEvent;
-export type VodEventKind = VodEvent['kind'];
 
 interface EventEnvelope {
   /**
@@ -107,7 +101,7 @@ export interface ProcedureStateChangedEvent extends EventEnvelope {
 }
 
 export const PROCEDURE_STATUSES = ['PROCESSING', 'FINISH'] as const;
-export type ProcedureStatus = (typeof PROCEDURE_STATUSES)[number];
+type ProcedureStatus = (typeof PROCEDURE_STATUSES)[number];
 
 /** `FileDeleted` → `FileDeleteEvent` (§4.4). */
 export interface FileDeletedEvent extends EventEnvelope {
@@ -128,7 +122,7 @@ export interface FileDeletion {
 }
 
 /** A known EventType this backend does not act on. */
-export interface IgnoredVodEvent extends EventEnvelope {
+interface IgnoredVodEvent extends EventEnvelope {
   kind: 'Ignored';
   eventType: IgnoredEventType;
   /** For logs, when the payload has one. */
@@ -138,7 +132,7 @@ export interface IgnoredVodEvent extends EventEnvelope {
 }
 
 /** An EventType newer than this code: acknowledged and reported, never an error. */
-export interface UnknownVodEvent extends EventEnvelope {
+interface UnknownVodEvent extends EventEnvelope {
   kind: 'Unknown';
   eventType: string;
   contentDigest: string;

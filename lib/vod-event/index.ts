@@ -14,12 +14,12 @@
  * nulls, PUSH and PULL forms) only in `wire/`. Callback authenticity (the URL token and `Sign`/`T`) is
  * `#lib/callback-auth`; check it before acting on anything parsed here.
  */
-export * from './events.ts';
-export * from './media.ts';
-export * from './subtasks.ts';
+export { IGNORED_EVENT_TYPES } from './events.ts';
+export type { FileDeletedEvent, NewFileUploadEvent, ProcedureStateChangedEvent, VodEvent } from './events.ts';
+export type { MediaBasicInfo, MediaMetaData } from './media.ts';
+export { MEDIA_PROCESS_TASK_FIELDS } from './subtasks.ts';
 export { VodEventError } from './error.ts';
 export { eventDedupeKey } from './dedupe.ts';
 export { summariseProcessing, MISSING_OUTPUT, UNFINISHED_SUBTASK } from './summary.ts';
-export type { ProcessingFailure, ProcessingOutcome, ProcessingSummary } from './summary.ts';
 export { parsePullEventsResponse, parseVodEvent, parseVodEventJson } from './wire/envelope.ts';
 export { newFileUploadFromMediaInfo, procedureStateChangedFromTaskDetail } from './wire/api-answers.ts';

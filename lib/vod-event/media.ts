@@ -106,7 +106,7 @@ export interface SnapshotSet {
   definition?: number;
   pictures: SnapshotPicture[];
 }
-export interface SnapshotPicture {
+interface SnapshotPicture {
   /** Milliseconds per the API model (one doc example looks like seconds). */
   timeOffsetMs?: number;
   url?: string;
@@ -153,7 +153,7 @@ export interface AdaptiveStream {
   digitalWatermarkType?: string;
   subStreams: AdaptiveSubStream[];
 }
-export interface AdaptiveSubStream {
+interface AdaptiveSubStream {
   /** `video`, `audio` or `subtitle`. */
   type?: string;
   width?: number;

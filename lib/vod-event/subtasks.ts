@@ -59,31 +59,31 @@ export type MediaProcessResult =
   | AdaptiveDynamicStreamingResult
   | UnknownTaskResult;
 
-export interface TranscodeResult extends SubtaskState {
+interface TranscodeResult extends SubtaskState {
   type: 'Transcode';
   output?: Rendition;
 }
-export interface AnimatedGraphicsResult extends SubtaskState {
+interface AnimatedGraphicsResult extends SubtaskState {
   type: 'AnimatedGraphics';
   output?: AnimatedGraphic;
 }
-export interface SnapshotByTimeOffsetResult extends SubtaskState {
+interface SnapshotByTimeOffsetResult extends SubtaskState {
   type: 'SnapshotByTimeOffset';
   output?: SnapshotSet;
 }
-export interface SampleSnapshotResult extends SubtaskState {
+interface SampleSnapshotResult extends SubtaskState {
   type: 'SampleSnapshot';
   output?: SampleSnapshotSet;
 }
-export interface ImageSpritesResult extends SubtaskState {
+interface ImageSpritesResult extends SubtaskState {
   type: 'ImageSprites';
   output?: ImageSprite;
 }
-export interface CoverBySnapshotResult extends SubtaskState {
+interface CoverBySnapshotResult extends SubtaskState {
   type: 'CoverBySnapshot';
   output?: Cover;
 }
-export interface AdaptiveDynamicStreamingResult extends SubtaskState {
+interface AdaptiveDynamicStreamingResult extends SubtaskState {
   type: 'AdaptiveDynamicStreaming';
   output?: AdaptiveStream;
 }
