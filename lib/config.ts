@@ -4,7 +4,7 @@
  * on the first user request. README's configuration table documents each variable below.
  */
 import * as z from 'zod';
-import { MAX_VALIDITY_SECONDS, TASK_NOTIFY_MODES } from '#lib/upload-signature';
+import { MAX_VALIDITY_SECONDS, TASK_NOTIFY_MODES } from '#lib/upload-signature-codec';
 
 export class ConfigError extends Error {
   constructor(message: string) {

@@ -3,6 +3,23 @@
  * the HTTP adapter turns them into `{ "error": { "code", "message" } }`. Anything else is a bug and
  * becomes a 500 that says nothing about internals.
  */
+
+/**
+ * Input that cannot be understood, said without HTTP: a stable code, what was wrong, and the offending
+ * field when one is to blame. Domain code throws it (e.g. the VOD event model); the HTTP adapter
+ * answers it as a 400 with `field` in the body.
+ */
+export class InvalidInputError extends Error {
+  constructor(
+    readonly code: string,
+    message: string,
+    readonly field?: string,
+  ) {
+    super(message);
+    this.name = new.target.name;
+  }
+}
+
 export class HttpError extends Error {
   constructor(
     readonly status: number,

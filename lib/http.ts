@@ -2,13 +2,15 @@
  * The one HTTP adapter every HTTP function goes through. It accepts both SCF event shapes (API-gateway
  * integration events and function-URL events), normalises headers, body (base64 too), query and path
  * parameters, answers CORS preflights, enforces the body size limit, and turns errors into JSON:
- * `HttpError`s keep their status and code; anything else is a 500 that names only the request id.
+ * `HttpError`s keep their status and code, an `InvalidInputError` from the domain is a 400 naming its
+ * field; anything else is a 500 that names only the request id.
  */
 import { randomUUID } from 'node:crypto';
 import {
   BadRequestError,
   ForbiddenError,
   HttpError,
+  InvalidInputError,
   MethodNotAllowedError,
   NotFoundError,
   PayloadTooLargeError,
@@ -205,6 +207,10 @@ export function httpHandler(
           headers: error.headers,
           body: { error: { code: error.code, message: error.message, ...error.details } },
         });
+      }
+      if (error instanceof InvalidInputError) {
+        const field = error.field === undefined ? {} : { field: error.field };
+        return respond({ status: 400, body: { error: { code: error.code, message: error.message, ...field } } });
       }
       log.error('unexpected error', { error });
       return respond({

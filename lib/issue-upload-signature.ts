@@ -16,9 +16,9 @@ import { consumeRateLimit } from '#lib/rate-limit';
 import { encodeUploadContext } from '#lib/upload-context';
 import { UploadStatus } from '#lib/upload-lifecycle';
 import { extendSignatureExpiry, getUpload, insertIssuedUpload } from '#lib/upload-store';
-import { sign, type SignInput } from '#lib/upload-signature';
+import { sign, type SignInput } from '#lib/upload-signature-codec';
 
-export interface SignatureResponse {
+interface SignatureResponse {
   signature: string;
   uploadId: string;
   expiresAt: string;
@@ -60,7 +60,7 @@ function requestSchema(config: Config) {
     .strict();
 }
 
-export type SignatureRequest = z.infer<ReturnType<typeof requestSchema>>;
+type SignatureRequest = z.infer<ReturnType<typeof requestSchema>>;
 
 /** Builds the body validator once per config; its errors name the first bad field. */
 export function signatureRequestParser(config: Config): (body: unknown) => SignatureRequest {
@@ -90,14 +90,14 @@ function parseSignatureRequest(config: Config, schema: ReturnType<typeof request
   return { ...request, fileType: request.fileType ?? fromName };
 }
 
-export interface IssueDeps {
+interface IssueDeps {
   config: Config;
   db: Database;
   log: Logger;
   now?: () => Date;
 }
 
-export function signatureParams(config: Config, uploadId: string, userId: string, now: Date): SignInput & { expireTime: number } {
+function signatureParams(config: Config, uploadId: string, userId: string, now: Date): SignInput & { expireTime: number } {
   const context = encodeUploadContext({ uploadId, userId });
   const upload = config.upload;
   const currentTimeStamp = Math.floor(now.getTime() / 1000);

@@ -3,7 +3,7 @@
  * VOD events can be tied back to the upload: the upload id, and the user id when it fits. The signature
  * is signed, so the client cannot change it.
  */
-import { MAX_SOURCE_CONTEXT_LENGTH } from '#lib/upload-signature';
+import { MAX_SOURCE_CONTEXT_LENGTH } from '#lib/upload-signature-codec';
 
 export interface UploadContext {
   uploadId: string;

@@ -4,7 +4,7 @@
  * adds hotlink-protection signatures when a key is configured.
  */
 import type { Config } from '#lib/config';
-import { newHotlinkId, signPlaybackUrl } from '#lib/hotlink';
+import { newHotlinkId, signPlaybackUrl } from '#lib/playback-url-signer';
 import type { Upload } from '#lib/upload-store';
 
 type SignUrl = (url: string) => string;

@@ -191,7 +191,7 @@ test('VOD API failing 30 % of calls and timing some out: retries and the reconci
 }, 180_000);
 
 test('Key hotlink protection: media-status URLs play; unsigned, edited or expired ones get 403', async () => {
-  const { signPlaybackUrl } = await import('#lib/hotlink');
+  const { signPlaybackUrl } = await import('#lib/playback-url-signer');
   const key = 'E2eHotlinkKey2026';
   await withStack({ env: { ...PIPELINE, PIPELINE_TRANSCODE_DEFINITIONS: '100010', HOTLINK_KEY: key, HOTLINK_URL_TTL_SECONDS: '300' } }, async (stack) => {
     const result = await uploader(stack, await stack.demoToken('gina')).upload(clip, { waitForReady: { timeoutMs: 60_000, intervalMs: 200 } });

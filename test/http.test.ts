@@ -1,7 +1,8 @@
 import fc from 'fast-check';
-import { BadRequestError, TooManyRequestsError } from '#lib/errors';
+import { BadRequestError, InvalidInputError, TooManyRequestsError } from '#lib/errors';
 import { httpHandler, jsonBody, matchRoute, type HttpRequest, type ScfHttpEvent } from '#lib/http';
 import { createLogger, setLogSink } from '#lib/log';
+import { parseVodEvent } from '#lib/vod-event';
 
 const log = createLogger({}, 'error');
 let logLines: string[] = [];
@@ -125,6 +126,30 @@ describe('httpHandler', () => {
       throw new BadRequestError('fileSize: too big', 'fileSize');
     });
     expect(parse(await bad(functionUrlEvent()))).toEqual({ error: { code: 'InvalidRequest', message: 'fileSize: too big', field: 'fileSize' } });
+  });
+
+  test('a domain InvalidInputError is answered exactly like the BadRequestError it stands for', async () => {
+    const throwing = (error: Error) => httpHandler({ methods: ['POST'], corsAllowedOrigins: [], maxBodyBytes: 100, log }, async () => {
+      throw error;
+    });
+    for (const field of ['FileUploadEvent.FileId', undefined]) {
+      const domain = await throwing(new InvalidInputError('InvalidVodEvent', 'bad event', field))(functionUrlEvent(), { request_id: 'r' });
+      const http = await throwing(new BadRequestError('bad event', field, 'InvalidVodEvent'))(functionUrlEvent(), { request_id: 'r' });
+      expect(domain).toEqual(http);
+      expect(domain.statusCode).toBe(400);
+    }
+    // The event model's parse error, as functions/vod-events answers it.
+    const parsing = httpHandler({ methods: ['POST'], corsAllowedOrigins: [], maxBodyBytes: 1000, log }, async (request) => {
+      parseVodEvent(jsonBody(request));
+      return { status: 200 };
+    });
+    const reply = await parsing(functionUrlEvent({ body: '{"EventType":"NewFileUpload","FileUploadEvent":{"FileId":42}}' }));
+    expect(reply.statusCode).toBe(400);
+    expect(parse(reply)).toEqual({
+      error: { code: 'InvalidVodEvent', message: 'Invalid VOD event: FileUploadEvent.FileId: is required and must be a string', field: 'FileUploadEvent.FileId' },
+    });
+    expect(parse(await parsing(functionUrlEvent({ body: '[]' })))).toEqual({ error: { code: 'InvalidVodEvent', message: 'A VOD event must be a JSON object' } });
+    expect(logLines).toEqual([]);
   });
 
   test('an unexpected error is a 500 naming only the request id; the detail goes to the log', async () => {

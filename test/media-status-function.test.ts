@@ -66,7 +66,7 @@ test('bad ids, missing auth and wrong methods are 4xx with a JSON error', async 
 });
 
 test('with a hotlink key, every media URL is signed for its lifetime plus the video duration', async () => {
-  const { verifyPlaybackUrl } = await import('#lib/hotlink');
+  const { verifyPlaybackUrl } = await import('#lib/playback-url-signer');
   const signedHandler = loadFunction(
     'media-status',
     functionEnv({ ...(testDb.url ? { DATABASE_URL: testDb.url } : { DATA_DIR: testDb.dataDir }), HOTLINK_KEY: 'HotlinkKey2026', HOTLINK_URL_TTL_SECONDS: '600' }),

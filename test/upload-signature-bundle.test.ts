@@ -5,7 +5,7 @@
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { verify } from '#lib/upload-signature';
+import { verify } from '#lib/upload-signature-codec';
 import { distBundle, invokeBundle } from './support/bundle';
 import { createTestDatabaseUrl, usingPostgres } from './support/db';
 import { functionEnv, TEST_SECRET_ID, TEST_SECRET_KEY } from './support/env';

@@ -1,6 +1,6 @@
 import { getUpload } from '#lib/upload-store';
 import { decodeUploadContext } from '#lib/upload-context';
-import { verify } from '#lib/upload-signature';
+import { verify } from '#lib/upload-signature-codec';
 import { openTestDatabase, truncateAll, usingPostgres, type TestDatabase } from './support/db';
 import { functionEnv, TEST_SECRET_KEY } from './support/env';
 import { functionUrlEvent, loadFunction, type HttpMainHandler } from './support/function';

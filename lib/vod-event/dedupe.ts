@@ -3,7 +3,8 @@
  * same key; two different updates must not.
  */
 import { createHash } from 'node:crypto';
-import type { MediaProcessResult, VodEvent } from '#lib/vod-event/types';
+import type { VodEvent } from './events.ts';
+import type { MediaProcessResult } from './subtasks.ts';
 
 /** Top-level fields that change from one delivery of an event to the next. */
 const DELIVERY_FIELDS = new Set(['EventHandle', 'Sign', 'T']);
@@ -12,7 +13,7 @@ const DELIVERY_FIELDS = new Set(['EventHandle', 'Sign', 'T']);
  * JSON with sorted keys and null/undefined members dropped, so that key order and null-vs-missing
  * (PULL sends nulls, PUSH omits them) do not change it.
  */
-export function canonicalJson(value: unknown): string {
+function canonicalJson(value: unknown): string {
   if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
   if (value !== null && typeof value === 'object') {
     const record = value as Record<string, unknown>;
@@ -27,7 +28,7 @@ export function canonicalJson(value: unknown): string {
 }
 
 /** 128 bits of SHA-256: plenty to tell events apart, short enough for a key column. */
-export function digest(text: string): string {
+function digest(text: string): string {
   return createHash('sha256').update(text).digest('hex').slice(0, 32);
 }
 

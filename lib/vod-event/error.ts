@@ -1,10 +1,10 @@
 import type * as z from 'zod';
-import { BadRequestError } from '#lib/errors';
+import { InvalidInputError } from '#lib/errors';
 
 export type EventPath = ReadonlyArray<string | number>;
 
 /** `ProcedureStateChangeEvent.MediaProcessResultSet[0].TranscodeTask.Status` */
-export function formatEventPath(path: ReadonlyArray<PropertyKey>): string {
+function formatEventPath(path: ReadonlyArray<PropertyKey>): string {
   let out = '';
   for (const part of path) {
     if (typeof part === 'number') out += `[${part}]`;
@@ -15,15 +15,12 @@ export function formatEventPath(path: ReadonlyArray<PropertyKey>): string {
 
 /**
  * A VOD event that cannot be understood: not a JSON object, no EventType, or a payload of the wrong
- * shape. `field` (and `path`) name the offending field, so the 400 says exactly what was wrong.
+ * shape. `field` names the offending field, so the 400 says exactly what was wrong.
  */
-export class VodEventError extends BadRequestError {
-  readonly path: string;
-
+export class VodEventError extends InvalidInputError {
   constructor(message: string, path: ReadonlyArray<PropertyKey> = []) {
     const where = formatEventPath(path);
-    super(where === '' ? message : `Invalid VOD event: ${where}: ${message}`, where === '' ? undefined : where, 'InvalidVodEvent');
-    this.path = where;
+    super('InvalidVodEvent', where === '' ? message : `Invalid VOD event: ${where}: ${message}`, where === '' ? undefined : where);
   }
 
   /** The first zod issue, located under `base` (where the parsed value sits in the event). */

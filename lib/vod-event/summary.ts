@@ -2,18 +2,13 @@
  * What a ProcedureStateChanged means for the upload: the media it produced, and whether processing
  * succeeded (READY), failed (FAILED) or is still running.
  */
-import type {
-  AdaptiveStream,
-  AnimatedGraphic,
-  ImageSprite,
-  MediaProcessResult,
-  ProcedureStateChangedEvent,
-  Rendition,
-} from '#lib/vod-event/types';
+import type { ProcedureStateChangedEvent } from './events.ts';
+import type { AdaptiveStream, AnimatedGraphic, ImageSprite, Rendition } from './media.ts';
+import type { MediaProcessResult } from './subtasks.ts';
 
-export type ProcessingOutcome = 'SUCCESS' | 'FAIL' | 'PROCESSING';
+type ProcessingOutcome = 'SUCCESS' | 'FAIL' | 'PROCESSING';
 
-export interface ProcessingSummary {
+interface ProcessingSummary {
   /** PROCESSING until the event says FINISH; then FAIL if anything in `failures`, else SUCCESS. */
   outcome: ProcessingOutcome;
   /** Mean subtask progress, 0–100; 100 once FINISH. */
@@ -30,7 +25,7 @@ export interface ProcessingSummary {
   failures: ProcessingFailure[];
 }
 
-export interface ProcessingFailure {
+interface ProcessingFailure {
   /** The subtask type (its raw name when unknown), or `Procedure` for a procedure-level error. */
   type: string;
   definition?: number;

@@ -16,7 +16,7 @@ import { PROCESSING_ACTIONS } from './process-api.ts';
 import { deleteDerived } from './processing.ts';
 import type { DerivedKind, MediaRecord } from './state.ts';
 import type { EventConfig } from './options.ts';
-import { MAX_SOURCE_CONTEXT_LENGTH, MAX_SESSION_CONTEXT_LENGTH } from '#lib/upload-signature';
+import { MAX_SOURCE_CONTEXT_LENGTH, MAX_SESSION_CONTEXT_LENGTH } from '#lib/upload-signature-codec';
 
 export { ApiError };
 

@@ -2,7 +2,7 @@
  * Key hotlink protection for `/media/...` (vod-protocol.md §8), off unless the `hotlinkKey` option is
  * set. Then, as VOD's CDN does:
  * - a URL without `t`/`sign`, with a signature that does not match (wrong key, Dir or edited
- *   parameters), or past `t` + 300 s gets 403 (the check is `verifyPlaybackUrl` from `#lib/hotlink`);
+ *   parameters), or past `t` + 300 s gets 403 (the check is `verifyPlaybackUrl` from `#lib/playback-url-signer`);
  * - `rlimit`: at most that many distinct client IPs per signed URL (counted in memory), others 403;
  * - `exper`: only a preview is served: an HLS playlist lists only the segments of the first `exper`
  *   seconds (later segments get 403), an MP4 is cut to `exper` seconds (stream copy, cached);
@@ -15,7 +15,7 @@ import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { verifyPlaybackUrl } from '#lib/hotlink';
+import { verifyPlaybackUrl } from '#lib/playback-url-signer';
 import type { EmulatorContext } from './context.ts';
 import { ffmpegPath, runFfmpeg } from './ffmpeg.ts';
 import type { ObjectMeta } from './state.ts';

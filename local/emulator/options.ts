@@ -123,7 +123,7 @@ export interface EmulatorOptions {
   ffmpegPath?: string;
   /**
    * Key hotlink protection (vod-protocol.md §8) for `/media/...`: when set, media URLs need a valid
-   * `t`/`sign` (see `#lib/hotlink`), else 403. Default off.
+   * `t`/`sign` (see `#lib/playback-url-signer`), else 403. Default off.
    */
   hotlinkKey?: string;
   /** Key for `verify_content` in CommitUploadUGC. */

@@ -1,12 +1,12 @@
 /**
  * The UGC client-upload API (`POST /v3/index.php?Action=ApplyUploadUGC|CommitUploadUGC|PrepareUploadUGC`,
  * vod-protocol.md §2) as vod-js-sdk-v6 and the mobile SDKs call it: JSON in, `{ code, message, data }` out,
- * always HTTP 200. The client-upload signature is verified with `verify()` from `#lib/upload-signature`.
+ * always HTTP 200. The client-upload signature is verified with `verify()` from `#lib/upload-signature-codec`.
  */
 import { createHash, createHmac, randomInt } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { verify, UploadSignatureError } from '#lib/upload-signature';
-import type { UploadSignatureParams } from '#lib/upload-signature';
+import { verify, UploadSignatureError } from '#lib/upload-signature-codec';
+import type { UploadSignatureParams } from '#lib/upload-signature-codec';
 import { mediaUrl, regionAbbreviation, shortBucketName } from './context.ts';
 import type { EmulatorContext } from './context.ts';
 import { BodyTooLargeError, readBody, sendJson, unixSeconds } from './http-util.ts';

@@ -14,7 +14,7 @@ import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { chromium } from 'playwright-core';
-import { sign } from '#lib/upload-signature';
+import { sign } from '#lib/upload-signature-codec';
 import { openTestDatabase, type TestDatabase } from '../support/db';
 import { functionEnv, TEST_SECRET_ID, TEST_SECRET_KEY } from '../support/env';
 import { functionUrlEvent, loadFunction, type HttpMainHandler } from '../support/function';

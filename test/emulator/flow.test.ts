@@ -7,7 +7,7 @@
 import fs from 'node:fs';
 import { verifyCallbackSign } from '#lib/callback-auth';
 import { decodeUploadContext } from '#lib/upload-context';
-import { decode } from '#lib/upload-signature';
+import { decode } from '#lib/upload-signature-codec';
 import { openTestDatabase, type TestDatabase } from '../support/db';
 import { functionEnv, TEST_SECRET_ID, TEST_SECRET_KEY } from '../support/env';
 import { functionUrlEvent, loadFunction, type HttpMainHandler } from '../support/function';

@@ -6,8 +6,8 @@ import os from 'node:os';
 import path from 'node:path';
 import COS from 'cos-nodejs-sdk-v5';
 import { vod } from 'tencentcloud-sdk-nodejs-vod';
-import { sign } from '#lib/upload-signature';
-import type { SignInput } from '#lib/upload-signature';
+import { sign } from '#lib/upload-signature-codec';
+import type { SignInput } from '#lib/upload-signature-codec';
 import { startEmulator } from '../../local/emulator/index.ts';
 import type { Emulator, StartOptions } from '../../local/emulator/index.ts';
 

@@ -6,7 +6,7 @@
 import fs from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
-import { signPlaybackUrl } from '#lib/hotlink';
+import { signPlaybackUrl } from '#lib/playback-url-signer';
 import { download, ffprobe, makeClip } from './media';
 import { startTestEmulator, tempDir, uploadViaApi, vodClient } from './helpers';
 import type { TestEmulator, VodClient } from './helpers';

@@ -8,7 +8,7 @@ import { createHash, createHmac } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import COS from 'cos-nodejs-sdk-v5';
-import { encodeOriginal } from '#lib/upload-signature';
+import { encodeOriginal } from '#lib/upload-signature-codec';
 import { UGC_CODES } from '../../local/emulator/index.ts';
 import {
   bucketOf,

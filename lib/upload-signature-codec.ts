@@ -44,7 +44,7 @@ export type SignInput = Omit<UploadSignatureParams, 'random' | 'currentTimeStamp
   validitySeconds?: number;
 };
 
-export type SignatureErrorCode = 'InvalidParameter' | 'MalformedSignature' | 'SignatureMismatch' | 'SignatureExpired' | 'UnknownSecretId';
+type SignatureErrorCode = 'InvalidParameter' | 'MalformedSignature' | 'SignatureMismatch' | 'SignatureExpired' | 'UnknownSecretId';
 
 /** Thrown for any parameter out of its documented range, or a signature that does not check out. */
 export class UploadSignatureError extends Error {
@@ -90,7 +90,7 @@ const INTEGER_PARAMETERS = new Set<string>([
 ]);
 
 /** A crypto-random uint32, so that signatures issued in the same second always differ. */
-export function newRandom(): number {
+function newRandom(): number {
   return randomInt(0, MAX_UINT32 + 1);
 }
 
@@ -105,7 +105,7 @@ function checkString(name: string, value: unknown, maxLength: number): void {
 }
 
 /** Checks every parameter against its documented limits; throws naming the first one out of range. */
-export function validateParams(params: UploadSignatureParams): void {
+function validateParams(params: UploadSignatureParams): void {
   checkString('secretId', params.secretId, 128);
   checkInteger('currentTimeStamp', params.currentTimeStamp, 0, MAX_UNIX_SECONDS);
   checkInteger('expireTime', params.expireTime, 0, MAX_UNIX_SECONDS);
@@ -173,7 +173,7 @@ export function sign(input: SignInput, secretKey: string, now: Date = new Date()
   return Buffer.concat([mac(original, secretKey), Buffer.from(original, 'utf8')]).toString('base64');
 }
 
-export interface DecodedSignature {
+interface DecodedSignature {
   params: UploadSignatureParams;
   /** The plaintext exactly as signed. */
   original: string;

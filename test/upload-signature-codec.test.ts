@@ -9,7 +9,7 @@ import {
   UploadSignatureError,
   verify,
   type SignInput,
-} from '#lib/upload-signature';
+} from '#lib/upload-signature-codec';
 
 const SECRET_ID = 'AKIDtestSecretId0000000000000000000';
 const SECRET_KEY = 'testSecretKeyTestSecretKey012345';

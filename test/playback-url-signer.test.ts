@@ -7,7 +7,7 @@ import {
   newHotlinkId,
   signPlaybackUrl,
   verifyPlaybackUrl,
-} from '#lib/hotlink';
+} from '#lib/playback-url-signer';
 
 /**
  * Tencent's worked examples (VOD doc 266/33986 "Key Hotlink Protection", English copy in

@@ -25,7 +25,7 @@ import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 /** The CDN still accepts a URL this long after its `t` (clock skew between devices and nodes). */
 export const HOTLINK_CLOCK_SKEW_SECONDS = 300;
 /** Largest `rlimit` the CDN accepts. */
-export const HOTLINK_MAX_RLIMIT = 9;
+const HOTLINK_MAX_RLIMIT = 9;
 
 /** The hotlink parameters in their query order; `sign` comes last. */
 const SIGNED_PARAMS = ['t', 'exper', 'rlimit', 'us', 'whref', 'bkref', 'whreg', 'bkreg'] as const;
@@ -35,7 +35,7 @@ const ORDERED_PARAMS = ['t', 'exper', 'rlimit', 'us', 'sign'];
 
 type ListParam = 'whref' | 'bkref' | 'whreg' | 'bkreg';
 
-export interface HotlinkOptions {
+interface HotlinkOptions {
   /** The domain's hotlink key: 8–20 letters or digits. */
   key: string;
   /** When the URL stops working, Unix seconds (the CDN allows `HOTLINK_CLOCK_SKEW_SECONDS` more). */
@@ -56,7 +56,7 @@ export interface HotlinkOptions {
   bkreg?: string | readonly string[];
 }
 
-export type HotlinkVerdict = 'ok' | 'missing' | 'expired' | 'mismatch';
+type HotlinkVerdict = 'ok' | 'missing' | 'expired' | 'mismatch';
 
 export class HotlinkError extends Error {
   constructor(message: string) {
@@ -163,7 +163,7 @@ export function hotlinkDir(path: string): string {
 }
 
 /** `md5(KEY + Dir + t + exper + rlimit + us + whref + bkref + whreg + bkreg)`, lower-case hex. */
-export function hotlinkSign(key: string, dir: string, values: Partial<Record<(typeof SIGNED_PARAMS)[number], string | undefined>>): string {
+function hotlinkSign(key: string, dir: string, values: Partial<Record<(typeof SIGNED_PARAMS)[number], string | undefined>>): string {
   const parts = [key, dir, ...SIGNED_PARAMS.map((name) => values[name] ?? '')];
   return createHash('md5').update(parts.join(''), 'utf8').digest('hex');
 }
