@@ -1,0 +1,99 @@
+/**
+ * Step 2, reconcile: recover uploads whose NewFileUpload was lost, restart processing of UPLOADED
+ * files, ask VOD about PROCESSING ones past a deadline, expire ISSUED uploads whose signature ran out.
+ */
+import { handleVodEvent, startProcessing } from '#lib/handle-vod-event';
+import { processingSessionId } from '#lib/processing-plan';
+import { UploadStatus } from '#lib/upload-lifecycle';
+import { updateUpload } from '#lib/upload-store';
+import { vodErrorCode, withVodRetry } from '#lib/vod-api';
+import { parseVodEvent } from '#lib/vod-event';
+import { recoverMissedUploads } from './lost-uploads.ts';
+import { inBatches, subApp, type CleanupDeps, type CleanupSummary, type LeasedUpload } from './run.ts';
+
+/** Finds the task that an earlier ProcessMedia started for this file and pipeline. */
+async function findProcessingTask(deps: CleanupDeps, upload: LeasedUpload): Promise<string | undefined> {
+  const sessionId = processingSessionId(upload.fileId!, deps.config.pipeline.version);
+  const tasks = await withVodRetry(() => deps.vod.DescribeTasks({ FileId: upload.fileId!, Limit: 100, ...subApp(deps.config) }), {
+    deadline: deps.deadline,
+  });
+  return tasks.TaskSet?.find((task) => task.SessionId === sessionId)?.TaskId;
+}
+
+/** Applies VOD's view of a task through the same path as its events. */
+async function applyTaskState(deps: CleanupDeps, upload: LeasedUpload, taskId: string): Promise<boolean> {
+  let detail;
+  try {
+    detail = await withVodRetry(() => deps.vod.DescribeTaskDetail({ TaskId: taskId, ...subApp(deps.config) }), { deadline: deps.deadline });
+  } catch (error) {
+    const code = vodErrorCode(error);
+    if (code?.startsWith('ResourceNotFound') || code === 'InvalidParameterValue.TaskId') {
+      // VOD keeps tasks for 3 days; a task it no longer knows will never report.
+      await updateUpload(deps.db, upload.uploadId, {
+        status: UploadStatus.FAILED,
+        error: { code: 'TaskNotFound', message: `VOD no longer knows task ${taskId}` },
+      }, UploadStatus.PROCESSING);
+      return true;
+    }
+    throw error;
+  }
+  if (!detail.ProcedureTask || detail.Status !== 'FINISH') return false;
+  const event = parseVodEvent({ EventType: 'ProcedureStateChanged', ProcedureStateChangeEvent: { ...detail.ProcedureTask, Status: 'FINISH' } });
+  await handleVodEvent(deps, event, { confirmWithVod: false });
+  return true;
+}
+
+/** Step 2. */
+export async function reconcile(deps: CleanupDeps, summary: CleanupSummary): Promise<void> {
+  const settings = deps.config.cleanup;
+  const { log } = deps;
+
+  try {
+    await recoverMissedUploads(deps, summary);
+  } catch (error) {
+    log.warn('could not look for uploads whose NewFileUpload was lost', { error });
+  }
+
+  // The webhook's own ProcessMedia call failed (or the instance died before it).
+  await inBatches(deps, summary, `status = 'UPLOADED' AND status_changed_at < now() - make_interval(secs => $1)`, [settings.uploadedRetryAfterSeconds], async (upload) => {
+    if (!upload.fileId) return;
+    const start = await startProcessing(deps, { uploadId: upload.uploadId, fileId: upload.fileId });
+    if (start.started) {
+      summary.processingRestarted++;
+      return;
+    }
+    if (start.reason === 'session-exists') {
+      const taskId = await findProcessingTask(deps, upload).catch((error: unknown) => {
+        log.warn('could not look up the processing task', { uploadId: upload.uploadId, error });
+        return undefined;
+      });
+      if (!taskId) return;
+      await updateUpload(deps.db, upload.uploadId, { status: UploadStatus.PROCESSING, taskId }, UploadStatus.UPLOADED);
+      summary.processingRestarted++;
+    }
+  });
+
+  // Processing whose outcome never arrived (lost callbacks): ask VOD.
+  await inBatches(deps, summary, `status = 'PROCESSING' AND updated_at < now() - make_interval(secs => $1)`, [settings.processingDeadlineSeconds], async (upload) => {
+    try {
+      const taskId = upload.taskId ?? (upload.fileId ? await findProcessingTask(deps, upload) : undefined);
+      if (taskId && (await applyTaskState(deps, upload, taskId))) summary.processingResolved++;
+    } catch (error) {
+      log.warn('could not reconcile a processing upload', { uploadId: upload.uploadId, error });
+    }
+  });
+
+  // Signatures that ran out with nothing uploaded: one statement per batch, no VOD call needed.
+  while (Date.now() < deps.deadline) {
+    const { rowCount } = await deps.db.query(
+      `UPDATE uploads SET status = 'EXPIRED', status_changed_at = now(), updated_at = now()
+       WHERE upload_id IN (
+         SELECT upload_id FROM uploads
+         WHERE status = 'ISSUED' AND signature_expires_at < now() - make_interval(secs => $1)
+         ORDER BY status_changed_at, upload_id LIMIT $2 FOR UPDATE SKIP LOCKED)`,
+      [settings.expiryGraceSeconds, settings.batchSize],
+    );
+    summary.expired += rowCount;
+    if (rowCount < settings.batchSize) return;
+  }
+}
