@@ -4,6 +4,7 @@
  */
 import { handleVodEvent } from '#lib/handle-vod-event';
 import { decodeUploadContext } from '#lib/upload-context';
+import { oldestIssuedUploads } from '#lib/upload-store';
 import { withVodRetry } from '#lib/vod-api';
 import { parseVodEvent } from '#lib/vod-event';
 import { subApp, type CleanupDeps, type CleanupSummary } from './run.ts';
@@ -19,16 +20,11 @@ const SEARCH_PAGE = 50;
  */
 export async function recoverMissedUploads(deps: CleanupDeps, summary: CleanupSummary): Promise<void> {
   const { config, db, vod, log } = deps;
-  const { rows } = await db.query<{ upload_id: string; created_at: Date | string }>(
-    `SELECT upload_id, created_at FROM uploads
-     WHERE status = 'ISSUED' AND created_at < now() - make_interval(secs => $1)
-     ORDER BY created_at LIMIT $2`,
-    [config.cleanup.uploadedRetryAfterSeconds, SEARCH_WINDOW],
-  );
+  const rows = await oldestIssuedUploads(db, config.cleanup.uploadedRetryAfterSeconds, SEARCH_WINDOW);
   if (rows.length === 0) return;
-  const waiting = new Set(rows.map((row) => row.upload_id));
+  const waiting = new Set(rows.map((row) => row.uploadId));
   // A minute of slack for clock differences between the database and VOD.
-  const after = new Date(new Date(rows[0]!.created_at).getTime() - 60_000).toISOString().replace(/\.\d{3}Z$/, 'Z');
+  const after = new Date(rows[0]!.createdAt.getTime() - 60_000).toISOString().replace(/\.\d{3}Z$/, 'Z');
   for (let offset = 0; offset < SEARCH_WINDOW && waiting.size > 0 && Date.now() < deps.deadline; offset += SEARCH_PAGE) {
     const page = await withVodRetry(
       () =>

@@ -1,6 +1,7 @@
 /**
  * Step 3, orphans: delete media nobody will use (REJECTED, FAILED past retention, extra or late files).
  */
+import { markOrphanDeleted, orphanFiles } from '#lib/event-store';
 import { UploadStatus } from '#lib/upload-lifecycle';
 import { updateUpload } from '#lib/upload-store';
 import { vodErrorCode, withVodRetry } from '#lib/vod-api';
@@ -27,32 +28,19 @@ async function deleteMedia(deps: CleanupDeps, summary: CleanupSummary, fileId: s
 /** Step 3. */
 export async function deleteOrphans(deps: CleanupDeps, summary: CleanupSummary): Promise<void> {
   const settings = deps.config.cleanup;
-  await inBatches(
-    deps,
-    summary,
-    `file_id IS NOT NULL AND (status = 'REJECTED' OR (status = 'FAILED' AND status_changed_at < now() - make_interval(days => $1)))`,
-    [settings.failedRetentionDays],
-    async (upload) => {
-      if (await deleteMedia(deps, summary, upload.fileId!)) {
-        await updateUpload(deps.db, upload.uploadId, { status: UploadStatus.DELETED }, upload.status);
-      }
-    },
-  );
+  await inBatches(deps, summary, { kind: 'orphaned-media', failedRetentionDays: settings.failedRetentionDays }, async (upload) => {
+    if (await deleteMedia(deps, summary, upload.fileId!)) {
+      await updateUpload(deps.db, upload.uploadId, { status: UploadStatus.DELETED }, upload.status);
+    }
+  });
   // Files that arrived for an upload that already had one, or after it expired: nobody will claim them.
   let after = '';
   while (Date.now() < deps.deadline) {
-    const { rows } = await deps.db.query<{ dedupe_key: string; file_id: string; outcome: string }>(
-      `SELECT dedupe_key, file_id, outcome FROM vod_events
-       WHERE outcome IN ('extra-file', 'late-upload') AND file_id IS NOT NULL AND dedupe_key > $1
-       ORDER BY dedupe_key LIMIT $2`,
-      [after, settings.batchSize],
-    );
-    for (const row of rows) {
-      if (await deleteMedia(deps, summary, row.file_id)) {
-        await deps.db.query(`UPDATE vod_events SET outcome = $2 WHERE dedupe_key = $1`, [row.dedupe_key, `${row.outcome}:deleted`]);
-      }
+    const orphans = await orphanFiles(deps.db, after, settings.batchSize);
+    for (const orphan of orphans) {
+      if (await deleteMedia(deps, summary, orphan.fileId)) await markOrphanDeleted(deps.db, orphan);
     }
-    if (rows.length < settings.batchSize) return;
-    after = rows[rows.length - 1]!.dedupe_key;
+    if (orphans.length < settings.batchSize) return;
+    after = orphans[orphans.length - 1]!.dedupeKey;
   }
 }

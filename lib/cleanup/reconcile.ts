@@ -5,11 +5,11 @@
 import { handleVodEvent, startProcessing } from '#lib/handle-vod-event';
 import { processingSessionId } from '#lib/processing-plan';
 import { UploadStatus } from '#lib/upload-lifecycle';
-import { updateUpload } from '#lib/upload-store';
+import { expireIssuedUploads, updateUpload, type LeasedUpload } from '#lib/upload-store';
 import { vodErrorCode, withVodRetry } from '#lib/vod-api';
 import { parseVodEvent } from '#lib/vod-event';
 import { recoverMissedUploads } from './lost-uploads.ts';
-import { inBatches, subApp, type CleanupDeps, type CleanupSummary, type LeasedUpload } from './run.ts';
+import { inBatches, subApp, type CleanupDeps, type CleanupSummary } from './run.ts';
 
 /** Finds the task that an earlier ProcessMedia started for this file and pipeline. */
 async function findProcessingTask(deps: CleanupDeps, upload: LeasedUpload): Promise<string | undefined> {
@@ -55,7 +55,7 @@ export async function reconcile(deps: CleanupDeps, summary: CleanupSummary): Pro
   }
 
   // The webhook's own ProcessMedia call failed (or the instance died before it).
-  await inBatches(deps, summary, `status = 'UPLOADED' AND status_changed_at < now() - make_interval(secs => $1)`, [settings.uploadedRetryAfterSeconds], async (upload) => {
+  await inBatches(deps, summary, { kind: 'unprocessed', seconds: settings.uploadedRetryAfterSeconds }, async (upload) => {
     if (!upload.fileId) return;
     const start = await startProcessing(deps, { uploadId: upload.uploadId, fileId: upload.fileId });
     if (start.started) {
@@ -74,7 +74,7 @@ export async function reconcile(deps: CleanupDeps, summary: CleanupSummary): Pro
   });
 
   // Processing whose outcome never arrived (lost callbacks): ask VOD.
-  await inBatches(deps, summary, `status = 'PROCESSING' AND updated_at < now() - make_interval(secs => $1)`, [settings.processingDeadlineSeconds], async (upload) => {
+  await inBatches(deps, summary, { kind: 'silent', seconds: settings.processingDeadlineSeconds }, async (upload) => {
     try {
       const taskId = upload.taskId ?? (upload.fileId ? await findProcessingTask(deps, upload) : undefined);
       if (taskId && (await applyTaskState(deps, upload, taskId))) summary.processingResolved++;
@@ -85,15 +85,8 @@ export async function reconcile(deps: CleanupDeps, summary: CleanupSummary): Pro
 
   // Signatures that ran out with nothing uploaded: one statement per batch, no VOD call needed.
   while (Date.now() < deps.deadline) {
-    const { rowCount } = await deps.db.query(
-      `UPDATE uploads SET status = 'EXPIRED', status_changed_at = now(), updated_at = now()
-       WHERE upload_id IN (
-         SELECT upload_id FROM uploads
-         WHERE status = 'ISSUED' AND signature_expires_at < now() - make_interval(secs => $1)
-         ORDER BY status_changed_at, upload_id LIMIT $2 FOR UPDATE SKIP LOCKED)`,
-      [settings.expiryGraceSeconds, settings.batchSize],
-    );
-    summary.expired += rowCount;
-    if (rowCount < settings.batchSize) return;
+    const expired = await expireIssuedUploads(deps.db, settings.expiryGraceSeconds, settings.batchSize);
+    summary.expired += expired;
+    if (expired < settings.batchSize) return;
   }
 }

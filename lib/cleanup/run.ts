@@ -6,7 +6,7 @@ import type { Config } from '#lib/config';
 import type { Database } from '#lib/db';
 import type { VodApi } from '#lib/handle-vod-event';
 import type { Logger } from '#lib/log';
-import type { UploadStatus } from '#lib/upload-lifecycle';
+import { leaseUploads, releaseLeases, type LeasedUpload, type LeaseSelection } from '#lib/upload-store';
 import type { VodClient } from '#lib/vod-api';
 
 export type CleanupVodApi = VodApi & Pick<VodClient, 'PullEvents' | 'ConfirmEvents' | 'DeleteMedia' | 'DescribeTasks' | 'SearchMedia'>;
@@ -43,8 +43,6 @@ export interface CleanupSummary {
   stepsFailed: number;
 }
 
-const LEASE_SECONDS = 300;
-
 export function emptySummary(): CleanupSummary {
   return {
     eventsPulled: 0,
@@ -70,38 +68,6 @@ export function subApp(config: Config): { SubAppId?: number } {
   return config.vod.subAppId === undefined ? {} : { SubAppId: config.vod.subAppId };
 }
 
-/** The columns a cleanup step needs of a leased upload. */
-export interface LeasedUpload {
-  uploadId: string;
-  status: UploadStatus;
-  fileId: string | null;
-  taskId: string | null;
-}
-
-/**
- * Leases up to a batch of uploads matching `where` (skipping rows another run holds) and returns them.
- * Keyset order on (status_changed_at, upload_id) keeps each batch an index range scan.
- */
-async function leaseBatch(db: Database, where: string, params: unknown[], limit: number): Promise<LeasedUpload[]> {
-  const { rows } = await db.query<Record<string, unknown>>(
-    `UPDATE uploads SET lease_until = now() + interval '${LEASE_SECONDS} seconds'
-     WHERE upload_id IN (
-       SELECT upload_id FROM uploads
-       WHERE ${where} AND (lease_until IS NULL OR lease_until < now())
-       ORDER BY status_changed_at, upload_id
-       LIMIT ${limit}
-       FOR UPDATE SKIP LOCKED)
-     RETURNING upload_id, status, file_id, task_id`,
-    params,
-  );
-  return rows.map((row) => ({
-    uploadId: String(row.upload_id),
-    status: row.status as UploadStatus,
-    fileId: (row.file_id as string | null) ?? null,
-    taskId: (row.task_id as string | null) ?? null,
-  }));
-}
-
 /**
  * Runs `work` on leased batches until none is left or time runs out. Leases are held until the step
  * ends, so rows that still match (a VOD call failed) are not fetched again within the same run.
@@ -109,8 +75,7 @@ async function leaseBatch(db: Database, where: string, params: unknown[], limit:
 export async function inBatches(
   deps: CleanupDeps,
   summary: CleanupSummary,
-  where: string,
-  params: unknown[],
+  selection: LeaseSelection,
   work: (upload: LeasedUpload) => Promise<void>,
 ): Promise<void> {
   const leased: string[] = [];
@@ -120,7 +85,7 @@ export async function inBatches(
         summary.outOfTime = true;
         return;
       }
-      const batch = await leaseBatch(deps.db, where, params, deps.config.cleanup.batchSize);
+      const batch = await leaseUploads(deps.db, selection, deps.config.cleanup.batchSize);
       if (batch.length === 0) return;
       for (const upload of batch) {
         leased.push(upload.uploadId);
@@ -128,6 +93,6 @@ export async function inBatches(
       }
     }
   } finally {
-    if (leased.length > 0) await deps.db.query('UPDATE uploads SET lease_until = NULL WHERE upload_id = ANY($1::uuid[])', [leased]);
+    if (leased.length > 0) await releaseLeases(deps.db, leased);
   }
 }
