@@ -6,6 +6,31 @@
  * finds orphan files through these records and purges old ones.
  */
 import type { Queryable } from '#lib/db';
+import type { UploadStatus } from '#lib/upload-lifecycle';
+
+/** Files nobody will claim: a second file for an upload that had one, or one that came after expiry. */
+export type OrphanOutcome = 'extra-file' | 'late-upload';
+
+/**
+ * What an event did, recorded with its de-dupe key (and logged): the status it moved an upload to,
+ * `progress:<percent>`, `DELETED:<uploads>`, or why it changed nothing. `pending` lasts only until the
+ * claiming transaction records the real outcome; an orphan's becomes `…:deleted` once the cleanup
+ * deleted its file.
+ */
+export type EventOutcome =
+  | 'pending'
+  | Extract<UploadStatus, 'UPLOADED' | 'PROCESSING' | 'REJECTED' | 'READY' | 'FAILED'>
+  | `progress:${number}`
+  | `DELETED:${number}`
+  | 'metadata'
+  | 'stale'
+  | 'not-ours'
+  | 'unknown-upload'
+  | 'no-upload-deleted'
+  | 'ignored'
+  | 'unknown-event-type'
+  | OrphanOutcome
+  | `${OrphanOutcome}:deleted`;
 
 export interface EventRecord {
   dedupeKey: string;
@@ -13,7 +38,7 @@ export interface EventRecord {
   uploadId?: string;
   fileId?: string;
   taskId?: string;
-  outcome: string;
+  outcome: EventOutcome;
 }
 
 /** True when this transaction owns the event; false when it was already handled. */
@@ -29,7 +54,7 @@ export async function claimEvent(db: Queryable, record: EventRecord): Promise<bo
 }
 
 /** Records what was done, once it is known (same transaction as the claim). */
-export async function recordOutcome(db: Queryable, dedupeKey: string, fields: { outcome: string; uploadId?: string }): Promise<void> {
+export async function recordOutcome(db: Queryable, dedupeKey: string, fields: { outcome: EventOutcome; uploadId?: string }): Promise<void> {
   await db.query(`UPDATE vod_events SET outcome = $2, upload_id = COALESCE($3, upload_id) WHERE dedupe_key = $1`, [
     dedupeKey,
     fields.outcome,
@@ -37,16 +62,16 @@ export async function recordOutcome(db: Queryable, dedupeKey: string, fields: { 
   ]);
 }
 
-/** A file that arrived for an upload that already had one, or after it expired: nobody will claim it. */
+/** An orphan file whose media is still in VOD. */
 export interface OrphanFile {
   dedupeKey: string;
   fileId: string;
-  outcome: string;
+  outcome: OrphanOutcome;
 }
 
 /** Orphan files not yet deleted, in key order after `afterKey` (keyset paging). */
 export async function orphanFiles(db: Queryable, afterKey: string, limit: number): Promise<OrphanFile[]> {
-  const { rows } = await db.query<{ dedupe_key: string; file_id: string; outcome: string }>(
+  const { rows } = await db.query<{ dedupe_key: string; file_id: string; outcome: OrphanOutcome }>(
     `SELECT dedupe_key, file_id, outcome FROM vod_events
      WHERE outcome IN ('extra-file', 'late-upload') AND file_id IS NOT NULL AND dedupe_key > $1
      ORDER BY dedupe_key LIMIT $2`,

@@ -11,13 +11,13 @@
  */
 import type { Config } from '#lib/config';
 import type { Database, Queryable } from '#lib/db';
-import { claimEvent, recordOutcome } from '#lib/event-store';
+import { claimEvent, recordOutcome, type EventOutcome } from '#lib/event-store';
 import { ForbiddenError, ServiceUnavailableError } from '#lib/errors';
 import type { Logger } from '#lib/log';
 import { mediaRejection, processMediaRequest } from '#lib/processing-plan';
 import { decodeUploadContext } from '#lib/upload-context';
 import { canTransition, isFinal, UploadStatus } from '#lib/upload-lifecycle';
-import { findUploadForEvent, updateUpload, type Upload } from '#lib/upload-store';
+import { findUploadForEvent, updateUpload, type UploadMedia } from '#lib/upload-store';
 import { isRetryableVodError, vodErrorCode, withVodRetry, type VodClient } from '#lib/vod-api';
 import {
   eventDedupeKey,
@@ -44,13 +44,13 @@ export interface HandledEvent {
   kind: VodEvent['kind'];
   dedupeKey: string;
   duplicate: boolean;
-  /** What the event did, for logs and the pump's summary (e.g. `UPLOADED`, `READY`, `unknown-upload`). */
-  outcome: string;
+  /** What the event did, for logs and the pump's summary; `duplicate` when it had been handled already. */
+  outcome: EventOutcome | 'duplicate';
   uploadId?: string;
 }
 
 interface Applied {
-  outcome: string;
+  outcome: EventOutcome;
   uploadId?: string;
   /** Upload that became UPLOADED and should be processed now. */
   toProcess?: { uploadId: string; fileId: string };
@@ -116,7 +116,7 @@ function apply(tx: Queryable, deps: VodEventDeps, event: VodEvent): Promise<Appl
 }
 
 /** The metadata kept with an upload: what a viewer or an app needs, not VOD's whole record. */
-function mediaSummary(event: NewFileUploadEvent) {
+function mediaSummary(event: NewFileUploadEvent): UploadMedia {
   const meta = event.metaData;
   const video = meta?.videoStreams[0];
   return {

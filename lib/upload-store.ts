@@ -6,6 +6,50 @@
 import type { Queryable } from '#lib/db';
 import type { UploadStatus } from '#lib/upload-lifecycle';
 
+// The JSON columns, as stored. Declared here rather than derived from the event model: rows outlive
+// the code that wrote them, so a change to how events are summarised must not change how rows read.
+
+/** `media`: what a viewer or an app needs of the uploaded file, not VOD's whole record. */
+export interface UploadMedia {
+  name?: string;
+  /** Container, e.g. `mp4`. */
+  type?: string;
+  mediaUrl?: string;
+  coverUrl?: string;
+  /** Bytes. */
+  size?: number;
+  /** Seconds. */
+  duration?: number;
+  width?: number;
+  height?: number;
+  rotate?: number;
+  bitrate?: number;
+  videoCodec?: string;
+  fps?: number;
+  audioCodec?: string;
+}
+
+/** `result`: the progress while PROCESSING; what processing produced once it finished. */
+export interface UploadResult {
+  progress?: number;
+  renditions?: Array<{ url: string; definition: number; width?: number; height?: number; bitrate?: number; size?: number; duration?: number; container?: string }>;
+  adaptiveStreams?: Array<{ url: string; definition?: number; package?: string; size?: number; subStreams?: unknown[] }>;
+  cover?: { url: string };
+  snapshots?: Array<{ url: string; timeOffsetMs?: number; definition?: number }>;
+  sampleSnapshots?: Array<{ imageUrls: string[]; definition?: number }>;
+  sprite?: { imageUrls: string[]; webVttUrl?: string; width?: number; height?: number; totalCount?: number };
+  animatedGraphics?: Array<{ url: string; definition?: number; container?: string; width?: number; height?: number }>;
+}
+
+/** `error`: why an upload was REJECTED or FAILED. */
+export interface UploadError {
+  /** `MediaRejected`, `ProcessingFailed`, `ProcessingNotStarted`, `TaskNotFound`. */
+  code: string;
+  message: string;
+  /** ProcessingFailed: what failed, subtask by subtask. */
+  failures?: Array<{ type: string; definition?: number; errCode: number; errCodeExt: string; message: string }>;
+}
+
 export interface Upload {
   uploadId: string;
   userId: string;
@@ -17,9 +61,9 @@ export interface Upload {
   fileId: string | null;
   taskId: string | null;
   procedure: string | null;
-  media: unknown;
-  result: unknown;
-  error: unknown;
+  media: UploadMedia | null;
+  result: UploadResult | null;
+  error: UploadError | null;
   signatureExpiresAt: Date;
   createdAt: Date;
   updatedAt: Date;
@@ -37,9 +81,9 @@ interface UploadRow {
   file_id: string | null;
   task_id: string | null;
   procedure: string | null;
-  media: unknown;
-  result: unknown;
-  error: unknown;
+  media: UploadMedia | null;
+  result: UploadResult | null;
+  error: UploadError | null;
   signature_expires_at: Date | string;
   created_at: Date | string;
   updated_at: Date | string;
@@ -138,9 +182,10 @@ export interface UploadPatch {
   status?: UploadStatus;
   fileId?: string;
   taskId?: string;
-  media?: unknown;
-  result?: unknown;
-  error?: unknown;
+  media?: UploadMedia;
+  result?: UploadResult;
+  /** null: no error any more (a success after a failure). */
+  error?: UploadError | null;
 }
 
 const PATCH_COLUMNS: Record<keyof UploadPatch, string> = {

@@ -20,7 +20,7 @@ export const main_handler = httpHandler(
     const upload = await getUpload(await runtime.database(), uploadId.toLowerCase());
     // Another user's upload is indistinguishable from a missing one.
     if (!upload || upload.userId !== userId) throw new NotFoundError(`Upload ${uploadId} not found`);
-    const duration = (upload.media as { duration?: number } | null)?.duration;
+    const duration = upload.media?.duration;
     return { status: 200, body: uploadView(upload, playbackUrlSigner(config.hotlink, duration)) };
   },
 );
