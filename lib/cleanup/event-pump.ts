@@ -3,15 +3,14 @@
  * was durably handled; a failure leaves the event unconfirmed, so VOD delivers it again.
  */
 import { handleVodEvent } from '#lib/handle-vod-event';
-import { withVodRetry } from '#lib/vod-api';
 import { parsePullEventsResponse } from '#lib/vod-event';
-import { subApp, type CleanupDeps, type CleanupSummary } from './run.ts';
+import type { CleanupRun, CleanupSummary } from './run.ts';
 
 /** Step 1. One PullEvents call returns at most 16 events and waits up to 5 s when there are none. */
-export async function pumpEvents(deps: CleanupDeps, summary: CleanupSummary): Promise<void> {
-  const { vod, config, log } = deps;
+export async function pumpEvents(deps: CleanupRun, summary: CleanupSummary): Promise<void> {
+  const { vodApi, log } = deps;
   while (Date.now() < deps.deadline) {
-    const pulled = parsePullEventsResponse(await withVodRetry(() => vod.PullEvents({ ...subApp(config) }), { deadline: deps.deadline }));
+    const pulled = parsePullEventsResponse(await vodApi.pullEvents());
     if (pulled.events.length === 0) return;
     summary.eventsPulled += pulled.events.length;
     const handled: string[] = [];
@@ -35,7 +34,7 @@ export async function pumpEvents(deps: CleanupDeps, summary: CleanupSummary): Pr
       }
     }
     if (handled.length > 0) {
-      await withVodRetry(() => vod.ConfirmEvents({ EventHandles: handled, ...subApp(config) }), { deadline: deps.deadline });
+      await vodApi.confirmEvents(handled);
       summary.eventsConfirmed += handled.length;
     }
   }

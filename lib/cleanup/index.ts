@@ -11,18 +11,20 @@
  *  3. orphans: delete media nobody will use (REJECTED, FAILED past retention, extra or late files);
  *  4. purge old de-dupe records, rate-limit windows and the bulky data of deleted uploads.
  */
+import { vodApi } from '#lib/vod-api';
 import { pumpEvents } from './event-pump.ts';
 import { deleteOrphans } from './orphans.ts';
 import { purge } from './purge.ts';
 import { reconcile } from './reconcile.ts';
-import { emptySummary, type CleanupDeps, type CleanupSummary } from './run.ts';
+import { emptySummary, type CleanupDeps, type CleanupRun, type CleanupSummary } from './run.ts';
 
-export type { CleanupDeps, CleanupSummary, CleanupVodApi } from './run.ts';
+export type { CleanupDeps, CleanupSummary } from './run.ts';
 
 export async function runCleanup(deps: CleanupDeps): Promise<CleanupSummary> {
   const summary = emptySummary();
   const settings = deps.config.cleanup;
-  const steps: Array<[boolean, (deps: CleanupDeps, summary: CleanupSummary) => Promise<void>]> = [
+  const run: CleanupRun = { ...deps, vodApi: vodApi(deps.vod, { subAppId: deps.config.vod.subAppId, deadline: deps.deadline }) };
+  const steps: Array<[boolean, (run: CleanupRun, summary: CleanupSummary) => Promise<void>]> = [
     [settings.pullEvents, pumpEvents],
     [settings.reconcile, reconcile],
     [settings.deleteOrphans, deleteOrphans],
@@ -35,7 +37,7 @@ export async function runCleanup(deps: CleanupDeps): Promise<CleanupSummary> {
       break;
     }
     try {
-      await step(deps, summary);
+      await step(run, summary);
     } catch (error) {
       // One step failing (VOD throttling, a lost database) must not stop the others.
       summary.stepsFailed++;

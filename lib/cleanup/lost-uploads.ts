@@ -5,9 +5,8 @@
 import { handleVodEvent } from '#lib/handle-vod-event';
 import { decodeUploadContext } from '#lib/upload-context';
 import { oldestIssuedUploads } from '#lib/upload-store';
-import { withVodRetry } from '#lib/vod-api';
 import { parseVodEvent } from '#lib/vod-event';
-import { subApp, type CleanupDeps, type CleanupSummary } from './run.ts';
+import type { CleanupRun, CleanupSummary } from './run.ts';
 
 /** SearchMedia pages through at most this many results (VOD's Offset + Limit limit). */
 const SEARCH_WINDOW = 5000;
@@ -18,40 +17,24 @@ const SEARCH_PAGE = 50;
  * a PUSH at most twice). Media created since the oldest such upload are listed with SearchMedia and
  * matched on their sourceContext; each match goes through the NewFileUpload path (de-dupe included).
  */
-export async function recoverMissedUploads(deps: CleanupDeps, summary: CleanupSummary): Promise<void> {
-  const { config, db, vod, log } = deps;
+export async function recoverMissedUploads(deps: CleanupRun, summary: CleanupSummary): Promise<void> {
+  const { config, db, vodApi, log } = deps;
   const rows = await oldestIssuedUploads(db, config.cleanup.uploadedRetryAfterSeconds, SEARCH_WINDOW);
   if (rows.length === 0) return;
   const waiting = new Set(rows.map((row) => row.uploadId));
   // A minute of slack for clock differences between the database and VOD.
   const after = new Date(rows[0]!.createdAt.getTime() - 60_000).toISOString().replace(/\.\d{3}Z$/, 'Z');
   for (let offset = 0; offset < SEARCH_WINDOW && waiting.size > 0 && Date.now() < deps.deadline; offset += SEARCH_PAGE) {
-    const page = await withVodRetry(
-      () =>
-        vod.SearchMedia({
-          ...subApp(config),
-          CreateTime: { After: after },
-          Categories: ['Video'],
-          Filters: ['basicInfo'],
-          Sort: { Field: 'CreateTime', Order: 'Asc' },
-          Offset: offset,
-          Limit: SEARCH_PAGE,
-        }),
-      { deadline: deps.deadline },
-    );
-    const found = (page.MediaInfoSet ?? []).filter((media) => {
+    const page = await vodApi.videosCreatedAfter(after, offset, SEARCH_PAGE);
+    const found = page.filter((media) => {
       const context = decodeUploadContext(media.BasicInfo?.SourceInfo?.SourceContext);
       return context !== undefined && waiting.has(context.uploadId);
     });
-    // The search left out the metadata that validation needs: ask for it, 20 files at a time (VOD's limit).
-    for (let i = 0; i < found.length; i += 20) {
-      const ids = found.slice(i, i + 20).map((m) => m.FileId!);
-      const detailed = await withVodRetry(() => vod.DescribeMediaInfos({ ...subApp(config), FileIds: ids, Filters: ['basicInfo', 'metaData'] }), {
-        deadline: deps.deadline,
-      });
-      for (const media of detailed.MediaInfoSet ?? []) {
+    // The search left out the metadata that validation needs: ask for it (20 files at a time).
+    for await (const batch of vodApi.mediaInfos(found.map((m) => m.FileId!), ['basicInfo', 'metaData'])) {
+      for (const media of batch.media) {
         // With a procedure in the signature VOD started processing itself: keep that task, start no other.
-        const procedureTaskId = config.upload.procedure ? await firstTaskOf(deps, media.FileId!) : undefined;
+        const procedureTaskId = config.upload.procedure ? await vodApi.firstTaskOf(media.FileId!) : undefined;
         const event = parseVodEvent({
           EventType: 'NewFileUpload',
           FileUploadEvent: { FileId: media.FileId, MediaBasicInfo: media.BasicInfo, MetaData: media.MetaData, ProcedureTaskId: procedureTaskId },
@@ -62,12 +45,6 @@ export async function recoverMissedUploads(deps: CleanupDeps, summary: CleanupSu
         log.info('recovered an upload whose NewFileUpload was lost', { fileId: media.FileId, uploadId: handled.uploadId, outcome: handled.outcome });
       }
     }
-    if ((page.MediaInfoSet ?? []).length < SEARCH_PAGE) return;
+    if (page.length < SEARCH_PAGE) return;
   }
-}
-
-/** The task VOD started for a file (by a procedure), if any. */
-async function firstTaskOf(deps: CleanupDeps, fileId: string): Promise<string | undefined> {
-  const tasks = await withVodRetry(() => deps.vod.DescribeTasks({ FileId: fileId, Limit: 10, ...subApp(deps.config) }), { deadline: deps.deadline });
-  return tasks.TaskSet?.[0]?.TaskId;
 }

@@ -4,16 +4,16 @@
 import { markOrphanDeleted, orphanFiles } from '#lib/event-store';
 import { UploadStatus } from '#lib/upload-lifecycle';
 import { updateUpload } from '#lib/upload-store';
-import { vodErrorCode, withVodRetry } from '#lib/vod-api';
-import { inBatches, subApp, type CleanupDeps, type CleanupSummary } from './run.ts';
+import { vodErrorCode } from '#lib/vod-api';
+import { inBatches, type CleanupRun, type CleanupSummary } from './run.ts';
 
-async function deleteMedia(deps: CleanupDeps, summary: CleanupSummary, fileId: string): Promise<boolean> {
+async function deleteMedia(deps: CleanupRun, summary: CleanupSummary, fileId: string): Promise<boolean> {
   if (deps.config.cleanup.dryRun) {
     summary.wouldDelete.push(fileId);
     return false;
   }
   try {
-    await withVodRetry(() => deps.vod.DeleteMedia({ FileId: fileId, ...subApp(deps.config) }), { deadline: deps.deadline });
+    await deps.vodApi.deleteMedia(fileId);
   } catch (error) {
     // Already gone is as good as deleted.
     if (!vodErrorCode(error)?.startsWith('ResourceNotFound')) {
@@ -26,7 +26,7 @@ async function deleteMedia(deps: CleanupDeps, summary: CleanupSummary, fileId: s
 }
 
 /** Step 3. */
-export async function deleteOrphans(deps: CleanupDeps, summary: CleanupSummary): Promise<void> {
+export async function deleteOrphans(deps: CleanupRun, summary: CleanupSummary): Promise<void> {
   const settings = deps.config.cleanup;
   await inBatches(deps, summary, { kind: 'orphaned-media', failedRetentionDays: settings.failedRetentionDays }, async (upload) => {
     if (await deleteMedia(deps, summary, upload.fileId!)) {

@@ -4,10 +4,10 @@
 import { purgeEvents } from '#lib/event-store';
 import { purgeRateLimitWindows } from '#lib/rate-limit';
 import { slimDeletedUploads } from '#lib/upload-store';
-import type { CleanupDeps, CleanupSummary } from './run.ts';
+import type { CleanupRun, CleanupSummary } from './run.ts';
 
 /** Step 4. Deletes in bounded batches so one run never holds a long lock. */
-export async function purge(deps: CleanupDeps, summary: CleanupSummary): Promise<void> {
+export async function purge(deps: CleanupRun, summary: CleanupSummary): Promise<void> {
   const { db, config } = deps;
   const settings = config.cleanup;
   const batched = async (batch: (limit: number) => Promise<number>): Promise<number> => {

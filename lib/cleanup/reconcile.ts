@@ -6,25 +6,21 @@ import { handleVodEvent, startProcessing } from '#lib/handle-vod-event';
 import { processingSessionId } from '#lib/processing-plan';
 import { UploadStatus } from '#lib/upload-lifecycle';
 import { expireIssuedUploads, updateUpload, type LeasedUpload } from '#lib/upload-store';
-import { vodErrorCode, withVodRetry } from '#lib/vod-api';
+import { vodErrorCode } from '#lib/vod-api';
 import { parseVodEvent } from '#lib/vod-event';
 import { recoverMissedUploads } from './lost-uploads.ts';
-import { inBatches, subApp, type CleanupDeps, type CleanupSummary } from './run.ts';
+import { inBatches, type CleanupRun, type CleanupSummary } from './run.ts';
 
 /** Finds the task that an earlier ProcessMedia started for this file and pipeline. */
-async function findProcessingTask(deps: CleanupDeps, upload: LeasedUpload): Promise<string | undefined> {
-  const sessionId = processingSessionId(upload.fileId!, deps.config.pipeline.version);
-  const tasks = await withVodRetry(() => deps.vod.DescribeTasks({ FileId: upload.fileId!, Limit: 100, ...subApp(deps.config) }), {
-    deadline: deps.deadline,
-  });
-  return tasks.TaskSet?.find((task) => task.SessionId === sessionId)?.TaskId;
+function findProcessingTask(deps: CleanupRun, upload: LeasedUpload): Promise<string | undefined> {
+  return deps.vodApi.taskBySessionId(upload.fileId!, processingSessionId(upload.fileId!, deps.config.pipeline.version));
 }
 
 /** Applies VOD's view of a task through the same path as its events. */
-async function applyTaskState(deps: CleanupDeps, upload: LeasedUpload, taskId: string): Promise<boolean> {
+async function applyTaskState(deps: CleanupRun, upload: LeasedUpload, taskId: string): Promise<boolean> {
   let detail;
   try {
-    detail = await withVodRetry(() => deps.vod.DescribeTaskDetail({ TaskId: taskId, ...subApp(deps.config) }), { deadline: deps.deadline });
+    detail = await deps.vodApi.taskDetail(taskId);
   } catch (error) {
     const code = vodErrorCode(error);
     if (code?.startsWith('ResourceNotFound') || code === 'InvalidParameterValue.TaskId') {
@@ -44,7 +40,7 @@ async function applyTaskState(deps: CleanupDeps, upload: LeasedUpload, taskId: s
 }
 
 /** Step 2. */
-export async function reconcile(deps: CleanupDeps, summary: CleanupSummary): Promise<void> {
+export async function reconcile(deps: CleanupRun, summary: CleanupSummary): Promise<void> {
   const settings = deps.config.cleanup;
   const { log } = deps;
 

@@ -4,20 +4,22 @@
  */
 import type { Config } from '#lib/config';
 import type { Database } from '#lib/db';
-import type { VodApi } from '#lib/handle-vod-event';
 import type { Logger } from '#lib/log';
 import { leaseUploads, releaseLeases, type LeasedUpload, type LeaseSelection } from '#lib/upload-store';
-import type { VodClient } from '#lib/vod-api';
-
-export type CleanupVodApi = VodApi & Pick<VodClient, 'PullEvents' | 'ConfirmEvents' | 'DeleteMedia' | 'DescribeTasks' | 'SearchMedia'>;
+import type { VodApi, VodCalls } from '#lib/vod-api';
 
 export interface CleanupDeps {
   config: Config;
   db: Database;
-  vod: CleanupVodApi;
+  vod: VodCalls;
   log: Logger;
   /** Epoch ms when the run must stop starting new work. */
   deadline: number;
+}
+
+/** What a step works with: the run's deps and VOD as the run asks it (sub-app, deadline, retries inside). */
+export interface CleanupRun extends CleanupDeps {
+  vodApi: VodApi;
 }
 
 export interface CleanupSummary {
@@ -64,16 +66,12 @@ export function emptySummary(): CleanupSummary {
   };
 }
 
-export function subApp(config: Config): { SubAppId?: number } {
-  return config.vod.subAppId === undefined ? {} : { SubAppId: config.vod.subAppId };
-}
-
 /**
  * Runs `work` on leased batches until none is left or time runs out. Leases are held until the step
  * ends, so rows that still match (a VOD call failed) are not fetched again within the same run.
  */
 export async function inBatches(
-  deps: CleanupDeps,
+  deps: CleanupRun,
   summary: CleanupSummary,
   selection: LeaseSelection,
   work: (upload: LeasedUpload) => Promise<void>,
