@@ -38,7 +38,7 @@ export function isRetryableVodError(error: unknown): boolean {
   return /^(InternalError|RequestLimitExceeded|ResourceUnavailable|FailedOperation\.(Timeout|ServiceBusy|InternalError))/.test(code) || /^ERR_|^E[A-Z]+$/.test(code);
 }
 
-export interface RetryOptions {
+interface RetryOptions {
   attempts?: number;
   baseDelayMs?: number;
   /** Give up early rather than run past this moment (the function's own time budget). */
@@ -47,7 +47,7 @@ export interface RetryOptions {
 }
 
 /** Calls `fn` with exponential backoff and jitter while the error is retryable and time remains. */
-export async function withVodRetry<T>(fn: () => Promise<T>, options: RetryOptions = {}): Promise<T> {
+async function withVodRetry<T>(fn: () => Promise<T>, options: RetryOptions = {}): Promise<T> {
   const attempts = options.attempts ?? 4;
   const base = options.baseDelayMs ?? 200;
   const sleep = options.sleep ?? ((ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)));
