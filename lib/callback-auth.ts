@@ -1,6 +1,7 @@
 /**
- * Authenticity of VOD's PUSH callbacks (vod-protocol.md §4.5). Pure primitives; the vod-events handler
- * decides the HTTP answer. Two independent checks:
+ * Authenticity of VOD's PUSH callbacks (vod-protocol.md §4.5): pure primitives, and
+ * `authenticatedCallbackBody`, which applies them to a request and decides the HTTP answer. Two
+ * independent checks:
  *
  * 1. A secret token in the callback URL registered with ModifyEventConfig (`?token=` or a path suffix),
  *    compared in constant time against a list so that it can be rotated: `tokenMatches`.
@@ -15,6 +16,9 @@
  * is part of the event itself: the event parser ignores them.
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
+import type { Config } from '#lib/config';
+import { ForbiddenError, UnauthorizedError } from '#lib/errors';
+import { jsonBody, type HttpRequest } from '#lib/http';
 
 /** VOD's documented lifetime of a callback signature. */
 export const CALLBACK_SIGN_VALIDITY_SECONDS = 600;
@@ -91,6 +95,24 @@ export function verifyCallbackSign(
     matched = timingSafeEqual(presented, Buffer.from(callbackSign(key, t), 'hex')) || matched;
   }
   return matched ? 'ok' : 'mismatch';
+}
+
+/**
+ * The body of an authentic callback. The URL token comes first (401 without one, 403 for a wrong one),
+ * so nothing of an unauthenticated request is read; then the JSON body (400/415 like any body); then,
+ * with SignKeys configured, its Sign/T (403).
+ */
+export function authenticatedCallbackBody(request: HttpRequest, settings: Config['callback'], nowSeconds?: number): unknown {
+  const token = request.query.token ?? request.pathParams.token;
+  if (token === undefined) throw new UnauthorizedError('The callback URL carries no token');
+  if (!tokenMatches(token, settings.tokens)) throw new ForbiddenError('The callback token is not valid');
+
+  const body = jsonBody(request);
+  if (settings.signKeys.length > 0) {
+    const verdict = verifyCallbackSign(callbackSignFields(body, request.query), settings.signKeys, nowSeconds ?? Math.floor(Date.now() / 1000));
+    if (verdict !== 'ok') throw new ForbiddenError(`The callback signature is ${verdict === 'missing' ? 'missing' : `not valid (${verdict})`}`);
+  }
+  return body;
 }
 
 function sha256(text: string): Buffer {

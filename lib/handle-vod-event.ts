@@ -11,14 +11,14 @@
  */
 import type { Config } from '#lib/config';
 import type { Database, Queryable } from '#lib/db';
-import { claimEvent, recordOutcome } from '#lib/event-store';
+import { claimEvent, recordOutcome, type EventOutcome } from '#lib/event-store';
 import { ForbiddenError, ServiceUnavailableError } from '#lib/errors';
 import type { Logger } from '#lib/log';
 import { mediaRejection, processMediaRequest } from '#lib/processing-plan';
 import { decodeUploadContext } from '#lib/upload-context';
 import { canTransition, isFinal, UploadStatus } from '#lib/upload-lifecycle';
-import { findUploadForEvent, updateUpload, type Upload } from '#lib/upload-store';
-import { isRetryableVodError, vodErrorCode, withVodRetry, type VodClient } from '#lib/vod-api';
+import { findUploadForEvent, updateUpload, type UploadMedia } from '#lib/upload-store';
+import { isRetryableVodError, vodApi, vodErrorCode, type VodApi, type VodCalls } from '#lib/vod-api';
 import {
   eventDedupeKey,
   parseVodEvent,
@@ -29,28 +29,31 @@ import {
   type VodEvent,
 } from '#lib/vod-event';
 
-export type VodApi = Pick<VodClient, 'ProcessMedia' | 'DescribeMediaInfos' | 'DescribeTaskDetail'>;
-
 export interface VodEventDeps {
   config: Config;
   db: Database;
-  vod: VodApi;
+  vod: VodCalls;
   log: Logger;
   /** Epoch ms by which the caller must answer; VOD retries stop before it. */
   deadline?: number;
+}
+
+/** VOD as the handling of one event asks it: in the configured sub-app, retried until the deadline. */
+function vodFor(deps: VodEventDeps): VodApi {
+  return vodApi(deps.vod, { subAppId: deps.config.vod.subAppId, deadline: deps.deadline });
 }
 
 export interface HandledEvent {
   kind: VodEvent['kind'];
   dedupeKey: string;
   duplicate: boolean;
-  /** What the event did, for logs and the pump's summary (e.g. `UPLOADED`, `READY`, `unknown-upload`). */
-  outcome: string;
+  /** What the event did, for logs and the pump's summary; `duplicate` when it had been handled already. */
+  outcome: EventOutcome | 'duplicate';
   uploadId?: string;
 }
 
 interface Applied {
-  outcome: string;
+  outcome: EventOutcome;
   uploadId?: string;
   /** Upload that became UPLOADED and should be processed now. */
   toProcess?: { uploadId: string; fileId: string };
@@ -116,7 +119,7 @@ function apply(tx: Queryable, deps: VodEventDeps, event: VodEvent): Promise<Appl
 }
 
 /** The metadata kept with an upload: what a viewer or an app needs, not VOD's whole record. */
-function mediaSummary(event: NewFileUploadEvent) {
+function mediaSummary(event: NewFileUploadEvent): UploadMedia {
   const meta = event.metaData;
   const video = meta?.videoStreams[0];
   return {
@@ -226,9 +229,9 @@ export type ProcessingStart =
  */
 export async function startProcessing(deps: VodEventDeps, target: { uploadId: string; fileId: string }): Promise<ProcessingStart> {
   const { config, log } = deps;
-  const request = processMediaRequest(config.pipeline, { ...target, subAppId: config.vod.subAppId });
+  const request = processMediaRequest(config.pipeline, target);
   try {
-    const { TaskId } = await withVodRetry(() => deps.vod.ProcessMedia(request), { deadline: deps.deadline });
+    const { TaskId } = await vodFor(deps).processMedia(request);
     if (!TaskId) throw new Error('ProcessMedia returned no TaskId');
     await updateUpload(deps.db, target.uploadId, { status: UploadStatus.PROCESSING, taskId: TaskId }, UploadStatus.UPLOADED);
     log.info('processing started', { uploadId: target.uploadId, fileId: target.fileId, taskId: TaskId, sessionId: request.SessionId });
@@ -260,19 +263,18 @@ export async function startProcessing(deps: VodEventDeps, target: { uploadId: st
  * does not confirm is refused (403); an API that cannot be reached is a 503 so the event comes again.
  */
 async function confirmWithVod(deps: VodEventDeps, event: VodEvent): Promise<VodEvent> {
-  const { vod, config } = deps;
-  const subApp = config.vod.subAppId === undefined ? {} : { SubAppId: config.vod.subAppId };
+  const { config } = deps;
+  const vod = vodFor(deps);
   try {
     switch (event.kind) {
       case 'NewFileUpload': {
-        const info = await withVodRetry(() => vod.DescribeMediaInfos({ FileIds: [event.fileId], ...subApp }), { deadline: deps.deadline });
-        const media = info.MediaInfoSet?.find((m) => m.FileId === event.fileId);
+        const media = await vod.mediaInfo(event.fileId);
         if (!media?.BasicInfo) throw new ForbiddenError('The event names a file that VOD does not have');
         // A procedure task id is believed only when this backend signs with a procedure and VOD knows the
         // task for this very file; a made-up one would stop the upload from ever being processed.
         let procedureTaskId: string | undefined;
         if (event.procedureTaskId && config.upload.procedure) {
-          const task = await withVodRetry(() => vod.DescribeTaskDetail({ TaskId: event.procedureTaskId!, ...subApp }), { deadline: deps.deadline });
+          const task = await vod.taskDetail(event.procedureTaskId);
           if (task.ProcedureTask?.FileId !== event.fileId) throw new ForbiddenError('The event names a task that VOD does not have for this file');
           procedureTaskId = event.procedureTaskId;
         }
@@ -282,17 +284,15 @@ async function confirmWithVod(deps: VodEventDeps, event: VodEvent): Promise<VodE
         });
       }
       case 'ProcedureStateChanged': {
-        const task = await withVodRetry(() => vod.DescribeTaskDetail({ TaskId: event.taskId, ...subApp }), { deadline: deps.deadline });
+        const task = await vod.taskDetail(event.taskId);
         if (task.TaskType !== 'Procedure' || !task.ProcedureTask) throw new ForbiddenError('The event names a task that VOD does not have');
         const procedure = { ...task.ProcedureTask, Status: task.ProcedureTask.Status === 'FINISH' ? 'FINISH' : 'PROCESSING' };
         return parseVodEvent({ EventType: 'ProcedureStateChanged', ProcedureStateChangeEvent: procedure });
       }
       case 'FileDeleted': {
         const gone = new Set<string>();
-        for (let i = 0; i < event.fileIds.length; i += 20) {
-          const ids = event.fileIds.slice(i, i + 20);
-          const info = await withVodRetry(() => vod.DescribeMediaInfos({ FileIds: ids, ...subApp, Filters: ['basicInfo'] }), { deadline: deps.deadline });
-          for (const id of info.NotExistFileIdSet ?? []) gone.add(id);
+        for await (const batch of vod.mediaInfos(event.fileIds, ['basicInfo'])) {
+          for (const id of batch.missing) gone.add(id);
         }
         // Only deletions VOD confirms count; a file that still exists was not deleted.
         const deletions = event.deletions.filter((d) => !d.entireMedia || gone.has(d.fileId));

@@ -38,10 +38,9 @@ function position(value: string): { PositionType: 'Time' | 'Percent'; PositionVa
 export interface ProcessMediaInput {
   fileId: string;
   uploadId: string;
-  subAppId?: number;
 }
 
-/** The ProcessMedia request body for one file, exactly as the SDK sends it. */
+/** The ProcessMedia request body for one file, exactly as the SDK sends it (the VOD adapter adds the sub-app). */
 export function processMediaRequest(pipeline: ProcessingPipeline, input: ProcessMediaInput) {
   const watermarkSet = watermarks(pipeline);
   const withWatermarks = watermarkSet.length > 0 ? { WatermarkSet: watermarkSet } : {};
@@ -64,7 +63,6 @@ export function processMediaRequest(pipeline: ProcessingPipeline, input: Process
   }
   return {
     FileId: input.fileId,
-    ...(input.subAppId === undefined ? {} : { SubAppId: input.subAppId }),
     MediaProcessTask: task,
     TasksPriority: pipeline.taskPriority,
     TasksNotifyMode: pipeline.notifyMode,

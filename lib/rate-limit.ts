@@ -1,6 +1,7 @@
 /**
  * Fixed-window rate limits kept in the database, so they hold across every function instance. The
- * conditional upsert is atomic: concurrent callers never push a window past its limit.
+ * conditional upsert is atomic: concurrent callers never push a window past its limit. The cleanup
+ * purges past windows.
  */
 import type { Queryable } from '#lib/db';
 
@@ -27,4 +28,14 @@ export async function consumeRateLimit(
     return { allowed: false, retryAfterSeconds: (windowStart.getTime() + windowMs - now.getTime()) / 1000 };
   }
   return { allowed: true, remaining: limit - Number(row.count) };
+}
+
+/** Deletes up to `limit` windows that started over a day ago; returns how many. */
+export async function purgeRateLimitWindows(db: Queryable, limit: number): Promise<number> {
+  const { rowCount } = await db.query(
+    `DELETE FROM rate_limits WHERE (subject, window_start) IN (
+       SELECT subject, window_start FROM rate_limits WHERE window_start < now() - interval '1 day' LIMIT $1 FOR UPDATE SKIP LOCKED)`,
+    [limit],
+  );
+  return rowCount;
 }

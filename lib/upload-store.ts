@@ -1,9 +1,54 @@
 /**
  * The uploads table: one row per upload, from the signature that announced it to its final state.
- * Plain functions over a `Queryable`, so callers choose the transaction.
+ * Plain functions over a `Queryable`, so callers choose the transaction. The cleanup's queries are
+ * here too: leases on batches of rows, expiry, and slimming deleted uploads.
  */
 import type { Queryable } from '#lib/db';
 import type { UploadStatus } from '#lib/upload-lifecycle';
+
+// The JSON columns, as stored. Declared here rather than derived from the event model: rows outlive
+// the code that wrote them, so a change to how events are summarised must not change how rows read.
+
+/** `media`: what a viewer or an app needs of the uploaded file, not VOD's whole record. */
+export interface UploadMedia {
+  name?: string;
+  /** Container, e.g. `mp4`. */
+  type?: string;
+  mediaUrl?: string;
+  coverUrl?: string;
+  /** Bytes. */
+  size?: number;
+  /** Seconds. */
+  duration?: number;
+  width?: number;
+  height?: number;
+  rotate?: number;
+  bitrate?: number;
+  videoCodec?: string;
+  fps?: number;
+  audioCodec?: string;
+}
+
+/** `result`: the progress while PROCESSING; what processing produced once it finished. */
+export interface UploadResult {
+  progress?: number;
+  renditions?: Array<{ url: string; definition: number; width?: number; height?: number; bitrate?: number; size?: number; duration?: number; container?: string }>;
+  adaptiveStreams?: Array<{ url: string; definition?: number; package?: string; size?: number; subStreams?: unknown[] }>;
+  cover?: { url: string };
+  snapshots?: Array<{ url: string; timeOffsetMs?: number; definition?: number }>;
+  sampleSnapshots?: Array<{ imageUrls: string[]; definition?: number }>;
+  sprite?: { imageUrls: string[]; webVttUrl?: string; width?: number; height?: number; totalCount?: number };
+  animatedGraphics?: Array<{ url: string; definition?: number; container?: string; width?: number; height?: number }>;
+}
+
+/** `error`: why an upload was REJECTED or FAILED. */
+export interface UploadError {
+  /** `MediaRejected`, `ProcessingFailed`, `ProcessingNotStarted`, `TaskNotFound`. */
+  code: string;
+  message: string;
+  /** ProcessingFailed: what failed, subtask by subtask. */
+  failures?: Array<{ type: string; definition?: number; errCode: number; errCodeExt: string; message: string }>;
+}
 
 export interface Upload {
   uploadId: string;
@@ -16,9 +61,9 @@ export interface Upload {
   fileId: string | null;
   taskId: string | null;
   procedure: string | null;
-  media: unknown;
-  result: unknown;
-  error: unknown;
+  media: UploadMedia | null;
+  result: UploadResult | null;
+  error: UploadError | null;
   signatureExpiresAt: Date;
   createdAt: Date;
   updatedAt: Date;
@@ -36,9 +81,9 @@ interface UploadRow {
   file_id: string | null;
   task_id: string | null;
   procedure: string | null;
-  media: unknown;
-  result: unknown;
-  error: unknown;
+  media: UploadMedia | null;
+  result: UploadResult | null;
+  error: UploadError | null;
   signature_expires_at: Date | string;
   created_at: Date | string;
   updated_at: Date | string;
@@ -137,9 +182,10 @@ export interface UploadPatch {
   status?: UploadStatus;
   fileId?: string;
   taskId?: string;
-  media?: unknown;
-  result?: unknown;
-  error?: unknown;
+  media?: UploadMedia;
+  result?: UploadResult;
+  /** null: no error any more (a success after a failure). */
+  error?: UploadError | null;
 }
 
 const PATCH_COLUMNS: Record<keyof UploadPatch, string> = {
@@ -173,4 +219,105 @@ export async function updateUpload(db: Queryable, uploadId: string, patch: Uploa
   }
   const { rowCount } = await db.query(`UPDATE uploads SET ${sets.join(', ')} WHERE ${where}`, params);
   return rowCount > 0;
+}
+
+/**
+ * The uploads a cleanup step works on:
+ * - `unprocessed`: UPLOADED for longer than `seconds` (the webhook's ProcessMedia failed or never ran);
+ * - `silent`: PROCESSING with no news for longer than `seconds` (its callbacks were lost);
+ * - `orphaned-media`: media nobody will use (REJECTED, or FAILED for longer than `failedRetentionDays`).
+ */
+export type LeaseSelection =
+  | { kind: 'unprocessed'; seconds: number }
+  | { kind: 'silent'; seconds: number }
+  | { kind: 'orphaned-media'; failedRetentionDays: number };
+
+function leaseFilter(selection: LeaseSelection): [where: string, params: unknown[]] {
+  switch (selection.kind) {
+    case 'unprocessed':
+      return [`status = 'UPLOADED' AND status_changed_at < now() - make_interval(secs => $1)`, [selection.seconds]];
+    case 'silent':
+      return [`status = 'PROCESSING' AND updated_at < now() - make_interval(secs => $1)`, [selection.seconds]];
+    case 'orphaned-media':
+      return [
+        `file_id IS NOT NULL AND (status = 'REJECTED' OR (status = 'FAILED' AND status_changed_at < now() - make_interval(days => $1)))`,
+        [selection.failedRetentionDays],
+      ];
+  }
+}
+
+const LEASE_SECONDS = 300;
+
+/** The columns a cleanup step needs of a leased upload. */
+export interface LeasedUpload {
+  uploadId: string;
+  status: UploadStatus;
+  fileId: string | null;
+  taskId: string | null;
+}
+
+/**
+ * Leases up to `limit` uploads of a selection (skipping rows another run holds) and returns them.
+ * Keyset order on (status_changed_at, upload_id) keeps each batch an index range scan.
+ */
+export async function leaseUploads(db: Queryable, selection: LeaseSelection, limit: number): Promise<LeasedUpload[]> {
+  const [where, params] = leaseFilter(selection);
+  const { rows } = await db.query<Pick<UploadRow, 'upload_id' | 'status' | 'file_id' | 'task_id'>>(
+    `UPDATE uploads SET lease_until = now() + interval '${LEASE_SECONDS} seconds'
+     WHERE upload_id IN (
+       SELECT upload_id FROM uploads
+       WHERE ${where} AND (lease_until IS NULL OR lease_until < now())
+       ORDER BY status_changed_at, upload_id
+       LIMIT ${limit}
+       FOR UPDATE SKIP LOCKED)
+     RETURNING upload_id, status, file_id, task_id`,
+    params,
+  );
+  return rows.map((row) => ({
+    uploadId: String(row.upload_id),
+    status: row.status,
+    fileId: row.file_id ?? null,
+    taskId: row.task_id ?? null,
+  }));
+}
+
+export async function releaseLeases(db: Queryable, uploadIds: readonly string[]): Promise<void> {
+  await db.query('UPDATE uploads SET lease_until = NULL WHERE upload_id = ANY($1::uuid[])', [uploadIds]);
+}
+
+/** The oldest uploads still ISSUED after `seconds`, oldest first. */
+export async function oldestIssuedUploads(db: Queryable, seconds: number, limit: number): Promise<Array<{ uploadId: string; createdAt: Date }>> {
+  const { rows } = await db.query<Pick<UploadRow, 'upload_id' | 'created_at'>>(
+    `SELECT upload_id, created_at FROM uploads
+     WHERE status = 'ISSUED' AND created_at < now() - make_interval(secs => $1)
+     ORDER BY created_at LIMIT $2`,
+    [seconds, limit],
+  );
+  return rows.map((row) => ({ uploadId: row.upload_id, createdAt: new Date(row.created_at) }));
+}
+
+/** Expires up to `limit` ISSUED uploads whose signature ran out more than `graceSeconds` ago; returns how many. */
+export async function expireIssuedUploads(db: Queryable, graceSeconds: number, limit: number): Promise<number> {
+  const { rowCount } = await db.query(
+    `UPDATE uploads SET status = 'EXPIRED', status_changed_at = now(), updated_at = now()
+     WHERE upload_id IN (
+       SELECT upload_id FROM uploads
+       WHERE status = 'ISSUED' AND signature_expires_at < now() - make_interval(secs => $1)
+       ORDER BY status_changed_at, upload_id LIMIT $2 FOR UPDATE SKIP LOCKED)`,
+    [graceSeconds, limit],
+  );
+  return rowCount;
+}
+
+/** Drops the media and result of up to `limit` uploads DELETED more than `days` ago; returns how many. */
+export async function slimDeletedUploads(db: Queryable, days: number, limit: number): Promise<number> {
+  const { rowCount } = await db.query(
+    `UPDATE uploads SET media = NULL, result = NULL, updated_at = now() WHERE upload_id IN (
+       SELECT upload_id FROM uploads
+       WHERE status = 'DELETED' AND (media IS NOT NULL OR result IS NOT NULL)
+         AND status_changed_at < now() - make_interval(days => $1)
+       LIMIT $2 FOR UPDATE SKIP LOCKED)`,
+    [days, limit],
+  );
+  return rowCount;
 }

@@ -5,7 +5,7 @@
  */
 import type { Config } from '#lib/config';
 import { newHotlinkId, signPlaybackUrl } from '#lib/playback-url-signer';
-import type { Upload } from '#lib/upload-store';
+import type { Upload, UploadResult } from '#lib/upload-store';
 
 type SignUrl = (url: string) => string;
 
@@ -20,32 +20,10 @@ export function playbackUrlSigner(hotlink: Config['hotlink'], durationSeconds: n
   return (url) => signPlaybackUrl(url, { key: hotlink.key, expiresAt, us, rlimit: hotlink.rlimit, exper: hotlink.previewSeconds });
 }
 
-interface StoredResult {
-  progress?: number;
-  renditions?: Array<{ url: string; definition: number; width?: number; height?: number; bitrate?: number; size?: number; duration?: number; container?: string }>;
-  adaptiveStreams?: Array<{ url: string; definition?: number; package?: string; size?: number; subStreams?: unknown[] }>;
-  cover?: { url: string };
-  snapshots?: Array<{ url: string; timeOffsetMs?: number; definition?: number }>;
-  sampleSnapshots?: Array<{ imageUrls: string[]; definition?: number }>;
-  sprite?: { imageUrls: string[]; webVttUrl?: string; width?: number; height?: number; totalCount?: number };
-  animatedGraphics?: Array<{ url: string; definition?: number; container?: string; width?: number; height?: number }>;
-}
-
-interface StoredMedia {
-  name?: string;
-  type?: string;
-  mediaUrl?: string;
-  coverUrl?: string;
-  size?: number;
-  duration?: number;
-  width?: number;
-  height?: number;
-}
-
 export function uploadView(upload: Upload, signUrl: SignUrl = (url) => url) {
-  const result = (upload.result ?? {}) as StoredResult;
-  const media = (upload.media ?? undefined) as StoredMedia | undefined;
-  const error = (upload.error ?? undefined) as { code?: string; message?: string } | undefined;
+  const result: UploadResult = upload.result ?? {};
+  const media = upload.media ?? undefined;
+  const error = upload.error ?? undefined;
   const sign = (url: string | undefined) => (url ? signUrl(url) : undefined);
   return {
     uploadId: upload.uploadId,

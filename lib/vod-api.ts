@@ -1,6 +1,8 @@
 /**
- * The VOD API 3.0 client (the official `tencentcloud-sdk-nodejs-vod`), created once per instance, and
- * a retry policy for it. `VOD_API_ENDPOINT` points it at another endpoint (the local emulator).
+ * The VOD API 3.0 client (the official `tencentcloud-sdk-nodejs-vod`), created once per instance, a
+ * retry policy for it, and `vodApi`: the one adapter through which the functions ask VOD anything, with
+ * the sub-app, the caller's deadline and the retries inside. `VOD_API_ENDPOINT` points the client at
+ * another endpoint (the local emulator).
  */
 import { vod } from 'tencentcloud-sdk-nodejs-vod';
 import type { Config } from '#lib/config';
@@ -36,7 +38,7 @@ export function isRetryableVodError(error: unknown): boolean {
   return /^(InternalError|RequestLimitExceeded|ResourceUnavailable|FailedOperation\.(Timeout|ServiceBusy|InternalError))/.test(code) || /^ERR_|^E[A-Z]+$/.test(code);
 }
 
-export interface RetryOptions {
+interface RetryOptions {
   attempts?: number;
   baseDelayMs?: number;
   /** Give up early rather than run past this moment (the function's own time budget). */
@@ -45,7 +47,7 @@ export interface RetryOptions {
 }
 
 /** Calls `fn` with exponential backoff and jitter while the error is retryable and time remains. */
-export async function withVodRetry<T>(fn: () => Promise<T>, options: RetryOptions = {}): Promise<T> {
+async function withVodRetry<T>(fn: () => Promise<T>, options: RetryOptions = {}): Promise<T> {
   const attempts = options.attempts ?? 4;
   const base = options.baseDelayMs ?? 200;
   const sleep = options.sleep ?? ((ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)));
@@ -59,4 +61,92 @@ export async function withVodRetry<T>(fn: () => Promise<T>, options: RetryOption
       await sleep(delay);
     }
   }
+}
+
+/** The client calls this backend makes: what a stand-in for the client has to answer. */
+export type VodCalls = Pick<
+  VodClient,
+  'ProcessMedia' | 'DescribeMediaInfos' | 'DescribeTaskDetail' | 'DescribeTasks' | 'DeleteMedia' | 'PullEvents' | 'ConfirmEvents' | 'SearchMedia'
+>;
+
+type VodRequest<K extends keyof VodCalls> = Parameters<VodCalls[K]>[0];
+type VodResponse<K extends keyof VodCalls> = Awaited<ReturnType<VodCalls[K]>>;
+export type VodMediaInfo = NonNullable<VodResponse<'DescribeMediaInfos'>['MediaInfoSet']>[number];
+
+/** DescribeMediaInfos takes at most this many files per call. */
+const MEDIA_INFO_BATCH = 20;
+
+export interface VodApiOptions {
+  subAppId?: number;
+  /** Epoch ms by which the caller must answer; retries stop before it. */
+  deadline?: number;
+}
+
+/** What the functions ask VOD, in the configured sub-app, each call retried while time remains. */
+export interface VodApi {
+  /** One file's media info (all of it), or undefined when VOD does not have the file. */
+  mediaInfo(fileId: string): Promise<VodMediaInfo | undefined>;
+  /** Media infos, one call per 20 files, each batch asked only when the previous one was used. */
+  mediaInfos(fileIds: readonly string[], filters: string[]): AsyncGenerator<{ media: VodMediaInfo[]; missing: string[] }>;
+  taskDetail(taskId: string): Promise<VodResponse<'DescribeTaskDetail'>>;
+  /** The file's task started with this SessionId (one ProcessMedia per file and pipeline). */
+  taskBySessionId(fileId: string, sessionId: string): Promise<string | undefined>;
+  /** The first task VOD lists for a file (the one a procedure started), if any. */
+  firstTaskOf(fileId: string): Promise<string | undefined>;
+  processMedia(request: Omit<VodRequest<'ProcessMedia'>, 'SubAppId'>): Promise<VodResponse<'ProcessMedia'>>;
+  deleteMedia(fileId: string): Promise<void>;
+  /** Up to 16 events; waits up to 5 s when there are none. */
+  pullEvents(): Promise<VodResponse<'PullEvents'>>;
+  confirmEvents(eventHandles: string[]): Promise<void>;
+  /** Videos created after `after` (ISO 8601, no milliseconds), oldest first, basic info only. */
+  videosCreatedAfter(after: string, offset: number, limit: number): Promise<VodMediaInfo[]>;
+}
+
+export function vodApi(client: VodCalls, options: VodApiOptions = {}): VodApi {
+  const subApp = options.subAppId === undefined ? {} : { SubAppId: options.subAppId };
+  const retried = <T>(call: () => Promise<T>): Promise<T> => withVodRetry(call, { deadline: options.deadline });
+  return {
+    async mediaInfo(fileId) {
+      const info = await retried(() => client.DescribeMediaInfos({ FileIds: [fileId], ...subApp }));
+      return info.MediaInfoSet?.find((m) => m.FileId === fileId);
+    },
+    async *mediaInfos(fileIds, filters) {
+      for (let i = 0; i < fileIds.length; i += MEDIA_INFO_BATCH) {
+        const ids = fileIds.slice(i, i + MEDIA_INFO_BATCH);
+        const info = await retried(() => client.DescribeMediaInfos({ FileIds: ids, ...subApp, Filters: filters }));
+        yield { media: info.MediaInfoSet ?? [], missing: info.NotExistFileIdSet ?? [] };
+      }
+    },
+    taskDetail: (taskId) => retried(() => client.DescribeTaskDetail({ TaskId: taskId, ...subApp })),
+    async taskBySessionId(fileId, sessionId) {
+      const tasks = await retried(() => client.DescribeTasks({ FileId: fileId, Limit: 100, ...subApp }));
+      return tasks.TaskSet?.find((task) => task.SessionId === sessionId)?.TaskId;
+    },
+    async firstTaskOf(fileId) {
+      const tasks = await retried(() => client.DescribeTasks({ FileId: fileId, Limit: 10, ...subApp }));
+      return tasks.TaskSet?.[0]?.TaskId;
+    },
+    processMedia: (request) => retried(() => client.ProcessMedia({ ...request, ...subApp })),
+    async deleteMedia(fileId) {
+      await retried(() => client.DeleteMedia({ FileId: fileId, ...subApp }));
+    },
+    pullEvents: () => retried(() => client.PullEvents({ ...subApp })),
+    async confirmEvents(eventHandles) {
+      await retried(() => client.ConfirmEvents({ EventHandles: eventHandles, ...subApp }));
+    },
+    async videosCreatedAfter(after, offset, limit) {
+      const page = await retried(() =>
+        client.SearchMedia({
+          ...subApp,
+          CreateTime: { After: after },
+          Categories: ['Video'],
+          Filters: ['basicInfo'],
+          Sort: { Field: 'CreateTime', Order: 'Asc' },
+          Offset: offset,
+          Limit: limit,
+        }),
+      );
+      return page.MediaInfoSet ?? [];
+    },
+  };
 }

@@ -2,13 +2,13 @@
  * The cleanup run against the VOD emulator (PULL mode, the official SDK) and a real database.
  */
 import { randomUUID } from 'node:crypto';
-import { runCleanup, type CleanupDeps, type CleanupVodApi } from '#lib/cleanup';
+import { runCleanup, type CleanupDeps } from '#lib/cleanup';
 import { loadConfig, type Config } from '#lib/config';
 import type { Database } from '#lib/db';
 import { createLogger } from '#lib/log';
 import { encodeUploadContext } from '#lib/upload-context';
 import { getUpload, insertIssuedUpload, updateUpload } from '#lib/upload-store';
-import { createVodClient } from '#lib/vod-api';
+import { createVodClient, type VodCalls } from '#lib/vod-api';
 import { SECRET_ID, SECRET_KEY, startTestEmulator, uploadViaApi, vodClient, type TestEmulator } from './emulator/helpers';
 import { openTestDatabase, truncateAll, type TestDatabase } from './support/db';
 import { functionEnv } from './support/env';
@@ -34,7 +34,7 @@ function configWith(overrides: Record<string, string> = {}): Config {
 }
 
 /** The official client, counting the calls a test wants to count. */
-function countingVod(cfg: Config, counts: Record<string, number> = {}): CleanupVodApi {
+function countingVod(cfg: Config, counts: Record<string, number> = {}): VodCalls {
   const client = createVodClient(cfg, { timeoutSeconds: 15 });
   return new Proxy(client, {
     get(target, name, receiver) {
@@ -45,7 +45,7 @@ function countingVod(cfg: Config, counts: Record<string, number> = {}): CleanupV
         return value.apply(target, args);
       };
     },
-  }) as CleanupVodApi;
+  }) as VodCalls;
 }
 
 const deps = (overrides: Partial<CleanupDeps> = {}): CleanupDeps => ({

@@ -5,9 +5,10 @@
  */
 import { randomUUID } from 'node:crypto';
 import { loadConfig, type Config } from '#lib/config';
-import { handleVodEvent, startProcessing, type VodApi, type VodEventDeps } from '#lib/handle-vod-event';
+import { handleVodEvent, startProcessing, type VodEventDeps } from '#lib/handle-vod-event';
 import { createLogger } from '#lib/log';
 import { getUpload, insertIssuedUpload } from '#lib/upload-store';
+import type { VodCalls } from '#lib/vod-api';
 import { parseVodEvent } from '#lib/vod-event';
 import { openTestDatabase, truncateAll, type TestDatabase } from './support/db';
 import { functionEnv } from './support/env';
@@ -41,7 +42,7 @@ let testDb: TestDatabase;
 let config: Config;
 let vod: RecordingVod;
 const log = createLogger({}, 'error');
-const deps = (): VodEventDeps => ({ config, db: testDb.db, vod: vod as unknown as VodApi, log });
+const deps = (): VodEventDeps => ({ config, db: testDb.db, vod: vod as unknown as VodCalls, log });
 const handle = (body: unknown) => handleVodEvent(deps(), parseVodEvent(body), { confirmWithVod: false });
 
 async function issued(): Promise<string> {

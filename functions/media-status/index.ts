@@ -1,11 +1,8 @@
 /** GET /uploads/{uploadId}: the owner's view of one upload; anyone else gets 404. */
 import { createAuthenticator } from '#lib/auth';
-import { BadRequestError, NotFoundError } from '#lib/errors';
 import { httpHandler } from '#lib/http';
 import { createRuntime } from '#lib/runtime';
-import { isUploadId } from '#lib/upload-context';
-import { getUpload } from '#lib/upload-store';
-import { playbackUrlSigner, uploadView } from '#lib/upload-view';
+import { uploadIdParam, uploadStatus } from '#lib/upload-status';
 
 const runtime = createRuntime('media-status', { userAuth: true });
 const { config, log } = runtime;
@@ -15,12 +12,8 @@ export const main_handler = httpHandler(
   { methods: ['GET'], route: '/uploads/{uploadId}', corsAllowedOrigins: config.http.corsAllowedOrigins, maxBodyBytes: config.http.maxBodyBytes, log },
   async (request) => {
     const { userId } = await authenticate(request.headers);
-    const uploadId = request.pathParams.uploadId ?? '';
-    if (!isUploadId(uploadId)) throw new BadRequestError('uploadId: must be an upload id returned by POST /upload-signature', 'uploadId');
-    const upload = await getUpload(await runtime.database(), uploadId.toLowerCase());
-    // Another user's upload is indistinguishable from a missing one.
-    if (!upload || upload.userId !== userId) throw new NotFoundError(`Upload ${uploadId} not found`);
-    const duration = (upload.media as { duration?: number } | null)?.duration;
-    return { status: 200, body: uploadView(upload, playbackUrlSigner(config.hotlink, duration)) };
+    const uploadId = uploadIdParam(request.pathParams.uploadId);
+    const db = await runtime.database();
+    return { status: 200, body: await uploadStatus({ config, db }, userId, uploadId) };
   },
 );

@@ -3,10 +3,9 @@
  * a SignKey is configured), parses the event and applies it exactly once. 200 only once the effects are
  * durably recorded; 5xx when they could not be, so that the event is delivered again.
  */
-import { callbackSignFields, tokenMatches, verifyCallbackSign } from '#lib/callback-auth';
-import { ForbiddenError, UnauthorizedError } from '#lib/errors';
+import { authenticatedCallbackBody } from '#lib/callback-auth';
 import { handleVodEvent } from '#lib/handle-vod-event';
-import { httpHandler, jsonBody } from '#lib/http';
+import { httpHandler } from '#lib/http';
 import { createRuntime } from '#lib/runtime';
 import { createVodClient } from '#lib/vod-api';
 import { parseVodEvent } from '#lib/vod-event';
@@ -21,16 +20,7 @@ export const main_handler = httpHandler(
   { methods: ['POST'], route: '/vod-events/{token?}', corsAllowedOrigins: [], maxBodyBytes: config.http.maxBodyBytes, log },
   async (request) => {
     const deadline = Date.now() + TIME_BUDGET_MS;
-    const token = request.query.token ?? request.pathParams.token;
-    if (token === undefined) throw new UnauthorizedError('The callback URL carries no token');
-    if (!tokenMatches(token, config.callback.tokens)) throw new ForbiddenError('The callback token is not valid');
-
-    const body = jsonBody(request);
-    if (config.callback.signKeys.length > 0) {
-      const verdict = verifyCallbackSign(callbackSignFields(body, request.query), config.callback.signKeys, Math.floor(Date.now() / 1000));
-      if (verdict !== 'ok') throw new ForbiddenError(`The callback signature is ${verdict === 'missing' ? 'missing' : `not valid (${verdict})`}`);
-    }
-    const event = parseVodEvent(body);
+    const event = parseVodEvent(authenticatedCallbackBody(request, config.callback));
     const db = await runtime.database();
     await handleVodEvent({ config, db, vod, log: request.log, deadline }, event, { confirmWithVod: config.callback.verifyWithVod });
     return { status: 200, body: {} };

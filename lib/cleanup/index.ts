@@ -1,0 +1,49 @@
+/**
+ * The scheduled cleanup: what makes the system lose nothing when PUSH callbacks go missing (VOD
+ * retries them at most twice) and when a trigger fails. Each run is bounded by a time budget, works in
+ * small batches of leased rows (a concurrent run skips what this one holds), is idempotent, and
+ * returns counts. Steps, each switchable:
+ *  1. event pump (PULL mode): PullEvents → the webhook's own handling → ConfirmEvents for what was
+ *     durably handled; a failure leaves the event unconfirmed, so VOD delivers it again;
+ *  2. reconcile: recover uploads whose NewFileUpload was lost (SearchMedia), restart processing of
+ *     UPLOADED files, ask VOD about PROCESSING ones past a deadline, expire ISSUED uploads whose
+ *     signature ran out;
+ *  3. orphans: delete media nobody will use (REJECTED, FAILED past retention, extra or late files);
+ *  4. purge old de-dupe records, rate-limit windows and the bulky data of deleted uploads.
+ */
+import { vodApi } from '#lib/vod-api';
+import { pumpEvents } from './event-pump.ts';
+import { deleteOrphans } from './orphans.ts';
+import { purge } from './purge.ts';
+import { reconcile } from './reconcile.ts';
+import { emptySummary, type CleanupDeps, type CleanupRun, type CleanupSummary } from './run.ts';
+
+export type { CleanupDeps, CleanupSummary } from './run.ts';
+
+export async function runCleanup(deps: CleanupDeps): Promise<CleanupSummary> {
+  const summary = emptySummary();
+  const settings = deps.config.cleanup;
+  const run: CleanupRun = { ...deps, vodApi: vodApi(deps.vod, { subAppId: deps.config.vod.subAppId, deadline: deps.deadline }) };
+  const steps: Array<[boolean, (run: CleanupRun, summary: CleanupSummary) => Promise<void>]> = [
+    [settings.pullEvents, pumpEvents],
+    [settings.reconcile, reconcile],
+    [settings.deleteOrphans, deleteOrphans],
+    [settings.purge, purge],
+  ];
+  for (const [enabled, step] of steps) {
+    if (!enabled) continue;
+    if (Date.now() >= deps.deadline) {
+      summary.outOfTime = true;
+      break;
+    }
+    try {
+      await step(run, summary);
+    } catch (error) {
+      // One step failing (VOD throttling, a lost database) must not stop the others.
+      summary.stepsFailed++;
+      deps.log.error(`cleanup step ${step.name} failed`, { error });
+    }
+  }
+  deps.log.info('cleanup finished', { ...summary, wouldDelete: summary.wouldDelete.length, dryRun: settings.dryRun });
+  return summary;
+}

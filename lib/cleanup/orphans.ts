@@ -1,0 +1,46 @@
+/**
+ * Step 3, orphans: delete media nobody will use (REJECTED, FAILED past retention, extra or late files).
+ */
+import { markOrphanDeleted, orphanFiles } from '#lib/event-store';
+import { UploadStatus } from '#lib/upload-lifecycle';
+import { updateUpload } from '#lib/upload-store';
+import { vodErrorCode } from '#lib/vod-api';
+import { inBatches, type CleanupRun, type CleanupSummary } from './run.ts';
+
+async function deleteMedia(deps: CleanupRun, summary: CleanupSummary, fileId: string): Promise<boolean> {
+  if (deps.config.cleanup.dryRun) {
+    summary.wouldDelete.push(fileId);
+    return false;
+  }
+  try {
+    await deps.vodApi.deleteMedia(fileId);
+  } catch (error) {
+    // Already gone is as good as deleted.
+    if (!vodErrorCode(error)?.startsWith('ResourceNotFound')) {
+      deps.log.warn('DeleteMedia failed; retried next run', { fileId, error });
+      return false;
+    }
+  }
+  summary.mediaDeleted++;
+  return true;
+}
+
+/** Step 3. */
+export async function deleteOrphans(deps: CleanupRun, summary: CleanupSummary): Promise<void> {
+  const settings = deps.config.cleanup;
+  await inBatches(deps, summary, { kind: 'orphaned-media', failedRetentionDays: settings.failedRetentionDays }, async (upload) => {
+    if (await deleteMedia(deps, summary, upload.fileId!)) {
+      await updateUpload(deps.db, upload.uploadId, { status: UploadStatus.DELETED }, upload.status);
+    }
+  });
+  // Files that arrived for an upload that already had one, or after it expired: nobody will claim them.
+  let after = '';
+  while (Date.now() < deps.deadline) {
+    const orphans = await orphanFiles(deps.db, after, settings.batchSize);
+    for (const orphan of orphans) {
+      if (await deleteMedia(deps, summary, orphan.fileId)) await markOrphanDeleted(deps.db, orphan);
+    }
+    if (orphans.length < settings.batchSize) return;
+    after = orphans[orphans.length - 1]!.dedupeKey;
+  }
+}

@@ -1,0 +1,88 @@
+/**
+ * Step 2, reconcile: recover uploads whose NewFileUpload was lost, restart processing of UPLOADED
+ * files, ask VOD about PROCESSING ones past a deadline, expire ISSUED uploads whose signature ran out.
+ */
+import { handleVodEvent, startProcessing } from '#lib/handle-vod-event';
+import { processingSessionId } from '#lib/processing-plan';
+import { UploadStatus } from '#lib/upload-lifecycle';
+import { expireIssuedUploads, updateUpload, type LeasedUpload } from '#lib/upload-store';
+import { vodErrorCode } from '#lib/vod-api';
+import { parseVodEvent } from '#lib/vod-event';
+import { recoverMissedUploads } from './lost-uploads.ts';
+import { inBatches, type CleanupRun, type CleanupSummary } from './run.ts';
+
+/** Finds the task that an earlier ProcessMedia started for this file and pipeline. */
+function findProcessingTask(deps: CleanupRun, upload: LeasedUpload): Promise<string | undefined> {
+  return deps.vodApi.taskBySessionId(upload.fileId!, processingSessionId(upload.fileId!, deps.config.pipeline.version));
+}
+
+/** Applies VOD's view of a task through the same path as its events. */
+async function applyTaskState(deps: CleanupRun, upload: LeasedUpload, taskId: string): Promise<boolean> {
+  let detail;
+  try {
+    detail = await deps.vodApi.taskDetail(taskId);
+  } catch (error) {
+    const code = vodErrorCode(error);
+    if (code?.startsWith('ResourceNotFound') || code === 'InvalidParameterValue.TaskId') {
+      // VOD keeps tasks for 3 days; a task it no longer knows will never report.
+      await updateUpload(deps.db, upload.uploadId, {
+        status: UploadStatus.FAILED,
+        error: { code: 'TaskNotFound', message: `VOD no longer knows task ${taskId}` },
+      }, UploadStatus.PROCESSING);
+      return true;
+    }
+    throw error;
+  }
+  if (!detail.ProcedureTask || detail.Status !== 'FINISH') return false;
+  const event = parseVodEvent({ EventType: 'ProcedureStateChanged', ProcedureStateChangeEvent: { ...detail.ProcedureTask, Status: 'FINISH' } });
+  await handleVodEvent(deps, event, { confirmWithVod: false });
+  return true;
+}
+
+/** Step 2. */
+export async function reconcile(deps: CleanupRun, summary: CleanupSummary): Promise<void> {
+  const settings = deps.config.cleanup;
+  const { log } = deps;
+
+  try {
+    await recoverMissedUploads(deps, summary);
+  } catch (error) {
+    log.warn('could not look for uploads whose NewFileUpload was lost', { error });
+  }
+
+  // The webhook's own ProcessMedia call failed (or the instance died before it).
+  await inBatches(deps, summary, { kind: 'unprocessed', seconds: settings.uploadedRetryAfterSeconds }, async (upload) => {
+    if (!upload.fileId) return;
+    const start = await startProcessing(deps, { uploadId: upload.uploadId, fileId: upload.fileId });
+    if (start.started) {
+      summary.processingRestarted++;
+      return;
+    }
+    if (start.reason === 'session-exists') {
+      const taskId = await findProcessingTask(deps, upload).catch((error: unknown) => {
+        log.warn('could not look up the processing task', { uploadId: upload.uploadId, error });
+        return undefined;
+      });
+      if (!taskId) return;
+      await updateUpload(deps.db, upload.uploadId, { status: UploadStatus.PROCESSING, taskId }, UploadStatus.UPLOADED);
+      summary.processingRestarted++;
+    }
+  });
+
+  // Processing whose outcome never arrived (lost callbacks): ask VOD.
+  await inBatches(deps, summary, { kind: 'silent', seconds: settings.processingDeadlineSeconds }, async (upload) => {
+    try {
+      const taskId = upload.taskId ?? (upload.fileId ? await findProcessingTask(deps, upload) : undefined);
+      if (taskId && (await applyTaskState(deps, upload, taskId))) summary.processingResolved++;
+    } catch (error) {
+      log.warn('could not reconcile a processing upload', { uploadId: upload.uploadId, error });
+    }
+  });
+
+  // Signatures that ran out with nothing uploaded: one statement per batch, no VOD call needed.
+  while (Date.now() < deps.deadline) {
+    const expired = await expireIssuedUploads(deps.db, settings.expiryGraceSeconds, settings.batchSize);
+    summary.expired += expired;
+    if (expired < settings.batchSize) return;
+  }
+}

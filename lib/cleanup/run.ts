@@ -1,0 +1,96 @@
+/**
+ * What one cleanup run is given, what it counts, and how its steps work through leased batches of
+ * uploads within the run's time budget.
+ */
+import type { Config } from '#lib/config';
+import type { Database } from '#lib/db';
+import type { Logger } from '#lib/log';
+import { leaseUploads, releaseLeases, type LeasedUpload, type LeaseSelection } from '#lib/upload-store';
+import type { VodApi, VodCalls } from '#lib/vod-api';
+
+export interface CleanupDeps {
+  config: Config;
+  db: Database;
+  vod: VodCalls;
+  log: Logger;
+  /** Epoch ms when the run must stop starting new work. */
+  deadline: number;
+}
+
+/** What a step works with: the run's deps and VOD as the run asks it (sub-app, deadline, retries inside). */
+export interface CleanupRun extends CleanupDeps {
+  vodApi: VodApi;
+}
+
+export interface CleanupSummary {
+  eventsPulled: number;
+  eventsApplied: number;
+  eventsDuplicate: number;
+  eventsFailed: number;
+  eventsConfirmed: number;
+  /** Uploads whose NewFileUpload never arrived, found in VOD and applied. */
+  uploadsRecovered: number;
+  processingRestarted: number;
+  processingResolved: number;
+  expired: number;
+  mediaDeleted: number;
+  /** Dry run: what would have been deleted (`fileId` list). */
+  wouldDelete: string[];
+  eventsPurged: number;
+  rateLimitWindowsPurged: number;
+  uploadsSlimmed: number;
+  /** True when the run stopped because its time budget ran out (the next run continues). */
+  outOfTime: boolean;
+  /** Steps that failed (logged); the others still ran. */
+  stepsFailed: number;
+}
+
+export function emptySummary(): CleanupSummary {
+  return {
+    eventsPulled: 0,
+    eventsApplied: 0,
+    eventsDuplicate: 0,
+    eventsFailed: 0,
+    eventsConfirmed: 0,
+    uploadsRecovered: 0,
+    processingRestarted: 0,
+    processingResolved: 0,
+    expired: 0,
+    mediaDeleted: 0,
+    wouldDelete: [],
+    eventsPurged: 0,
+    rateLimitWindowsPurged: 0,
+    uploadsSlimmed: 0,
+    outOfTime: false,
+    stepsFailed: 0,
+  };
+}
+
+/**
+ * Runs `work` on leased batches until none is left or time runs out. Leases are held until the step
+ * ends, so rows that still match (a VOD call failed) are not fetched again within the same run.
+ */
+export async function inBatches(
+  deps: CleanupRun,
+  summary: CleanupSummary,
+  selection: LeaseSelection,
+  work: (upload: LeasedUpload) => Promise<void>,
+): Promise<void> {
+  const leased: string[] = [];
+  try {
+    while (true) {
+      if (Date.now() >= deps.deadline) {
+        summary.outOfTime = true;
+        return;
+      }
+      const batch = await leaseUploads(deps.db, selection, deps.config.cleanup.batchSize);
+      if (batch.length === 0) return;
+      for (const upload of batch) {
+        leased.push(upload.uploadId);
+        if (Date.now() < deps.deadline) await work(upload);
+      }
+    }
+  } finally {
+    if (leased.length > 0) await releaseLeases(deps.db, leased);
+  }
+}
