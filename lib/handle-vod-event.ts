@@ -21,7 +21,8 @@ import { findUploadForEvent, updateUpload, type UploadMedia } from '#lib/upload-
 import { isRetryableVodError, vodApi, vodErrorCode, type VodApi, type VodCalls } from '#lib/vod-api';
 import {
   eventDedupeKey,
-  parseVodEvent,
+  newFileUploadFromMediaInfo,
+  procedureStateChangedFromTaskDetail,
   summariseProcessing,
   type FileDeletedEvent,
   type NewFileUploadEvent,
@@ -278,16 +279,13 @@ async function confirmWithVod(deps: VodEventDeps, event: VodEvent): Promise<VodE
           if (task.ProcedureTask?.FileId !== event.fileId) throw new ForbiddenError('The event names a task that VOD does not have for this file');
           procedureTaskId = event.procedureTaskId;
         }
-        return parseVodEvent({
-          EventType: 'NewFileUpload',
-          FileUploadEvent: { FileId: event.fileId, MediaBasicInfo: media.BasicInfo, MetaData: media.MetaData, ProcedureTaskId: procedureTaskId },
-        });
+        return newFileUploadFromMediaInfo(media, { procedureTaskId });
       }
       case 'ProcedureStateChanged': {
         const task = await vod.taskDetail(event.taskId);
-        if (task.TaskType !== 'Procedure' || !task.ProcedureTask) throw new ForbiddenError('The event names a task that VOD does not have');
-        const procedure = { ...task.ProcedureTask, Status: task.ProcedureTask.Status === 'FINISH' ? 'FINISH' : 'PROCESSING' };
-        return parseVodEvent({ EventType: 'ProcedureStateChanged', ProcedureStateChangeEvent: procedure });
+        const confirmed = procedureStateChangedFromTaskDetail(task);
+        if (!confirmed) throw new ForbiddenError('The event names a task that VOD does not have');
+        return confirmed;
       }
       case 'FileDeleted': {
         const gone = new Set<string>();

@@ -5,7 +5,7 @@
 import { handleVodEvent } from '#lib/handle-vod-event';
 import { decodeUploadContext } from '#lib/upload-context';
 import { oldestIssuedUploads } from '#lib/upload-store';
-import { parseVodEvent } from '#lib/vod-event';
+import { newFileUploadFromMediaInfo } from '#lib/vod-event';
 import type { CleanupRun, CleanupSummary } from './run.ts';
 
 /** SearchMedia pages through at most this many results (VOD's Offset + Limit limit). */
@@ -35,10 +35,7 @@ export async function recoverMissedUploads(deps: CleanupRun, summary: CleanupSum
       for (const media of batch.media) {
         // With a procedure in the signature VOD started processing itself: keep that task, start no other.
         const procedureTaskId = config.upload.procedure ? await vodApi.firstTaskOf(media.FileId!) : undefined;
-        const event = parseVodEvent({
-          EventType: 'NewFileUpload',
-          FileUploadEvent: { FileId: media.FileId, MediaBasicInfo: media.BasicInfo, MetaData: media.MetaData, ProcedureTaskId: procedureTaskId },
-        });
+        const event = newFileUploadFromMediaInfo(media, { procedureTaskId });
         const handled = await handleVodEvent(deps, event, { confirmWithVod: false });
         if (!handled.duplicate) summary.uploadsRecovered++;
         if (handled.uploadId) waiting.delete(handled.uploadId);

@@ -7,7 +7,7 @@ import { processingSessionId } from '#lib/processing-plan';
 import { UploadStatus } from '#lib/upload-lifecycle';
 import { expireIssuedUploads, updateUpload, type LeasedUpload } from '#lib/upload-store';
 import { vodErrorCode } from '#lib/vod-api';
-import { parseVodEvent } from '#lib/vod-event';
+import { procedureStateChangedFromTaskDetail } from '#lib/vod-event';
 import { recoverMissedUploads } from './lost-uploads.ts';
 import { inBatches, type CleanupRun, type CleanupSummary } from './run.ts';
 
@@ -33,8 +33,8 @@ async function applyTaskState(deps: CleanupRun, upload: LeasedUpload, taskId: st
     }
     throw error;
   }
-  if (!detail.ProcedureTask || detail.Status !== 'FINISH') return false;
-  const event = parseVodEvent({ EventType: 'ProcedureStateChanged', ProcedureStateChangeEvent: { ...detail.ProcedureTask, Status: 'FINISH' } });
+  const event = detail.Status === 'FINISH' ? procedureStateChangedFromTaskDetail(detail) : undefined;
+  if (!event) return false;
   await handleVodEvent(deps, event, { confirmWithVod: false });
   return true;
 }
