@@ -4,7 +4,8 @@
  * on the first user request. README's configuration table documents each variable below.
  */
 import * as z from 'zod';
-import { MAX_VALIDITY_SECONDS, TASK_NOTIFY_MODES } from '#lib/upload-signature-codec';
+import { TASK_NOTIFY_MODES, type TaskNotifyMode } from '#contract';
+import { MAX_VALIDITY_SECONDS } from '#lib/upload-signature-codec';
 
 export class ConfigError extends Error {
   constructor(message: string) {
@@ -193,7 +194,7 @@ export interface Config {
     classId?: number;
     storageRegion?: string;
     taskPriority?: number;
-    taskNotifyMode?: (typeof TASK_NOTIFY_MODES)[number];
+    taskNotifyMode?: TaskNotifyMode;
     oneTimeSignature: boolean;
     maxFileSize: number;
     allowedTypes: string[];
@@ -224,7 +225,7 @@ export interface ProcessingPipeline {
   gifDefinition: number;
   adaptiveDefinition: number;
   taskPriority: number;
-  notifyMode: (typeof TASK_NOTIFY_MODES)[number];
+  notifyMode: TaskNotifyMode;
 }
 
 export interface CleanupSettings {

@@ -4,20 +4,9 @@
  *   ISSUED → UPLOADED → PROCESSING → READY | FAILED;  UPLOADED → REJECTED;  ISSUED → EXPIRED;  any → DELETED.
  * Events may arrive out of order (ProcedureStateChanged before NewFileUpload), so a state may be skipped.
  */
-export const UploadStatus = {
-  ISSUED: 'ISSUED',
-  UPLOADED: 'UPLOADED',
-  PROCESSING: 'PROCESSING',
-  READY: 'READY',
-  FAILED: 'FAILED',
-  REJECTED: 'REJECTED',
-  EXPIRED: 'EXPIRED',
-  DELETED: 'DELETED',
-} as const;
+import { UploadStatus } from '#contract';
 
-export type UploadStatus = (typeof UploadStatus)[keyof typeof UploadStatus];
-
-export const UPLOAD_STATUSES = Object.values(UploadStatus);
+export { UPLOAD_STATUSES, UploadStatus } from '#contract';
 
 const RANK: Record<UploadStatus, number> = {
   ISSUED: 0,

@@ -6,13 +6,12 @@
  * recomputes the MAC with the SecretKey that belongs to `secretId`.
  */
 import { createHmac, randomInt, timingSafeEqual } from 'node:crypto';
+import { TASK_NOTIFY_MODES, type TaskNotifyMode } from '#contract';
 
 /** Longest validity VOD accepts: 90 days. */
 export const MAX_VALIDITY_SECONDS = 7_776_000;
 export const MAX_SOURCE_CONTEXT_LENGTH = 250;
 export const MAX_SESSION_CONTEXT_LENGTH = 1000;
-export const TASK_NOTIFY_MODES = ['Finish', 'Change', 'None'] as const;
-export type TaskNotifyMode = (typeof TASK_NOTIFY_MODES)[number];
 
 const MAC_LENGTH = 20;
 const MAX_UINT32 = 0xffff_ffff;

@@ -7,7 +7,7 @@
  * sent it missing, null or "" (for strings where "" means "none", e.g. `ProcedureTaskId: ""`); lists
  * are always arrays (null → []).
  */
-import type { TaskNotifyMode } from '#lib/upload-signature-codec';
+import type { TaskNotifyMode } from '#contract';
 import type { VodEventError } from './error.ts';
 import type { MediaBasicInfo, MediaMetaData } from './media.ts';
 import type { MediaProcessResult } from './subtasks.ts';

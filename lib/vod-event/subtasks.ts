@@ -15,17 +15,7 @@ import type {
 export const SUBTASK_STATUSES = ['PROCESSING', 'SUCCESS', 'FAIL'] as const;
 export type SubtaskStatus = (typeof SUBTASK_STATUSES)[number];
 
-/** `MediaProcessResultSet[].Type` values, each with the field that carries its result. */
-export const MEDIA_PROCESS_TASK_FIELDS = {
-  Transcode: 'TranscodeTask',
-  AnimatedGraphics: 'AnimatedGraphicTask',
-  SnapshotByTimeOffset: 'SnapshotByTimeOffsetTask',
-  SampleSnapshot: 'SampleSnapshotTask',
-  ImageSprites: 'ImageSpriteTask',
-  CoverBySnapshot: 'CoverBySnapshotTask',
-  AdaptiveDynamicStreaming: 'AdaptiveDynamicStreamingTask',
-} as const;
-export type MediaProcessTaskType = keyof typeof MEDIA_PROCESS_TASK_FIELDS;
+export { MEDIA_PROCESS_TASK_FIELDS, type MediaProcessTaskType } from '#contract';
 
 /** What every subtask reports. */
 export interface SubtaskState {

@@ -18,7 +18,7 @@
  *   client (http or https only).
  */
 import * as z from 'zod';
-import { TASK_NOTIFY_MODES, type TaskNotifyMode } from '#lib/upload-signature-codec';
+import { TASK_NOTIFY_MODES, type TaskNotifyMode } from '#contract';
 import { VodEventError, type EventPath } from '../error.ts';
 
 /** Tencent ids (`5285890784273533167`, `1256768367-Procedure-475b…t2`): no spaces, quotes or slashes. */
