@@ -9,7 +9,8 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { EmulatorContext } from './context.ts';
 import { mediaUrl } from './context.ts';
 import { BodyTooLargeError, newRequestId, readBody, sendJson } from './http-util.ts';
-import { ApiError, verifyTc3 } from './tc3.ts';
+import { ApiError } from './api/error.ts';
+import { verifyTc3 } from './tc3.ts';
 import { applyUpload, commitUpload, deleteMediaFiles, findSession, UploadError } from './uploads.ts';
 import { MAX_EVENTS_PER_PULL } from './events.ts';
 import { PROCESSING_ACTIONS } from './process-api.ts';
@@ -17,8 +18,6 @@ import { deleteDerived } from './processing.ts';
 import type { DerivedKind, MediaRecord } from './state.ts';
 import type { EventConfig } from './options.ts';
 import { MAX_SOURCE_CONTEXT_LENGTH, MAX_SESSION_CONTEXT_LENGTH } from '#lib/upload-signature';
-
-export { ApiError };
 
 export const API_VERSION = '2018-07-17';
 

@@ -41,7 +41,8 @@ import { handleUgc, UGC_CODES } from './ugc.ts';
 export type { EmulatorOptions, EmulatorCredential, EventConfig, EventTimings } from './options.ts';
 export type { FaultConfig } from './faults.ts';
 export type { ActionHandler, ActionContext } from './api.ts';
-export { ApiError, API_ACTIONS } from './api.ts';
+export { API_ACTIONS } from './api.ts';
+export { ApiError } from './api/error.ts';
 export { UGC_CODES } from './ugc.ts';
 export { shortBucketName } from './context.ts';
 

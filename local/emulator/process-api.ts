@@ -11,7 +11,7 @@
 import type { EmulatorContext } from './context.ts';
 import { newSubtask, newTaskId, procedureTaskView, TASK_SETS, taskSimpleInfo, taskTimes } from './processing.ts';
 import type { MediaRecord, ProcessingTask, SubtaskRecord } from './state.ts';
-import { ApiError } from './tc3.ts';
+import { ApiError } from './api/error.ts';
 
 type Params = Record<string, unknown>;
 type Handler = (call: { ctx: EmulatorContext; appId: number }, params: Params) => Record<string, unknown>;
