@@ -9,8 +9,8 @@
  */
 import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
-import type { EmulatorCredential } from './options.ts';
-import { ApiError } from './api/error.ts';
+import type { EmulatorCredential } from '../options.ts';
+import { ApiError } from './error.ts';
 
 export const MAX_CLOCK_SKEW_SECONDS = 300;
 
