@@ -6,7 +6,7 @@
 import type { ActionHandler } from './endpoint.ts';
 import { confirmEvents, describeEventConfig, modifyEventConfig, pullEvents } from './event-actions.ts';
 import { deleteMedia, describeMediaInfos, searchMedia } from './media-actions.ts';
-import { PROCESSING_ACTIONS } from '../process-api.ts';
+import { PROCESSING_ACTIONS } from './processing-actions.ts';
 import { applyUploadAction, commitUploadAction } from './upload-actions.ts';
 
 export const API_ACTIONS: Record<string, ActionHandler> = {

@@ -1,17 +1,17 @@
 /**
  * API 3.0 actions of media processing (vod-protocol.md §5.1–5.3): ProcessMedia, ProcessMediaByProcedure,
- * DescribeTaskDetail, DescribeTasks. The work itself is processing.ts.
+ * DescribeTaskDetail, DescribeTasks. The work itself is the processing engine, processing.ts.
  *
- * Request checks and their error codes: unknown FileId → `ResourceNotFound.FileNotExist` (as the other
- * actions here); a SessionId used again within the window (3 days; 7 for ProcessMediaByProcedure) →
+ * Request checks and their error codes: unknown FileId → `ResourceNotFound.FileNotExist` (as DescribeMediaInfos
+ * and DeleteMedia); a SessionId used again within the window (3 days; 7 for ProcessMediaByProcedure) →
  * `InvalidParameterValue.SessionId`; unknown procedure → `InvalidParameter.ProcedureNameNotExist` (both in
  * VOD's API error list); malformed task sets → `InvalidParameterValue`. Unknown template definitions
  * are accepted and fail their subtask with `InvalidInput.DefinitionNotExist`, as VOD reports them.
  */
-import type { EmulatorContext } from './context.ts';
-import { newSubtask, newTaskId, procedureTaskView, TASK_SETS, taskSimpleInfo, taskTimes } from './processing.ts';
-import type { MediaRecord, ProcessingTask, SubtaskRecord } from './state.ts';
-import { ApiError } from './api/error.ts';
+import type { EmulatorContext } from '../context.ts';
+import { newSubtask, newTaskId, procedureTaskView, TASK_SETS, taskSimpleInfo, taskTimes } from '../processing.ts';
+import type { MediaRecord, ProcessingTask, SubtaskRecord } from '../state.ts';
+import { ApiError } from './error.ts';
 
 type Params = Record<string, unknown>;
 type Handler = (call: { ctx: EmulatorContext; appId: number }, params: Params) => Record<string, unknown>;
