@@ -5,7 +5,7 @@ import type { ObjectFiles } from './objects.ts';
 import type { ResolvedOptions } from './options.ts';
 import type { StateStore } from './state.ts';
 import type { EventHub } from './events.ts';
-import type { Processor } from './processing.ts';
+import type { Processor } from './processing/pool.ts';
 
 export interface EmulatorContext {
   options: ResolvedOptions;

@@ -32,7 +32,7 @@ import { Faults } from './faults.ts';
 import type { FaultConfig } from './faults.ts';
 import { corsHeaders, newRequestId, preflight, readBody, sendJson } from './http-util.ts';
 import { ObjectFiles } from './objects.ts';
-import { Processor } from './processing.ts';
+import { Processor } from './processing/pool.ts';
 import { Hotlink, sendForbidden } from './hotlink.ts';
 import { resolveOptions } from './options.ts';
 import type { EmulatorOptions } from './options.ts';

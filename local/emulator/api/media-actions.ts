@@ -1,5 +1,5 @@
 /** API 3.0 actions on media files: DescribeMediaInfos, SearchMedia, DeleteMedia. */
-import { deleteDerived } from '../processing.ts';
+import { deleteDerived } from '../processing/publish.ts';
 import type { DerivedKind, MediaRecord } from '../state.ts';
 import { deleteMediaFiles } from '../uploads.ts';
 import type { ActionHandler } from './endpoint.ts';

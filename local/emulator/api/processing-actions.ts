@@ -1,6 +1,6 @@
 /**
  * API 3.0 actions of media processing (vod-protocol.md §5.1–5.3): ProcessMedia, ProcessMediaByProcedure,
- * DescribeTaskDetail, DescribeTasks. The work itself is the processing engine, processing.ts.
+ * DescribeTaskDetail, DescribeTasks. The work itself is the processing engine, processing/.
  *
  * Request checks and their error codes: unknown FileId → `ResourceNotFound.FileNotExist` (as DescribeMediaInfos
  * and DeleteMedia); a SessionId used again within the window (3 days; 7 for ProcessMediaByProcedure) →
@@ -9,7 +9,8 @@
  * are accepted and fail their subtask with `InvalidInput.DefinitionNotExist`, as VOD reports them.
  */
 import type { EmulatorContext } from '../context.ts';
-import { newSubtask, newTaskId, procedureTaskView, TASK_SETS, taskSimpleInfo, taskTimes } from '../processing.ts';
+import { newSubtask, newTaskId, TASK_SETS } from '../processing/tasks.ts';
+import { procedureTaskView, taskSimpleInfo, taskTimes } from '../processing/task-views.ts';
 import type { MediaRecord, ProcessingTask, SubtaskRecord } from '../state.ts';
 import { ApiError } from './error.ts';
 
