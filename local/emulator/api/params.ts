@@ -29,3 +29,12 @@ export function optionalSwitch(params: Record<string, unknown>, name: string): '
   if (v !== 'ON' && v !== 'OFF') throw new ApiError('InvalidParameterValue', `${name} must be ON or OFF.`);
   return v;
 }
+
+/** A number parameter given as a value (nested fields name themselves: `MediaProcessTask.….Definition`). */
+export function optionalNumber(value: unknown, name: string, integer = true): number | undefined {
+  if (value === undefined || value === null) return undefined;
+  if (typeof value !== 'number' || !Number.isFinite(value) || (integer && !Number.isInteger(value))) {
+    throw new ApiError('InvalidParameterValue', `${name} must be ${integer ? 'an integer' : 'a number'}.`);
+  }
+  return value;
+}

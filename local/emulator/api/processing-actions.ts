@@ -13,31 +13,16 @@ import { newSubtask, newTaskId, TASK_SETS } from '../processing/tasks.ts';
 import { procedureTaskView, taskSimpleInfo, taskTimes } from '../processing/task-views.ts';
 import type { MediaRecord, ProcessingTask, SubtaskRecord } from '../state.ts';
 import { ApiError } from './error.ts';
+import { optionalNumber, optionalString } from './params.ts';
 
 type Params = Record<string, unknown>;
 type Handler = (call: { ctx: EmulatorContext; appId: number }, params: Params) => Record<string, unknown>;
 
 const NOTIFY_MODES = ['Finish', 'Change', 'None'] as const;
 
-function str(params: Params, name: string, maxLength: number, code = 'InvalidParameterValue'): string | undefined {
-  const v = params[name];
-  if (v === undefined || v === null) return undefined;
-  if (typeof v !== 'string') throw new ApiError('InvalidParameterValue', `${name} must be a string.`);
-  if ([...v].length > maxLength) throw new ApiError(code, `${name} is longer than ${maxLength} characters.`);
-  return v;
-}
-
-function num(value: unknown, name: string, integer = true): number | undefined {
-  if (value === undefined || value === null) return undefined;
-  if (typeof value !== 'number' || !Number.isFinite(value) || (integer && !Number.isInteger(value))) {
-    throw new ApiError('InvalidParameterValue', `${name} must be ${integer ? 'an integer' : 'a number'}.`);
-  }
-  return value;
-}
-
 function findMedia(ctx: EmulatorContext, appId: number, params: Params): MediaRecord {
-  const fileId = str(params, 'FileId', 64);
-  const storagePath = str(params, 'MediaStoragePath', 1024);
+  const fileId = optionalString(params, 'FileId', 64);
+  const storagePath = optionalString(params, 'MediaStoragePath', 1024);
   let media: MediaRecord | undefined;
   if (fileId) media = ctx.store.doc.media[fileId];
   else if (storagePath) media = Object.values(ctx.store.doc.media).find((m) => m.basicInfo.StoragePath === storagePath);
@@ -54,16 +39,16 @@ function watermarkSet(value: unknown, where: string): Record<string, unknown>[] 
   return value.map((w: unknown, i) => {
     const item = (w ?? {}) as Params;
     const at = `${where}.WatermarkSet.${i}`;
-    const definition = num(item.Definition, `${at}.Definition`);
+    const definition = optionalNumber(item.Definition, `${at}.Definition`);
     if (definition === undefined) throw new ApiError('MissingParameter', `${at}.Definition is required.`);
     const out: Record<string, unknown> = { Definition: definition };
-    const text = str(item, 'TextContent', 100);
+    const text = optionalString(item, 'TextContent', 100);
     if (text !== undefined) out.TextContent = text;
-    const svg = str(item, 'SvgContent', 2_000_000);
+    const svg = optionalString(item, 'SvgContent', 2_000_000);
     if (svg !== undefined) out.SvgContent = svg;
-    const start = num(item.StartTimeOffset, `${at}.StartTimeOffset`, false);
+    const start = optionalNumber(item.StartTimeOffset, `${at}.StartTimeOffset`, false);
     if (start !== undefined) out.StartTimeOffset = start;
-    const end = num(item.EndTimeOffset, `${at}.EndTimeOffset`, false);
+    const end = optionalNumber(item.EndTimeOffset, `${at}.EndTimeOffset`, false);
     if (end !== undefined) out.EndTimeOffset = end;
     return out;
   });
@@ -85,7 +70,7 @@ export function subtasksOf(task: unknown): SubtaskRecord[] {
     value.forEach((raw: unknown, i) => {
       const item = (raw ?? {}) as Params;
       const at = `MediaProcessTask.${setName}.${i}`;
-      const definition = num(item.Definition, `${at}.Definition`);
+      const definition = optionalNumber(item.Definition, `${at}.Definition`);
       if (definition === undefined) throw new ApiError('MissingParameter', `${at}.Definition is required.`);
       const input: Record<string, unknown> = { Definition: definition };
       switch (type) {
@@ -94,7 +79,7 @@ export function subtasksOf(task: unknown): SubtaskRecord[] {
           input.WatermarkSet = watermarkSet(item.WatermarkSet, at);
           if (type === 'Transcode') {
             for (const name of ['StartTimeOffset', 'EndTimeOffset'] as const) {
-              const v = num(item[name], `${at}.${name}`, false);
+              const v = optionalNumber(item[name], `${at}.${name}`, false);
               if (v !== undefined) input[name] = v;
             }
           }
@@ -121,7 +106,7 @@ export function subtasksOf(task: unknown): SubtaskRecord[] {
         case 'CoverBySnapshot': {
           const positionType = item.PositionType;
           if (positionType !== 'Time' && positionType !== 'Percent') throw new ApiError('InvalidParameterValue', `${at}.PositionType must be Time or Percent.`);
-          const value = num(item.PositionValue, `${at}.PositionValue`, false);
+          const value = optionalNumber(item.PositionValue, `${at}.PositionValue`, false);
           if (value === undefined || value < 0 || (positionType === 'Percent' && value > 100)) {
             throw new ApiError('InvalidParameterValue', `${at}.PositionValue must be seconds (Time) or 0-100 (Percent).`);
           }
@@ -129,8 +114,8 @@ export function subtasksOf(task: unknown): SubtaskRecord[] {
           break;
         }
         case 'AnimatedGraphics': {
-          const start = num(item.StartTimeOffset, `${at}.StartTimeOffset`, false);
-          const end = num(item.EndTimeOffset, `${at}.EndTimeOffset`, false);
+          const start = optionalNumber(item.StartTimeOffset, `${at}.StartTimeOffset`, false);
+          const end = optionalNumber(item.EndTimeOffset, `${at}.EndTimeOffset`, false);
           if (start === undefined || end === undefined) throw new ApiError('MissingParameter', `${at}.StartTimeOffset and EndTimeOffset are required.`);
           Object.assign(input, { StartTimeOffset: start, EndTimeOffset: end });
           break;
@@ -150,15 +135,15 @@ interface Common {
 }
 
 function commonParams(params: Params): Common {
-  const priority = num(params.TasksPriority, 'TasksPriority') ?? 0;
+  const priority = optionalNumber(params.TasksPriority, 'TasksPriority') ?? 0;
   if (priority < -10 || priority > 10) throw new ApiError('InvalidParameterValue', 'TasksPriority must be between -10 and 10.');
   const mode = params.TasksNotifyMode ?? 'Finish';
   if (!(NOTIFY_MODES as readonly unknown[]).includes(mode)) throw new ApiError('InvalidParameterValue', `TasksNotifyMode must be one of ${NOTIFY_MODES.join(', ')}.`);
   return {
     priority,
     notifyMode: mode as Common['notifyMode'],
-    sessionContext: str(params, 'SessionContext', 1000, 'InvalidParameterValue.SessionContextTooLong') ?? '',
-    sessionId: str(params, 'SessionId', 50, 'InvalidParameterValue.SessionId') ?? '',
+    sessionContext: optionalString(params, 'SessionContext', 1000, 'InvalidParameterValue.SessionContextTooLong') ?? '',
+    sessionId: optionalString(params, 'SessionId', 50, 'InvalidParameterValue.SessionId') ?? '',
   };
 }
 
@@ -198,7 +183,7 @@ const processMedia: Handler = ({ ctx, appId }, params) => {
 };
 
 const processMediaByProcedure: Handler = ({ ctx, appId }, params) => {
-  const name = str(params, 'ProcedureName', 128);
+  const name = optionalString(params, 'ProcedureName', 128);
   if (!name) throw new ApiError('MissingParameter', 'The parameter ProcedureName is required.');
   if (!Object.hasOwn(ctx.options.procedures, name)) throw new ApiError('InvalidParameter.ProcedureNameNotExist', `The task-flow template ${name} does not exist.`);
   const media = findMedia(ctx, appId, params);
@@ -215,7 +200,7 @@ function visibleTask(ctx: EmulatorContext, appId: number, taskId: unknown): Proc
 }
 
 const describeTaskDetail: Handler = ({ ctx, appId }, params) => {
-  const taskId = str(params, 'TaskId', 128);
+  const taskId = optionalString(params, 'TaskId', 128);
   if (!taskId) throw new ApiError('MissingParameter', 'The parameter TaskId is required.');
   const task = visibleTask(ctx, appId, taskId);
   if (!task) throw new ApiError('ResourceNotFound.TaskNotExist', `The task ${taskId} does not exist (or is older than 3 days).`);
@@ -223,13 +208,13 @@ const describeTaskDetail: Handler = ({ ctx, appId }, params) => {
 };
 
 const describeTasks: Handler = ({ ctx, appId }, params) => {
-  const status = str(params, 'Status', 20);
+  const status = optionalString(params, 'Status', 20);
   if (status !== undefined && !['WAITING', 'PROCESSING', 'FINISH'].includes(status)) throw new ApiError('InvalidParameterValue', 'Status must be WAITING, PROCESSING or FINISH.');
-  const fileId = str(params, 'FileId', 64);
-  const limit = num(params.Limit, 'Limit') ?? 10;
+  const fileId = optionalString(params, 'FileId', 64);
+  const limit = optionalNumber(params.Limit, 'Limit') ?? 10;
   if (limit < 1 || limit > 100) throw new ApiError('InvalidParameterValue.Limit', 'Limit must be between 1 and 100.');
   const descending = ((params.Sort ?? {}) as Params).Order !== 'Asc';
-  const token = str(params, 'ScrollToken', 100);
+  const token = optionalString(params, 'ScrollToken', 100);
   let tasks = Object.values(ctx.store.doc.tasks)
     .filter((t) => visibleTask(ctx, appId, t.taskId) && (!status || t.status === status) && (!fileId || t.fileId === fileId))
     .sort((a, b) => (descending ? b.seq - a.seq : a.seq - b.seq));
