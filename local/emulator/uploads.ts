@@ -8,7 +8,7 @@ import { fullBucketName, mediaUrl, shortBucketName } from './context.ts';
 import type { EmulatorContext } from './context.ts';
 import { isoTime, unixSeconds } from './http-util.ts';
 import { probeMedia } from './probe.ts';
-import { startProcedure } from './api/processing-actions.ts';
+import { startProcedure } from './processing/procedures.ts';
 import { objectIndexKey } from './state.ts';
 import type { MediaRecord, StoredFile, TempCredential, UploadSession } from './state.ts';
 

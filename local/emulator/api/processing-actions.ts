@@ -9,10 +9,13 @@
  * are accepted and fail their subtask with `InvalidInput.DefinitionNotExist`, as VOD reports them.
  */
 import type { EmulatorContext } from '../context.ts';
-import { newSubtask, newTaskId, TASK_SETS } from '../processing/tasks.ts';
+import { startProcedure } from '../processing/procedures.ts';
+import type { TaskSettings } from '../processing/procedures.ts';
+import { newTaskId } from '../processing/tasks.ts';
 import { procedureTaskView, taskSimpleInfo, taskTimes } from '../processing/task-views.ts';
-import type { MediaRecord, ProcessingTask, SubtaskRecord } from '../state.ts';
+import type { MediaRecord, ProcessingTask } from '../state.ts';
 import { ApiError } from './error.ts';
+import { subtasksOf } from './media-process-task.ts';
 import { optionalNumber, optionalString } from './params.ts';
 
 type Params = Record<string, unknown>;
@@ -32,116 +35,14 @@ function findMedia(ctx: EmulatorContext, appId: number, params: Params): MediaRe
   return media;
 }
 
-function watermarkSet(value: unknown, where: string): Record<string, unknown>[] {
-  if (value === undefined || value === null) return [];
-  if (!Array.isArray(value)) throw new ApiError('InvalidParameterValue', `${where}.WatermarkSet must be an array.`);
-  if (value.length > 10) throw new ApiError('InvalidParameterValue', `${where}.WatermarkSet may hold at most 10 watermarks.`);
-  return value.map((w: unknown, i) => {
-    const item = (w ?? {}) as Params;
-    const at = `${where}.WatermarkSet.${i}`;
-    const definition = optionalNumber(item.Definition, `${at}.Definition`);
-    if (definition === undefined) throw new ApiError('MissingParameter', `${at}.Definition is required.`);
-    const out: Record<string, unknown> = { Definition: definition };
-    const text = optionalString(item, 'TextContent', 100);
-    if (text !== undefined) out.TextContent = text;
-    const svg = optionalString(item, 'SvgContent', 2_000_000);
-    if (svg !== undefined) out.SvgContent = svg;
-    const start = optionalNumber(item.StartTimeOffset, `${at}.StartTimeOffset`, false);
-    if (start !== undefined) out.StartTimeOffset = start;
-    const end = optionalNumber(item.EndTimeOffset, `${at}.EndTimeOffset`, false);
-    if (end !== undefined) out.EndTimeOffset = end;
-    return out;
-  });
-}
-
-/** `MediaProcessTask` → the subtasks, in VOD's result order, with each input as it is echoed back. */
-export function subtasksOf(task: unknown): SubtaskRecord[] {
-  if (task === undefined || task === null) return [];
-  if (typeof task !== 'object' || Array.isArray(task)) throw new ApiError('InvalidParameterValue', 'MediaProcessTask must be an object.');
-  const subtasks: SubtaskRecord[] = [];
-  for (const [setName, value] of Object.entries(task as Params)) {
-    const type = TASK_SETS[setName];
-    if (!type) {
-      if (value === null || value === undefined || (Array.isArray(value) && value.length === 0)) continue;
-      throw new ApiError('InvalidParameterValue', `MediaProcessTask.${setName} is not supported by the emulator (supported: ${Object.keys(TASK_SETS).join(', ')}).`);
-    }
-    if (value === null || value === undefined) continue;
-    if (!Array.isArray(value)) throw new ApiError('InvalidParameterValue', `MediaProcessTask.${setName} must be an array.`);
-    value.forEach((raw: unknown, i) => {
-      const item = (raw ?? {}) as Params;
-      const at = `MediaProcessTask.${setName}.${i}`;
-      const definition = optionalNumber(item.Definition, `${at}.Definition`);
-      if (definition === undefined) throw new ApiError('MissingParameter', `${at}.Definition is required.`);
-      const input: Record<string, unknown> = { Definition: definition };
-      switch (type) {
-        case 'Transcode':
-        case 'AdaptiveDynamicStreaming':
-          input.WatermarkSet = watermarkSet(item.WatermarkSet, at);
-          if (type === 'Transcode') {
-            for (const name of ['StartTimeOffset', 'EndTimeOffset'] as const) {
-              const v = optionalNumber(item[name], `${at}.${name}`, false);
-              if (v !== undefined) input[name] = v;
-            }
-          }
-          break;
-        case 'SnapshotByTimeOffset': {
-          const ext = item.ExtTimeOffsetSet;
-          const legacy = item.TimeOffsetSet;
-          if (ext !== undefined && ext !== null && (!Array.isArray(ext) || ext.some((v) => typeof v !== 'string'))) {
-            throw new ApiError('InvalidParameterValue', `${at}.ExtTimeOffsetSet must be strings like "3.5s" or "10%".`);
-          }
-          if (legacy !== undefined && legacy !== null && (!Array.isArray(legacy) || legacy.some((v) => typeof v !== 'number' || v < 0))) {
-            throw new ApiError('InvalidParameterValue', `${at}.TimeOffsetSet must be non-negative numbers (ms).`);
-          }
-          input.ExtTimeOffsetSet = ext ?? [];
-          input.TimeOffsetSet = legacy ?? [];
-          input.WatermarkSet = watermarkSet(item.WatermarkSet, at);
-          break;
-        }
-        case 'SampleSnapshot':
-          input.WatermarkSet = watermarkSet(item.WatermarkSet, at);
-          break;
-        case 'ImageSprites':
-          break;
-        case 'CoverBySnapshot': {
-          const positionType = item.PositionType;
-          if (positionType !== 'Time' && positionType !== 'Percent') throw new ApiError('InvalidParameterValue', `${at}.PositionType must be Time or Percent.`);
-          const value = optionalNumber(item.PositionValue, `${at}.PositionValue`, false);
-          if (value === undefined || value < 0 || (positionType === 'Percent' && value > 100)) {
-            throw new ApiError('InvalidParameterValue', `${at}.PositionValue must be seconds (Time) or 0-100 (Percent).`);
-          }
-          Object.assign(input, { PositionType: positionType, PositionValue: value, WatermarkSet: watermarkSet(item.WatermarkSet, at) });
-          break;
-        }
-        case 'AnimatedGraphics': {
-          const start = optionalNumber(item.StartTimeOffset, `${at}.StartTimeOffset`, false);
-          const end = optionalNumber(item.EndTimeOffset, `${at}.EndTimeOffset`, false);
-          if (start === undefined || end === undefined) throw new ApiError('MissingParameter', `${at}.StartTimeOffset and EndTimeOffset are required.`);
-          Object.assign(input, { StartTimeOffset: start, EndTimeOffset: end });
-          break;
-        }
-      }
-      subtasks.push(newSubtask(type, input));
-    });
-  }
-  return subtasks;
-}
-
-interface Common {
-  priority: number;
-  notifyMode: ProcessingTask['notifyMode'];
-  sessionContext: string;
-  sessionId: string;
-}
-
-function commonParams(params: Params): Common {
+function commonParams(params: Params): TaskSettings {
   const priority = optionalNumber(params.TasksPriority, 'TasksPriority') ?? 0;
   if (priority < -10 || priority > 10) throw new ApiError('InvalidParameterValue', 'TasksPriority must be between -10 and 10.');
   const mode = params.TasksNotifyMode ?? 'Finish';
   if (!(NOTIFY_MODES as readonly unknown[]).includes(mode)) throw new ApiError('InvalidParameterValue', `TasksNotifyMode must be one of ${NOTIFY_MODES.join(', ')}.`);
   return {
     priority,
-    notifyMode: mode as Common['notifyMode'],
+    notifyMode: mode as TaskSettings['notifyMode'],
     sessionContext: optionalString(params, 'SessionContext', 1000, 'InvalidParameterValue.SessionContextTooLong') ?? '',
     sessionId: optionalString(params, 'SessionId', 50, 'InvalidParameterValue.SessionId') ?? '',
   };
@@ -156,16 +57,6 @@ function checkSessionId(ctx: EmulatorContext, appId: number, sessionId: string, 
     throw new ApiError('InvalidParameterValue.SessionId', `The SessionId ${sessionId} was already used (task ${used.taskId}) within the de-duplication window.`);
   }
   return key;
-}
-
-/** Starts a procedure task for a media (also used by commit when the signature names a procedure). */
-export function startProcedure(ctx: EmulatorContext, media: MediaRecord, name: string, common: Common, sessionKey?: string, taskId = newTaskId(media.appId, true)): ProcessingTask {
-  const template = ctx.options.procedures[name] ?? ctx.options.procedures.LongVideoPreset;
-  if (!template) throw new ApiError('InvalidParameter.ProcedureNameNotExist', `The task-flow template ${name} does not exist.`);
-  return ctx.processing.submit(
-    { taskId, appId: media.appId, fileId: media.fileId, procedureName: name, ...common, subtasks: subtasksOf(template.MediaProcessTask) },
-    sessionKey,
-  );
 }
 
 const processMedia: Handler = ({ ctx, appId }, params) => {

@@ -9,6 +9,14 @@ import type { SubtaskResult } from './publish.ts';
 import type { Source } from './source.ts';
 import { SubtaskError } from './subtask-error.ts';
 
+/** One ffmpeg command that finished: its arguments, folder and wall time. */
+export interface FfmpegCommand {
+  args: string[];
+  cwd: string;
+  ms: number;
+  ok: boolean;
+}
+
 export interface ExecContext {
   ctx: EmulatorContext;
   source: Source;
@@ -16,6 +24,7 @@ export interface ExecContext {
   dir: string;
   signal: AbortSignal;
   onProgress: (fraction: number) => void;
+  onCommand: (command: FfmpegCommand) => void;
 }
 
 export type Executor = (e: ExecContext) => Promise<SubtaskResult>;
@@ -23,7 +32,7 @@ export type Executor = (e: ExecContext) => Promise<SubtaskResult>;
 /** Runs one ffmpeg command in the work folder; its failure fails the subtask (InternalError, with ffmpeg's message). */
 export function run(e: ExecContext, args: string[], durationSeconds?: number, onProgress?: (f: number) => void): Promise<void> {
   const started = performance.now();
-  const report = (ok: boolean) => e.ctx.processing.emit('command', { args, cwd: e.dir, ms: performance.now() - started, ok });
+  const report = (ok: boolean) => e.onCommand({ args, cwd: e.dir, ms: performance.now() - started, ok });
   return runFfmpeg(args, {
     binary: ffmpegPath(e.ctx.options.ffmpegPath),
     signal: e.signal,

@@ -13,9 +13,10 @@
 import { EventEmitter } from 'node:events';
 import fs from 'node:fs';
 import path from 'node:path';
-import type { EmulatorContext } from '../context.ts';
+import type { EmulatorContext, NewTask, TaskQueue } from '../context.ts';
 import { isoTime } from '../http-util.ts';
 import type { ProcessingTask, SubtaskRecord } from '../state.ts';
+import type { FfmpegCommand } from './execution.ts';
 import { EXECUTORS } from './executors/index.ts';
 import { publish } from './publish.ts';
 import type { SubtaskResult } from './publish.ts';
@@ -28,10 +29,10 @@ export interface ProcessorEvents {
   taskFinished: [ProcessingTask];
   subtaskChanged: [ProcessingTask, SubtaskRecord];
   /** One ffmpeg command finished (benchmarks replay them): its arguments, folder and wall time. */
-  command: [{ args: string[]; cwd: string; ms: number; ok: boolean }];
+  command: [FfmpegCommand];
 }
 
-export class Processor extends EventEmitter<ProcessorEvents> {
+export class Processor extends EventEmitter<ProcessorEvents> implements TaskQueue {
   private readonly running = new Map<string, { promise: Promise<void>; abort: AbortController }>();
   private paused: boolean;
   private closed = false;
@@ -60,7 +61,7 @@ export class Processor extends EventEmitter<ProcessorEvents> {
   }
 
   /** Queues a new task (already validated) and persists it before returning. */
-  submit(task: Omit<ProcessingTask, 'seq' | 'status' | 'attempts' | 'createdAt'>, sessionKey?: string): ProcessingTask {
+  submit(task: NewTask, sessionKey?: string): ProcessingTask {
     const full = this.ctx.store.update((doc) => {
       const record: ProcessingTask = { ...task, seq: ++doc.taskSeq, status: 'WAITING', attempts: 0, createdAt: this.ctx.now() };
       doc.tasks[record.taskId] = record;
@@ -206,7 +207,7 @@ export class Processor extends EventEmitter<ProcessorEvents> {
           if (fault.delayMs > 0) await sleep(fault.delayMs, signal);
           if (fault.fail) throw new SubtaskError('InternalError', 70000, `injected fault: ${subtask.type} definition ${definition} fails`);
           if (source instanceof SubtaskError) throw source;
-          result = await EXECUTORS[subtask.type]({ ctx, source, input: subtask.input, dir: subDir, signal, onProgress });
+          result = await EXECUTORS[subtask.type]({ ctx, source, input: subtask.input, dir: subDir, signal, onProgress, onCommand: (c) => this.emit('command', c) });
         } catch (error) {
           if (signal.aborted) return;
           failure = error instanceof SubtaskError ? error : new SubtaskError('InternalError', 70000, error instanceof Error ? error.message : String(error));
