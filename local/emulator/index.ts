@@ -33,7 +33,7 @@ import type { FaultConfig } from './faults.ts';
 import { corsHeaders, newRequestId, preflight, readBody, sendJson } from './http-util.ts';
 import { ObjectFiles } from './objects.ts';
 import { Processor } from './processing/pool.ts';
-import { Hotlink, sendForbidden } from './hotlink.ts';
+import { CdnKeyCheck, sendForbidden } from './cdn-key-check.ts';
 import { resolveOptions } from './options.ts';
 import type { EmulatorOptions } from './options.ts';
 import { objectIndexKey, StateStore } from './state.ts';
@@ -116,7 +116,7 @@ export async function startEmulator(options: StartOptions): Promise<Emulator> {
   } as EmulatorContext;
   const processing = new Processor(ctx);
   ctx.processing = processing;
-  const hotlink = new Hotlink(ctx);
+  const keyCheck = new CdnKeyCheck(ctx);
   const held = new Set<NodeJS.Timeout>();
 
   /** Applies API fault injection; true when the call was consumed by a fault. */
@@ -193,7 +193,7 @@ export async function startEmulator(options: StartOptions): Promise<Emulator> {
 
   async function serveMedia(req: IncomingMessage, res: ServerResponse, key: string, rawPath: string, rawQuery: string): Promise<void> {
     if (req.method === 'OPTIONS') return preflight(req, res);
-    const decision = hotlink.check(req, rawPath, rawQuery);
+    const decision = keyCheck.check(req, rawPath, rawQuery);
     if (!decision.ok) return sendForbidden(res, decision.reason);
     const short = key.split('/')[0] ?? '';
     let meta = store.doc.objects[objectIndexKey(`${short}-${resolved.storageAppId}`, key)];
@@ -201,18 +201,18 @@ export async function startEmulator(options: StartOptions): Promise<Emulator> {
       sendJson(req, res, meta ? 405 : 404, { error: { code: meta ? 'MethodNotAllowed' : 'NotFound', message: meta ? 'use GET or HEAD' : `no media file ${key}` } });
       return;
     }
-    if (decision.exper > 0 && key.endsWith('.ts') && hotlink.segmentStart(meta) >= decision.exper) {
+    if (decision.exper > 0 && key.endsWith('.ts') && keyCheck.segmentStart(meta) >= decision.exper) {
       return sendForbidden(res, `exper: this segment starts after the ${decision.exper} s preview`);
     }
-    if (hotlink.enabled && key.endsWith('.m3u8')) {
-      const body = hotlink.playlist(meta, decision);
+    if (keyCheck.enabled && key.endsWith('.m3u8')) {
+      const body = keyCheck.playlist(meta, decision);
       res.writeHead(200, { ...corsHeaders(req), 'content-type': meta.contentType, 'content-length': String(Buffer.byteLength(body)), 'cache-control': 'no-cache' });
       res.end(req.method === 'HEAD' ? undefined : body);
       return;
     }
     if (decision.exper > 0 && key.endsWith('.mp4')) {
       try {
-        const file = await hotlink.preview(meta, decision.exper);
+        const file = await keyCheck.preview(meta, decision.exper);
         const stat = fs.statSync(file);
         meta = { ...meta, file, size: stat.size, etag: `"${path.basename(file, '.mp4')}"` };
       } catch (error) {
@@ -221,7 +221,7 @@ export async function startEmulator(options: StartOptions): Promise<Emulator> {
       }
     }
     try {
-      sendObject(ctx, req, res, meta, { 'cache-control': hotlink.enabled ? 'no-cache' : 'max-age=3600' });
+      sendObject(ctx, req, res, meta, { 'cache-control': keyCheck.enabled ? 'no-cache' : 'max-age=3600' });
     } catch {
       res.writeHead(416, { ...corsHeaders(req), 'content-range': `bytes */${meta.size}`, 'content-length': '0' });
       res.end();
