@@ -1,6 +1,7 @@
 /** Small HTTP helpers shared by the emulator's front ends. */
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { readBody as readLimitedBody, sendJson as sendJsonBody } from '../http-body.ts';
 
 export class BodyTooLargeError extends Error {
   constructor(readonly limit: number) {
@@ -10,14 +11,13 @@ export class BodyTooLargeError extends Error {
 
 /** Reads a small request body (API calls, XML documents) with a hard size limit. */
 export async function readBody(req: IncomingMessage, limit = 1 << 20): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req) {
-    size += (chunk as Buffer).length;
-    if (size > limit) throw new BodyTooLargeError(limit);
-    chunks.push(chunk as Buffer);
+  const body = await readLimitedBody(req, limit);
+  if (body === undefined) {
+    // The rest is read and dropped, so the connection stays usable for the answer and after it.
+    req.resume();
+    throw new BodyTooLargeError(limit);
   }
-  return Buffer.concat(chunks);
+  return body;
 }
 
 export const newRequestId = () => randomUUID();
@@ -46,14 +46,7 @@ export function preflight(req: IncomingMessage, res: ServerResponse): void {
 }
 
 export function sendJson(req: IncomingMessage, res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
-  const text = JSON.stringify(body);
-  res.writeHead(status, {
-    ...corsHeaders(req),
-    'content-type': 'application/json; charset=utf-8',
-    'content-length': String(Buffer.byteLength(text)),
-    ...headers,
-  });
-  res.end(text);
+  sendJsonBody(res, status, body, { ...corsHeaders(req), ...headers });
 }
 
 /** Escapes text for XML element content. */
