@@ -15,6 +15,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { EmulatorContext, NewTask, TaskQueue } from '../context.ts';
 import { isoTime } from '../http-util.ts';
+import { sleep } from '../sleep.ts';
 import type { ProcessingTask, SubtaskRecord } from '../state.ts';
 import type { FfmpegCommand } from './execution.ts';
 import { EXECUTORS } from './executors/index.ts';
@@ -248,16 +249,4 @@ export class Processor extends EventEmitter<ProcessorEvents> implements TaskQueu
       fs.rmSync(workDir, { recursive: true, force: true });
     }
   }
-}
-
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    const timer = setTimeout(done, ms);
-    function done() {
-      clearTimeout(timer);
-      signal.removeEventListener('abort', done);
-      resolve();
-    }
-    signal.addEventListener('abort', done);
-  });
 }
