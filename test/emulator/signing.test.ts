@@ -5,7 +5,7 @@
  */
 import fc from 'fast-check';
 import type { IncomingHttpHeaders } from 'node:http';
-import { computeCosSignature, parseCosAuthorization, parseQuery } from '../../local/emulator/cos-auth.ts';
+import { computeCosSignature, parseCosAuthorization, parseQuery } from '../../local/emulator/cos/signature.ts';
 import { ApiError } from '../../local/emulator/api/error.ts';
 import { verifyTc3 } from '../../local/emulator/api/tc3.ts';
 
