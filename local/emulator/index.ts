@@ -31,7 +31,7 @@ import { fullBucketName } from './context.ts';
 import { EventHub } from './events.ts';
 import { Faults } from './faults.ts';
 import type { FaultConfig } from './faults.ts';
-import { corsHeaders, newRequestId, preflight, readBody, sendJson } from './http-util.ts';
+import { corsHeaders, newRequestId, preflight, readBody, sendJson } from './http-front.ts';
 import { ObjectFiles } from './objects.ts';
 import { Processor } from './processing/pool.ts';
 import { CdnKeyCheck, sendForbidden } from './cdn-key-check.ts';

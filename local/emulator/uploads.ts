@@ -6,7 +6,7 @@
 import { createHash, createHmac, randomBytes } from 'node:crypto';
 import { fullBucketName, mediaUrl, shortBucketName } from './context.ts';
 import type { EmulatorContext } from './context.ts';
-import { isoTime, unixSeconds } from './http-util.ts';
+import { isoTime, unixSeconds } from './times.ts';
 import { probeMedia } from './probe.ts';
 import { startProcedure } from './processing/procedures.ts';
 import { objectIndexKey } from './state.ts';

@@ -5,7 +5,7 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { EmulatorContext } from '../context.ts';
-import { BodyTooLargeError, readBody, sendJson } from '../http-util.ts';
+import { BodyTooLargeError, readBody, sendJson } from '../http-front.ts';
 import { ApiError } from './error.ts';
 import { verifyTc3 } from './tc3.ts';
 

@@ -1,7 +1,7 @@
 /** COS request authentication: the `q-sign-algorithm=sha1` signature, and for VOD's temporary credentials their token, expiry and scope. */
 import type { IncomingMessage } from 'node:http';
 import type { EmulatorContext } from '../context.ts';
-import { unixSeconds } from '../http-util.ts';
+import { unixSeconds } from '../times.ts';
 import type { TempCredential } from '../state.ts';
 import { CosError, header } from './messages.ts';
 import type { CosTarget } from './messages.ts';

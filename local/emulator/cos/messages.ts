@@ -1,7 +1,8 @@
 /** What every COS handler uses: the request's target and headers, and COS's answers (XML, empty, `<Error>` documents). */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { EmulatorContext } from '../context.ts';
-import { corsHeaders, newRequestId, toXml } from '../http-util.ts';
+import { corsHeaders, newRequestId } from '../http-front.ts';
+import { toXml } from './xml.ts';
 
 export class CosError extends Error {
   constructor(

@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { EmulatorContext } from '../context.ts';
-import { toXml } from '../http-util.ts';
+import { toXml } from './xml.ts';
 import { objectIndexKey } from '../state.ts';
 import type { ObjectMeta } from '../state.ts';
 import { baseHeaders, contentMd5Matches, CosError, encoderFor, header, iso, sendEmpty, sendXml } from './messages.ts';

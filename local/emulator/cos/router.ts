@@ -8,7 +8,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { fullBucketName } from '../context.ts';
 import type { EmulatorContext } from '../context.ts';
-import { preflight } from '../http-util.ts';
+import { preflight } from '../http-front.ts';
 import { authenticate } from './authenticate.ts';
 import { CosError, sendCosError, sendEmpty } from './messages.ts';
 import type { CosTarget } from './messages.ts';

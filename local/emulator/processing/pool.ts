@@ -14,7 +14,7 @@ import { EventEmitter } from 'node:events';
 import fs from 'node:fs';
 import path from 'node:path';
 import type { EmulatorContext, NewTask, TaskQueue } from '../context.ts';
-import { isoTime } from '../http-util.ts';
+import { isoTime } from '../times.ts';
 import { sleep } from '../sleep.ts';
 import type { ProcessingTask, SubtaskRecord } from '../state.ts';
 import type { FfmpegCommand } from './execution.ts';

@@ -7,7 +7,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { EmulatorContext } from '../context.ts';
 import { mediaUrl } from '../context.ts';
-import { isoTime } from '../http-util.ts';
+import { isoTime } from '../times.ts';
 import { objectIndexKey } from '../state.ts';
 import type { DerivedEntry, DerivedKind, MediaRecord, ObjectMeta } from '../state.ts';
 import { sourceError } from './subtask-error.ts';

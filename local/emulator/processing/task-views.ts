@@ -1,7 +1,7 @@
 /** Views of a task: the ProcedureTask of events and DescribeTaskDetail, TaskSimpleInfo of DescribeTasks. */
 import { MEDIA_PROCESS_TASK_FIELDS } from '#lib/vod-event';
 import type { EmulatorContext } from '../context.ts';
-import { isoTime } from '../http-util.ts';
+import { isoTime } from '../times.ts';
 import type { ProcessingTask, SubtaskRecord, SubtaskType } from '../state.ts';
 
 /** `MediaProcessResultSet[].Type` → the field holding its result (the same table the backend parses with). */

@@ -1,4 +1,4 @@
-/** Small HTTP helpers shared by the emulator's front ends. */
+/** The HTTP plumbing the emulator's front ends share: bounded bodies, CORS, JSON answers, request ids. */
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { readBody as readLimitedBody, sendJson as sendJsonBody } from '../http-body.ts';
@@ -48,42 +48,3 @@ export function preflight(req: IncomingMessage, res: ServerResponse): void {
 export function sendJson(req: IncomingMessage, res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
   sendJsonBody(res, status, body, { ...corsHeaders(req), ...headers });
 }
-
-/** Escapes text for XML element content. */
-export function xmlEscape(value: string): string {
-  return value.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;').replace(/'/g, '&apos;');
-}
-
-export function xmlUnescape(value: string): string {
-  return value
-    .replace(/&quot;/g, '"')
-    .replace(/&apos;/g, "'")
-    .replace(/&lt;/g, '<')
-    .replace(/&gt;/g, '>')
-    .replace(/&#(\d+);/g, (_, n: string) => String.fromCodePoint(Number(n)))
-    .replace(/&#x([0-9a-f]+);/gi, (_, n: string) => String.fromCodePoint(parseInt(n, 16)))
-    .replace(/&amp;/g, '&');
-}
-
-export type XmlValue = string | number | boolean | undefined | XmlNode | XmlNode[] | XmlValue[];
-export interface XmlNode {
-  [name: string]: XmlValue;
-}
-
-/** Serialises `{ Root: { A: 1, B: [{...}, {...}] } }`; arrays repeat the element. */
-export function toXml(node: XmlNode): string {
-  const render = (name: string, value: XmlValue): string => {
-    if (value === undefined) return '';
-    if (Array.isArray(value)) return value.map((item) => render(name, item)).join('');
-    if (typeof value === 'object') {
-      return `<${name}>${Object.entries(value).map(([k, v]) => render(k, v)).join('')}</${name}>`;
-    }
-    return `<${name}>${xmlEscape(String(value))}</${name}>`;
-  };
-  return `<?xml version="1.0" encoding="UTF-8"?>\n${Object.entries(node).map(([k, v]) => render(k, v)).join('')}`;
-}
-
-/** Whole seconds of an epoch-ms clock value. */
-export const unixSeconds = (ms: number) => Math.floor(ms / 1000);
-
-export const isoTime = (ms: number) => new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z');
