@@ -23,7 +23,7 @@ import type { PendingPush, QueuedEvent, StateStore } from './state.ts';
 export const MAX_EVENTS_PER_PULL = 16;
 
 /** Every payload field of `EventContent` (tencentcloud-sdk-nodejs-vod 4.1.287), null in the PULL form. */
-export const EVENT_PAYLOAD_FIELDS = [
+const EVENT_PAYLOAD_FIELDS = [
   'FileUploadEvent',
   'ProcedureStateChangeEvent',
   'FileDeleteEvent',

@@ -46,7 +46,6 @@ export type { ActionHandler, ActionContext } from './api/endpoint.ts';
 export { API_ACTIONS } from './api/actions.ts';
 export { ApiError } from './api/error.ts';
 export { UGC_CODES } from './ugc.ts';
-export { shortBucketName } from './context.ts';
 
 export interface StartOptions extends EmulatorOptions {
   /** Extra or replacement API 3.0 actions, merged over `API_ACTIONS`. */

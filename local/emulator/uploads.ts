@@ -23,7 +23,7 @@ export class UploadError extends Error {
 }
 
 const FORBIDDEN_NAME_CHARS = /[\\/:*?"<>|]/;
-export const NEVER_EXPIRES = '9999-12-31T23:59:59Z';
+const NEVER_EXPIRES = '9999-12-31T23:59:59Z';
 
 export interface FileRequest {
   name: string;

@@ -9,7 +9,7 @@ import { BodyTooLargeError, readBody, sendJson } from '../http-front.ts';
 import { ApiError } from './error.ts';
 import { verifyTc3 } from './tc3.ts';
 
-export const API_VERSION = '2018-07-17';
+const API_VERSION = '2018-07-17';
 
 export interface ActionContext {
   ctx: EmulatorContext;
@@ -32,7 +32,7 @@ function appIdFor(ctx: EmulatorContext, params: Record<string, unknown>): number
   return sub;
 }
 
-export function sendApiResponse(req: IncomingMessage, res: ServerResponse, requestId: string, body: Record<string, unknown>): void {
+function sendApiResponse(req: IncomingMessage, res: ServerResponse, requestId: string, body: Record<string, unknown>): void {
   sendJson(req, res, 200, { Response: { ...body, RequestId: requestId } });
 }
 

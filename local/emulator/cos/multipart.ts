@@ -14,9 +14,9 @@ import type { Target } from './messages.ts';
 import { objectMeta } from './objects.ts';
 
 /** COS limits (from the SDK constants and COS docs; the emulator enforces them). */
-export const MIN_PART_SIZE = 1024 * 1024;
-export const MAX_PART_SIZE = 5 * 1024 ** 3;
-export const MAX_PART_NUMBER = 10_000;
+const MIN_PART_SIZE = 1024 * 1024;
+const MAX_PART_SIZE = 5 * 1024 ** 3;
+const MAX_PART_NUMBER = 10_000;
 
 export function initiateMultipart(ctx: EmulatorContext, req: IncomingMessage, res: ServerResponse, t: Target): void {
   const uploadId = `${unixSeconds(ctx.now())}${randomBytes(28).toString('hex')}`;

@@ -10,7 +10,7 @@ import { baseHeaders, contentMd5Matches, CosError, encoderFor, header, iso, send
 import type { Target } from './messages.ts';
 
 /** COS's largest single PUT (from the SDK constants and COS docs; the emulator enforces it). */
-export const MAX_PUT_SIZE = 5 * 1024 ** 3;
+const MAX_PUT_SIZE = 5 * 1024 ** 3;
 
 export async function putObject(ctx: EmulatorContext, req: IncomingMessage, res: ServerResponse, t: Target): Promise<void> {
   if (header(req, 'x-cos-copy-source')) throw new CosError(501, 'NotImplemented', 'PUT Object - Copy is not supported by the emulator.');
@@ -77,7 +77,7 @@ export function deleteObject(ctx: EmulatorContext, req: IncomingMessage, res: Se
 }
 
 /** Parses one `bytes=` range against `size`; undefined = whole object; 'invalid' = 416. */
-export function parseRange(value: string | undefined, size: number): { start: number; end: number } | undefined | 'invalid' {
+function parseRange(value: string | undefined, size: number): { start: number; end: number } | undefined | 'invalid' {
   if (!value) return undefined;
   const m = /^bytes=(\d*)-(\d*)$/.exec(value.trim());
   if (!m || (m[1] === '' && m[2] === '')) return undefined; // unsupported forms (multi-range) → whole object, as S3/COS do

@@ -17,7 +17,7 @@ import { deleteObject, listObjects, putObject, serveObject } from './objects.ts'
 import { parseQuery } from './signature.ts';
 
 /** Every bucket the emulator serves, with its region. */
-export function knownBuckets(ctx: EmulatorContext): Map<string, string> {
+function knownBuckets(ctx: EmulatorContext): Map<string, string> {
   const buckets = new Map<string, string>();
   const apps = [ctx.options.appId, ...ctx.options.subAppIds];
   for (const appId of apps) {

@@ -1,7 +1,7 @@
 /** COS's XML: documents written from objects, and the escapes of the values read back. */
 
 /** Escapes text for XML element content. */
-export function xmlEscape(value: string): string {
+function xmlEscape(value: string): string {
   return value.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;').replace(/'/g, '&apos;');
 }
 
