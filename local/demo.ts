@@ -6,7 +6,7 @@
  */
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
-import { makeTestClip } from './test-clip';
+import { makeTestClip } from '../scripts/test-clip';
 import { VodUploader, type StageEvent } from '../client/node.ts';
 import { startStack } from './stack';
 

@@ -12,6 +12,7 @@ import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { parseCron } from './cron';
 import type { FunctionDefinition } from './functions-config';
+import { readBody, sendJson } from './http-body.ts';
 
 export type EventShape = 'function-url' | 'api-gateway';
 
@@ -159,25 +160,6 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     }
   }
 
-  function readBody(req: IncomingMessage): Promise<Buffer | undefined> {
-    return new Promise((resolve, reject) => {
-      const chunks: Buffer[] = [];
-      let size = 0;
-      req.on('data', (chunk: Buffer) => {
-        size += chunk.length;
-        if (size > maxBody) {
-          // Answer first (see the caller), then drop the rest of the upload.
-          req.pause();
-          resolve(undefined);
-          return;
-        }
-        chunks.push(chunk);
-      });
-      req.on('end', () => resolve(Buffer.concat(chunks)));
-      req.on('error', reject);
-    });
-  }
-
   function buildEvent(req: IncomingMessage, url: URL, body: Buffer, requestId: string, template: string): unknown {
     const headers: Record<string, string> = {};
     for (const [name, value] of Object.entries(req.headers)) {
@@ -210,11 +192,6 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     };
   }
 
-  function sendJson(res: ServerResponse, status: number, body: unknown, requestId: string): void {
-    res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'x-request-id': requestId });
-    res.end(JSON.stringify(body));
-  }
-
   function serveStatic(res: ServerResponse, pathname: string): boolean {
     if (!options.staticDir) return false;
     const decoded = safeDecode(pathname);
@@ -243,15 +220,16 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
         if ((req.method === 'GET' || req.method === 'HEAD') && serveStatic(res, url.pathname)) return;
         if (candidates.length > 0) {
           res.setHeader('allow', [...new Set(candidates.map((r) => r.method))].join(', '));
-          return sendJson(res, 405, { error: { code: 'MethodNotAllowed', message: `Method ${req.method} is not allowed on ${url.pathname}` } }, requestId);
+          return sendJson(res, 405, { error: { code: 'MethodNotAllowed', message: `Method ${req.method} is not allowed on ${url.pathname}` } }, { 'x-request-id': requestId });
         }
-        return sendJson(res, 404, { error: { code: 'NotFound', message: `No function serves ${req.method} ${url.pathname}` } }, requestId);
+        return sendJson(res, 404, { error: { code: 'NotFound', message: `No function serves ${req.method} ${url.pathname}` } }, { 'x-request-id': requestId });
       }
-      const body = await readBody(req);
+      const body = await readBody(req, maxBody);
       if (body === undefined) {
+        // Answer first, then drop the rest of the upload.
         res.setHeader('connection', 'close');
         res.on('finish', () => req.destroy());
-        return sendJson(res, 413, { error: { code: 'PayloadTooLarge', message: `The request body exceeds ${maxBody} bytes` } }, requestId);
+        return sendJson(res, 413, { error: { code: 'PayloadTooLarge', message: `The request body exceeds ${maxBody} bytes` } }, { 'x-request-id': requestId });
       }
       const result = (await invoke(route.fn, buildEvent(req, url, body, requestId, route.template), requestId)) as ScfResult | undefined;
       const status = Number(result?.statusCode ?? 200);
@@ -259,7 +237,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
       const payload = result?.body === undefined ? Buffer.alloc(0) : Buffer.from(result.body, result.isBase64Encoded ? 'base64' : 'utf8');
       if (result?.statusCode === undefined) {
         // A handler returning a plain value: SCF answers it as JSON.
-        return sendJson(res, 200, result ?? null, requestId);
+        return sendJson(res, 200, result ?? null, { 'x-request-id': requestId });
       }
       res.writeHead(status, headers);
       res.end(req.method === 'HEAD' ? undefined : payload);
@@ -271,7 +249,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
         res,
         timedOut ? 504 : 502,
         { error: { code: timedOut ? 'FunctionTimeout' : 'FunctionError', message: timedOut ? 'The function timed out' : 'The function failed; see the gateway log', requestId } },
-        requestId,
+        { 'x-request-id': requestId },
       );
     }
   });

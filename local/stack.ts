@@ -15,6 +15,7 @@ import { closeEmbeddedDatabases } from '#lib/db';
 import { startEmulator, type Emulator } from './emulator/index.ts';
 import { readFunctions } from './functions-config';
 import { startGateway, type EventShape, type Gateway } from './gateway';
+import { readBody, sendJson } from './http-body.ts';
 
 export interface StackOptions {
   root?: string;
@@ -138,10 +139,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
    */
   async function localEndpoints(req: IncomingMessage, res: ServerResponse, url: URL): Promise<boolean> {
     if (!url.pathname.startsWith('/local/')) return false;
-    const reply = (status: number, body: unknown) => {
-      res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store' });
-      res.end(JSON.stringify(body));
-    };
+    const reply = (status: number, body: unknown) => sendJson(res, status, body, { 'cache-control': 'no-store' });
     // Only for this machine: not for other hosts (HOST=0.0.0.0), nor for pages that rebind a DNS name
     // to 127.0.0.1 (their requests carry their own Host).
     const hostname = (req.headers.host ?? '').replace(/:\d+$/, '');
@@ -168,14 +166,12 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       reply(405, { error: { code: 'MethodNotAllowed', message: 'Use POST' } });
       return true;
     }
-    let body = '';
-    for await (const chunk of req) {
-      body += String(chunk);
-      if (body.length > 4096) break;
-    }
+    const body = await readBody(req, 4096);
+    // A larger body is no sign-in; its rest is read and dropped.
+    if (body === undefined) req.resume();
     let userId: unknown;
     try {
-      userId = (JSON.parse(body) as { userId?: unknown }).userId;
+      userId = (JSON.parse(body?.toString('utf8') ?? '') as { userId?: unknown }).userId;
     } catch {
       userId = undefined;
     }

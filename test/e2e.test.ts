@@ -8,7 +8,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { makeTestClip } from '../local/test-clip';
+import { makeTestClip } from '../scripts/test-clip';
 import { vod } from 'tencentcloud-sdk-nodejs-vod';
 import { callbackSign } from '#lib/callback-auth';
 import { setLogSink } from '#lib/log';

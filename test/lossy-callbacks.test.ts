@@ -5,7 +5,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { makeTestClip } from '../local/test-clip';
+import { makeTestClip } from '../scripts/test-clip';
 import { vod } from 'tencentcloud-sdk-nodejs-vod';
 import { setLogSink } from '#lib/log';
 import { MemoryResumeStore, VodUploader } from '../client/node';

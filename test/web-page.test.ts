@@ -6,7 +6,7 @@
 import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { makeTestClip } from '../local/test-clip';
+import { makeTestClip } from '../scripts/test-clip';
 import { chromium, type Browser } from 'playwright-core';
 import { setLogSink } from '#lib/log';
 import { startStack, type Stack } from '../local/stack';

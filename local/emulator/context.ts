@@ -3,9 +3,17 @@ import { createHash } from 'node:crypto';
 import type { Faults } from './faults.ts';
 import type { ObjectFiles } from './objects.ts';
 import type { ResolvedOptions } from './options.ts';
-import type { StateStore } from './state.ts';
+import type { ProcessingTask, StateStore } from './state.ts';
 import type { EventHub } from './events.ts';
-import type { Processor } from './processing.ts';
+
+/** A task as it is submitted; the pool numbers, dates and queues it. */
+export type NewTask = Omit<ProcessingTask, 'seq' | 'status' | 'attempts' | 'createdAt'>;
+
+/** What the API and uploads need of the media-processing worker pool (processing/pool.ts). */
+export interface TaskQueue {
+  /** Queues a new task (already validated) and persists it before returning. */
+  submit(task: NewTask, sessionKey?: string): ProcessingTask;
+}
 
 export interface EmulatorContext {
   options: ResolvedOptions;
@@ -14,7 +22,7 @@ export interface EmulatorContext {
   faults: Faults;
   events: EventHub;
   /** The media-processing worker pool. */
-  processing: Processor;
+  processing: TaskQueue;
   /** The emulator's clock, ms. */
   now(): number;
   /** The emulator's own base URL (known once it listens). */

@@ -16,13 +16,14 @@ import { EventEmitter } from 'node:events';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { callbackSign } from '#lib/callback-auth';
 import type { Faults } from './faults.ts';
+import { sleep } from './sleep.ts';
 import type { EventConfig, ResolvedOptions } from './options.ts';
 import type { PendingPush, QueuedEvent, StateStore } from './state.ts';
 
 export const MAX_EVENTS_PER_PULL = 16;
 
 /** Every payload field of `EventContent` (tencentcloud-sdk-nodejs-vod 4.1.287), null in the PULL form. */
-export const EVENT_PAYLOAD_FIELDS = [
+const EVENT_PAYLOAD_FIELDS = [
   'FileUploadEvent',
   'ProcedureStateChangeEvent',
   'FileDeleteEvent',
@@ -212,21 +213,6 @@ export class EventHub extends EventEmitter<EventHubEvents> {
     return timer;
   }
 
-  /** A pause that ends early when the emulator closes (so `idle()` never waits on a cleared timer). */
-  private pause(ms: number): Promise<void> {
-    return new Promise<void>((resolve) => {
-      if (this.closed) return resolve();
-      const timer = setTimeout(done, ms);
-      const signal = this.closing.signal;
-      function done() {
-        clearTimeout(timer);
-        signal.removeEventListener('abort', done);
-        resolve();
-      }
-      signal.addEventListener('abort', done);
-    });
-  }
-
   private track(p: Promise<void>): void {
     this.inFlight.add(p);
     void p.finally(() => this.inFlight.delete(p));
@@ -278,7 +264,8 @@ export class EventHub extends EventEmitter<EventHubEvents> {
         settled = true;
         break;
       }
-      await this.pause(pushRetryDelayMs);
+      // Ends early when the emulator closes (so `idle()` never waits on a cleared timer).
+      await sleep(pushRetryDelayMs, this.closing.signal);
     }
     if (last && settled) this.finishPush(push.id);
   }

@@ -6,7 +6,7 @@ import { z } from 'zod';
 
 const rate = z.number().min(0).max(1);
 
-export const faultConfigSchema = z
+const faultConfigSchema = z
   .object({
     /** PRNG seed (any integer); default 1. Setting faults restarts the sequence. */
     seed: z.number().int().optional(),

@@ -7,7 +7,7 @@ export function ffmpegPath(explicit?: string): string {
   return (require('@ffmpeg-installer/ffmpeg') as { path: string }).path;
 }
 
-export class FfmpegError extends Error {
+class FfmpegError extends Error {
   constructor(
     message: string,
     readonly stderr: string,

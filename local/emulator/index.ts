@@ -20,19 +20,21 @@ import http from 'node:http';
 import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { API_ACTIONS, handleApi, readApiBody, sendApiError } from './api.ts';
-import type { ActionHandler } from './api.ts';
-import { handleCos, parseVirtualHost, sendObject } from './cos.ts';
-import type { CosTarget } from './cos.ts';
+import { API_ACTIONS } from './api/actions.ts';
+import { handleApi, readApiBody, sendApiError } from './api/endpoint.ts';
+import type { ActionHandler } from './api/endpoint.ts';
+import { handleCos, parseVirtualHost } from './cos/router.ts';
+import { sendObject } from './cos/objects.ts';
+import type { CosTarget } from './cos/messages.ts';
 import type { EmulatorContext } from './context.ts';
 import { fullBucketName } from './context.ts';
 import { EventHub } from './events.ts';
 import { Faults } from './faults.ts';
 import type { FaultConfig } from './faults.ts';
-import { corsHeaders, newRequestId, preflight, readBody, sendJson } from './http-util.ts';
+import { corsHeaders, newRequestId, preflight, readBody, sendJson } from './http-front.ts';
 import { ObjectFiles } from './objects.ts';
-import { Processor } from './processing.ts';
-import { Hotlink, sendForbidden } from './hotlink.ts';
+import { Processor } from './processing/pool.ts';
+import { CdnKeyCheck, sendForbidden } from './cdn-key-check.ts';
 import { resolveOptions } from './options.ts';
 import type { EmulatorOptions } from './options.ts';
 import { objectIndexKey, StateStore } from './state.ts';
@@ -40,10 +42,10 @@ import { handleUgc, UGC_CODES } from './ugc.ts';
 
 export type { EmulatorOptions, EmulatorCredential, EventConfig, EventTimings } from './options.ts';
 export type { FaultConfig } from './faults.ts';
-export type { ActionHandler, ActionContext } from './api.ts';
-export { ApiError, API_ACTIONS } from './api.ts';
+export type { ActionHandler, ActionContext } from './api/endpoint.ts';
+export { API_ACTIONS } from './api/actions.ts';
+export { ApiError } from './api/error.ts';
 export { UGC_CODES } from './ugc.ts';
-export { shortBucketName } from './context.ts';
 
 export interface StartOptions extends EmulatorOptions {
   /** Extra or replacement API 3.0 actions, merged over `API_ACTIONS`. */
@@ -114,7 +116,7 @@ export async function startEmulator(options: StartOptions): Promise<Emulator> {
   } as EmulatorContext;
   const processing = new Processor(ctx);
   ctx.processing = processing;
-  const hotlink = new Hotlink(ctx);
+  const keyCheck = new CdnKeyCheck(ctx);
   const held = new Set<NodeJS.Timeout>();
 
   /** Applies API fault injection; true when the call was consumed by a fault. */
@@ -191,7 +193,7 @@ export async function startEmulator(options: StartOptions): Promise<Emulator> {
 
   async function serveMedia(req: IncomingMessage, res: ServerResponse, key: string, rawPath: string, rawQuery: string): Promise<void> {
     if (req.method === 'OPTIONS') return preflight(req, res);
-    const decision = hotlink.check(req, rawPath, rawQuery);
+    const decision = keyCheck.check(req, rawPath, rawQuery);
     if (!decision.ok) return sendForbidden(res, decision.reason);
     const short = key.split('/')[0] ?? '';
     let meta = store.doc.objects[objectIndexKey(`${short}-${resolved.storageAppId}`, key)];
@@ -199,18 +201,18 @@ export async function startEmulator(options: StartOptions): Promise<Emulator> {
       sendJson(req, res, meta ? 405 : 404, { error: { code: meta ? 'MethodNotAllowed' : 'NotFound', message: meta ? 'use GET or HEAD' : `no media file ${key}` } });
       return;
     }
-    if (decision.exper > 0 && key.endsWith('.ts') && hotlink.segmentStart(meta) >= decision.exper) {
+    if (decision.exper > 0 && key.endsWith('.ts') && keyCheck.segmentStart(meta) >= decision.exper) {
       return sendForbidden(res, `exper: this segment starts after the ${decision.exper} s preview`);
     }
-    if (hotlink.enabled && key.endsWith('.m3u8')) {
-      const body = hotlink.playlist(meta, decision);
+    if (keyCheck.enabled && key.endsWith('.m3u8')) {
+      const body = keyCheck.playlist(meta, decision);
       res.writeHead(200, { ...corsHeaders(req), 'content-type': meta.contentType, 'content-length': String(Buffer.byteLength(body)), 'cache-control': 'no-cache' });
       res.end(req.method === 'HEAD' ? undefined : body);
       return;
     }
     if (decision.exper > 0 && key.endsWith('.mp4')) {
       try {
-        const file = await hotlink.preview(meta, decision.exper);
+        const file = await keyCheck.preview(meta, decision.exper);
         const stat = fs.statSync(file);
         meta = { ...meta, file, size: stat.size, etag: `"${path.basename(file, '.mp4')}"` };
       } catch (error) {
@@ -219,7 +221,7 @@ export async function startEmulator(options: StartOptions): Promise<Emulator> {
       }
     }
     try {
-      sendObject(ctx, req, res, meta, { 'cache-control': hotlink.enabled ? 'no-cache' : 'max-age=3600' });
+      sendObject(ctx, req, res, meta, { 'cache-control': keyCheck.enabled ? 'no-cache' : 'max-age=3600' });
     } catch {
       res.writeHead(416, { ...corsHeaders(req), 'content-range': `bytes */${meta.size}`, 'content-length': '0' });
       res.end();

@@ -25,7 +25,7 @@ export interface ProcessingOptions {
   taskRetentionMs: number;
 }
 
-export const DEFAULT_PROCESSING: ProcessingOptions = {
+const DEFAULT_PROCESSING: ProcessingOptions = {
   concurrency: 1,
   startPaused: false,
   threads: 0,
@@ -166,7 +166,7 @@ export interface ResolvedOptions {
   log: (line: string) => void;
 }
 
-export const DEFAULT_EVENT_CONFIG: EventConfig = {
+const DEFAULT_EVENT_CONFIG: EventConfig = {
   Mode: 'PUSH',
   NotificationUrl: '',
   UploadMediaCompleteEventSwitch: 'OFF',
@@ -175,7 +175,7 @@ export const DEFAULT_EVENT_CONFIG: EventConfig = {
   SignKey: '',
 };
 
-export const DEFAULT_EVENT_TIMINGS: EventTimings = {
+const DEFAULT_EVENT_TIMINGS: EventTimings = {
   pullWaitMs: 5_000,
   redeliverAfterMs: 30_000,
   retentionMs: 4 * 24 * 3600_000,

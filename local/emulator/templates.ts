@@ -83,8 +83,8 @@ export interface WatermarkTemplate {
   width?: number | string;
 }
 
-export const ASSETS_DIR = path.join(__dirname, 'assets');
-export const DEFAULT_WATERMARK_PNG = path.join(ASSETS_DIR, 'watermark.png');
+const ASSETS_DIR = path.join(__dirname, 'assets');
+const DEFAULT_WATERMARK_PNG = path.join(ASSETS_DIR, 'watermark.png');
 
 /** 501: the emulator's image watermark (top right); 502: a text watermark (bottom left). */
 export const DEFAULT_WATERMARK_TEMPLATES: Record<number, WatermarkTemplate> = {

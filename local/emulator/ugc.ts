@@ -9,7 +9,8 @@ import { verify, UploadSignatureError } from '#lib/upload-signature-codec';
 import type { UploadSignatureParams } from '#lib/upload-signature-codec';
 import { mediaUrl, regionAbbreviation, shortBucketName } from './context.ts';
 import type { EmulatorContext } from './context.ts';
-import { BodyTooLargeError, readBody, sendJson, unixSeconds } from './http-util.ts';
+import { BodyTooLargeError, readBody, sendJson } from './http-front.ts';
+import { unixSeconds } from './times.ts';
 import { applyUpload, commitUpload, findSession, resumeUpload, UploadError, verifyContent } from './uploads.ts';
 import type { TempCredential, UploadSession } from './state.ts';
 

@@ -6,9 +6,10 @@
 import { createHash, createHmac, randomBytes } from 'node:crypto';
 import { fullBucketName, mediaUrl, shortBucketName } from './context.ts';
 import type { EmulatorContext } from './context.ts';
-import { isoTime, unixSeconds } from './http-util.ts';
+import { isoTime, unixSeconds } from './times.ts';
 import { probeMedia } from './probe.ts';
-import { startProcedure } from './process-api.ts';
+import { startProcedure } from './processing/procedures.ts';
+import { newTaskId } from './processing/tasks.ts';
 import { objectIndexKey } from './state.ts';
 import type { MediaRecord, StoredFile, TempCredential, UploadSession } from './state.ts';
 
@@ -22,7 +23,7 @@ export class UploadError extends Error {
 }
 
 const FORBIDDEN_NAME_CHARS = /[\\/:*?"<>|]/;
-export const NEVER_EXPIRES = '9999-12-31T23:59:59Z';
+const NEVER_EXPIRES = '9999-12-31T23:59:59Z';
 
 export interface FileRequest {
   name: string;
@@ -185,7 +186,7 @@ export async function commitUpload(ctx: EmulatorContext, session: UploadSession)
   const video = session.video!;
   const probe = await probeMedia(videoMeta!.file, videoMeta!.size, videoMeta!.md5, video.type, ctx.options.ffprobePath);
   const mediaUrlValue = mediaUrl(ctx, video.storagePath);
-  const procedureTaskId = session.procedure ? `${session.appId}-Procedure-${randomBytes(16).toString('hex')}t0` : undefined;
+  const procedureTaskId = session.procedure ? newTaskId(session.appId, true) : undefined;
   const basicInfo: Record<string, unknown> = {
     Name: video.name,
     Description: '',

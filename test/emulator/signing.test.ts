@@ -5,8 +5,9 @@
  */
 import fc from 'fast-check';
 import type { IncomingHttpHeaders } from 'node:http';
-import { computeCosSignature, parseCosAuthorization, parseQuery } from '../../local/emulator/cos-auth.ts';
-import { ApiError, verifyTc3 } from '../../local/emulator/tc3.ts';
+import { computeCosSignature, parseCosAuthorization, parseQuery } from '../../local/emulator/cos/signature.ts';
+import { ApiError } from '../../local/emulator/api/error.ts';
+import { verifyTc3 } from '../../local/emulator/api/tc3.ts';
 
 const Sign = (require('tencentcloud-sdk-nodejs-common/tencentcloud/common/sign') as { default: { sign3(args: Record<string, unknown>): string } }).default;
 const cosUtil = require('cos-nodejs-sdk-v5/sdk/util') as { getAuth(opt: Record<string, unknown>): string };

@@ -8,7 +8,7 @@
  * Runs alternate (emulator, direct, emulator, direct, …) and the best of each is reported, so load from
  * elsewhere on the machine affects both sides alike.
  *
- *   npx tsx local/emulator/bench-processing.ts [--seconds 30] [--height 720] [--procedure LongVideoPreset] [--runs 2]
+ *   npx tsx bench/emulator-processing.ts [--seconds 30] [--height 720] [--procedure LongVideoPreset] [--runs 2]
  */
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -16,8 +16,8 @@ import os from 'node:os';
 import path from 'node:path';
 import COS from 'cos-nodejs-sdk-v5';
 import { vod } from 'tencentcloud-sdk-nodejs-vod';
-import { ffmpegPath, runFfmpeg } from './ffmpeg.ts';
-import { startEmulator } from './index.ts';
+import { ffmpegPath, runFfmpeg } from '../local/emulator/ffmpeg.ts';
+import { startEmulator } from '../local/emulator/index.ts';
 
 const SECRET_ID = 'AKIDbenchEmulator0000000000000000000';
 const SECRET_KEY = 'benchEmulatorSecretKey0000000000';

@@ -9,23 +9,15 @@
  */
 import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
-import type { EmulatorCredential } from './options.ts';
+import type { EmulatorCredential } from '../options.ts';
+import { ApiError } from './error.ts';
 
-export const MAX_CLOCK_SKEW_SECONDS = 300;
-
-export class ApiError extends Error {
-  constructor(
-    readonly code: string,
-    message: string,
-  ) {
-    super(message);
-  }
-}
+const MAX_CLOCK_SKEW_SECONDS = 300;
 
 const sha256Hex = (data: string | Buffer) => createHash('sha256').update(data).digest('hex');
 const hmac = (key: string | Buffer, data: string) => createHmac('sha256', key).update(data, 'utf8').digest();
 
-export interface ParsedTc3 {
+interface ParsedTc3 {
   secretId: string;
   date: string;
   service: string;
@@ -33,7 +25,7 @@ export interface ParsedTc3 {
   signature: string;
 }
 
-export function parseTc3Authorization(value: string): ParsedTc3 | undefined {
+function parseTc3Authorization(value: string): ParsedTc3 | undefined {
   const m = /^TC3-HMAC-SHA256\s+Credential=([^/,\s]+)\/(\d{4}-\d{2}-\d{2})\/([^/,\s]+)\/tc3_request\s*,\s*SignedHeaders=([a-z0-9;-]+)\s*,\s*Signature=([0-9a-f]{64})\s*$/i.exec(
     value.trim(),
   );
@@ -41,7 +33,7 @@ export function parseTc3Authorization(value: string): ParsedTc3 | undefined {
   return { secretId: m[1]!, date: m[2]!, service: m[3]!, signedHeaders: m[4]!.toLowerCase().split(';'), signature: m[5]!.toLowerCase() };
 }
 
-export function utcDate(timestampSeconds: number): string {
+function utcDate(timestampSeconds: number): string {
   return new Date(timestampSeconds * 1000).toISOString().slice(0, 10);
 }
 
@@ -53,7 +45,7 @@ export interface Tc3Request {
   body: Buffer;
 }
 
-export function tc3Signature(secretKey: string, parsed: ParsedTc3, timestamp: string, canonicalRequest: string): string {
+function tc3Signature(secretKey: string, parsed: ParsedTc3, timestamp: string, canonicalRequest: string): string {
   const stringToSign = `TC3-HMAC-SHA256\n${timestamp}\n${parsed.date}/${parsed.service}/tc3_request\n${sha256Hex(canonicalRequest)}`;
   const kDate = hmac(`TC3${secretKey}`, parsed.date);
   const kService = hmac(kDate, parsed.service);

@@ -7,7 +7,7 @@
 import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';
 
-export function camSafeUrlEncode(value: string): string {
+function camSafeUrlEncode(value: string): string {
   return encodeURIComponent(value)
     .replace(/!/g, '%21')
     .replace(/'/g, '%27')

@@ -1,6 +1,6 @@
 /**
- * Key hotlink protection for `/media/...` (vod-protocol.md §8), off unless the `hotlinkKey` option is
- * set. Then, as VOD's CDN does:
+ * The CDN side of Key hotlink protection for `/media/...` (vod-protocol.md §8): signed URLs verified
+ * as VOD's CDN does, off unless the `hotlinkKey` option is set. Then:
  * - a URL without `t`/`sign`, with a signature that does not match (wrong key, Dir or edited
  *   parameters), or past `t` + 300 s gets 403 (the check is `verifyPlaybackUrl` from `#lib/playback-url-signer`);
  * - `rlimit`: at most that many distinct client IPs per signed URL (counted in memory), others 403;
@@ -22,9 +22,9 @@ import type { ObjectMeta } from './state.ts';
 
 const HOTLINK_PARAMS = new Set(['t', 'exper', 'rlimit', 'us', 'whref', 'bkref', 'whreg', 'bkreg', 'sign']);
 
-export type HotlinkDecision = { ok: true; exper: number; query: string } | { ok: false; reason: string };
+export type KeyCheckDecision = { ok: true; exper: number; query: string } | { ok: false; reason: string };
 
-export class Hotlink {
+export class CdnKeyCheck {
   /** sign → client IPs seen (rlimit). */
   private readonly clients = new Map<string, Set<string>>();
   private readonly previews = new Map<string, Promise<string>>();
@@ -35,7 +35,7 @@ export class Hotlink {
     return this.ctx.options.hotlinkKey !== undefined;
   }
 
-  check(req: IncomingMessage, rawPath: string, rawQuery: string): HotlinkDecision {
+  check(req: IncomingMessage, rawPath: string, rawQuery: string): KeyCheckDecision {
     const key = this.ctx.options.hotlinkKey;
     if (key === undefined) return { ok: true, exper: 0, query: '' };
     const verdict = verifyPlaybackUrl(rawQuery ? `${rawPath}?${rawQuery}` : rawPath, key, Math.floor(this.ctx.now() / 1000));
