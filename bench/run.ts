@@ -12,7 +12,7 @@
  * Set BENCH_DATABASE_URL (or TEST_DATABASE_URL) to also measure against a PostgreSQL server.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import autocannon from 'autocannon';
@@ -152,19 +152,30 @@ function coldStart(bundle: string, env: Record<string, string>): Promise<{ requi
  */
 async function buildUnbundled(): Promise<{ dir: string }> {
   const dir = mkdtempSync(path.join(root, '.unbundled-'));
-  const sources = ['lib', 'functions'].flatMap((folder) =>
+  const sources = ['contract', 'lib', 'functions'].flatMap((folder) =>
     readdirSync(path.join(root, folder), { recursive: true })
       .map(String)
       .filter((file) => file.endsWith('.ts'))
       .map((file) => path.join(folder, file)),
   );
+  // `#contract` and `#lib/x` (package.json imports) → the transpiled file (`x.js`, or `x/index.js` for a folder).
+  const target = (specifier: string) => {
+    const module = specifier === '#contract' ? 'contract' : `lib/${specifier.slice('#lib/'.length)}`;
+    return existsSync(path.join(root, module, 'index.ts')) ? `${module}/index.js` : `${module}.js`;
+  };
   for (const source of sources) {
     const out = path.join(dir, source.replace(/\.ts$/, '.js'));
     const result = await esbuild.transform(readFileSync(path.join(root, source), 'utf8'), { loader: 'ts', format: 'cjs', target: 'node18', sourcefile: source });
-    // `#lib/x` (package.json imports) → a relative path to the transpiled file.
-    const toLib = path.relative(path.dirname(path.join(dir, source)), path.join(dir, 'lib')) || '.';
+    const from = path.dirname(path.join(dir, source));
+    const relative = (file: string) => {
+      const rel = path.relative(from, path.join(dir, file));
+      return rel.startsWith('.') ? rel : `./${rel}`;
+    };
     mkdirSync(path.dirname(out), { recursive: true });
-    writeFileSync(out, result.code.replace(/require\("#lib\/([\w/-]+)"\)/g, (_m, name: string) => `require("${toLib.startsWith('.') ? toLib : `./${toLib}`}/${name}.js")`));
+    const code = result.code
+      .replace(/require\("(#contract|#lib\/[\w/-]+)"\)/g, (_m, specifier: string) => `require("${relative(target(specifier))}")`)
+      .replace(/require\("(\.\.?\/[\w./-]+)\.ts"\)/g, (_m, file: string) => `require("${file}.js")`);
+    writeFileSync(out, code);
   }
   // Resolved from the project's node_modules (the folder sits inside the project).
   return { dir };

@@ -140,7 +140,7 @@ beforeAll(() => {
   project = mkdtempSync(path.join(tmpdir(), 'vub-deploy-'));
   home = path.join(project, '.home');
   mkdirSync(home);
-  for (const item of ['functions', 'lib', 'scripts', 'package.json', 'tsconfig.json', 'serverless.yml']) {
+  for (const item of ['contract', 'functions', 'lib', 'scripts', 'package.json', 'tsconfig.json', 'serverless.yml']) {
     cpSync(path.join(repo, item), path.join(project, item), { recursive: true });
   }
   symlinkSync(path.join(repo, 'node_modules'), path.join(project, 'node_modules'), 'dir');
