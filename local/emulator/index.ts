@@ -38,14 +38,15 @@ import { CdnKeyCheck, sendForbidden } from './cdn-key-check.ts';
 import { resolveOptions } from './options.ts';
 import type { EmulatorOptions } from './options.ts';
 import { objectIndexKey, StateStore } from './state.ts';
-import { handleUgc, UGC_CODES } from './ugc.ts';
+import { handleUgc } from './ugc.ts';
+import { UGC_CODES } from '#contract';
 
 export type { EmulatorOptions, EmulatorCredential, EventConfig, EventTimings } from './options.ts';
 export type { FaultConfig } from './faults.ts';
 export type { ActionHandler, ActionContext } from './api/endpoint.ts';
 export { API_ACTIONS } from './api/actions.ts';
 export { ApiError } from './api/error.ts';
-export { UGC_CODES } from './ugc.ts';
+export { UGC_CODES } from '#contract';
 
 export interface StartOptions extends EmulatorOptions {
   /** Extra or replacement API 3.0 actions, merged over `API_ACTIONS`. */

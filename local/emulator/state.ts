@@ -7,6 +7,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { EventConfig } from './options.ts';
+import type { MediaProcessTaskType, TaskNotifyMode } from '#contract';
 
 export interface StoredFile {
   storagePath: string;
@@ -112,7 +113,8 @@ export interface DerivedEntry {
   keys: string[];
 }
 
-export type SubtaskType = 'Transcode' | 'AnimatedGraphics' | 'SnapshotByTimeOffset' | 'SampleSnapshot' | 'ImageSprites' | 'CoverBySnapshot' | 'AdaptiveDynamicStreaming';
+/** The subtask types the emulator runs: every `MediaProcessResultSet[].Type` of the contract. */
+export type SubtaskType = MediaProcessTaskType;
 
 /** One entry of a task's MediaProcessResultSet. */
 export interface SubtaskRecord {
@@ -139,7 +141,7 @@ export interface ProcessingTask {
   procedureName?: string;
   status: 'WAITING' | 'PROCESSING' | 'FINISH';
   priority: number;
-  notifyMode: 'Finish' | 'Change' | 'None';
+  notifyMode: TaskNotifyMode;
   sessionContext: string;
   sessionId: string;
   /** Submission order: ties of priority run first come, first served. */

@@ -13,24 +13,7 @@ import { BodyTooLargeError, readBody, sendJson } from './http-front.ts';
 import { unixSeconds } from './times.ts';
 import { applyUpload, commitUpload, findSession, resumeUpload, UploadError, verifyContent } from './uploads.ts';
 import type { TempCredential, UploadSession } from './state.ts';
-
-/**
- * Numeric `code`s. Only 10010 (expired signature) is documented (iOS SDK); the others are this
- * emulator's choice, kept stable so clients and tests can rely on them. 10005 = bad vodSessionKey
- * follows the legacy web SDK, which dropped its cached session key on that code.
- */
-export const UGC_CODES = {
-  OK: 0,
-  InternalError: 10001,
-  InvalidParameter: 10002,
-  SessionInvalid: 10005,
-  FileNotFound: 10007,
-  UploadIncomplete: 10008,
-  SignatureInvalid: 10009,
-  SignatureExpired: 10010,
-  SignatureReused: 10012,
-  InvalidAction: 10014,
-} as const;
+import { UGC_ACTIONS, UGC_CODES } from '#contract';
 
 class UgcError extends Error {
   constructor(
@@ -40,8 +23,6 @@ class UgcError extends Error {
     super(message);
   }
 }
-
-const UGC_ACTIONS = ['ApplyUploadUGC', 'CommitUploadUGC', 'PrepareUploadUGC'] as const;
 
 function fromUploadError(error: UploadError): UgcError {
   switch (error.kind) {

@@ -12,6 +12,7 @@ import { startProcedure } from './processing/procedures.ts';
 import { newTaskId } from './processing/tasks.ts';
 import { objectIndexKey } from './state.ts';
 import type { MediaRecord, StoredFile, TempCredential, UploadSession } from './state.ts';
+import { MEDIA_NAME_FORBIDDEN_CHARS } from '#contract';
 
 export class UploadError extends Error {
   constructor(
@@ -22,7 +23,6 @@ export class UploadError extends Error {
   }
 }
 
-const FORBIDDEN_NAME_CHARS = /[\\/:*?"<>|]/;
 const NEVER_EXPIRES = '9999-12-31T23:59:59Z';
 
 export interface FileRequest {
@@ -49,7 +49,7 @@ export interface ApplyInput {
 }
 
 function checkFile(kind: string, file: FileRequest): void {
-  if (FORBIDDEN_NAME_CHARS.test(file.name)) throw new UploadError('InvalidParameter', `${kind} name must not contain \\ / : * ? " < > |`);
+  if (MEDIA_NAME_FORBIDDEN_CHARS.test(file.name)) throw new UploadError('InvalidParameter', `${kind} name must not contain \\ / : * ? " < > |`);
   if (!/^[a-zA-Z0-9]{1,16}$/.test(file.type)) throw new UploadError('InvalidParameter', `${kind} type must be a file extension such as mp4`);
   if (file.size !== undefined && (!Number.isInteger(file.size) || file.size < 0)) {
     throw new UploadError('InvalidParameter', `${kind} size must be a non-negative integer`);

@@ -17,11 +17,11 @@ import type { MediaRecord, ProcessingTask } from '../state.ts';
 import { ApiError } from './error.ts';
 import { subtasksOf } from './media-process-task.ts';
 import { optionalNumber, optionalString } from './params.ts';
+import { TASK_NOTIFY_MODES } from '#contract';
 
 type Params = Record<string, unknown>;
 type Handler = (call: { ctx: EmulatorContext; appId: number }, params: Params) => Record<string, unknown>;
 
-const NOTIFY_MODES = ['Finish', 'Change', 'None'] as const;
 
 function findMedia(ctx: EmulatorContext, appId: number, params: Params): MediaRecord {
   const fileId = optionalString(params, 'FileId', 64);
@@ -39,7 +39,7 @@ function commonParams(params: Params): TaskSettings {
   const priority = optionalNumber(params.TasksPriority, 'TasksPriority') ?? 0;
   if (priority < -10 || priority > 10) throw new ApiError('InvalidParameterValue', 'TasksPriority must be between -10 and 10.');
   const mode = params.TasksNotifyMode ?? 'Finish';
-  if (!(NOTIFY_MODES as readonly unknown[]).includes(mode)) throw new ApiError('InvalidParameterValue', `TasksNotifyMode must be one of ${NOTIFY_MODES.join(', ')}.`);
+  if (!(TASK_NOTIFY_MODES as readonly unknown[]).includes(mode)) throw new ApiError('InvalidParameterValue', `TasksNotifyMode must be one of ${TASK_NOTIFY_MODES.join(', ')}.`);
   return {
     priority,
     notifyMode: mode as TaskSettings['notifyMode'],

@@ -1,5 +1,5 @@
 /** Views of a task: the ProcedureTask of events and DescribeTaskDetail, TaskSimpleInfo of DescribeTasks. */
-import { MEDIA_PROCESS_TASK_FIELDS } from '#lib/vod-event';
+import { MEDIA_PROCESS_TASK_FIELDS } from '#contract';
 import type { EmulatorContext } from '../context.ts';
 import { isoTime } from '../times.ts';
 import type { ProcessingTask, SubtaskRecord, SubtaskType } from '../state.ts';
