@@ -17,6 +17,7 @@ import {
   UnsupportedMediaTypeError,
 } from '#lib/errors';
 import type { Logger } from '#lib/log';
+import { matchRoute } from '#lib/route-template';
 
 /** SCF's API-gateway integration event; function-URL events are the same minus the marked fields. */
 export interface ScfHttpEvent {
@@ -100,40 +101,6 @@ function queryOf(event: ScfHttpEvent): Record<string, string> {
     }
   }
   return out;
-}
-
-/**
- * Matches the route template against the end of the path (API gateway may prefix a stage or service
- * path). `{name}` segments become parameters; a last `{name?}` segment may be absent.
- */
-export function matchRoute(template: string, path: string): Record<string, string> | undefined {
-  let want = template.split('/').filter(Boolean);
-  const have = path.split('?')[0]!.split('/').filter(Boolean);
-  // A trailing `{name?}` segment is optional: match with it first, then without it.
-  const optional = /^\{(\w+)\?\}$/.exec(want[want.length - 1] ?? '');
-  if (optional) {
-    const withParam = matchRoute([...want.slice(0, -1), `{${optional[1]}}`].join('/'), path);
-    if (withParam) return withParam;
-    want = want.slice(0, -1);
-  }
-  if (have.length < want.length) return undefined;
-  const tail = have.slice(have.length - want.length);
-  const params: Record<string, string> = {};
-  for (let i = 0; i < want.length; i++) {
-    const segment = want[i]!;
-    const actual = tail[i]!;
-    const name = /^\{(\w+)\}$/.exec(segment)?.[1];
-    if (name !== undefined) {
-      try {
-        params[name] = decodeURIComponent(actual);
-      } catch {
-        return undefined;
-      }
-    } else if (segment !== actual) {
-      return undefined;
-    }
-  }
-  return params;
 }
 
 function corsHeaders(origin: string | undefined, allowed: readonly string[]): Record<string, string> | undefined {

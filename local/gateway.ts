@@ -13,6 +13,7 @@ import path from 'node:path';
 import { parseCron } from './cron';
 import type { FunctionDefinition } from './functions-config';
 import { readBody, sendJson } from './http-body.ts';
+import { matchRoute } from '#lib/route-template';
 
 export type EventShape = 'function-url' | 'api-gateway';
 
@@ -87,24 +88,12 @@ function loadInstance(bundle: string, env: Record<string, string | undefined>): 
   return instance.exports;
 }
 
-function routeRegex(template: string): RegExp {
-  const segments = template.split('/').filter(Boolean);
-  let pattern = '';
-  for (const [i, segment] of segments.entries()) {
-    const optional = /^\{(\w+)\?\}$/.exec(segment);
-    if (optional && i === segments.length - 1) pattern += '(?:/[^/]+)?';
-    else if (/^\{\w+\}$/.test(segment)) pattern += '/[^/]+';
-    else pattern += `/${segment.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}`;
-  }
-  return new RegExp(`^${pattern || '/'}/?$`);
-}
-
 export async function startGateway(options: GatewayOptions): Promise<Gateway> {
   const log = options.log ?? ((message: string) => console.log(message));
   const shape = options.eventShape ?? 'function-url';
   const maxBody = options.maxBodyBytes ?? 6 * 1024 * 1024;
   const handlers = new Map<string, MainHandler>();
-  const routes = options.functions.flatMap((fn) => fn.routes.map((route) => ({ fn, method: route.method, regex: routeRegex(route.path), template: route.path })));
+  const routes = options.functions.flatMap((fn) => fn.routes.map((route) => ({ fn, method: route.method, template: route.path })));
 
   /**
    * Loaded on first use, like an SCF instance's init, and kept warm afterwards. Each gateway compiles
@@ -160,7 +149,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     }
   }
 
-  function buildEvent(req: IncomingMessage, url: URL, body: Buffer, requestId: string, template: string): unknown {
+  function buildEvent(req: IncomingMessage, url: URL, body: Buffer, requestId: string, template: string, pathParameters: Record<string, string>): unknown {
     const headers: Record<string, string> = {};
     for (const [name, value] of Object.entries(req.headers)) {
       if (value !== undefined) headers[name.toLowerCase()] = Array.isArray(value) ? value.join(', ') : value;
@@ -174,13 +163,6 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     const textual = body.length === 0 || /^(text\/|application\/(json|xml|x-www-form-urlencoded|[\w.+-]+\+json))/i.test(contentType);
     const base = { httpMethod: req.method, path: url.pathname, headers, queryString: query, body: textual ? body.toString('utf8') : body.toString('base64') };
     if (shape === 'function-url') return textual ? base : { ...base, isBase64Encoded: true };
-    const pathParameters: Record<string, string> = {};
-    const names = template.split('/').filter(Boolean);
-    const values = url.pathname.split('/').filter(Boolean);
-    names.forEach((segment, i) => {
-      const name = /^\{(\w+)\??\}$/.exec(segment)?.[1];
-      if (name && values[i] !== undefined) pathParameters[name] = safeDecode(values[i]!) ?? values[i]!;
-    });
     return {
       ...base,
       requestContext: { serviceId: 'service-local', path: template, httpMethod: req.method, requestId, sourceIp: headers['x-scf-remote-addr'], stage: 'release', identity: {} },
@@ -212,7 +194,11 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
   const server = createServer(async (req, res) => {
     const requestId = randomUUID();
     const url = new URL(req.url ?? '/', 'http://localhost');
-    const candidates = routes.filter((r) => r.regex.test(url.pathname));
+    // The adapter's own matcher, on the whole path: the routes are served exactly as declared.
+    const candidates = routes.flatMap((r) => {
+      const params = matchRoute(r.template, url.pathname, { whole: true });
+      return params === undefined ? [] : [{ ...r, params }];
+    });
     const route = candidates.find((r) => r.method === req.method || r.method === 'ANY') ?? candidates.find(() => req.method === 'OPTIONS');
     try {
       if (options.localRoutes && (await options.localRoutes(req, res, url))) return;
@@ -231,7 +217,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
         res.on('finish', () => req.destroy());
         return sendJson(res, 413, { error: { code: 'PayloadTooLarge', message: `The request body exceeds ${maxBody} bytes` } }, { 'x-request-id': requestId });
       }
-      const result = (await invoke(route.fn, buildEvent(req, url, body, requestId, route.template), requestId)) as ScfResult | undefined;
+      const result = (await invoke(route.fn, buildEvent(req, url, body, requestId, route.template, route.params), requestId)) as ScfResult | undefined;
       const status = Number(result?.statusCode ?? 200);
       const headers: Record<string, string | string[]> = { ...(result?.headers ?? {}) };
       const payload = result?.body === undefined ? Buffer.alloc(0) : Buffer.from(result.body, result.isBase64Encoded ? 'base64' : 'utf8');

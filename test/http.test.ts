@@ -1,6 +1,7 @@
 import fc from 'fast-check';
 import { BadRequestError, InvalidInputError, TooManyRequestsError } from '#lib/errors';
-import { httpHandler, jsonBody, matchRoute, type HttpRequest, type ScfHttpEvent } from '#lib/http';
+import { httpHandler, jsonBody, type HttpRequest, type ScfHttpEvent } from '#lib/http';
+import { matchRoute } from '#lib/route-template';
 import { createLogger, setLogSink } from '#lib/log';
 import { parseVodEvent } from '#lib/vod-event';
 
