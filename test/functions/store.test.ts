@@ -3,7 +3,7 @@ import { migrate, MIGRATIONS } from '#lib/migrations';
 import { consumeRateLimit } from '#lib/rate-limit';
 import { canTransition, UPLOAD_STATUSES, UploadStatus } from '#lib/upload-lifecycle';
 import { extendSignatureExpiry, getUpload, insertIssuedUpload } from '#lib/upload-store';
-import { openTestDatabase, truncateAll, usingPostgres, type TestDatabase } from './support/db';
+import { openTestDatabase, truncateAll, usingPostgres, type TestDatabase } from '../support/db';
 
 let test_db: TestDatabase;
 let db: Database;

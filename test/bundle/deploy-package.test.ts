@@ -14,9 +14,9 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { inflateRawSync } from 'node:zlib';
 import { parse as parseYaml } from 'yaml';
-import { functionEnv } from './support/env';
+import { functionEnv } from '../support/env';
 
-const repo = path.resolve(__dirname, '..');
+const repo = path.resolve(__dirname, '..', '..');
 const SERVICE = 'vod-upload-backend';
 /** Settings that only make sense on a developer machine, never in a deployed function. */
 const LOCAL_ONLY = new Set(['VOD_API_ENDPOINT', 'VOD_API_PROTOCOL', 'DATA_DIR']);
@@ -198,7 +198,7 @@ describe('serverless package (serverless@3 + serverless-tencent-scf), offline, n
     await npmPackage(); // serverless ships what the build wrote
     const printed = await serverless(['print', '--format', 'json', '--stage', 'test']);
     resolved = JSON.parse(printed.stdout);
-  });
+  }, 120_000);
 
   test('every function under functions/ is declared, with runtime, handler, memory and timeout', () => {
     expect(Object.keys(resolved.functions).sort()).toEqual(functionDirs());

@@ -4,8 +4,8 @@ import { exportJWK, generateKeyPair, SignJWT, type JWK, type KeyLike } from 'jos
 import { createAuthenticator } from '#lib/auth';
 import { loadConfig } from '#lib/config';
 import { createLogger } from '#lib/log';
-import { functionEnv, TEST_JWT_SECRET } from './support/env';
-import { userToken } from './support/jwt';
+import { functionEnv, TEST_JWT_SECRET } from '../support/env';
+import { userToken } from '../support/jwt';
 
 const log = createLogger({}, 'error');
 const hs256 = createAuthenticator(loadConfig(functionEnv()), log);

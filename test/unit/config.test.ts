@@ -1,5 +1,5 @@
 import { ConfigError, loadConfig } from '#lib/config';
-import { functionEnv } from './support/env';
+import { functionEnv } from '../support/env';
 
 function configError(env: Record<string, string | undefined>): string {
   try {

@@ -5,11 +5,11 @@
 import { randomUUID } from 'node:crypto';
 import { openDatabase, type Database } from '#lib/db';
 import { getUpload, insertIssuedUpload } from '#lib/upload-store';
-import { functionEnv } from './support/env';
-import { newFileUploadBody } from './support/events';
-import { functionUrlEvent, loadFunction } from './support/function';
-import { postgresBinaries, startPgServer, type PgServer } from './support/pg-server';
-import { freePort } from './support/stack-process';
+import { functionEnv } from '../support/env';
+import { newFileUploadBody } from '../support/events';
+import { functionUrlEvent, loadFunction } from '../support/function';
+import { postgresBinaries, startPgServer, type PgServer } from '../support/pg-server';
+import { freePort } from '../support/stack-process';
 
 const available = postgresBinaries() !== undefined;
 if (!available) console.warn('db-outage test skipped: no PostgreSQL server binaries (apt-get install postgresql)');

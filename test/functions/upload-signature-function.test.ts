@@ -1,10 +1,10 @@
 import { getUpload } from '#lib/upload-store';
 import { decodeUploadContext } from '#lib/upload-context';
 import { verify } from '#lib/upload-signature-codec';
-import { openTestDatabase, truncateAll, usingPostgres, type TestDatabase } from './support/db';
-import { functionEnv, TEST_SECRET_KEY } from './support/env';
-import { functionUrlEvent, loadFunction, type HttpMainHandler } from './support/function';
-import { userToken } from './support/jwt';
+import { openTestDatabase, truncateAll, usingPostgres, type TestDatabase } from '../support/db';
+import { functionEnv, TEST_SECRET_KEY } from '../support/env';
+import { functionUrlEvent, loadFunction, type HttpMainHandler } from '../support/function';
+import { userToken } from '../support/jwt';
 
 let testDb: TestDatabase;
 let handler: HttpMainHandler;

@@ -6,10 +6,10 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { verify } from '#lib/upload-signature-codec';
-import { distBundle, invokeBundle } from './support/bundle';
-import { createTestDatabaseUrl, usingPostgres } from './support/db';
-import { functionEnv, TEST_SECRET_ID, TEST_SECRET_KEY } from './support/env';
-import { userToken } from './support/jwt';
+import { distBundle, invokeBundle } from '../support/bundle';
+import { createTestDatabaseUrl, usingPostgres } from '../support/db';
+import { functionEnv, TEST_SECRET_ID, TEST_SECRET_KEY } from '../support/env';
+import { userToken } from '../support/jwt';
 
 const apiGateway = (token: string | undefined, body: string, isBase64Encoded = false) => ({
   requestContext: { serviceId: 'service-x', path: '/upload-signature', httpMethod: 'POST', requestId: 'apigw-1', sourceIp: '10.0.0.1', stage: 'release' },

@@ -5,11 +5,11 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { makeTestClip } from '../scripts/test-clip';
+import { makeTestClip } from '../../scripts/test-clip';
 import { vod } from 'tencentcloud-sdk-nodejs-vod';
 import { setLogSink } from '#lib/log';
-import { MemoryResumeStore, VodUploader } from '../client/node';
-import { startStack } from '../local/stack';
+import { MemoryResumeStore, VodUploader } from '../../client/node';
+import { startStack } from '../../local/stack';
 
 const UPLOADS = Number(process.env.LOSSY_UPLOADS ?? 50);
 const work = mkdtempSync(path.join(tmpdir(), 'vub-lossy-'));

@@ -1,9 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import { insertIssuedUpload, updateUpload } from '#lib/upload-store';
-import { openTestDatabase, truncateAll, type TestDatabase } from './support/db';
-import { functionEnv } from './support/env';
-import { functionUrlEvent, loadFunction, type HttpMainHandler } from './support/function';
-import { userToken } from './support/jwt';
+import { openTestDatabase, truncateAll, type TestDatabase } from '../support/db';
+import { functionEnv } from '../support/env';
+import { functionUrlEvent, loadFunction, type HttpMainHandler } from '../support/function';
+import { userToken } from '../support/jwt';
 
 let testDb: TestDatabase;
 let handler: HttpMainHandler;

@@ -2,10 +2,10 @@ import { randomUUID } from 'node:crypto';
 import { callbackSign } from '#lib/callback-auth';
 import { setLogSink } from '#lib/log';
 import { getUpload, insertIssuedUpload } from '#lib/upload-store';
-import { openTestDatabase, truncateAll, type TestDatabase } from './support/db';
-import { functionEnv } from './support/env';
-import { newFileUploadBody } from './support/events';
-import { functionUrlEvent, loadFunction, type HttpMainHandler } from './support/function';
+import { openTestDatabase, truncateAll, type TestDatabase } from '../support/db';
+import { functionEnv } from '../support/env';
+import { newFileUploadBody } from '../support/events';
+import { functionUrlEvent, loadFunction, type HttpMainHandler } from '../support/function';
 
 const TOKEN = 'callback-token-0123456789abcdef';
 const OLD_TOKEN = 'previous-token-0123456789abcdef';

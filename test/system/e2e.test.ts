@@ -8,12 +8,12 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { makeTestClip } from '../scripts/test-clip';
+import { makeTestClip } from '../../scripts/test-clip';
 import { vod } from 'tencentcloud-sdk-nodejs-vod';
 import { callbackSign } from '#lib/callback-auth';
 import { setLogSink } from '#lib/log';
-import { MemoryResumeStore, VodUploader } from '../client/node';
-import { startStack, type Stack } from '../local/stack';
+import { MemoryResumeStore, VodUploader } from '../../client/node';
+import { startStack, type Stack } from '../../local/stack';
 
 const work = mkdtempSync(path.join(tmpdir(), 'vub-e2e-'));
 const clip = path.join(work, 'clip.mp4');

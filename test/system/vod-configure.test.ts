@@ -11,9 +11,9 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { vod } from 'tencentcloud-sdk-nodejs-vod';
 import { callbackSignFields, tokenMatches, verifyCallbackSign } from '#lib/callback-auth';
-import { API_ACTIONS, startEmulator } from '../local/emulator';
-import type { Emulator } from '../local/emulator';
-import { callbackUrl, configureVodEvents, maskUrl, planChanges } from '../scripts/vod-configure';
+import { API_ACTIONS, startEmulator } from '../../local/emulator';
+import type { Emulator } from '../../local/emulator';
+import { callbackUrl, configureVodEvents, maskUrl, planChanges } from '../../scripts/vod-configure';
 
 const SECRET_ID = 'AKIDvodConfigureTest000000000000000';
 const SECRET_KEY = 'vodConfigureTestSecretKey0123456789';
@@ -262,7 +262,7 @@ describe('vod:configure against the emulator', () => {
         execFile(
           'npm',
           ['run', '--silent', 'vod:configure', '--', ...args],
-          { cwd: path.resolve(__dirname, '..'), env: { PATH: process.env.PATH!, HOME: dataDir, npm_config_update_notifier: 'false', ...baseEnv() }, timeout: 30_000 },
+          { cwd: path.resolve(__dirname, '..', '..'), env: { PATH: process.env.PATH!, HOME: dataDir, npm_config_update_notifier: 'false', ...baseEnv() }, timeout: 30_000 },
           (error, stdout, stderr) => resolve({ code: error ? Number(error.code ?? 1) : 0, stdout, stderr }),
         );
       });

@@ -1,4 +1,4 @@
-import { parseCron } from '../local/cron';
+import { parseCron } from '../../local/cron';
 
 describe('SCF cron (7 fields)', () => {
   test('next fire times', () => {

@@ -11,7 +11,7 @@ import {
   procedureStateChangedFromTaskDetail,
 } from '#lib/vod-event';
 
-const fixture = (name: string) => JSON.parse(readFileSync(join(__dirname, 'fixtures', 'events', name), 'utf8')) as Record<string, any>;
+const fixture = (name: string) => JSON.parse(readFileSync(join(__dirname, '..', 'fixtures', 'events', name), 'utf8')) as Record<string, any>;
 
 /** A DescribeMediaInfos `MediaInfoSet` entry holding what a FileUploadEvent fixture says. */
 function mediaInfoOf(name: string) {

@@ -9,9 +9,9 @@ import { createLogger } from '#lib/log';
 import { encodeUploadContext } from '#lib/upload-context';
 import { getUpload, insertIssuedUpload, updateUpload } from '#lib/upload-store';
 import { createVodClient, type VodCalls } from '#lib/vod-api';
-import { SECRET_ID, SECRET_KEY, startTestEmulator, uploadViaApi, vodClient, type TestEmulator } from './emulator/helpers';
-import { openTestDatabase, truncateAll, type TestDatabase } from './support/db';
-import { functionEnv } from './support/env';
+import { SECRET_ID, SECRET_KEY, startTestEmulator, uploadViaApi, vodClient, type TestEmulator } from '../emulator/helpers';
+import { openTestDatabase, truncateAll, type TestDatabase } from '../support/db';
+import { functionEnv } from '../support/env';
 
 let t: TestEmulator;
 let testDb: TestDatabase;

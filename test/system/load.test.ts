@@ -6,7 +6,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { setLogSink } from '#lib/log';
-import { runLoad, startLoadStack } from '../bench/load';
+import { runLoad, startLoadStack } from '../../bench/load';
 
 test('concurrent signatures and duplicated callbacks: no 5xx, one row per success, exact limits, each event once', async () => {
   const previous = setLogSink(() => undefined);

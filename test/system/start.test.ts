@@ -7,8 +7,8 @@ import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { makeTestClip } from '../scripts/test-clip';
-import { freePort, projectRoot as root, startStackProcess, type StackProcess } from './support/stack-process';
+import { makeTestClip } from '../../scripts/test-clip';
+import { freePort, projectRoot as root, startStackProcess, type StackProcess } from '../support/stack-process';
 
 const work = mkdtempSync(path.join(tmpdir(), 'vub-start-'));
 let stack: StackProcess;

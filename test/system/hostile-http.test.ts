@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import fc from 'fast-check';
 import { setLogSink } from '#lib/log';
-import { startStack, type Stack } from '../local/stack';
+import { startStack, type Stack } from '../../local/stack';
 
 const RUNS = Number(process.env.HOSTILE_RUNS ?? 150);
 

@@ -15,7 +15,7 @@ import { parseVodEvent } from '#lib/vod-event';
 const SIGN_KEY = 'TestSignKey2026';
 const T = 1764049200;
 const SIGN = 'b50b90df9c7f03d270871f829944144e';
-const signedBody = JSON.parse(readFileSync(join(__dirname, 'fixtures', 'events', 'new-file-upload.signed.push.json'), 'utf8')) as Record<string, unknown>;
+const signedBody = JSON.parse(readFileSync(join(__dirname, '..', 'fixtures', 'events', 'new-file-upload.signed.push.json'), 'utf8')) as Record<string, unknown>;
 
 describe('callbackSign', () => {
   test('md5(SignKey + T) in lower-case hex: known answer', () => {

@@ -10,9 +10,9 @@ import { createLogger } from '#lib/log';
 import { getUpload, insertIssuedUpload } from '#lib/upload-store';
 import type { VodCalls } from '#lib/vod-api';
 import { parseVodEvent } from '#lib/vod-event';
-import { openTestDatabase, truncateAll, type TestDatabase } from './support/db';
-import { functionEnv } from './support/env';
-import { fileDeletedBody, newFileUploadBody, procedureBody } from './support/events';
+import { openTestDatabase, truncateAll, type TestDatabase } from '../support/db';
+import { functionEnv } from '../support/env';
+import { fileDeletedBody, newFileUploadBody, procedureBody } from '../support/events';
 
 class RecordingVod {
   calls: Array<Record<string, unknown>> = [];

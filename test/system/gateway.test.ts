@@ -5,11 +5,11 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { readFunctions } from '../local/functions-config';
-import { startGateway } from '../local/gateway';
-import { startStack, type Stack } from '../local/stack';
+import { readFunctions } from '../../local/functions-config';
+import { startGateway } from '../../local/gateway';
+import { startStack, type Stack } from '../../local/stack';
 
-const root = path.resolve(__dirname, '..');
+const root = path.resolve(__dirname, '..', '..');
 let stack: Stack;
 let dataDir: string;
 
@@ -66,7 +66,7 @@ test('HTTP requests reach the functions as SCF events and come back as HTTP', as
   expect(((await unknown.json()) as { error: { code: string } }).error.code).toBe('NotFound');
   const wrongMethod = await fetch(`${stack.apiUrl}/upload-signature`, { method: 'PUT' });
   expect(wrongMethod.status).toBe(405);
-});
+}, 90_000);
 
 test('the API-gateway event shape is selectable and answered the same way', async () => {
   const functions = readFunctions(path.join(root, 'serverless.yml'));

@@ -6,13 +6,13 @@
 import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { makeTestClip } from '../scripts/test-clip';
+import { makeTestClip } from '../../scripts/test-clip';
 import { chromium, type Browser } from 'playwright-core';
 import { setLogSink } from '#lib/log';
-import { startStack, type Stack } from '../local/stack';
+import { startStack, type Stack } from '../../local/stack';
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-const ARTIFACTS = path.resolve(__dirname, '..', 'test-artifacts');
+const ARTIFACTS = path.resolve(__dirname, '..', '..', 'test-artifacts');
 const available = existsSync(CHROMIUM);
 if (!available) console.warn(`web-page test skipped: no Chromium at ${CHROMIUM} (apt-get install chromium)`);
 const maybe = available ? test : test.skip;

@@ -18,7 +18,7 @@ import {
   type VodEvent,
 } from '#lib/vod-event';
 
-const FIXTURES = join(__dirname, 'fixtures', 'events');
+const FIXTURES = join(__dirname, '..', 'fixtures', 'events');
 const fixtureText = (name: string) => readFileSync(join(FIXTURES, name), 'utf8');
 const fixture = (name: string) => JSON.parse(fixtureText(name)) as Record<string, unknown>;
 const EVENT_FIXTURES = readdirSync(FIXTURES).filter((f) => f.endsWith('.json') && !f.startsWith('pull-events'));

@@ -6,8 +6,8 @@ import { execFile } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { makeTestClip } from '../scripts/test-clip';
-import { freePort, projectRoot as root, startStackProcess } from './support/stack-process';
+import { makeTestClip } from '../../scripts/test-clip';
+import { freePort, projectRoot as root, startStackProcess } from '../support/stack-process';
 import { vod } from 'tencentcloud-sdk-nodejs-vod';
 
 const work = mkdtempSync(path.join(tmpdir(), 'vub-crash-'));
