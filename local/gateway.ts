@@ -176,8 +176,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
 
   function serveStatic(res: ServerResponse, pathname: string): boolean {
     if (!options.staticDir) return false;
-    const decoded = safeDecode(pathname);
-    if (decoded === undefined) return false;
+    const decoded = safeDecode(pathname) ?? '';
     const relative = pathname === '/' ? 'index.html' : decoded.replace(/^\/+/, '');
     const file = path.resolve(options.staticDir, relative);
     if (!file.startsWith(path.resolve(options.staticDir) + path.sep)) return false;
@@ -203,6 +202,11 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     try {
       if (options.localRoutes && (await options.localRoutes(req, res, url))) return;
       if (!route) {
+        // A path no file can have (a malformed escape, a NUL) is the caller's mistake, not a server error.
+        const decoded = safeDecode(url.pathname);
+        if (decoded === undefined || decoded.includes('\0')) {
+          return sendJson(res, 400, { error: { code: 'InvalidPath', message: 'The path has a malformed percent-escape or a NUL character' } }, { 'x-request-id': requestId });
+        }
         if ((req.method === 'GET' || req.method === 'HEAD') && serveStatic(res, url.pathname)) return;
         if (candidates.length > 0) {
           res.setHeader('allow', [...new Set(candidates.map((r) => r.method))].join(', '));

@@ -135,6 +135,14 @@ test('broken syntax, huge and deeply nested bodies, odd content types, wrong met
   }
 }, 120_000);
 
+test('paths no file can have (a NUL, a malformed escape) are a JSON 400, not a server error', async () => {
+  for (const pathname of ['/%00', '/index.html%00', '/a%00b/c', '/%E0%A4%A', '/%']) {
+    const reply = await send('GET', pathname, {}, undefined);
+    expect({ pathname, status: reply.status }).toEqual({ pathname, status: 400 });
+    expectClientError(reply, `GET ${pathname}`);
+  }
+});
+
 test('no response body or log line carries a secret', () => {
   const secrets = [stack.secrets.secretKey, stack.secrets.jwtSecret, stack.secrets.callbackToken, stack.secrets.signKey, token];
   const logs = logLines.join('\n');
