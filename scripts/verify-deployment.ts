@@ -51,6 +51,8 @@ class StageFailed extends Error {
   constructor(
     readonly stage: string,
     readonly failure: Failure,
+    /** How long the stage ran before it failed. */
+    readonly ms?: number,
   ) {
     super(failure.saw);
   }
@@ -72,7 +74,7 @@ async function stage<T>(name: string, run: () => Promise<{ value: T; detail: str
     return value;
   } catch (error) {
     if (error instanceof StageFailed) throw error;
-    throw new StageFailed(name, toFailure(error));
+    throw new StageFailed(name, toFailure(error), Date.now() - started);
   }
 }
 
@@ -115,7 +117,7 @@ async function followUntilReady(status: VodUploader, uploadId: string, timeoutMs
     try {
       view = await status.getUpload(uploadId);
     } catch (error) {
-      throw new StageFailed('processing', clientFailure('processing', error));
+      throw new StageFailed('processing', clientFailure('processing', error), Date.now() - started);
     }
     if (view.status !== current || changes.length === 0) {
       if (view.status !== current) since = Date.now();
@@ -128,9 +130,9 @@ async function followUntilReady(status: VodUploader, uploadId: string, timeoutMs
       return view;
     }
     if (view.status === 'FAILED' || view.status === 'REJECTED' || view.status === 'EXPIRED' || view.status === 'DELETED') {
-      throw new StageFailed('processing', endedFailure(view));
+      throw new StageFailed('processing', endedFailure(view), Date.now() - started);
     }
-    if (Date.now() >= deadline) throw new StageFailed('processing', stuckFailure(current, (Date.now() - since) / 1000, view));
+    if (Date.now() >= deadline) throw new StageFailed('processing', stuckFailure(current, (Date.now() - since) / 1000, view), Date.now() - started);
     await new Promise((resolve) => setTimeout(resolve, Math.min(interval, Math.max(0, deadline - Date.now()))));
     interval = Math.min(5000, Math.round(interval * 1.5));
   }
@@ -223,7 +225,7 @@ async function verify(options: Options, work: string): Promise<void> {
     });
   } catch (error) {
     if (error instanceof VodUploadError) uploadId ??= error.uploadId;
-    throw new StageFailed(current, clientFailure(current, error));
+    throw new StageFailed(current, clientFailure(current, error), Date.now() - currentAt);
   }
   report('ok', 'commit', Date.now() - currentAt, `fileId ${result.fileId}`);
 
@@ -272,7 +274,7 @@ async function main(argv: string[]): Promise<number> {
     return VERIFY_EXIT.passed;
   } catch (error) {
     if (!(error instanceof StageFailed)) throw error;
-    report('FAIL', error.stage, undefined, error.failure.saw);
+    report('FAIL', error.stage, error.ms, error.failure.saw);
     console.log(`  hint: ${error.failure.hint}`);
     console.log(`FAILED at stage ${error.stage} (exit ${error.failure.exit}) after ${seconds(Date.now() - started)}`);
     return error.failure.exit;

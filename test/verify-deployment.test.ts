@@ -92,7 +92,7 @@ test('lost VOD callbacks: stuck ISSUED, with the diagnosis, exit 6', async () =>
   await setFaults({ push: { dropRate: 1 } });
   const { code, out } = await verify([...printed, '--timeout', '3']);
   expect(out).toMatch(/\[ok\]\s+commit/);
-  expect(out).toMatch(/\[FAIL\]\s+processing\s+stuck ISSUED for \d+ s/);
+  expect(out).toMatch(/\[FAIL\]\s+processing\s+\d+\.\d s\s+stuck ISSUED for \d+ s/);
   expect(out).toMatch(/NewFileUpload event is not reaching \/vod-events.*CALLBACK_DIAGNOSTICS/);
   expect(code).toBe(6);
 }, 120_000);
@@ -100,6 +100,6 @@ test('lost VOD callbacks: stuck ISSUED, with the diagnosis, exit 6', async () =>
 test('a failed transcode: the upload ends FAILED, its error printed, exit 5', async () => {
   await setFaults({ processing: { failTypes: ['Transcode'] } });
   const { code, out } = await verify(printed);
-  expect(out).toMatch(/\[FAIL\]\s+processing\s+the upload ended FAILED \(\S+: .+\)/);
+  expect(out).toMatch(/\[FAIL\]\s+processing\s+\d+\.\d s\s+the upload ended FAILED \(\S+: .+\)/);
   expect(code).toBe(5);
 }, 120_000);
