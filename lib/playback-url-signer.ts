@@ -6,8 +6,9 @@
  *   sign = md5(KEY + Dir + t + exper + rlimit + us + whref + bkref + whreg + bkreg)   (lower-case hex)
  *
  * where Dir is the URL path without the file name (`/dir1/dir2/` for `/dir1/dir2/v.mp4`, so one signature
- * also covers the HLS segments beside a playlist), `t` the expiry in lower-case hexadecimal Unix seconds,
- * and absent optional parameters are empty strings.
+ * also covers the HLS segments beside a playlist, if the player carries the playlist's query to them:
+ * nothing here makes a plain player do so, docs/vod-protocol/hotlink.md §8.3), `t` the expiry in
+ * lower-case hexadecimal Unix seconds, and absent optional parameters are empty strings.
  *
  * Decisions where the doc is silent:
  * - Query order: `t, exper, rlimit, us, whref, bkref, whreg, bkreg, sign` (absent ones left out): the doc's

@@ -43,6 +43,9 @@ demo user "demo", bearer token (24 h):
 upload a video:
   npx vod-upload clip.mp4 --api ${stack.apiUrl} --vod-api ${stack.emulator.url} --cos-domain ${stack.emulator.cosDomain} --token ${token} --wait
 
+check every stage, as after a deploy (README, Deploy §8):
+  npm run verify:deployment -- --api ${stack.apiUrl} --vod-api ${stack.emulator.url} --cos-domain ${stack.emulator.cosDomain} --token ${token}
+
 Ctrl-C stops everything.`);
 
   let stopping = false;

@@ -6,8 +6,11 @@
  * - `rlimit`: at most that many distinct client IPs per signed URL (counted in memory), others 403;
  * - `exper`: only a preview is served: an HLS playlist lists only the segments of the first `exper`
  *   seconds (later segments get 403), an MP4 is cut to `exper` seconds (stream copy, cached);
- * - HLS: a playlist's URIs are relative names in the same Dir, so the emulator appends the playlist's
- *   own hotlink query to them; the one Dir signature then covers sub-playlists and segments.
+ * - HLS: playlists are served as stored, their URIs NOT rewritten. Tencent's docs do not say that the
+ *   CDN appends the playlist's query to the URIs inside it (docs/vod-protocol/hotlink.md §8.3), so the
+ *   emulator does not guess: a player that resolves the relative URIs as written requests unsigned
+ *   segments and gets 403; one that carries the playlist's query along gets them (the one Dir signature
+ *   covers every file beside the playlist).
  * Not emulated: the referer and region lists (`whref`, `bkref`, `whreg`, `bkreg`) are part of the
  * signature but not enforced.
  */
@@ -20,9 +23,7 @@ import type { EmulatorContext } from './context.ts';
 import { ffmpegPath, runFfmpeg } from './ffmpeg.ts';
 import type { ObjectMeta } from './state.ts';
 
-const HOTLINK_PARAMS = new Set(['t', 'exper', 'rlimit', 'us', 'whref', 'bkref', 'whreg', 'bkreg', 'sign']);
-
-export type KeyCheckDecision = { ok: true; exper: number; query: string } | { ok: false; reason: string };
+export type KeyCheckDecision = { ok: true; exper: number } | { ok: false; reason: string };
 
 export class CdnKeyCheck {
   /** sign → client IPs seen (rlimit). */
@@ -37,7 +38,7 @@ export class CdnKeyCheck {
 
   check(req: IncomingMessage, rawPath: string, rawQuery: string): KeyCheckDecision {
     const key = this.ctx.options.hotlinkKey;
-    if (key === undefined) return { ok: true, exper: 0, query: '' };
+    if (key === undefined) return { ok: true, exper: 0 };
     const verdict = verifyPlaybackUrl(rawQuery ? `${rawPath}?${rawQuery}` : rawPath, key, Math.floor(this.ctx.now() / 1000));
     if (verdict !== 'ok') return { ok: false, reason: verdict };
     const params = new URLSearchParams(rawQuery);
@@ -50,15 +51,11 @@ export class CdnKeyCheck {
       seen.add(ip);
       this.clients.set(sign, seen);
     }
-    const query = rawQuery
-      .split('&')
-      .filter((item) => HOTLINK_PARAMS.has(item.split('=')[0] ?? ''))
-      .join('&');
-    return { ok: true, exper: Number(params.get('exper') ?? 0) || 0, query };
+    return { ok: true, exper: Number(params.get('exper') ?? 0) || 0 };
   }
 
-  /** A playlist as served under hotlink protection: signed URIs, cut to the preview when `exper`. */
-  playlist(meta: ObjectMeta, decision: { exper: number; query: string }): string {
+  /** A playlist as served under hotlink protection: its URIs as stored, cut to the preview when `exper`. */
+  playlist(meta: ObjectMeta, decision: { exper: number }): string {
     const lines = fs.readFileSync(meta.file, 'utf8').split('\n');
     const out: string[] = [];
     let elapsed = 0;
@@ -72,7 +69,7 @@ export class CdnKeyCheck {
         out.push(line);
         continue;
       }
-      out.push(/^[a-z]+:\/\//i.test(line) ? line : `${line}${line.includes('?') ? '&' : '?'}${decision.query}`);
+      out.push(line);
       if (pending !== undefined) {
         elapsed += pending;
         pending = undefined;

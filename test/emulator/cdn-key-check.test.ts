@@ -1,7 +1,8 @@
 /**
  * Key hotlink protection of the emulator's media URLs (vod-protocol.md §8), with URLs signed by the
- * backend's own `signPlaybackUrl`: unsigned, expired, tampered and wrong-key URLs get 403; HLS segments
- * ride on the playlist's Dir signature; `exper` serves a preview; `rlimit` caps distinct client IPs.
+ * backend's own `signPlaybackUrl`: unsigned, expired, tampered and wrong-key URLs get 403; HLS playlists
+ * are not rewritten, so only a player that carries the playlist's query to its segments plays them (the
+ * Dir signature covers them); `exper` serves a preview; `rlimit` caps distinct client IPs.
  */
 import fs from 'node:fs';
 import http from 'node:http';
@@ -62,24 +63,42 @@ test('unsigned, expired, tampered or wrongly keyed URLs get 403; signed ones pla
   }
 });
 
-test('HLS: segments are covered by the playlist signature; exper serves a preview', async () => {
-  const playlist = await (await fetch(signPlaybackUrl(hls, { key: KEY, expiresAt: now() + 600 }))).text();
-  const segments = playlist.split('\n').filter((l) => l && !l.startsWith('#'));
-  expect(segments.length).toBeGreaterThan(1);
-  for (const segment of segments) {
-    expect(segment).toMatch(/\.ts\?t=[0-9a-f]+&sign=[0-9a-f]{32}$/);
-    expect(await status(new URL(segment, hls).toString())).toBe(200);
-    expect(await status(new URL(segment.split('?')[0]!, hls).toString())).toBe(403);
-  }
-  const preview = await (await fetch(signPlaybackUrl(hls, { key: KEY, expiresAt: now() + 600, exper: 5 }))).text();
+/** What a player that does no rewriting fetches: the playlist, then each URI resolved against its URL. */
+async function plainPlayer(playlistUrl: string): Promise<{ uris: string[]; statuses: number[] }> {
+  const uris = (await (await fetch(playlistUrl)).text()).split('\n').filter((l) => l && !l.startsWith('#'));
+  return { uris, statuses: await Promise.all(uris.map((uri) => status(new URL(uri, playlistUrl).toString()))) };
+}
+
+/** A player that carries the playlist's query to every URI it resolves (hls.js with a loader hook, say). */
+async function queryCarryingPlayer(playlistUrl: string): Promise<number[]> {
+  const { uris } = await plainPlayer(playlistUrl);
+  const query = new URL(playlistUrl).search;
+  return Promise.all(uris.map((uri) => status(`${new URL(uri, playlistUrl).toString()}${query}`)));
+}
+
+test('HLS: the playlist is served as stored; a plain player gets 403 for segments, a query-carrying one plays', async () => {
+  const signed = signPlaybackUrl(hls, { key: KEY, expiresAt: now() + 600, us: 'hls-viewer' });
+  const plain = await plainPlayer(signed);
+  expect(plain.uris.length).toBeGreaterThan(1);
+  for (const uri of plain.uris) expect(uri).toMatch(/^[^?]+\.ts$/); // not rewritten: no query added
+  expect(plain.statuses.every((s) => s === 403)).toBe(true);
+  // The one Dir signature covers every segment beside the playlist.
+  expect((await queryCarryingPlayer(signed)).every((s) => s === 200)).toBe(true);
+});
+
+test('HLS: exper serves a preview playlist, and its signature does not open the later segments', async () => {
+  const segments = (await plainPlayer(signPlaybackUrl(hls, { key: KEY, expiresAt: now() + 600 }))).uris;
+  const previewUrl = signPlaybackUrl(hls, { key: KEY, expiresAt: now() + 600, exper: 5 });
+  const preview = await (await fetch(previewUrl)).text();
   const previewSegments = preview.split('\n').filter((l) => l && !l.startsWith('#'));
   expect(previewSegments.length).toBeLessThan(segments.length);
   expect(preview.trim().endsWith('#EXT-X-ENDLIST')).toBe(true);
-  // The preview's signature does not open the segments after it.
-  const previewQuery = previewSegments[0]!.split('?')[1]!;
-  expect(await status(new URL(`${previewSegments[0]!.split('?')[0]}?${previewQuery}`, hls).toString())).toBe(200);
-  expect(await status(new URL(`${segments.at(-1)!.split('?')[0]}?${previewQuery}`, hls).toString())).toBe(403);
+  const query = new URL(previewUrl).search;
+  expect(await status(`${new URL(previewSegments[0]!, hls).toString()}${query}`)).toBe(200);
+  expect(await status(`${new URL(segments.at(-1)!, hls).toString()}${query}`)).toBe(403);
+});
 
+test('MP4: exper cuts the file to the preview', async () => {
   const full = await ffprobe(await download(signPlaybackUrl(mp4, { key: KEY, expiresAt: now() + 600 }), work));
   const cut = await ffprobe(await download(signPlaybackUrl(mp4, { key: KEY, expiresAt: now() + 600, exper: 3 }), work));
   expect(Number(full.format.duration)).toBeGreaterThan(11);
