@@ -8,7 +8,7 @@ import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { freePort, projectRoot as root, startStackProcess, type StackProcess } from './support/stack-process';
+import { freePort, projectRoot as root, startStackProcess, type StackProcess } from '../support/stack-process';
 
 const work = mkdtempSync(path.join(tmpdir(), 'vub-verify-'));
 let stack: StackProcess;
