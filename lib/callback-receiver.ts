@@ -58,7 +58,9 @@ export async function receiveCallback(
 export function describeCallback(request: HttpRequest, notes: CallbackAuthNotes, status: number, reason?: string): CallbackShape {
   const { body, bodyRead } = notes;
   const isObject = typeof body === 'object' && body !== null && !Array.isArray(body);
-  const sign = bodyRead ? locateCallbackSign(body, request.query, request.headers) : undefined;
+  // Query and headers are looked at even when the body was not read.
+  const sign = locateCallbackSign(bodyRead ? body : undefined, request.query, request.headers);
+  const unread = bodyRead ? '' : ' (body not read)';
   return {
     contentType: request.headers['content-type']?.slice(0, 120) ?? '(none)',
     headerNames: names(Object.keys(request.headers)),
@@ -71,9 +73,7 @@ export function describeCallback(request: HttpRequest, notes: CallbackAuthNotes,
         : body === undefined
           ? '(empty)'
           : `(a JSON ${Array.isArray(body) ? 'array' : body === null ? 'null' : typeof body}, not an object)`,
-    signAndTAt: sign === undefined
-      ? '(not looked for)'
-      : sign.foundAt ?? (sign.partial.length === 0 ? 'not found' : `not found as a pair (only ${sign.partial.join(', ')})`),
+    signAndTAt: sign.foundAt ?? (sign.partial.length === 0 ? `not found${unread}` : `not found as a pair${unread} (only ${sign.partial.join(', ')})`),
     eventType: eventTypeOf(isObject ? (body as Record<string, unknown>).EventType : undefined),
     verdict: status < 400 ? 'accepted' : status < 500 ? 'refused' : 'failed',
     status,
