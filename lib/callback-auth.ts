@@ -9,11 +9,12 @@
  *    `Sign = md5(SignKey + T)` (string concatenation, hex), `T` = the signature's *expiry* as a Unix time
  *    (by default 10 minutes after sending); a passed `T` is a replay: `verifyCallbackSign`.
  *
- * Where Sign and T ride is not stated by Tencent (vod-protocol.md §4.5, UNCONFIRMED). The API model
- * lists them as fields of the callback, and Tencent's live-streaming callbacks put `sign`/`t` in the
- * JSON body, so we read them as top-level body fields beside `EventType` (`{"EventType": …, "Sign": …,
- * "T": …}`), accept the lower-case spelling too, and fall back to the query string. Neither field
- * is part of the event itself: the event parser ignores them.
+ * Where Sign and T ride, and which Content-Type a callback has, are not stated by Tencent
+ * (vod-protocol/events.md §4.5, UNCONFIRMED). The API model lists Sign/T as fields of the callback and
+ * Tencent's live-streaming callbacks put `sign`/`t` in the JSON body, but a wrong guess would refuse every
+ * callback, so every plausible place is accepted: top-level body fields, the query string (both in any
+ * case), or request headers (`Sign`/`T`, `X-Vod-Sign`/`X-Vod-T`, `X-Sign`/`X-T`). The first place that
+ * carries both is used. Neither field is part of the event itself: the event parser ignores them.
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { Config } from '#lib/config';
@@ -51,15 +52,73 @@ export interface CallbackSignFields {
   sign?: string;
   /** As sent: the signature covers its exact decimal text. */
   t?: string;
+  /** Where the pair was found, by name only (`body Sign+T`, `header x-vod-sign+x-vod-t`): for diagnostics. */
+  foundAt?: string;
 }
 
-/** Reads `Sign`/`T` from a decoded callback body (see the module comment), else from the query string. */
-export function callbackSignFields(body: unknown, query: Readonly<Record<string, string | undefined>> = {}): CallbackSignFields {
-  const fields = typeof body === 'object' && body !== null && !Array.isArray(body) ? (body as Record<string, unknown>) : {};
-  return {
-    sign: asText(fields.Sign ?? fields.sign ?? query.Sign ?? query.sign),
-    t: asText(fields.T ?? fields.t ?? query.T ?? query.t),
-  };
+type Fields = Readonly<Record<string, unknown>>;
+
+/** One place Sign/T may ride, with the names to look for (exact spellings first, then any case). */
+interface SignPlace {
+  place: 'body' | 'query' | 'header';
+  fields: Fields;
+  signNames: readonly string[];
+  tNames: readonly string[];
+}
+
+/** Header pairs, in order of preference; header names arrive lower-cased (lib/http.ts). */
+const HEADER_PAIRS = [
+  ['sign', 't'],
+  ['x-vod-sign', 'x-vod-t'],
+  ['x-sign', 'x-t'],
+] as const;
+
+function signPlaces(body: unknown, query: Fields, headers: Fields): SignPlace[] {
+  const bodyFields = typeof body === 'object' && body !== null && !Array.isArray(body) ? (body as Fields) : {};
+  return [
+    { place: 'body', fields: bodyFields, signNames: ['Sign', 'sign'], tNames: ['T', 't'] },
+    { place: 'query', fields: query, signNames: ['Sign', 'sign'], tNames: ['T', 't'] },
+    ...HEADER_PAIRS.map(([sign, t]): SignPlace => ({ place: 'header', fields: headers, signNames: [sign], tNames: [t] })),
+  ];
+}
+
+/** The first usable value among `names`, then among keys equal to one of them in any case. */
+function lookUp(fields: Fields, names: readonly string[]): { name: string; value: string } | undefined {
+  for (const name of names) {
+    const value = Object.hasOwn(fields, name) ? asText(fields[name]) : undefined;
+    if (value !== undefined) return { name, value };
+  }
+  const wanted = new Set(names.map((n) => n.toLowerCase()));
+  for (const [name, raw] of Object.entries(fields)) {
+    const value = wanted.has(name.toLowerCase()) ? asText(raw) : undefined;
+    if (value !== undefined) return { name, value };
+  }
+  return undefined;
+}
+
+/**
+ * Reads `Sign`/`T` from the first place carrying both (see the module comment): the decoded body, then
+ * the query string, then the headers. `partial` names places holding only one of the two.
+ */
+export function locateCallbackSign(
+  body: unknown,
+  query: Fields = {},
+  headers: Fields = {},
+): CallbackSignFields & { partial: string[] } {
+  const partial: string[] = [];
+  for (const { place, fields, signNames, tNames } of signPlaces(body, query, headers)) {
+    const sign = lookUp(fields, signNames);
+    const t = lookUp(fields, tNames);
+    if (sign && t) return { sign: sign.value, t: t.value, foundAt: `${place} ${sign.name}+${t.name}`, partial };
+    if (sign ?? t) partial.push(`${place} ${(sign ?? t)!.name}`);
+  }
+  return { partial };
+}
+
+/** `Sign`/`T` of a callback, from the first place carrying both (see `locateCallbackSign`). */
+export function callbackSignFields(body: unknown, query: Fields = {}, headers: Fields = {}): CallbackSignFields {
+  const { sign, t, foundAt } = locateCallbackSign(body, query, headers);
+  return { sign, t, foundAt };
 }
 
 /**
@@ -98,19 +157,49 @@ export function verifyCallbackSign(
 }
 
 /**
- * The body of an authentic callback. The URL token comes first (401 without one, 403 for a wrong one),
- * so nothing of an unauthenticated request is read; then the JSON body (400/415 like any body); then,
- * with SignKeys configured, its Sign/T (403).
+ * What authenticating a callback saw, filled in as it goes, so that the diagnostics can describe a
+ * refused callback too. Holds the decoded body, never a token or key.
  */
-export function authenticatedCallbackBody(request: HttpRequest, settings: Config['callback'], nowSeconds?: number): unknown {
-  const token = request.query.token ?? request.pathParams.token;
-  if (token === undefined) throw new UnauthorizedError('The callback URL carries no token');
-  if (!tokenMatches(token, settings.tokens)) throw new ForbiddenError('The callback token is not valid');
+export interface CallbackAuthNotes {
+  /** True once the body was decoded (only after the token passed); `body` is then its value. */
+  bodyRead?: boolean;
+  body?: unknown;
+  /** Why the callback was refused, in words fit for a log: no values. */
+  refusal?: string;
+}
 
-  const body = jsonBody(request);
+/**
+ * The body of an authentic callback. The URL token comes first (401 without one, 403 for a wrong one),
+ * so nothing of an unauthenticated request is read; then the body, as JSON whatever its Content-Type
+ * (400 when it is not JSON); then, with SignKeys configured, its Sign/T (403).
+ */
+export function authenticatedCallbackBody(
+  request: HttpRequest,
+  settings: Pick<Config['callback'], 'tokens' | 'signKeys'>,
+  nowSeconds?: number,
+  notes: CallbackAuthNotes = {},
+): unknown {
+  const refuse = (error: Error): never => {
+    notes.refusal = error.message;
+    throw error;
+  };
+  const token = request.query.token ?? request.pathParams.token;
+  if (token === undefined) refuse(new UnauthorizedError('The callback URL carries no token'));
+  if (!tokenMatches(token, settings.tokens)) refuse(new ForbiddenError('The callback token is not valid'));
+
+  let body: unknown;
+  try {
+    body = jsonBody(request, { anyContentType: true });
+  } catch (error) {
+    // lib/http's messages for a body that is not JSON name no value.
+    return refuse(error as Error);
+  }
+  notes.bodyRead = true;
+  notes.body = body;
   if (settings.signKeys.length > 0) {
-    const verdict = verifyCallbackSign(callbackSignFields(body, request.query), settings.signKeys, nowSeconds ?? Math.floor(Date.now() / 1000));
-    if (verdict !== 'ok') throw new ForbiddenError(`The callback signature is ${verdict === 'missing' ? 'missing' : `not valid (${verdict})`}`);
+    const fields = callbackSignFields(body, request.query, request.headers);
+    const verdict = verifyCallbackSign(fields, settings.signKeys, nowSeconds ?? Math.floor(Date.now() / 1000));
+    if (verdict !== 'ok') refuse(new ForbiddenError(`The callback signature is ${verdict === 'missing' ? 'missing' : `not valid (${verdict})`}`));
   }
   return body;
 }

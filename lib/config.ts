@@ -115,6 +115,7 @@ const schema = z.object({
   CALLBACK_TOKENS: list([]).pipe(z.array(z.string().min(16, 'each token must be at least 16 characters'))),
   CALLBACK_SIGN_KEYS: list([]).pipe(z.array(z.string().regex(/^[A-Za-z0-9]{1,32}$/, 'each key must be 1-32 letters or digits'))),
   CALLBACK_VERIFY_WITH_VOD: boolean(true),
+  CALLBACK_DIAGNOSTICS: boolean(false),
 
   PIPELINE_VERSION: optionalString
     .pipe(z.string().regex(/^[A-Za-z0-9._-]{1,16}$/, 'must be 1-16 letters, digits, dots, dashes or underscores').optional())
@@ -202,7 +203,8 @@ export interface Config {
   };
   rateLimit: { signatures: number; windowSeconds: number };
   http: { corsAllowedOrigins: string[]; maxBodyBytes: number };
-  callback: { tokens: string[]; signKeys: string[]; verifyWithVod: boolean };
+  /** `diagnostics`: log each callback's shape (names, never values) while learning what VOD sends. */
+  callback: { tokens: string[]; signKeys: string[]; verifyWithVod: boolean; diagnostics: boolean };
   pipeline: ProcessingPipeline;
   mediaRules: MediaRules;
   cleanup: CleanupSettings;
@@ -341,7 +343,7 @@ export function loadConfig(env: Record<string, string | undefined>, needs: Confi
     },
     rateLimit: { signatures: e.RATE_LIMIT_SIGNATURES, windowSeconds: e.RATE_LIMIT_WINDOW_SECONDS },
     http: { corsAllowedOrigins: e.CORS_ALLOWED_ORIGINS, maxBodyBytes: e.HTTP_MAX_BODY_BYTES },
-    callback: { tokens: e.CALLBACK_TOKENS, signKeys: e.CALLBACK_SIGN_KEYS, verifyWithVod: e.CALLBACK_VERIFY_WITH_VOD },
+    callback: { tokens: e.CALLBACK_TOKENS, signKeys: e.CALLBACK_SIGN_KEYS, verifyWithVod: e.CALLBACK_VERIFY_WITH_VOD, diagnostics: e.CALLBACK_DIAGNOSTICS },
     pipeline: {
       version: e.PIPELINE_VERSION,
       transcodeDefinitions: e.PIPELINE_TRANSCODE_DEFINITIONS,

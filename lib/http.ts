@@ -110,11 +110,19 @@ function corsHeaders(origin: string | undefined, allowed: readonly string[]): Re
   return { 'access-control-allow-origin': origin, 'access-control-expose-headers': CORS_EXPOSED_HEADERS, vary: 'Origin' };
 }
 
-/** Parses a JSON body. Empty → undefined; wrong content type → 415; broken JSON → 400. */
-export function jsonBody(request: HttpRequest): unknown {
+export interface JsonBodyOptions {
+  /**
+   * Read the body as JSON whatever its Content-Type says (missing, `text/plain`, a form type…). For
+   * senders that do not document their Content-Type, such as VOD's callbacks (vod-protocol/events.md §4.5).
+   */
+  anyContentType?: boolean;
+}
+
+/** Parses a JSON body. Empty → undefined; wrong content type → 415 (unless told otherwise); broken JSON → 400. */
+export function jsonBody(request: HttpRequest, options: JsonBodyOptions = {}): unknown {
   if (request.body.length === 0) return undefined;
   const type = request.headers['content-type'];
-  if (type !== undefined && !/^application\/([\w.+-]+\+)?json\b/i.test(type)) {
+  if (!options.anyContentType && type !== undefined && !/^application\/([\w.+-]+\+)?json\b/i.test(type)) {
     throw new UnsupportedMediaTypeError('application/json');
   }
   let text: string;

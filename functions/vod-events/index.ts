@@ -1,9 +1,10 @@
 /**
  * POST /vod-events[/<token>]: VOD's PUSH callback. Authenticates the callback (URL token; Sign/T when
- * a SignKey is configured), parses the event and applies it exactly once. 200 only once the effects are
+ * a SignKey is configured; its shape logged with CALLBACK_DIAGNOSTICS), parses the event and applies it
+ * exactly once. 200 only once the effects are
  * durably recorded; 5xx when they could not be, so that the event is delivered again.
  */
-import { authenticatedCallbackBody } from '#lib/callback-auth';
+import { receiveCallback } from '#lib/callback-receiver';
 import { handleVodEvent } from '#lib/handle-vod-event';
 import { httpHandler } from '#lib/http';
 import { createRuntime } from '#lib/runtime';
@@ -20,9 +21,11 @@ export const main_handler = httpHandler(
   { methods: ['POST'], route: '/vod-events/{token?}', corsAllowedOrigins: [], maxBodyBytes: config.http.maxBodyBytes, log },
   async (request) => {
     const deadline = Date.now() + TIME_BUDGET_MS;
-    const event = parseVodEvent(authenticatedCallbackBody(request, config.callback));
-    const db = await runtime.database();
-    await handleVodEvent({ config, db, vod, log: request.log, deadline }, event, { confirmWithVod: config.callback.verifyWithVod });
-    return { status: 200, body: {} };
+    return receiveCallback(request, config.callback, async (body) => {
+      const event = parseVodEvent(body);
+      const db = await runtime.database();
+      await handleVodEvent({ config, db, vod, log: request.log, deadline }, event, { confirmWithVod: config.callback.verifyWithVod });
+      return { status: 200, body: {} };
+    });
   },
 );

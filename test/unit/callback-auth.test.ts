@@ -6,6 +6,7 @@ import {
   CALLBACK_SIGN_VALIDITY_SECONDS,
   callbackSign,
   callbackSignFields,
+  locateCallbackSign,
   tokenMatches,
   verifyCallbackSign,
 } from '#lib/callback-auth';
@@ -25,24 +26,62 @@ describe('callbackSign', () => {
 
   test('the signed fixture carries Sign and T as top-level body fields', () => {
     expect(signedBody).toMatchObject({ Sign: SIGN, T });
-    expect(callbackSignFields(signedBody)).toEqual({ sign: SIGN, t: String(T) });
+    expect(callbackSignFields(signedBody)).toEqual({ sign: SIGN, t: String(T), foundAt: 'body Sign+T' });
     // …and they do not get in the way of parsing the event.
     expect(parseVodEvent(signedBody).kind).toBe('NewFileUpload');
   });
 });
 
-describe('callbackSignFields', () => {
-  test('lower-case spelling, then the query string', () => {
-    expect(callbackSignFields({ sign: 'abc', t: 5 })).toEqual({ sign: 'abc', t: '5' });
-    expect(callbackSignFields({ EventType: 'X' }, { Sign: 'q', T: '7' })).toEqual({ sign: 'q', t: '7' });
-    expect(callbackSignFields({ Sign: 'body', T: 1 }, { Sign: 'query', T: '2' })).toEqual({ sign: 'body', t: '1' });
+describe('callbackSignFields: every place VOD may put Sign and T (vod-protocol/events.md §4.5)', () => {
+  test('top-level body fields in any case; a JSON number T keeps its decimal text', () => {
+    expect(callbackSignFields({ Sign: 'abc', T: 5 })).toEqual({ sign: 'abc', t: '5', foundAt: 'body Sign+T' });
+    expect(callbackSignFields({ sign: 'abc', t: '5' })).toEqual({ sign: 'abc', t: '5', foundAt: 'body sign+t' });
+    expect(callbackSignFields({ SIGN: 'abc', t: 5 })).toEqual({ sign: 'abc', t: '5', foundAt: 'body SIGN+t' });
+    // The exact spellings win over other cases.
+    expect(callbackSignFields({ sIgN: 'other', Sign: 'abc', T: 5 })).toMatchObject({ sign: 'abc' });
+  });
+
+  test('the query string, in any case', () => {
+    expect(callbackSignFields({ EventType: 'X' }, { Sign: 'q', T: '7' })).toEqual({ sign: 'q', t: '7', foundAt: 'query Sign+T' });
+    expect(callbackSignFields({ EventType: 'X' }, { sign: 'q', t: '7' })).toEqual({ sign: 'q', t: '7', foundAt: 'query sign+t' });
+    expect(callbackSignFields(undefined, { SIGN: 'q', T: '7' })).toEqual({ sign: 'q', t: '7', foundAt: 'query SIGN+T' });
+  });
+
+  test.each([
+    ['sign', 't'],
+    ['x-vod-sign', 'x-vod-t'],
+    ['x-sign', 'x-t'],
+  ])('request headers %s / %s (names arrive lower-cased from lib/http)', (signHeader, tHeader) => {
+    expect(callbackSignFields({ EventType: 'X' }, {}, { [signHeader]: 'h', [tHeader]: '9', 'content-type': 'text/plain' })).toEqual({
+      sign: 'h',
+      t: '9',
+      foundAt: `header ${signHeader}+${tHeader}`,
+    });
+  });
+
+  test('the first place carrying BOTH is used: body, query, then the headers in order', () => {
+    const headers = { sign: 'h1', t: '1', 'x-vod-sign': 'h2', 'x-vod-t': '2', 'x-sign': 'h3', 'x-t': '3' };
+    expect(callbackSignFields({ Sign: 'b', T: 0 }, { Sign: 'q', T: '4' }, headers)).toMatchObject({ sign: 'b', t: '0' });
+    expect(callbackSignFields({}, { Sign: 'q', T: '4' }, headers)).toMatchObject({ sign: 'q', t: '4' });
+    expect(callbackSignFields({}, {}, headers)).toMatchObject({ sign: 'h1', t: '1' });
+    expect(callbackSignFields({}, {}, { 'x-vod-sign': 'h2', 'x-vod-t': '2', 'x-sign': 'h3', 'x-t': '3' })).toMatchObject({ sign: 'h2', t: '2' });
+    // Half a pair is skipped, not combined with another place's half.
+    expect(callbackSignFields({ Sign: 'b' }, { T: '4' }, { 'x-sign': 'h3', 'x-t': '3' })).toEqual({ sign: 'h3', t: '3', foundAt: 'header x-sign+x-t' });
+    expect(callbackSignFields({ Sign: 'b' }, { t: '4' }, { 'x-vod-sign': 'h2', t: '1' })).toEqual({ sign: undefined, t: undefined, foundAt: undefined });
+  });
+
+  test('the partial halves are reported, by name', () => {
+    expect(locateCallbackSign({ Sign: 'b' }, { t: '4' }, { 'x-vod-t': '2' })).toEqual({ partial: ['body Sign', 'query t', 'header x-vod-t'] });
   });
 
   test('nothing usable → both absent', () => {
-    expect(callbackSignFields(null)).toEqual({ sign: undefined, t: undefined });
-    expect(callbackSignFields([1, 2])).toEqual({ sign: undefined, t: undefined });
-    expect(callbackSignFields({ Sign: '', T: 1.5 })).toEqual({ sign: undefined, t: undefined });
-    expect(callbackSignFields({ Sign: { x: 1 }, T: [] })).toEqual({ sign: undefined, t: undefined });
+    const none = { sign: undefined, t: undefined, foundAt: undefined };
+    expect(callbackSignFields(null)).toEqual(none);
+    expect(callbackSignFields([1, 2])).toEqual(none);
+    expect(callbackSignFields({ Sign: '', T: 1.5 })).toEqual(none);
+    expect(callbackSignFields({ Sign: { x: 1 }, T: [] })).toEqual(none);
+    // Headers other than the listed ones do not count.
+    expect(callbackSignFields({}, {}, { 'x-signature': 'h', 'x-timestamp': '1' })).toEqual(none);
   });
 });
 

@@ -86,6 +86,26 @@ describe('httpHandler', () => {
     expect(form.statusCode).toBe(415);
   });
 
+  test('anyContentType (VOD callbacks) reads JSON under any Content-Type; the default still answers 415', async () => {
+    const request = (contentType: string | undefined, body: string): HttpRequest => ({
+      method: 'POST',
+      path: '/vod-events',
+      headers: contentType === undefined ? {} : { 'content-type': contentType },
+      query: {},
+      pathParams: {},
+      body: Buffer.from(body),
+      requestId: 'r',
+      log,
+    });
+    for (const type of [undefined, 'text/plain', 'text/plain; charset=utf-8', 'application/x-www-form-urlencoded', 'application/x-www-form-urlencoded; charset=UTF-8']) {
+      expect(jsonBody(request(type, '{"EventType":"X"}'), { anyContentType: true })).toEqual({ EventType: 'X' });
+    }
+    expect(() => jsonBody(request('text/plain', '{"EventType":"X"}'))).toThrow(expect.objectContaining({ status: 415 }));
+    expect(() => jsonBody(request('application/x-www-form-urlencoded', 'EventType=X'), { anyContentType: true })).toThrow(
+      expect.objectContaining({ status: 400, code: 'InvalidJson', message: 'The request body is not valid JSON' }),
+    );
+  });
+
   test('a wrong method is a 405 with Allow; a path outside the route a 404', async () => {
     const wrong = await echo(functionUrlEvent({ httpMethod: 'DELETE' }));
     expect(wrong.statusCode).toBe(405);
