@@ -18,6 +18,12 @@ const MIN_PART_SIZE = 1024 * 1024;
 const MAX_PART_SIZE = 5 * 1024 ** 3;
 const MAX_PART_NUMBER = 10_000;
 
+
+/** The owner and initiator COS names in multipart listings: the storage account itself. */
+function bucketOwner(ctx: EmulatorContext) {
+  const uin = ctx.options.storageAppId;
+  return { ID: `qcs::cam::uin/${uin}:uin/${uin}`, DisplayName: String(uin) };
+}
 export function initiateMultipart(ctx: EmulatorContext, req: IncomingMessage, res: ServerResponse, t: Target): void {
   const uploadId = `${unixSeconds(ctx.now())}${randomBytes(28).toString('hex')}`;
   ctx.store.update((doc) => {
@@ -75,7 +81,7 @@ export function listParts(ctx: EmulatorContext, req: IncomingMessage, res: Serve
   const numbers = Object.keys(upload.parts).map(Number).sort((a, b) => a - b).filter((n) => n > marker);
   const page = numbers.slice(0, maxParts);
   const truncated = numbers.length > page.length;
-  const owner = { ID: `qcs::cam::uin/${ctx.options.storageAppId}:uin/${ctx.options.storageAppId}`, DisplayName: String(ctx.options.storageAppId) };
+  const owner = bucketOwner(ctx);
   const enc = encoderFor(q);
   sendXml(
     ctx,
@@ -109,7 +115,7 @@ export function listMultipartUploads(ctx: EmulatorContext, req: IncomingMessage,
   const uploads = Object.values(ctx.store.doc.multipart)
     .filter((u) => u.bucket === t.bucket && u.key.startsWith(prefix))
     .sort((a, b) => (a.key === b.key ? a.initiated - b.initiated : a.key < b.key ? -1 : 1));
-  const owner = { ID: `qcs::cam::uin/${ctx.options.storageAppId}:uin/${ctx.options.storageAppId}`, DisplayName: String(ctx.options.storageAppId) };
+  const owner = bucketOwner(ctx);
   const enc = encoderFor(q);
   sendXml(
     ctx,
