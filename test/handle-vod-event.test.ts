@@ -167,6 +167,16 @@ test('FileDeleted marks the upload DELETED; a partial deletion does not', async 
   expect((await getUpload(testDb.db, uploadId))!.status).toBe('DELETED');
 });
 
+test('FileDeleted with DeleteParts [] or OriginalFiles deletes the upload', async () => {
+  for (const [n, parts] of [[13, []], [14, [{ Type: 'OriginalFiles', Definition: 0 }]]] as const) {
+    const uploadId = await issued();
+    const fileId = `52858907840000001${n}`;
+    await handle(newFileUploadBody({ fileId, uploadId }));
+    expect((await handle(fileDeletedBody([fileId], [...parts]))).outcome).toBe('DELETED:1');
+    expect((await getUpload(testDb.db, uploadId))!.status).toBe('DELETED');
+  }
+});
+
 test('ProcessMedia failing: retried with backoff, then left UPLOADED; a later start uses the same SessionId once', async () => {
   const uploadId = await issued();
   const fileId = '5285890784000000010';

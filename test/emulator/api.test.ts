@@ -156,6 +156,8 @@ describe('API 3.0 actions through tencentcloud-sdk-nodejs-vod', () => {
     await client.DeleteMedia({ FileId: committed.FileId!, SubAppId: 1500000099 });
     const deleted = await client.PullEvents({ SubAppId: 1500000099 });
     expect(deleted.EventSet![0]).toMatchObject({ EventType: 'FileDeleted', FileDeleteEvent: { FileIdSet: [committed.FileId] } });
+    // A whole-media deletion lists no parts (as the PULL example of docs/vod-protocol/events.md §4.4).
+    expect(deleted.EventSet![0]!.FileDeleteEvent!.FileDeleteResultInfo).toEqual([{ FileId: committed.FileId, DeleteParts: [] }]);
     await client.ConfirmEvents({ SubAppId: 1500000099, EventHandles: [deleted.EventSet![0]!.EventHandle!] });
     expect((await client.PullEvents({ SubAppId: 1500000099 })).EventSet).toBeNull();
   });
