@@ -18,7 +18,7 @@ import { mediaRejection, processMediaRequest } from '#lib/processing-plan';
 import { decodeUploadContext } from '#lib/upload-context';
 import { canTransition, isFinal, UploadStatus } from '#lib/upload-lifecycle';
 import { findUploadForEvent, updateUpload, type UploadMedia } from '#lib/upload-store';
-import { isRetryableVodError, vodApi, vodErrorCode, type VodApi, type VodCalls } from '#lib/vod-api';
+import { isRepeatedSessionIdError, isRetryableVodError, vodApi, vodErrorCode, type VodApi, type VodCalls } from '#lib/vod-api';
 import {
   eventDedupeKey,
   newFileUploadFromMediaInfo,
@@ -239,7 +239,7 @@ export async function startProcessing(deps: VodEventDeps, target: { uploadId: st
     return { started: true, taskId: TaskId };
   } catch (error) {
     const code = vodErrorCode(error);
-    if (code === 'InvalidParameterValue.SessionId') {
+    if (isRepeatedSessionIdError(error)) {
       log.info('processing already started for this file and pipeline', { uploadId: target.uploadId, fileId: target.fileId });
       return { started: false, reason: 'session-exists' };
     }

@@ -29,6 +29,15 @@ export function vodErrorCode(error: unknown): string | undefined {
 }
 
 /**
+ * VOD refused a ProcessMedia because its SessionId was used within the last three days: an earlier call
+ * started the task. Not `InvalidParameterValue.SessionIdTooLong` (a SessionId over 50 characters), which
+ * started nothing (docs/vod-protocol/error-codes.md).
+ */
+export function isRepeatedSessionIdError(error: unknown): boolean {
+  return vodErrorCode(error) === 'InvalidParameterValue.SessionId';
+}
+
+/**
  * Worth another try: VOD's transient errors and anything that never got an API answer (network,
  * timeout). Parameter, auth and resource errors are final.
  */

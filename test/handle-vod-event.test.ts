@@ -213,6 +213,14 @@ test('a ProcessMedia that VOD refuses outright (a bad template) fails the upload
   expect(await getUpload(testDb.db, uploadId)).toMatchObject({ status: 'FAILED', error: { code: 'ProcessingNotStarted' } });
 });
 
+test('a SessionId VOD finds too long started nothing: the upload fails, it is not taken as already started', async () => {
+  const uploadId = await issued();
+  vod.failuresLeft = 1;
+  vod.failureCode = 'InvalidParameterValue.SessionIdTooLong';
+  await handle(newFileUploadBody({ fileId: '5285890784000000115', uploadId }));
+  expect(await getUpload(testDb.db, uploadId)).toMatchObject({ status: 'FAILED', error: { code: 'ProcessingNotStarted', message: expect.stringContaining('SessionIdTooLong') } });
+});
+
 test('processing results arriving first still face the media limits', async () => {
   const uploadId = await issued();
   const body = procedureBody({ taskId: 'proc-long', fileId: '5285890784000000014', uploadId, status: 'FINISH' });

@@ -4,7 +4,7 @@
  *
  * Request checks and their error codes: unknown FileId → `ResourceNotFound.FileNotExist` (as DescribeMediaInfos
  * and DeleteMedia); a SessionId used again within the window (3 days; 7 for ProcessMediaByProcedure) →
- * `InvalidParameterValue.SessionId`; unknown procedure → `InvalidParameter.ProcedureNameNotExist` (both in
+ * `InvalidParameterValue.SessionId`, one over 50 characters → `InvalidParameterValue.SessionIdTooLong`; unknown procedure → `InvalidParameter.ProcedureNameNotExist` (both in
  * VOD's API error list); malformed task sets → `InvalidParameterValue`. Unknown template definitions
  * are accepted and fail their subtask with `InvalidInput.DefinitionNotExist`, as VOD reports them.
  */
@@ -44,7 +44,7 @@ function commonParams(params: Params): TaskSettings {
     priority,
     notifyMode: mode as TaskSettings['notifyMode'],
     sessionContext: optionalString(params, 'SessionContext', 1000, 'InvalidParameterValue.SessionContextTooLong') ?? '',
-    sessionId: optionalString(params, 'SessionId', 50, 'InvalidParameterValue.SessionId') ?? '',
+    sessionId: optionalString(params, 'SessionId', 50, 'InvalidParameterValue.SessionIdTooLong') ?? '',
   };
 }
 
