@@ -29,6 +29,14 @@ export function vodErrorCode(error: unknown): string | undefined {
 }
 
 /**
+ * A task status after which nothing changes: `FINISH`, or `ABORTED` (DescribeTaskDetail and DescribeTasks
+ * list both; an aborted task failed). WAITING and PROCESSING are still running.
+ */
+export function isFinalTaskStatus(status: string | undefined): boolean {
+  return status === 'FINISH' || status === 'ABORTED';
+}
+
+/**
  * VOD refused a ProcessMedia because its SessionId was used within the last three days: an earlier call
  * started the task. Not `InvalidParameterValue.SessionIdTooLong` (a SessionId over 50 characters), which
  * started nothing (docs/vod-protocol/error-codes.md).

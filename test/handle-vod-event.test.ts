@@ -8,8 +8,8 @@ import { loadConfig, type Config } from '#lib/config';
 import { handleVodEvent, startProcessing, type VodEventDeps } from '#lib/handle-vod-event';
 import { createLogger } from '#lib/log';
 import { getUpload, insertIssuedUpload } from '#lib/upload-store';
-import type { VodCalls } from '#lib/vod-api';
-import { parseVodEvent } from '#lib/vod-event';
+import { isFinalTaskStatus, type VodCalls } from '#lib/vod-api';
+import { parseVodEvent, procedureStateChangedFromTaskDetail } from '#lib/vod-event';
 import { openTestDatabase, truncateAll, type TestDatabase } from './support/db';
 import { functionEnv } from './support/env';
 import { fileDeletedBody, newFileUploadBody, procedureBody } from './support/events';
@@ -219,6 +219,27 @@ test('a SessionId VOD finds too long started nothing: the upload fails, it is no
   vod.failureCode = 'InvalidParameterValue.SessionIdTooLong';
   await handle(newFileUploadBody({ fileId: '5285890784000000115', uploadId }));
   expect(await getUpload(testDb.db, uploadId)).toMatchObject({ status: 'FAILED', error: { code: 'ProcessingNotStarted', message: expect.stringContaining('SessionIdTooLong') } });
+});
+
+test('an ABORTED task fails the upload with the reason, whether an event or DescribeTaskDetail says so', async () => {
+  const uploadId = await issued();
+  const fileId = '5285890784000000116';
+  await handle(newFileUploadBody({ fileId, uploadId }));
+  expect((await handle(procedureBody({ taskId: 'proc-aborted', fileId, uploadId, status: 'ABORTED', transcode: 'PROCESSING' }))).outcome).toBe('FAILED');
+  expect(await getUpload(testDb.db, uploadId)).toMatchObject({
+    status: 'FAILED',
+    error: { code: 'ProcessingFailed', message: expect.stringContaining('aborted'), failures: expect.arrayContaining([expect.objectContaining({ errCodeExt: 'TaskAborted' }), expect.objectContaining({ type: 'Transcode', errCodeExt: 'UnfinishedSubtask' })]) },
+  });
+
+  // The task detail's own Status says ABORTED while its ProcedureTask says FINISH (the model knows no ABORTED).
+  const other = await issued();
+  const otherFile = '5285890784000000117';
+  await handle(newFileUploadBody({ fileId: otherFile, uploadId: other }));
+  const body = procedureBody({ taskId: 'proc-aborted-2', fileId: otherFile, uploadId: other, status: 'FINISH', transcode: 'PROCESSING' });
+  const event = procedureStateChangedFromTaskDetail({ TaskType: 'Procedure', Status: 'ABORTED', ProcedureTask: body.ProcedureStateChangeEvent } as never)!;
+  expect(event.status).toBe('ABORTED');
+  expect((await handleVodEvent(deps(), event, { confirmWithVod: false })).outcome).toBe('FAILED');
+  expect(isFinalTaskStatus('ABORTED') && isFinalTaskStatus('FINISH') && !isFinalTaskStatus('PROCESSING') && !isFinalTaskStatus('WAITING')).toBe(true);
 });
 
 test('processing results arriving first still face the media limits', async () => {

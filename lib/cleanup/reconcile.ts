@@ -6,7 +6,7 @@ import { handleVodEvent, startProcessing } from '#lib/handle-vod-event';
 import { processingSessionId } from '#lib/processing-plan';
 import { UploadStatus } from '#lib/upload-lifecycle';
 import { expireIssuedUploads, updateUpload, type LeasedUpload } from '#lib/upload-store';
-import { vodErrorCode } from '#lib/vod-api';
+import { isFinalTaskStatus, vodErrorCode } from '#lib/vod-api';
 import { procedureStateChangedFromTaskDetail } from '#lib/vod-event';
 import { recoverMissedUploads } from './lost-uploads.ts';
 import { inBatches, type CleanupRun, type CleanupSummary } from './run.ts';
@@ -33,7 +33,7 @@ async function applyTaskState(deps: CleanupRun, upload: LeasedUpload, taskId: st
     }
     throw error;
   }
-  const event = detail.Status === 'FINISH' ? procedureStateChangedFromTaskDetail(detail) : undefined;
+  const event = isFinalTaskStatus(detail.Status) ? procedureStateChangedFromTaskDetail(detail) : undefined;
   if (!event) return false;
   await handleVodEvent(deps, event, { confirmWithVod: false });
   return true;

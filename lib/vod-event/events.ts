@@ -100,7 +100,11 @@ export interface ProcedureStateChangedEvent extends EventEnvelope {
   results: MediaProcessResult[];
 }
 
-export const PROCEDURE_STATUSES = ['PROCESSING', 'FINISH'] as const;
+/**
+ * `ABORTED` is documented only as a task status (DescribeTaskDetail, DescribeTasks), not in the event
+ * model; an event saying it is read the same: the task ended and did not succeed.
+ */
+export const PROCEDURE_STATUSES = ['PROCESSING', 'FINISH', 'ABORTED'] as const;
 type ProcedureStatus = (typeof PROCEDURE_STATUSES)[number];
 
 /** `FileDeleted` → `FileDeleteEvent` (§4.4). */

@@ -137,7 +137,8 @@ export interface ProcessingTask {
   appId: number;
   fileId: string;
   procedureName?: string;
-  status: 'WAITING' | 'PROCESSING' | 'FINISH';
+  /** `ABORTED`: ended without running its subtasks (fault `processing.abortNext`). */
+  status: 'WAITING' | 'PROCESSING' | 'FINISH' | 'ABORTED';
   priority: number;
   notifyMode: 'Finish' | 'Change' | 'None';
   sessionContext: string;
