@@ -18,7 +18,7 @@ import { mediaRejection, processMediaRequest } from '#lib/processing-plan';
 import { decodeUploadContext } from '#lib/upload-context';
 import { canTransition, isFinal, UploadStatus } from '#lib/upload-lifecycle';
 import { findUploadForEvent, updateUpload, type UploadMedia } from '#lib/upload-store';
-import { isRepeatedSessionIdError, isRetryableVodError, vodApi, vodErrorCode, type VodApi, type VodCalls } from '#lib/vod-api';
+import { isRepeatedSessionIdError, isRetryableVodError, isUnknownTaskError, vodApi, vodErrorCode, type VodApi, type VodCalls } from '#lib/vod-api';
 import {
   eventDedupeKey,
   newFileUploadFromMediaInfo,
@@ -304,7 +304,7 @@ async function confirmWithVod(deps: VodEventDeps, event: VodEvent): Promise<VodE
   } catch (error) {
     if (error instanceof ForbiddenError) throw error;
     const code = vodErrorCode(error);
-    if (code?.startsWith('ResourceNotFound') || code === 'InvalidParameterValue.TaskId' || code === 'InvalidParameterValue.FileId') {
+    if (isUnknownTaskError(error) || code === 'InvalidParameterValue.FileId') {
       throw new ForbiddenError('The event does not match anything in VOD');
     }
     if (isRetryableVodError(error)) {

@@ -29,6 +29,26 @@ export function vodErrorCode(error: unknown): string | undefined {
 }
 
 /**
+ * DescribeTaskDetail does not know the task (it keeps tasks for three days): VOD's documented
+ * `InvalidParameterValue.TaskId`, any `ResourceNotFound…`, or a plain `InvalidParameterValue`
+ * (docs/vod-protocol/error-codes.md).
+ */
+export function isUnknownTaskError(error: unknown): boolean {
+  const code = vodErrorCode(error);
+  return code !== undefined && (code.startsWith('ResourceNotFound') || code === 'InvalidParameterValue.TaskId' || code === 'InvalidParameterValue');
+}
+
+/**
+ * ConfirmEvents refused a handle that is unknown, already confirmed or older than 30 s: documented as a
+ * parameter error (plain `InvalidParameterValue`); `InvalidParameterValue.EventHandle` is read the same.
+ * The event comes again and its de-dupe key makes that harmless.
+ */
+export function isStaleEventHandleError(error: unknown): boolean {
+  const code = vodErrorCode(error);
+  return code === 'InvalidParameterValue' || code === 'InvalidParameterValue.EventHandle';
+}
+
+/**
  * A task status after which nothing changes: `FINISH`, or `ABORTED` (DescribeTaskDetail and DescribeTasks
  * list both; an aborted task failed). WAITING and PROCESSING are still running.
  */

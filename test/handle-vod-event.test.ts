@@ -8,7 +8,7 @@ import { loadConfig, type Config } from '#lib/config';
 import { handleVodEvent, startProcessing, type VodEventDeps } from '#lib/handle-vod-event';
 import { createLogger } from '#lib/log';
 import { getUpload, insertIssuedUpload } from '#lib/upload-store';
-import { isFinalTaskStatus, type VodCalls } from '#lib/vod-api';
+import { isFinalTaskStatus, isStaleEventHandleError, isUnknownTaskError, type VodCalls } from '#lib/vod-api';
 import { parseVodEvent, procedureStateChangedFromTaskDetail } from '#lib/vod-event';
 import { openTestDatabase, truncateAll, type TestDatabase } from './support/db';
 import { functionEnv } from './support/env';
@@ -31,6 +31,11 @@ class RecordingVod {
     if (this.sessions.has(sessionId)) throw Object.assign(new Error('duplicate SessionId'), { code: 'InvalidParameterValue.SessionId' });
     this.sessions.add(sessionId);
     return { TaskId: `1500000001-procedurev2-${this.sessions.size}`, RequestId: randomUUID() };
+  };
+  /** The code DescribeTaskDetail answers for any task (none is known here). */
+  unknownTaskCode = 'InvalidParameterValue.TaskId';
+  DescribeTaskDetail = async () => {
+    throw Object.assign(new Error('no such task'), { code: this.unknownTaskCode });
   };
   DescribeMediaInfos = async (request: { FileIds: string[] }) => ({
     MediaInfoSet: request.FileIds.filter((id) => this.media.has(id)).map((id) => ({ FileId: id, ...this.media.get(id) })),
@@ -262,4 +267,17 @@ test('confirmed with VOD: the media facts come from the API, and a pushed Proced
 
   const unknown = newFileUploadBody({ fileId: '5285890784000000016', uploadId: await issued() });
   await expect(handleVodEvent(deps(), parseVodEvent(unknown), { confirmWithVod: true })).rejects.toMatchObject({ status: 403 });
+});
+
+test('a task VOD does not know, by its documented code or a plain InvalidParameterValue, makes a pushed event a 403', async () => {
+  for (const code of ['InvalidParameterValue.TaskId', 'InvalidParameterValue', 'ResourceNotFound']) {
+    vod.unknownTaskCode = code;
+    const body = procedureBody({ taskId: `proc-unknown-${code}`, fileId: '5285890784000000118', status: 'FINISH' });
+    await expect(handleVodEvent(deps(), parseVodEvent(body), { confirmWithVod: true })).rejects.toMatchObject({ status: 403 });
+  }
+  const coded = (code: string | undefined) => Object.assign(new Error('x'), { code });
+  expect(['InvalidParameterValue.TaskId', 'InvalidParameterValue', 'ResourceNotFound.TaskNotExist'].every((c) => isUnknownTaskError(coded(c)))).toBe(true);
+  expect(['InternalError', 'InvalidParameterValue.SessionId', undefined].some((c) => isUnknownTaskError(coded(c)))).toBe(false);
+  expect(['InvalidParameterValue', 'InvalidParameterValue.EventHandle'].every((c) => isStaleEventHandleError(coded(c)))).toBe(true);
+  expect(['InternalError', 'AuthFailure.SignatureFailure', undefined].some((c) => isStaleEventHandleError(coded(c)))).toBe(false);
 });

@@ -151,7 +151,7 @@ describe('API 3.0 actions through tencentcloud-sdk-nodejs-vod', () => {
     expect(event.FileDeleteEvent).toBeNull();
     expect((await client.PullEvents({})).EventSet).toBeNull(); // the primary application has none
     await client.ConfirmEvents({ SubAppId: 1500000099, EventHandles: [event.EventHandle!] });
-    expect((await apiError(client.ConfirmEvents({ SubAppId: 1500000099, EventHandles: [event.EventHandle!] }))).code).toBe('InvalidParameterValue.EventHandle');
+    expect((await apiError(client.ConfirmEvents({ SubAppId: 1500000099, EventHandles: [event.EventHandle!] }))).code).toBe('InvalidParameterValue');
 
     await client.DeleteMedia({ FileId: committed.FileId!, SubAppId: 1500000099 });
     const deleted = await client.PullEvents({ SubAppId: 1500000099 });

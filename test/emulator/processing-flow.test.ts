@@ -200,7 +200,7 @@ test('SubAppId: tasks belong to the sub-application of their media', async () =>
     const { TaskId } = await client2.ProcessMedia({ ...task, SubAppId: 1500000777 });
     expect(TaskId).toMatch(/^1500000777-procedurev2-/);
     await t2.emulator.processing.idle();
-    await expect(client2.DescribeTaskDetail({ TaskId: TaskId! })).rejects.toMatchObject({ code: 'ResourceNotFound.TaskNotExist' });
+    await expect(client2.DescribeTaskDetail({ TaskId: TaskId! })).rejects.toMatchObject({ code: 'InvalidParameterValue.TaskId' });
     expect((await client2.DescribeTaskDetail({ TaskId: TaskId!, SubAppId: 1500000777 })).Status).toBe('FINISH');
     expect((await client2.DescribeTasks({ FileId: fileId })).TaskSet).toEqual([]);
     expect((await client2.DescribeTasks({ FileId: fileId, SubAppId: 1500000777 })).TaskSet).toHaveLength(1);

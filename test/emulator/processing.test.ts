@@ -378,7 +378,7 @@ test('request errors: unknown FileId, no task, bad task sets, unknown task id', 
     code: 'InvalidParameterValue',
   });
   await expect(client.ProcessMedia({ FileId: fileId, TasksPriority: 11, MediaProcessTask: { ImageSpriteTaskSet: [{ Definition: 10 }] } })).rejects.toMatchObject({ code: 'InvalidParameterValue' });
-  await expect(client.DescribeTaskDetail({ TaskId: '1500000001-procedurev2-00000000000000000000000000000000t0' })).rejects.toMatchObject({ code: 'ResourceNotFound.TaskNotExist' });
+  await expect(client.DescribeTaskDetail({ TaskId: '1500000001-procedurev2-00000000000000000000000000000000t0' })).rejects.toMatchObject({ code: 'InvalidParameterValue.TaskId' });
 });
 
 test('jobs run in priority order (then first come, first served); Finish mode notifies once', async () => {
