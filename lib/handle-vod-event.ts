@@ -18,7 +18,7 @@ import { mediaRejection, processMediaRequest } from '#lib/processing-plan';
 import { decodeUploadContext } from '#lib/upload-context';
 import { canTransition, isFinal, UploadStatus } from '#lib/upload-lifecycle';
 import { findUploadForEvent, updateUpload, type UploadMedia } from '#lib/upload-store';
-import { isRetryableVodError, vodApi, vodErrorCode, type VodApi, type VodCalls } from '#lib/vod-api';
+import { isRepeatedSessionIdError, isRetryableVodError, isUnknownTaskError, vodApi, vodErrorCode, type VodApi, type VodCalls } from '#lib/vod-api';
 import {
   eventDedupeKey,
   newFileUploadFromMediaInfo,
@@ -239,7 +239,7 @@ export async function startProcessing(deps: VodEventDeps, target: { uploadId: st
     return { started: true, taskId: TaskId };
   } catch (error) {
     const code = vodErrorCode(error);
-    if (code === 'InvalidParameterValue.SessionId') {
+    if (isRepeatedSessionIdError(error)) {
       log.info('processing already started for this file and pipeline', { uploadId: target.uploadId, fileId: target.fileId });
       return { started: false, reason: 'session-exists' };
     }
@@ -291,6 +291,8 @@ async function confirmWithVod(deps: VodEventDeps, event: VodEvent): Promise<VodE
         const gone = new Set<string>();
         for await (const batch of vod.mediaInfos(event.fileIds, ['basicInfo'])) {
           for (const id of batch.missing) gone.add(id);
+          // Without its original file the record stays, with no media URL (DeleteParts OriginalFiles).
+          for (const media of batch.media) if (media.FileId && !media.BasicInfo?.MediaUrl) gone.add(media.FileId);
         }
         // Only deletions VOD confirms count; a file that still exists was not deleted.
         const deletions = event.deletions.filter((d) => !d.entireMedia || gone.has(d.fileId));
@@ -302,7 +304,7 @@ async function confirmWithVod(deps: VodEventDeps, event: VodEvent): Promise<VodE
   } catch (error) {
     if (error instanceof ForbiddenError) throw error;
     const code = vodErrorCode(error);
-    if (code?.startsWith('ResourceNotFound') || code === 'InvalidParameterValue.TaskId' || code === 'InvalidParameterValue.FileId') {
+    if (isUnknownTaskError(error) || code === 'InvalidParameterValue.FileId') {
       throw new ForbiddenError('The event does not match anything in VOD');
     }
     if (isRetryableVodError(error)) {

@@ -1,8 +1,13 @@
 /**
  * The processing pipeline as a ProcessMedia request (vod-protocol.md §5.1), and the checks an uploaded
  * file must pass before it is processed. The pipeline is configuration with a version: the version goes
- * into the SessionId, so a retried trigger for the same file and pipeline can never start a second job
- * (VOD refuses a repeated SessionId), while a new pipeline version may process the file again.
+ * into the SessionId, and VOD refuses a SessionId it saw in the last three days
+ * (`InvalidParameterValue.SessionId`), so a retried trigger for the same file and pipeline within three
+ * days starts no second job; the reconciler then finds the first task with DescribeTasks, which lists
+ * only the last three days' tasks too. After three days nothing at VOD prevents a second job: what keeps
+ * an upload from being retried that late is the first task's own ProcedureStateChanged (its
+ * SessionContext names the upload) moving it out of UPLOADED. A new pipeline version may process the
+ * file again on purpose.
  */
 import { createHash } from 'node:crypto';
 import type { MediaRules, ProcessingPipeline } from '#lib/config';

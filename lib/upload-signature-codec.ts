@@ -78,6 +78,8 @@ const PARAMETER_ORDER = [
   'storageRegion',
 ] as const satisfies readonly (keyof UploadSignatureParams)[];
 
+const REQUIRED_PARAMETERS: readonly string[] = ['secretId', 'currentTimeStamp', 'expireTime', 'random'];
+
 const INTEGER_PARAMETERS = new Set<string>([
   'currentTimeStamp',
   'expireTime',
@@ -192,7 +194,8 @@ function decodeComponent(raw: string): string {
 
 /**
  * Splits a signature into MAC and plaintext and parses the parameters (without checking the MAC).
- * Unknown parameters are ignored, as VOD does; a missing required one or one out of range throws.
+ * Unknown parameters are ignored, and an optional one given as `name=` is absent, as VOD does; a
+ * missing required one or one out of range throws. `sign` never writes an empty value.
  */
 export function decode(signature: string): DecodedSignature {
   if (typeof signature !== 'string' || signature.length === 0 || signature.length % 4 !== 0 || !BASE64.test(signature)) {
@@ -215,7 +218,9 @@ export function decode(signature: string): DecodedSignature {
   const params: Record<string, string | number> = {};
   for (const name of PARAMETER_ORDER) {
     const value = fields[name];
-    if (value === undefined) continue;
+    // An optional parameter with an empty value is absent: Tencent's own Node sample signs
+    // `procedure=&sourceContext=`, and VOD accepts it (docs/vod-protocol/upload-signature.md).
+    if (value === undefined || (value === '' && !REQUIRED_PARAMETERS.includes(name))) continue;
     if (INTEGER_PARAMETERS.has(name)) {
       if (!/^-?\d{1,15}$/.test(value)) throw invalid(name, 'must be an integer');
       params[name] = Number(value);
@@ -223,7 +228,7 @@ export function decode(signature: string): DecodedSignature {
       params[name] = value;
     }
   }
-  for (const name of ['secretId', 'currentTimeStamp', 'expireTime', 'random']) {
+  for (const name of REQUIRED_PARAMETERS) {
     if (params[name] === undefined) throw invalid(name, 'is required');
   }
   const typed = params as unknown as UploadSignatureParams;

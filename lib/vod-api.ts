@@ -29,6 +29,43 @@ export function vodErrorCode(error: unknown): string | undefined {
 }
 
 /**
+ * DescribeTaskDetail does not know the task (it keeps tasks for three days): VOD's documented
+ * `InvalidParameterValue.TaskId`, any `ResourceNotFound…`, or a plain `InvalidParameterValue`
+ * (docs/vod-protocol/error-codes.md).
+ */
+export function isUnknownTaskError(error: unknown): boolean {
+  const code = vodErrorCode(error);
+  return code !== undefined && (code.startsWith('ResourceNotFound') || code === 'InvalidParameterValue.TaskId' || code === 'InvalidParameterValue');
+}
+
+/**
+ * ConfirmEvents refused a handle that is unknown, already confirmed or older than 30 s: documented as a
+ * parameter error (plain `InvalidParameterValue`); `InvalidParameterValue.EventHandle` is read the same.
+ * The event comes again and its de-dupe key makes that harmless.
+ */
+export function isStaleEventHandleError(error: unknown): boolean {
+  const code = vodErrorCode(error);
+  return code === 'InvalidParameterValue' || code === 'InvalidParameterValue.EventHandle';
+}
+
+/**
+ * A task status after which nothing changes: `FINISH`, or `ABORTED` (DescribeTaskDetail and DescribeTasks
+ * list both; an aborted task failed). WAITING and PROCESSING are still running.
+ */
+export function isFinalTaskStatus(status: string | undefined): boolean {
+  return status === 'FINISH' || status === 'ABORTED';
+}
+
+/**
+ * VOD refused a ProcessMedia because its SessionId was used within the last three days: an earlier call
+ * started the task. Not `InvalidParameterValue.SessionIdTooLong` (a SessionId over 50 characters), which
+ * started nothing (docs/vod-protocol/error-codes.md).
+ */
+export function isRepeatedSessionIdError(error: unknown): boolean {
+  return vodErrorCode(error) === 'InvalidParameterValue.SessionId';
+}
+
+/**
  * Worth another try: VOD's transient errors and anything that never got an API answer (network,
  * timeout). Parameter, auth and resource errors are final.
  */

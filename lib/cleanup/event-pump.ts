@@ -3,6 +3,7 @@
  * was durably handled; a failure leaves the event unconfirmed, so VOD delivers it again.
  */
 import { handleVodEvent } from '#lib/handle-vod-event';
+import { isStaleEventHandleError } from '#lib/vod-api';
 import { parsePullEventsResponse } from '#lib/vod-event';
 import type { CleanupRun, CleanupSummary } from './run.ts';
 
@@ -34,7 +35,7 @@ export async function pumpEvents(deps: CleanupRun, summary: CleanupSummary): Pro
       }
     }
     if (handled.length > 0) {
-      await vodApi.confirmEvents(handled);
+      await vodApi.confirmEvents(handled).catch((error: unknown) => (isStaleEventHandleError(error) ? log.warn('late ConfirmEvents refused; those events come again', { error }) : Promise.reject(error)));
       summary.eventsConfirmed += handled.length;
     }
   }

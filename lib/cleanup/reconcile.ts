@@ -6,7 +6,7 @@ import { handleVodEvent, startProcessing } from '#lib/handle-vod-event';
 import { processingSessionId } from '#lib/processing-plan';
 import { UploadStatus } from '#lib/upload-lifecycle';
 import { expireIssuedUploads, updateUpload, type LeasedUpload } from '#lib/upload-store';
-import { vodErrorCode } from '#lib/vod-api';
+import { isFinalTaskStatus, isUnknownTaskError } from '#lib/vod-api';
 import { procedureStateChangedFromTaskDetail } from '#lib/vod-event';
 import { recoverMissedUploads } from './lost-uploads.ts';
 import { inBatches, type CleanupRun, type CleanupSummary } from './run.ts';
@@ -22,8 +22,7 @@ async function applyTaskState(deps: CleanupRun, upload: LeasedUpload, taskId: st
   try {
     detail = await deps.vodApi.taskDetail(taskId);
   } catch (error) {
-    const code = vodErrorCode(error);
-    if (code?.startsWith('ResourceNotFound') || code === 'InvalidParameterValue.TaskId') {
+    if (isUnknownTaskError(error)) {
       // VOD keeps tasks for 3 days; a task it no longer knows will never report.
       await updateUpload(deps.db, upload.uploadId, {
         status: UploadStatus.FAILED,
@@ -33,7 +32,7 @@ async function applyTaskState(deps: CleanupRun, upload: LeasedUpload, taskId: st
     }
     throw error;
   }
-  const event = detail.Status === 'FINISH' ? procedureStateChangedFromTaskDetail(detail) : undefined;
+  const event = isFinalTaskStatus(detail.Status) ? procedureStateChangedFromTaskDetail(detail) : undefined;
   if (!event) return false;
   await handleVodEvent(deps, event, { confirmWithVod: false });
   return true;

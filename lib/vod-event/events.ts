@@ -100,7 +100,11 @@ export interface ProcedureStateChangedEvent extends EventEnvelope {
   results: MediaProcessResult[];
 }
 
-export const PROCEDURE_STATUSES = ['PROCESSING', 'FINISH'] as const;
+/**
+ * `ABORTED` is documented only as a task status (DescribeTaskDetail, DescribeTasks), not in the event
+ * model; an event saying it is read the same: the task ended and did not succeed.
+ */
+export const PROCEDURE_STATUSES = ['PROCESSING', 'FINISH', 'ABORTED'] as const;
 type ProcedureStatus = (typeof PROCEDURE_STATUSES)[number];
 
 /** `FileDeleted` → `FileDeleteEvent` (§4.4). */
@@ -114,8 +118,9 @@ export interface FileDeletedEvent extends EventEnvelope {
 export interface FileDeletion {
   fileId: string;
   /**
-   * True when the whole media went (no `DeleteParts`, as in DeleteMedia's default); false when only
-   * some parts did (e.g. `TranscodeFiles`), in which case the media still exists.
+   * True when the whole media went: no `DeleteParts` (DeleteMedia's default; VOD reports `[]`), the
+   * `OriginalFiles`, or every part type. False when only derived parts did (e.g. `TranscodeFiles`), in
+   * which case the media still exists.
    */
   entireMedia: boolean;
   parts: Array<{ type: string; definition: number }>;

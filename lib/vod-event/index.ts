@@ -20,6 +20,6 @@ export type { MediaBasicInfo, MediaMetaData } from './media.ts';
 export { MEDIA_PROCESS_TASK_FIELDS } from './subtasks.ts';
 export { VodEventError } from './error.ts';
 export { eventDedupeKey } from './dedupe.ts';
-export { summariseProcessing, MISSING_OUTPUT, UNFINISHED_SUBTASK } from './summary.ts';
+export { summariseProcessing, MISSING_OUTPUT, TASK_ABORTED, UNFINISHED_SUBTASK } from './summary.ts';
 export { parsePullEventsResponse, parseVodEvent, parseVodEventJson } from './wire/envelope.ts';
 export { newFileUploadFromMediaInfo, procedureStateChangedFromTaskDetail } from './wire/api-answers.ts';

@@ -9,7 +9,7 @@ import type { MediaProcessResult } from './subtasks.ts';
 type ProcessingOutcome = 'SUCCESS' | 'FAIL' | 'PROCESSING';
 
 interface ProcessingSummary {
-  /** PROCESSING until the event says FINISH; then FAIL if anything in `failures`, else SUCCESS. */
+  /** PROCESSING until the event says FINISH (or ABORTED: always FAIL); then FAIL if anything in `failures`, else SUCCESS. */
   outcome: ProcessingOutcome;
   /** Mean subtask progress, 0–100; 100 once FINISH. */
   progress: number;
@@ -37,9 +37,12 @@ interface ProcessingFailure {
 /** Our own errCodeExt values for problems VOD did not report as such. */
 export const UNFINISHED_SUBTASK = 'UnfinishedSubtask';
 export const MISSING_OUTPUT = 'MissingOutput';
+/** The task itself ended ABORTED (a task status VOD documents without a reason). */
+export const TASK_ABORTED = 'TaskAborted';
 
 export function summariseProcessing(event: ProcedureStateChangedEvent): ProcessingSummary {
-  const finished = event.status === 'FINISH';
+  const aborted = event.status === 'ABORTED';
+  const finished = event.status === 'FINISH' || aborted;
   const summary: ProcessingSummary = {
     outcome: 'PROCESSING',
     progress: 0,
@@ -72,6 +75,10 @@ export function summariseProcessing(event: ProcedureStateChangedEvent): Processi
   // (e.g. the procedure could not start).
   if (finished && event.results.length === 0 && event.errCode !== 0) {
     summary.failures.push({ type: 'Procedure', errCode: event.errCode, errCodeExt: String(event.errCode), message: event.message });
+  }
+
+  if (aborted) {
+    summary.failures.unshift({ type: 'Procedure', errCode: event.errCode, errCodeExt: TASK_ABORTED, message: event.message || 'VOD aborted the task' });
   }
 
   summary.progress = finished ? 100 : meanProgress(event.results);

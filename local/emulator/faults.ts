@@ -46,6 +46,11 @@ const faultConfigSchema = z
         failTypes: z.array(z.string()).optional(),
         /** Extra time every subtask takes, ms (to observe PROCESSING states). */
         delayMs: z.number().int().min(0).optional(),
+        /**
+         * The next this many tasks to start end `ABORTED` (DescribeTaskDetail / DescribeTasks status) before
+         * any subtask runs, with no ProcedureStateChanged event: VOD documents the status, not an event for it.
+         */
+        abortNext: z.number().int().min(0).optional(),
       })
       .strict()
       .optional(),
@@ -71,6 +76,7 @@ export type ApiFault = { kind: 'internalError' } | { kind: 'timeout'; ms: number
 export class Faults {
   private config: FaultConfig = {};
   private random: () => number = prng(1);
+  private abortsLeft = 0;
 
   constructor(initial: FaultConfig = {}) {
     this.set(initial);
@@ -81,6 +87,7 @@ export class Faults {
     const parsed = faultConfigSchema.parse(config);
     this.config = parsed;
     this.random = prng(parsed.seed ?? 1);
+    this.abortsLeft = parsed.processing?.abortNext ?? 0;
     return parsed;
   }
 
@@ -109,6 +116,13 @@ export class Faults {
     const p = this.config.processing ?? {};
     const fail = (definition !== undefined && (p.failDefinitions ?? []).includes(definition)) || (p.failTypes ?? []).includes(type);
     return { fail, delayMs: p.delayMs ?? 0 };
+  }
+
+  /** Whether the task now starting is aborted (uses up one of `processing.abortNext`). */
+  abortTask(): boolean {
+    if (this.abortsLeft <= 0) return false;
+    this.abortsLeft--;
+    return true;
   }
 
   /** Decides the fate of one PUSH callback. */

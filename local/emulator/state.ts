@@ -4,6 +4,7 @@
  * write. Object bytes live beside it as plain files (see objects.ts); only their metadata is here.
  * An emulator's state is small (thousands of records at most), so a whole-file rewrite is fine.
  */
+import { randomInt } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import type { EventConfig } from './options.ts';
@@ -139,7 +140,8 @@ export interface ProcessingTask {
   appId: number;
   fileId: string;
   procedureName?: string;
-  status: 'WAITING' | 'PROCESSING' | 'FINISH';
+  /** `ABORTED`: ended without running its subtasks (fault `processing.abortNext`). */
+  status: 'WAITING' | 'PROCESSING' | 'FINISH' | 'ABORTED';
   priority: number;
   notifyMode: TaskNotifyMode;
   sessionContext: string;
@@ -196,11 +198,18 @@ export interface StateDocument {
   sessionIds: Record<string, { taskId: string; usedAt: number }>;
 }
 
+/**
+ * VOD file ids are 19-digit decimal strings (e.g. 5285890784246869930). The first one is a fixed prefix
+ * and 12 random digits, drawn as an integer: every digit is random, none is padding from float rounding.
+ */
+export function firstFileId(): string {
+  return `5285890${String(randomInt(0, 1_000_000_000_000)).padStart(12, '0')}`;
+}
+
 function emptyState(): StateDocument {
   return {
     version: 1,
-    // VOD file ids are 19-digit decimal strings.
-    nextFileId: String(5285890784000000000n + BigInt(Math.floor(Math.random() * 1e9)) * 1000n),
+    nextFileId: firstFileId(),
     media: {},
     sessions: {},
     usedSignatures: {},
@@ -249,7 +258,7 @@ export class StateStore {
 
   allocateFileId(): string {
     const id = this.doc.nextFileId;
-    this.doc.nextFileId = String(BigInt(id) + BigInt(1 + Math.floor(Math.random() * 7)));
+    this.doc.nextFileId = String(BigInt(id) + BigInt(randomInt(1, 8)));
     return id;
   }
 }

@@ -151,11 +151,13 @@ describe('API 3.0 actions through tencentcloud-sdk-nodejs-vod', () => {
     expect(event.FileDeleteEvent).toBeNull();
     expect((await client.PullEvents({})).EventSet).toBeNull(); // the primary application has none
     await client.ConfirmEvents({ SubAppId: 1500000099, EventHandles: [event.EventHandle!] });
-    expect((await apiError(client.ConfirmEvents({ SubAppId: 1500000099, EventHandles: [event.EventHandle!] }))).code).toBe('InvalidParameterValue.EventHandle');
+    expect((await apiError(client.ConfirmEvents({ SubAppId: 1500000099, EventHandles: [event.EventHandle!] }))).code).toBe('InvalidParameterValue');
 
     await client.DeleteMedia({ FileId: committed.FileId!, SubAppId: 1500000099 });
     const deleted = await client.PullEvents({ SubAppId: 1500000099 });
     expect(deleted.EventSet![0]).toMatchObject({ EventType: 'FileDeleted', FileDeleteEvent: { FileIdSet: [committed.FileId] } });
+    // A whole-media deletion lists no parts (as the PULL example of docs/vod-protocol/events.md §4.4).
+    expect(deleted.EventSet![0]!.FileDeleteEvent!.FileDeleteResultInfo).toEqual([{ FileId: committed.FileId, DeleteParts: [] }]);
     await client.ConfirmEvents({ SubAppId: 1500000099, EventHandles: [deleted.EventSet![0]!.EventHandle!] });
     expect((await client.PullEvents({ SubAppId: 1500000099 })).EventSet).toBeNull();
   });

@@ -91,6 +91,9 @@ test('ProcessMediaByProcedure: known names run, unknown ones are refused, Sessio
   const { TaskId } = await client.ProcessMediaByProcedure({ FileId: fileId, ProcedureName: 'quick', SessionId: 'p-1', TasksNotifyMode: 'Change' });
   expect(TaskId).toMatch(/-Procedure-/);
   await expect(client.ProcessMediaByProcedure({ FileId: fileId, ProcedureName: 'quick', SessionId: 'p-1' })).rejects.toMatchObject({ code: 'InvalidParameterValue.SessionId' });
+  // Over 50 characters is its own code; a repeat is InvalidParameterValue.SessionId.
+  await expect(client.ProcessMediaByProcedure({ FileId: fileId, ProcedureName: 'quick', SessionId: 'x'.repeat(51) })).rejects.toMatchObject({ code: 'InvalidParameterValue.SessionIdTooLong' });
+  await expect(client.ProcessMedia({ FileId: fileId, MediaProcessTask: { ImageSpriteTaskSet: [{ Definition: 10 }] }, SessionId: 'y'.repeat(51) })).rejects.toMatchObject({ code: 'InvalidParameterValue.SessionIdTooLong' });
   const events = await pullUntil((all) => all.some((e) => e.kind === 'ProcedureStateChanged' && e.taskId === TaskId && e.status === 'FINISH'));
   const mine = events.filter((e): e is ProcedureStateChangedEvent => e.kind === 'ProcedureStateChanged' && e.taskId === TaskId);
   // Change mode: 3 subtasks → 3 starts + 2 finishes as PROCESSING, then FINISH.
@@ -197,7 +200,7 @@ test('SubAppId: tasks belong to the sub-application of their media', async () =>
     const { TaskId } = await client2.ProcessMedia({ ...task, SubAppId: 1500000777 });
     expect(TaskId).toMatch(/^1500000777-procedurev2-/);
     await t2.emulator.processing.idle();
-    await expect(client2.DescribeTaskDetail({ TaskId: TaskId! })).rejects.toMatchObject({ code: 'ResourceNotFound.TaskNotExist' });
+    await expect(client2.DescribeTaskDetail({ TaskId: TaskId! })).rejects.toMatchObject({ code: 'InvalidParameterValue.TaskId' });
     expect((await client2.DescribeTaskDetail({ TaskId: TaskId!, SubAppId: 1500000777 })).Status).toBe('FINISH');
     expect((await client2.DescribeTasks({ FileId: fileId })).TaskSet).toEqual([]);
     expect((await client2.DescribeTasks({ FileId: fileId, SubAppId: 1500000777 })).TaskSet).toHaveLength(1);

@@ -7,7 +7,7 @@
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { parseVodEvent, summariseProcessing } from '#lib/vod-event';
+import { parseVodEvent, procedureStateChangedFromTaskDetail, summariseProcessing, TASK_ABORTED } from '#lib/vod-event';
 import type { ProcedureStateChangedEvent } from '#lib/vod-event';
 import { omitNulls } from '../../local/emulator/events.ts';
 import type { ProcessingTask } from '../../local/emulator/state.ts';
@@ -342,6 +342,32 @@ test('a broken file, an audio-only file, an unknown template and an injected fau
   expect((await client.DescribeMediaInfos({ FileIds: [bad] })).MediaInfoSet).toHaveLength(1);
 });
 
+test('an admin fault aborts the next task: DescribeTaskDetail and DescribeTasks say ABORTED, no event; the backend reads it as failed', async () => {
+  const fileId = await uploadViaApi(t, client, 'abort');
+  const admin = await fetch(`${t.emulator.url}/__admin/faults`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ processing: { abortNext: 1 } }) });
+  expect(admin.status).toBe(200);
+  try {
+    const request = { FileId: fileId, MediaProcessTask: { ImageSpriteTaskSet: [{ Definition: 10 }] } };
+    const aborted = (await client.ProcessMedia(request)).TaskId!;
+    await t.emulator.processing.idle();
+    const detail = await client.DescribeTaskDetail({ TaskId: aborted });
+    expect(detail).toMatchObject({ TaskType: 'Procedure', Status: 'ABORTED', FinishTime: expect.stringMatching(/Z$/) });
+    const { TaskSet } = await client.DescribeTasks({ FileId: fileId, Limit: 10 });
+    expect(TaskSet!.find((task) => task.TaskId === aborted)?.Status).toBe('ABORTED');
+    expect(procedureEvents(aborted)).toEqual([]);
+    const event = procedureStateChangedFromTaskDetail(detail)!;
+    expect(event.status).toBe('ABORTED');
+    const summary = summariseProcessing(event);
+    expect(summary.outcome).toBe('FAIL');
+    expect(summary.failures[0]).toMatchObject({ type: 'Procedure', errCodeExt: TASK_ABORTED });
+    // Only the next one: the following task runs.
+    const next = (await client.ProcessMedia(request)).TaskId!;
+    await finished(next);
+  } finally {
+    t.emulator.setFaults({});
+  }
+});
+
 test('request errors: unknown FileId, no task, bad task sets, unknown task id', async () => {
   await expect(client.ProcessMedia({ FileId: '5285890799999999999', MediaProcessTask: { TranscodeTaskSet: [{ Definition: 100010 }] } })).rejects.toMatchObject({
     code: 'ResourceNotFound.FileNotExist',
@@ -352,7 +378,7 @@ test('request errors: unknown FileId, no task, bad task sets, unknown task id', 
     code: 'InvalidParameterValue',
   });
   await expect(client.ProcessMedia({ FileId: fileId, TasksPriority: 11, MediaProcessTask: { ImageSpriteTaskSet: [{ Definition: 10 }] } })).rejects.toMatchObject({ code: 'InvalidParameterValue' });
-  await expect(client.DescribeTaskDetail({ TaskId: '1500000001-procedurev2-00000000000000000000000000000000t0' })).rejects.toMatchObject({ code: 'ResourceNotFound.TaskNotExist' });
+  await expect(client.DescribeTaskDetail({ TaskId: '1500000001-procedurev2-00000000000000000000000000000000t0' })).rejects.toMatchObject({ code: 'InvalidParameterValue.TaskId' });
 });
 
 test('jobs run in priority order (then first come, first served); Finish mode notifies once', async () => {

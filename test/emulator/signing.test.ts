@@ -14,14 +14,14 @@ const cosUtil = require('cos-nodejs-sdk-v5/sdk/util') as { getAuth(opt: Record<s
 
 const credential = { secretId: 'AKIDpropertyTest', secretKey: 'property-secret-key' };
 
-function tc3Request(payload: Record<string, unknown>, timestamp: number, host: string, tamper?: (body: string) => string) {
+function tc3Request(payload: Record<string, unknown>, timestamp: number, host: string, tamper?: (body: string) => string, service = host.split('.')[0]) {
   const url = `http://${host}/`;
   const authorization = Sign.sign3({
     method: 'POST',
     url,
     payload,
     timestamp,
-    service: host.split('.')[0],
+    service,
     secretId: credential.secretId,
     secretKey: credential.secretKey,
     headers: { 'Content-Type': 'application/json' },
@@ -39,6 +39,16 @@ function tc3Request(payload: Record<string, unknown>, timestamp: number, host: s
 const jsonObject = fc.dictionary(fc.string({ minLength: 1, maxLength: 8 }), fc.oneof(fc.string(), fc.integer(), fc.boolean(), fc.array(fc.string(), { maxLength: 3 })), { maxKeys: 5 });
 
 describe('TC3 verification accepts exactly what the official signer produces', () => {
+  test('the credential scope names vod or the first label of the Host; any other service is refused', () => {
+    const now = 1_764_000_000_000;
+    for (const [host, service] of [['127.0.0.1:8081', '127'], ['127.0.0.1:8081', 'vod'], ['localhost:9000', 'localhost:9000'], ['localhost:9000', 'localhost'], ['vod.tencentcloudapi.com', 'vod']]) {
+      expect(verifyTc3(tc3Request({}, now / 1000, host!, undefined, service), [credential], now)).toBe(credential);
+    }
+    for (const [host, service] of [['127.0.0.1:8081', 'cvm'], ['vod.tencentcloudapi.com', 'cos'], ['localhost:9000', '127']]) {
+      expect(() => verifyTc3(tc3Request({}, now / 1000, host!, undefined, service), [credential], now)).toThrow(expect.objectContaining({ code: 'AuthFailure.SignatureFailure' }));
+    }
+  });
+
   test('any payload, any host:port, a timestamp within 5 minutes', () => {
     fc.assert(
       fc.property(jsonObject, fc.integer({ min: -299, max: 299 }), fc.constantFrom('127.0.0.1:8081', 'localhost:9000', 'vod.tencentcloudapi.com'), (payload, skew, host) => {

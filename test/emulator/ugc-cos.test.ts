@@ -163,6 +163,11 @@ describe('ApplyUploadUGC / CommitUploadUGC', () => {
     expect(limitReply.code).toBe(UGC_CODES.InvalidParameter);
     expect(limitReply.message).toContain('sourceContext');
 
+    // Empty optional values, as Tencent's Node sample signs them, are accepted and mean "absent".
+    const sample = `secretId=${SECRET_ID}&currentTimeStamp=${now}&expireTime=${now + 600}&random=8&procedure=&sourceContext=`;
+    const sampleSignature = Buffer.concat([createHmac('sha1', SECRET_KEY).update(sample).digest(), Buffer.from(sample)]).toString('base64');
+    expect(await ugc(t.emulator, 'ApplyUploadUGC', { signature: sampleSignature, videoType: 'mp4' })).toMatchObject({ code: 0, data: { vodSessionKey: expect.any(String) } });
+
     const once = uploadSignature(t.clock, { oneTimeValid: 1 });
     expect((await ugc(t.emulator, 'ApplyUploadUGC', { signature: once, videoType: 'mp4' })).code).toBe(0);
     expect(await ugc(t.emulator, 'ApplyUploadUGC', { signature: once, videoType: 'mp4' })).toMatchObject({ code: UGC_CODES.SignatureReused });

@@ -8,8 +8,8 @@ import { loadConfig, type Config } from '#lib/config';
 import { handleVodEvent, startProcessing, type VodEventDeps } from '#lib/handle-vod-event';
 import { createLogger } from '#lib/log';
 import { getUpload, insertIssuedUpload } from '#lib/upload-store';
-import type { VodCalls } from '#lib/vod-api';
-import { parseVodEvent } from '#lib/vod-event';
+import { isFinalTaskStatus, isStaleEventHandleError, isUnknownTaskError, type VodCalls } from '#lib/vod-api';
+import { parseVodEvent, procedureStateChangedFromTaskDetail } from '#lib/vod-event';
 import { openTestDatabase, truncateAll, type TestDatabase } from '../support/db';
 import { functionEnv } from '../support/env';
 import { fileDeletedBody, newFileUploadBody, procedureBody } from '../support/events';
@@ -31,6 +31,11 @@ class RecordingVod {
     if (this.sessions.has(sessionId)) throw Object.assign(new Error('duplicate SessionId'), { code: 'InvalidParameterValue.SessionId' });
     this.sessions.add(sessionId);
     return { TaskId: `1500000001-procedurev2-${this.sessions.size}`, RequestId: randomUUID() };
+  };
+  /** The code DescribeTaskDetail answers for any task (none is known here). */
+  unknownTaskCode = 'InvalidParameterValue.TaskId';
+  DescribeTaskDetail = async () => {
+    throw Object.assign(new Error('no such task'), { code: this.unknownTaskCode });
   };
   DescribeMediaInfos = async (request: { FileIds: string[] }) => ({
     MediaInfoSet: request.FileIds.filter((id) => this.media.has(id)).map((id) => ({ FileId: id, ...this.media.get(id) })),
@@ -167,6 +172,16 @@ test('FileDeleted marks the upload DELETED; a partial deletion does not', async 
   expect((await getUpload(testDb.db, uploadId))!.status).toBe('DELETED');
 });
 
+test('FileDeleted with DeleteParts [] or OriginalFiles deletes the upload', async () => {
+  for (const [n, parts] of [[13, []], [14, [{ Type: 'OriginalFiles', Definition: 0 }]]] as const) {
+    const uploadId = await issued();
+    const fileId = `52858907840000001${n}`;
+    await handle(newFileUploadBody({ fileId, uploadId }));
+    expect((await handle(fileDeletedBody([fileId], [...parts]))).outcome).toBe('DELETED:1');
+    expect((await getUpload(testDb.db, uploadId))!.status).toBe('DELETED');
+  }
+});
+
 test('ProcessMedia failing: retried with backoff, then left UPLOADED; a later start uses the same SessionId once', async () => {
   const uploadId = await issued();
   const fileId = '5285890784000000010';
@@ -203,6 +218,35 @@ test('a ProcessMedia that VOD refuses outright (a bad template) fails the upload
   expect(await getUpload(testDb.db, uploadId)).toMatchObject({ status: 'FAILED', error: { code: 'ProcessingNotStarted' } });
 });
 
+test('a SessionId VOD finds too long started nothing: the upload fails, it is not taken as already started', async () => {
+  const uploadId = await issued();
+  vod.failuresLeft = 1;
+  vod.failureCode = 'InvalidParameterValue.SessionIdTooLong';
+  await handle(newFileUploadBody({ fileId: '5285890784000000115', uploadId }));
+  expect(await getUpload(testDb.db, uploadId)).toMatchObject({ status: 'FAILED', error: { code: 'ProcessingNotStarted', message: expect.stringContaining('SessionIdTooLong') } });
+});
+
+test('an ABORTED task fails the upload with the reason, whether an event or DescribeTaskDetail says so', async () => {
+  const uploadId = await issued();
+  const fileId = '5285890784000000116';
+  await handle(newFileUploadBody({ fileId, uploadId }));
+  expect((await handle(procedureBody({ taskId: 'proc-aborted', fileId, uploadId, status: 'ABORTED', transcode: 'PROCESSING' }))).outcome).toBe('FAILED');
+  expect(await getUpload(testDb.db, uploadId)).toMatchObject({
+    status: 'FAILED',
+    error: { code: 'ProcessingFailed', message: expect.stringContaining('aborted'), failures: expect.arrayContaining([expect.objectContaining({ errCodeExt: 'TaskAborted' }), expect.objectContaining({ type: 'Transcode', errCodeExt: 'UnfinishedSubtask' })]) },
+  });
+
+  // The task detail's own Status says ABORTED while its ProcedureTask says FINISH (the model knows no ABORTED).
+  const other = await issued();
+  const otherFile = '5285890784000000117';
+  await handle(newFileUploadBody({ fileId: otherFile, uploadId: other }));
+  const body = procedureBody({ taskId: 'proc-aborted-2', fileId: otherFile, uploadId: other, status: 'FINISH', transcode: 'PROCESSING' });
+  const event = procedureStateChangedFromTaskDetail({ TaskType: 'Procedure', Status: 'ABORTED', ProcedureTask: body.ProcedureStateChangeEvent } as never)!;
+  expect(event.status).toBe('ABORTED');
+  expect((await handleVodEvent(deps(), event, { confirmWithVod: false })).outcome).toBe('FAILED');
+  expect(isFinalTaskStatus('ABORTED') && isFinalTaskStatus('FINISH') && !isFinalTaskStatus('PROCESSING') && !isFinalTaskStatus('WAITING')).toBe(true);
+});
+
 test('processing results arriving first still face the media limits', async () => {
   const uploadId = await issued();
   const body = procedureBody({ taskId: 'proc-long', fileId: '5285890784000000014', uploadId, status: 'FINISH' });
@@ -223,4 +267,17 @@ test('confirmed with VOD: the media facts come from the API, and a pushed Proced
 
   const unknown = newFileUploadBody({ fileId: '5285890784000000016', uploadId: await issued() });
   await expect(handleVodEvent(deps(), parseVodEvent(unknown), { confirmWithVod: true })).rejects.toMatchObject({ status: 403 });
+});
+
+test('a task VOD does not know, by its documented code or a plain InvalidParameterValue, makes a pushed event a 403', async () => {
+  for (const code of ['InvalidParameterValue.TaskId', 'InvalidParameterValue', 'ResourceNotFound']) {
+    vod.unknownTaskCode = code;
+    const body = procedureBody({ taskId: `proc-unknown-${code}`, fileId: '5285890784000000118', status: 'FINISH' });
+    await expect(handleVodEvent(deps(), parseVodEvent(body), { confirmWithVod: true })).rejects.toMatchObject({ status: 403 });
+  }
+  const coded = (code: string | undefined) => Object.assign(new Error('x'), { code });
+  expect(['InvalidParameterValue.TaskId', 'InvalidParameterValue', 'ResourceNotFound.TaskNotExist'].every((c) => isUnknownTaskError(coded(c)))).toBe(true);
+  expect(['InternalError', 'InvalidParameterValue.SessionId', undefined].some((c) => isUnknownTaskError(coded(c)))).toBe(false);
+  expect(['InvalidParameterValue', 'InvalidParameterValue.EventHandle'].every((c) => isStaleEventHandleError(coded(c)))).toBe(true);
+  expect(['InternalError', 'AuthFailure.SignatureFailure', undefined].some((c) => isStaleEventHandleError(coded(c)))).toBe(false);
 });

@@ -45,7 +45,7 @@ export function procedureBody(options: {
   taskId: string;
   fileId: string;
   uploadId?: string;
-  status: 'PROCESSING' | 'FINISH';
+  status: 'PROCESSING' | 'FINISH' | 'ABORTED';
   transcode?: SubtaskStatus;
   progress?: number;
 }) {

@@ -221,6 +221,23 @@ describe('decode', () => {
     expectParamError(() => decode(wrap(original)), parameter);
   });
 
+  test('an optional parameter with an empty value is absent, as in Tencent\'s Node sample; a required one is not', () => {
+    const original = `${required}&classId=&procedure=&taskPriority=&sourceContext=&sessionContext=`;
+    const macBytes = createHmac('sha1', SECRET_KEY).update(original).digest();
+    const params = verify(Buffer.concat([macBytes, Buffer.from(original)]).toString('base64'), SECRET_KEY, NOW);
+    expect(params).toEqual({ secretId: 'a', currentTimeStamp: NOW_S, expireTime: NOW_S + 10, random: 1 });
+    expectParamError(() => decode(wrap(`secretId=&currentTimeStamp=${NOW_S}&expireTime=${NOW_S + 10}&random=1`)), 'secretId');
+    expectParamError(() => decode(wrap(`secretId=a&currentTimeStamp=${NOW_S}&expireTime=${NOW_S + 10}&random=`)), 'random');
+  });
+
+  test('sign never writes an empty value: an empty optional string is refused, an absent one left out', () => {
+    expectParamError(() => sign({ secretId: SECRET_ID, procedure: '' }, SECRET_KEY, NOW), 'procedure');
+    expectParamError(() => sign({ secretId: SECRET_ID, sourceContext: '' }, SECRET_KEY, NOW), 'sourceContext');
+    const original = Buffer.from(sign({ secretId: SECRET_ID, sourceContext: undefined, procedure: undefined }, SECRET_KEY, NOW), 'base64').subarray(20).toString();
+    expect(original.split('&').every((pair) => /^[a-zA-Z]+=.+$/.test(pair))).toBe(true);
+    expect(original).not.toMatch(/procedure|sourceContext/);
+  });
+
   test('ignores parameters it does not know, as VOD does', () => {
     expect(decode(wrap(`${required}&futureParam=1`)).params).not.toHaveProperty('futureParam');
   });

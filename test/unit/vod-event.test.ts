@@ -333,6 +333,16 @@ describe('FileDeleted', () => {
     expect(event.deletions).toEqual([{ fileId: OUR_FILE, entireMedia: true, parts: [] }]);
   });
 
+  test('a deletion naming OriginalFiles, or every part type, took the whole media', () => {
+    const read = (types: string[]) =>
+      (parseVodEvent({ EventType: 'FileDeleted', FileDeleteEvent: { FileIdSet: ['1'], FileDeleteResultInfo: [{ FileId: '1', DeleteParts: types.map((Type) => ({ Type, Definition: 0 })) }] } }) as FileDeletedEvent)
+        .deletions[0]!.entireMedia;
+    expect(read([])).toBe(true);
+    expect(read(['OriginalFiles'])).toBe(true);
+    expect(read(['OriginalFiles', 'TranscodeFiles', 'AdaptiveDynamicStreamingFiles', 'WechatPublishFiles', 'WechatMiniProgramPublishFiles'])).toBe(true);
+    expect(read(['TranscodeFiles', 'AdaptiveDynamicStreamingFiles'])).toBe(false);
+  });
+
   test('whole and partial deletions have different de-dupe keys', () => {
     const whole = parseVodEvent({ EventType: 'FileDeleted', FileDeleteEvent: { FileIdSet: ['24961954183381008'] } });
     expect(eventDedupeKey(whole)).not.toBe(eventDedupeKey(deletion('file-deleted.partial.push.json')));

@@ -26,13 +26,15 @@ export function newFileUploadFromMediaInfo(media: MediaInfo, options: { procedur
 
 /**
  * The ProcedureStateChanged event of a task, or undefined when the answer is not about a procedure.
- * The answer states the status twice (its own and its ProcedureTask's, equal in practice): either
- * saying FINISH means finished; anything else, WAITING included (no event carries it), is PROCESSING.
+ * The answer states the status twice (its own and its ProcedureTask's, whose model knows only
+ * PROCESSING | FINISH): either saying ABORTED means aborted (ended, failed); else either saying FINISH
+ * means finished; anything else, WAITING included (no event carries it), is PROCESSING.
  */
 export function procedureStateChangedFromTaskDetail(detail: TaskDetail): ProcedureStateChangedEvent | undefined {
   const task = detail.ProcedureTask;
   if (detail.TaskType !== 'Procedure' || !task) return undefined;
-  const status = detail.Status === 'FINISH' || task.Status === 'FINISH' ? 'FINISH' : 'PROCESSING';
+  const says = (status: string) => detail.Status === status || task.Status === status;
+  const status = says('ABORTED') ? 'ABORTED' : says('FINISH') ? 'FINISH' : 'PROCESSING';
   return guardDepth(() => ({
     kind: 'ProcedureStateChanged',
     eventHandle: undefined,

@@ -89,12 +89,24 @@ export function readProcedureState(payload: unknown, path: EventPath): Payload<P
   };
 }
 
+/** The parts DeleteMedia can name (MediaDeleteItem.Type in the SDK models). */
+const DELETE_PART_TYPES = ['OriginalFiles', 'TranscodeFiles', 'AdaptiveDynamicStreamingFiles', 'WechatPublishFiles', 'WechatMiniProgramPublishFiles'];
+
+/**
+ * Whether a deletion took the media itself: no parts listed (DeleteMedia's default), the original file
+ * among them (nothing can be processed or re-played from it), or every part type at once.
+ */
+function deletesEntireMedia(parts: Array<{ type: string }>): boolean {
+  const types = new Set(parts.map((p) => p.type));
+  return parts.length === 0 || types.has('OriginalFiles') || DELETE_PART_TYPES.every((t) => types.has(t));
+}
+
 export function readFileDeletion(payload: unknown, path: EventPath): Payload<FileDeletedEvent> {
   const t = parseAt(fileDeleteTask, payload, path);
   const deletions = new Map<string, FileDeletion>();
   for (const info of t.FileDeleteResultInfo) {
     const parts = info.DeleteParts.map((p) => ({ type: p.Type, definition: p.Definition }));
-    deletions.set(info.FileId, { fileId: info.FileId, entireMedia: parts.length === 0, parts });
+    deletions.set(info.FileId, { fileId: info.FileId, entireMedia: deletesEntireMedia(parts), parts });
   }
   // A file named only in FileIdSet (the documented minimal form) was deleted as a whole.
   for (const fileId of t.FileIdSet) {

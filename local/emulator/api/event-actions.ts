@@ -18,7 +18,9 @@ export const confirmEvents: ActionHandler = ({ ctx, appId }, params) => {
   if (handles.some((h) => typeof h !== 'string')) throw new ApiError('InvalidParameterValue', 'EventHandles must be strings.');
   const bad = ctx.events.confirm(appId, handles as string[]);
   if (bad.length > 0) {
-    throw new ApiError('InvalidParameterValue.EventHandle', `Unknown, already confirmed or expired (older than 30 s) event handles: ${bad.join(', ')}`);
+    // VOD's ConfirmEvents documents a late handle as a parameter error (4000): plain InvalidParameterValue
+    // (docs/vod-protocol/error-codes.md). The valid handles of the call are confirmed all the same.
+    throw new ApiError('InvalidParameterValue', `Unknown, already confirmed or expired (older than 30 s) event handles: ${bad.join(', ')}`);
   }
   return {};
 };

@@ -148,9 +148,10 @@ export const deleteMedia: ActionHandler = ({ ctx, appId }, params) => {
     if (kind) deleteDerived(ctx, media, (e) => e.kind === kind && (part.Definition === 0 || e.definition === part.Definition));
   }
   if (whole || deleteParts.some((p) => p.Type === 'OriginalFiles')) deleteMediaFiles(ctx, media, !whole);
+  // A whole-media deletion reports `DeleteParts: []` (docs/vod-protocol/events.md, FileDeleted).
   ctx.events.emitVodEvent(appId, 'FileDeleted', 'FileDeleteEvent', {
     FileIdSet: [fileId],
-    FileDeleteResultInfo: [{ FileId: fileId, DeleteParts: whole ? DELETE_PART_TYPES.map((Type) => ({ Type, Definition: 0 })) : deleteParts }],
+    FileDeleteResultInfo: [{ FileId: fileId, DeleteParts: deleteParts }],
   });
   return {};
 };

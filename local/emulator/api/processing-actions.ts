@@ -4,7 +4,8 @@
  *
  * Request checks and their error codes: unknown FileId → `ResourceNotFound.FileNotExist` (as DescribeMediaInfos
  * and DeleteMedia); a SessionId used again within the window (3 days; 7 for ProcessMediaByProcedure) →
- * `InvalidParameterValue.SessionId`; unknown procedure → `InvalidParameter.ProcedureNameNotExist` (both in
+ * `InvalidParameterValue.SessionId`, one over 50 characters → `InvalidParameterValue.SessionIdTooLong`; an
+ * unknown (or over 3 days old) task → `InvalidParameterValue.TaskId`; unknown procedure → `InvalidParameter.ProcedureNameNotExist` (both in
  * VOD's API error list); malformed task sets → `InvalidParameterValue`. Unknown template definitions
  * are accepted and fail their subtask with `InvalidInput.DefinitionNotExist`, as VOD reports them.
  */
@@ -44,7 +45,7 @@ function commonParams(params: Params): TaskSettings {
     priority,
     notifyMode: mode as TaskSettings['notifyMode'],
     sessionContext: optionalString(params, 'SessionContext', 1000, 'InvalidParameterValue.SessionContextTooLong') ?? '',
-    sessionId: optionalString(params, 'SessionId', 50, 'InvalidParameterValue.SessionId') ?? '',
+    sessionId: optionalString(params, 'SessionId', 50, 'InvalidParameterValue.SessionIdTooLong') ?? '',
   };
 }
 
@@ -94,7 +95,8 @@ const describeTaskDetail: Handler = ({ ctx, appId }, params) => {
   const taskId = optionalString(params, 'TaskId', 128);
   if (!taskId) throw new ApiError('MissingParameter', 'The parameter TaskId is required.');
   const task = visibleTask(ctx, appId, taskId);
-  if (!task) throw new ApiError('ResourceNotFound.TaskNotExist', `The task ${taskId} does not exist (or is older than 3 days).`);
+  // VOD's error list: InvalidParameterValue.TaskId, "the task ID does not exist" (docs/vod-protocol/error-codes.md).
+  if (!task) throw new ApiError('InvalidParameterValue.TaskId', `The task ${taskId} does not exist (or is older than 3 days).`);
   return { TaskType: 'Procedure', Status: task.status, ...taskTimes(task), ProcedureTask: procedureTaskView(ctx, task, false) };
 };
 

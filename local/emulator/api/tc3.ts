@@ -1,7 +1,9 @@
 /**
  * TC3-HMAC-SHA256 verification of API 3.0 requests (vod-protocol.md §6), accepting exactly what the
  * official SDK (`tencentcloud-sdk-nodejs-common` Sign.sign3) sends:
- *  - the service comes from the credential scope (the SDK pointed at 127.0.0.1:PORT signs service "127");
+ *  - the service in the credential scope must be `vod` or the first label of the Host header, which is what
+ *    the SDK signs (`endpoint.split(".")[0]`: "127" for 127.0.0.1:PORT, "localhost:PORT" for localhost:PORT);
+ *    any other service is `AuthFailure.SignatureFailure`, as VOD refuses a request signed for another product;
  *  - the canonical `host` is the host name without the port (the SDK signs `new URL(url).hostname`);
  *    the full Host header value is accepted too, for signers that keep the port;
  *  - the timestamp must be within 5 minutes of the emulator's clock;
@@ -94,6 +96,10 @@ export function verifyTc3(req: Tc3Request, credentials: EmulatorCredential[], no
     throw new ApiError('AuthFailure.SignatureFailure', 'SignedHeaders must include content-type and host.');
   }
   const host = typeof req.headers.host === 'string' ? req.headers.host : '';
+  const services = new Set(['vod', host.split('.')[0], host.replace(/:\d+$/, '').split('.')[0]]);
+  if (!services.has(parsed.service)) {
+    throw new ApiError('AuthFailure.SignatureFailure', `The credential scope names service "${parsed.service}"; this endpoint is vod.`);
+  }
   const candidates = new Set([host.replace(/:\d+$/, ''), host]);
   const given = Buffer.from(parsed.signature, 'hex');
   for (const hostValue of candidates) {

@@ -78,7 +78,7 @@ export class Processor extends EventEmitter<ProcessorEvents> implements TaskQueu
   private purgeOld(tasks: Record<string, ProcessingTask>, sessionIds: Record<string, { usedAt: number }>): void {
     const { taskRetentionMs, sessionIdWindowMs, procedureSessionIdWindowMs } = this.ctx.options.processing;
     const now = this.ctx.now();
-    for (const [id, t] of Object.entries(tasks)) if (t.status === 'FINISH' && now - t.createdAt > taskRetentionMs) delete tasks[id];
+    for (const [id, t] of Object.entries(tasks)) if ((t.status === 'FINISH' || t.status === 'ABORTED') && now - t.createdAt > taskRetentionMs) delete tasks[id];
     const window = Math.max(sessionIdWindowMs, procedureSessionIdWindowMs);
     for (const [key, s] of Object.entries(sessionIds)) if (now - s.usedAt > window) delete sessionIds[key];
   }
@@ -168,6 +168,16 @@ export class Processor extends EventEmitter<ProcessorEvents> implements TaskQueu
 
   private async run(task: ProcessingTask, signal: AbortSignal): Promise<void> {
     const ctx = this.ctx;
+    if (ctx.faults.abortTask()) {
+      ctx.store.update(() => {
+        task.status = 'ABORTED';
+        task.beginAt ??= ctx.now();
+        task.finishAt = ctx.now();
+      });
+      ctx.options.log(`processing ${task.taskId} aborted (injected fault)`);
+      this.emit('taskFinished', task);
+      return;
+    }
     ctx.store.update(() => {
       task.status = 'PROCESSING';
       task.beginAt ??= ctx.now();

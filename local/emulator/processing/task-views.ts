@@ -27,7 +27,9 @@ function subtaskView(subtask: SubtaskRecord): Record<string, unknown> {
 /** `ProcedureTask` (same shape in ProcedureStateChanged and DescribeTaskDetail). */
 export function procedureTaskView(ctx: EmulatorContext, task: ProcessingTask, forEvent: boolean): Record<string, unknown> {
   const media = ctx.store.doc.media[task.fileId];
-  const status = task.status === 'FINISH' ? 'FINISH' : forEvent ? 'PROCESSING' : task.status;
+  // ProcedureTask.Status is PROCESSING | FINISH in the SDK model: an aborted task is finished here, and
+  // only the task's own Status (DescribeTaskDetail, DescribeTasks) says ABORTED.
+  const status = task.status === 'FINISH' || task.status === 'ABORTED' ? 'FINISH' : forEvent ? 'PROCESSING' : task.status;
   return {
     TaskId: task.taskId,
     Status: status,
