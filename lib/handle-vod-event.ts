@@ -291,8 +291,6 @@ async function confirmWithVod(deps: VodEventDeps, event: VodEvent): Promise<VodE
         const gone = new Set<string>();
         for await (const batch of vod.mediaInfos(event.fileIds, ['basicInfo'])) {
           for (const id of batch.missing) gone.add(id);
-          // Without its original file the record stays, with no media URL (DeleteParts OriginalFiles).
-          for (const media of batch.media) if (media.FileId && !media.BasicInfo?.MediaUrl) gone.add(media.FileId);
         }
         // Only deletions VOD confirms count; a file that still exists was not deleted.
         const deletions = event.deletions.filter((d) => !d.entireMedia || gone.has(d.fileId));

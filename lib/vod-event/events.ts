@@ -118,9 +118,9 @@ export interface FileDeletedEvent extends EventEnvelope {
 export interface FileDeletion {
   fileId: string;
   /**
-   * True when the whole media went: no `DeleteParts` (DeleteMedia's default; VOD reports `[]`), the
-   * `OriginalFiles`, or every part type. False when only derived parts did (e.g. `TranscodeFiles`), in
-   * which case the media still exists.
+   * True when the whole media went: no `DeleteParts` (DeleteMedia's default; VOD reports `[]`) or every
+   * part type. False when only some parts did (e.g. `TranscodeFiles`, or `OriginalFiles` alone: the SDK
+   * model says the transcodes may outlive the original), in which case the media still exists.
    */
   entireMedia: boolean;
   parts: Array<{ type: string; definition: number }>;

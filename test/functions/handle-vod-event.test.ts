@@ -172,8 +172,9 @@ test('FileDeleted marks the upload DELETED; a partial deletion does not', async 
   expect((await getUpload(testDb.db, uploadId))!.status).toBe('DELETED');
 });
 
-test('FileDeleted with DeleteParts [] or OriginalFiles deletes the upload', async () => {
-  for (const [n, parts] of [[13, []], [14, [{ Type: 'OriginalFiles', Definition: 0 }]]] as const) {
+test('FileDeleted with DeleteParts [] or naming every part deletes the upload', async () => {
+  const everyPart = ['OriginalFiles', 'TranscodeFiles', 'AdaptiveDynamicStreamingFiles', 'WechatPublishFiles', 'WechatMiniProgramPublishFiles'];
+  for (const [n, parts] of [[13, []], [14, everyPart.map((Type) => ({ Type, Definition: 0 }))]] as const) {
     const uploadId = await issued();
     const fileId = `52858907840000001${n}`;
     await handle(newFileUploadBody({ fileId, uploadId }));

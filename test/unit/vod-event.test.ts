@@ -333,12 +333,12 @@ describe('FileDeleted', () => {
     expect(event.deletions).toEqual([{ fileId: OUR_FILE, entireMedia: true, parts: [] }]);
   });
 
-  test('a deletion naming OriginalFiles, or every part type, took the whole media', () => {
+  test('a deletion naming every part type took the whole media; OriginalFiles alone did not', () => {
     const read = (types: string[]) =>
       (parseVodEvent({ EventType: 'FileDeleted', FileDeleteEvent: { FileIdSet: ['1'], FileDeleteResultInfo: [{ FileId: '1', DeleteParts: types.map((Type) => ({ Type, Definition: 0 })) }] } }) as FileDeletedEvent)
         .deletions[0]!.entireMedia;
     expect(read([])).toBe(true);
-    expect(read(['OriginalFiles'])).toBe(true);
+    expect(read(['OriginalFiles'])).toBe(false);
     expect(read(['OriginalFiles', 'TranscodeFiles', 'AdaptiveDynamicStreamingFiles', 'WechatPublishFiles', 'WechatMiniProgramPublishFiles'])).toBe(true);
     expect(read(['TranscodeFiles', 'AdaptiveDynamicStreamingFiles'])).toBe(false);
   });

@@ -92,13 +92,10 @@ export function readProcedureState(payload: unknown, path: EventPath): Payload<P
 /** The parts DeleteMedia can name (MediaDeleteItem.Type in the SDK models). */
 const DELETE_PART_TYPES = ['OriginalFiles', 'TranscodeFiles', 'AdaptiveDynamicStreamingFiles', 'WechatPublishFiles', 'WechatMiniProgramPublishFiles'];
 
-/**
- * Whether a deletion took the media itself: no parts listed (DeleteMedia's default), the original file
- * among them (nothing can be processed or re-played from it), or every part type at once.
- */
+/** Whether a deletion took the media itself: no parts listed (DeleteMedia's default) or every part type at once. */
 function deletesEntireMedia(parts: Array<{ type: string }>): boolean {
   const types = new Set(parts.map((p) => p.type));
-  return parts.length === 0 || types.has('OriginalFiles') || DELETE_PART_TYPES.every((t) => types.has(t));
+  return parts.length === 0 || DELETE_PART_TYPES.every((t) => types.has(t));
 }
 
 export function readFileDeletion(payload: unknown, path: EventPath): Payload<FileDeletedEvent> {
