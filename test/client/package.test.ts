@@ -86,10 +86,8 @@ test('the CommonJS and ES module entries offer the same names', async () => {
   expect(cjs).toEqual(expect.arrayContaining(['VodUploader', 'uploadVideo', 'VodUploadError', 'EXIT_CODES', 'FileResumeStore']));
 }, 30_000);
 
-test('an app type-checks against the declarations (node16 and bundler resolution), backend answer types included', async () => {
-  fs.writeFileSync(
-    path.join(pkg.dir, 'app.ts'),
-    `import { VodUploader, uploadVideo, type UploadResult, type UploadStatus, type UploadView, type VodUploadErrorKind } from '@vod-upload/client';
+test('an app type-checks against the declarations (node16 and bundler resolution, CommonJS and ES module), backend answer types included', async () => {
+  const app = `import { VodUploader, uploadVideo, type UploadResult, type UploadStatus, type UploadView, type VodUploadErrorKind } from '@vod-upload/client';
 import { VodUploader as BrowserUploader, LocalStorageResumeStore } from '@vod-upload/client/browser';
 export const status: UploadStatus = 'READY';
 export const describe = (view: UploadView): string => \`\${view.uploadId} \${view.status} \${view.renditions.map((r) => r.url).join()}\`;
@@ -99,11 +97,13 @@ export const once: Promise<UploadResult> = uploadVideo('clip.mp4', { apiBaseUrl:
 export const web = new BrowserUploader({ apiBaseUrl: '/', resumeStore: new LocalStorageResumeStore(localStorage) }).upload(new File([], 'a.mp4'));
 // @ts-expect-error a path is not a browser file
 new BrowserUploader({ apiBaseUrl: '/' }).upload('clip.mp4');
-`,
-  );
+`;
+  // Under node16 app.ts is CommonJS (the consumer's package.json has no "type") and app.mts an ES module.
+  fs.writeFileSync(path.join(pkg.dir, 'app.ts'), app);
+  fs.writeFileSync(path.join(pkg.dir, 'app.mts'), app);
   const tsc = path.join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc');
   for (const resolution of [{ module: 'node16', moduleResolution: 'node16' }, { module: 'preserve', moduleResolution: 'bundler' }]) {
-    const config = { compilerOptions: { ...resolution, target: 'ES2022', lib: ['ES2023', 'DOM'], types: [], strict: true, noEmit: true, skipLibCheck: false }, files: ['app.ts'] };
+    const config = { compilerOptions: { ...resolution, target: 'ES2022', lib: ['ES2023', 'DOM'], types: [], strict: true, noEmit: true, skipLibCheck: false }, files: ['app.ts', 'app.mts'] };
     fs.writeFileSync(path.join(pkg.dir, 'tsconfig.json'), JSON.stringify(config));
     const checked = await run(process.execPath, [tsc, '-p', pkg.dir], { cwd: pkg.dir }).catch((error: { stdout: string }) => error);
     expect({ resolution: resolution.moduleResolution, output: checked.stdout.trim() }).toEqual({ resolution: resolution.moduleResolution, output: '' });
