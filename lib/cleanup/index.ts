@@ -23,7 +23,11 @@ export type { CleanupDeps, CleanupSummary } from './run.ts';
 export async function runCleanup(deps: CleanupDeps): Promise<CleanupSummary> {
   const summary = emptySummary();
   const settings = deps.config.cleanup;
-  const run: CleanupRun = { ...deps, vodApi: vodApi(deps.vod, { subAppId: deps.config.vod.subAppId, deadline: deps.deadline }) };
+  const run: CleanupRun = {
+    ...deps,
+    clock: deps.clock ?? Date.now,
+    vodApi: vodApi(deps.vod, { subAppId: deps.config.vod.subAppId, deadline: deps.deadline }),
+  };
   const steps: Array<[boolean, (run: CleanupRun, summary: CleanupSummary) => Promise<void>]> = [
     [settings.pullEvents, pumpEvents],
     [settings.reconcile, reconcile],
