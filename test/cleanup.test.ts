@@ -109,6 +109,33 @@ test('the event pump applies pulled events through the webhook path and confirms
   expect(rows).toHaveLength(3);
 }, 60_000);
 
+test('a slow pull is confirmed as it goes: no handle waits past 30 s unconfirmed', async () => {
+  const client = vodClient(t.emulator);
+  for (let i = 0; i < 8; i++) await uploadViaApi(t, client, encodeUploadContext({ uploadId: await issued() }));
+  // Each handled event takes 6 s on VOD's clock (and the run's): 8 of them would take 48 s.
+  const slowDb: Database = Object.create(testDb.db, {
+    transaction: {
+      value: async (fn: Parameters<Database['transaction']>[0]) => {
+        t.clock.advance(6_000);
+        return testDb.db.transaction(fn);
+      },
+    },
+  });
+  const counts: Record<string, number> = {};
+  const run = () => runCleanup(deps({ db: slowDb, clock: t.clock.now, vod: countingVod(config, counts), config: configWith({ CLEANUP_RECONCILE: 'false' }) }));
+  const first = await run();
+  expect(first.stepsFailed).toBe(0); // a stale handle would have made ConfirmEvents fail
+  expect(first.eventsConfirmed).toBe(first.eventsApplied);
+  expect(first.eventsConfirmed).toBeGreaterThan(0);
+  expect(counts.ConfirmEvents).toBeGreaterThan(1);
+  // Those not started within 20 s of their pull come back after 30 s and are handled then.
+  t.clock.advance(31_000);
+  const second = await run();
+  expect(second.stepsFailed).toBe(0);
+  const { rows } = await testDb.db.query<{ status: string }>(`SELECT status FROM uploads`);
+  expect(rows.filter((r) => r.status === 'ISSUED')).toEqual([]);
+}, 60_000);
+
 test('an event whose handling crashes is left unconfirmed, comes back, and is applied once', async () => {
   const uploadId = await issued();
   await uploadViaApi(t, vodClient(t.emulator), encodeUploadContext({ uploadId }));
