@@ -8,7 +8,9 @@
  *    unbundled (transpiled files loading node_modules), and its size;
  *  - a cleanup run's cost on 10 k vs BENCH_CLEANUP_ROWS (1 M) uploads;
  *  - upload throughput of a BENCH_UPLOAD_MB (256) MB file through cos-nodejs-sdk-v5 into the emulator vs a
- *    raw HTTP PUT of the same file to a bare Node server.
+ *    raw HTTP PUT of the same file to a bare Node server;
+ *  - recovery (bench/recovery.ts, needs PostgreSQL's server binaries): how many cleanup periods the
+ *    slowest of 50 uploads needed after its processing finished, with lossy callbacks and an outage.
  * Set BENCH_DATABASE_URL (or TEST_DATABASE_URL) to also measure against a PostgreSQL server.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -20,6 +22,8 @@ import * as esbuild from 'esbuild';
 import { functionNames } from '../scripts/build';
 import { measureCleanupScale } from './cleanup-scale';
 import { measureUploadThroughput } from './emulator-upload';
+import { measureRecovery } from './recovery';
+import { postgresBinaries } from '../test/support/pg-server';
 import { SignJWT } from 'jose';
 import { Client } from 'pg';
 
@@ -288,6 +292,17 @@ async function main(): Promise<void> {
     rows.push(['raw HTTP PUT to a bare Node server', upload.rawPut.toFixed(0), '', '', '1.00']);
     rows.push(['cos-nodejs-sdk-v5 sliceUploadFile → emulator', upload.sliceUploadFile.toFixed(0), '', '', (upload.sliceUploadFile / upload.rawPut).toFixed(2)]);
     rows.push(['cos-nodejs-sdk-v5 putObject → emulator', upload.putObject.toFixed(0), '', '', (upload.putObject / upload.rawPut).toFixed(2)]);
+
+    // Recovery without VOD resending: cleanup periods the slowest upload needed after its processing finished.
+    if (postgresBinaries()) {
+      const recovery = await measureRecovery();
+      report.recovery = recovery;
+      rows.push([]);
+      rows.push([`recovery, ${recovery.uploads} uploads: 30 % callbacks dropped, 30 % duplicated, 30 s database outage`, 'periods', '', '', 'target']);
+      rows.push([`slowest upload, cleanup periods (${recovery.periodSeconds} s) after its processing finished`, String(recovery.slowestPeriods), '', '', '≤ 2']);
+    } else {
+      rows.push([], ['recovery: skipped (no PostgreSQL server binaries: apt-get install postgresql)']);
+    }
     report.bundles = bundles;
   } finally {
     rmSync(dataDir, { recursive: true, force: true });

@@ -158,6 +158,8 @@ const schema = z.object({
   UPLOAD_EXPIRY_GRACE_SECONDS: integer(0, 30 * 86_400, 3600),
   UPLOADED_RETRY_AFTER_SECONDS: integer(0, 86_400, 120),
   PROCESSING_DEADLINE_SECONDS: integer(1, 30 * 86_400, 3600),
+  PROCESSING_CHECK_MIN_SECONDS: integer(1, 86_400, 60),
+  PROCESSING_SECONDS_PER_MEDIA_SECOND: integer(1, 1000, 1),
   FAILED_RETENTION_DAYS: integer(0, 3650, 7),
   EVENT_RETENTION_DAYS: integer(5, 3650, 14),
 
@@ -241,9 +243,21 @@ export interface CleanupSettings {
   batchSize: number;
   expiryGraceSeconds: number;
   uploadedRetryAfterSeconds: number;
-  processingDeadlineSeconds: number;
+  processingCheck: ProcessingCheck;
   failedRetentionDays: number;
   eventRetentionDays: number;
+}
+
+/**
+ * When the reconciler asks VOD about a PROCESSING upload whose outcome has not arrived. A job on media of
+ * `d` seconds is estimated to take `secondsPerMediaSecond × d`; the first question comes after twice
+ * that, at least `minSeconds`, and each later one after twice the previous wait; no wait is longer than
+ * `maxSeconds` (PROCESSING_DEADLINE_SECONDS).
+ */
+export interface ProcessingCheck {
+  minSeconds: number;
+  secondsPerMediaSecond: number;
+  maxSeconds: number;
 }
 
 /** What an uploaded file must satisfy before it is processed; empty lists allow anything. */
@@ -380,7 +394,11 @@ export function loadConfig(env: Record<string, string | undefined>, needs: Confi
       batchSize: e.CLEANUP_BATCH_SIZE,
       expiryGraceSeconds: e.UPLOAD_EXPIRY_GRACE_SECONDS,
       uploadedRetryAfterSeconds: e.UPLOADED_RETRY_AFTER_SECONDS,
-      processingDeadlineSeconds: e.PROCESSING_DEADLINE_SECONDS,
+      processingCheck: {
+        minSeconds: Math.min(e.PROCESSING_CHECK_MIN_SECONDS, e.PROCESSING_DEADLINE_SECONDS),
+        secondsPerMediaSecond: e.PROCESSING_SECONDS_PER_MEDIA_SECOND,
+        maxSeconds: e.PROCESSING_DEADLINE_SECONDS,
+      },
       failedRetentionDays: e.FAILED_RETENTION_DAYS,
       eventRetentionDays: e.EVENT_RETENTION_DAYS,
     },

@@ -3,7 +3,8 @@
  * record is inserted in the same transaction as the event's effects, so either both exist or neither.
  * A second delivery finds the key and does nothing; one arriving at the same moment blocks on the key
  * until the first commits (then does nothing) or rolls back (then does the work itself). The cleanup
- * finds orphan files through these records and purges old ones.
+ * finds orphan files through these records and purges old ones. The lost-upload search keeps its
+ * cursor here too: how far through VOD's media it has handled what it found.
  */
 import type { Queryable } from '#lib/db';
 import type { UploadStatus } from '#lib/upload-lifecycle';
@@ -95,4 +96,43 @@ export async function purgeEvents(db: Queryable, days: number, limit: number): P
     [days, limit],
   );
   return rowCount;
+}
+
+/**
+ * Of these files, those already known: a NewFileUpload was handled for them, or an upload holds them.
+ * The lost-upload search hands only the others to the NewFileUpload path.
+ */
+export async function knownFileIds(db: Queryable, fileIds: readonly string[]): Promise<Set<string>> {
+  if (fileIds.length === 0) return new Set();
+  const { rows } = await db.query<{ file_id: string }>(
+    `SELECT file_id FROM vod_events WHERE file_id = ANY($1::text[]) AND event_type = 'NewFileUpload'
+     UNION SELECT file_id FROM uploads WHERE file_id = ANY($1::text[])`,
+    [fileIds],
+  );
+  return new Set(rows.map((row) => row.file_id));
+}
+
+/** How far a search through VOD's media has got: the latest CreateTime handled and the files at that instant. */
+export interface SearchCursor {
+  highWater: Date;
+  fileIds: string[];
+}
+
+export async function readSearchCursor(db: Queryable, name: string): Promise<SearchCursor | undefined> {
+  const { rows } = await db.query<{ high_water: Date | string; file_ids: string[] }>('SELECT high_water, file_ids FROM search_cursors WHERE name = $1', [name]);
+  return rows[0] ? { highWater: new Date(rows[0].high_water), fileIds: rows[0].file_ids } : undefined;
+}
+
+/** Stores the cursor; never moves it back (two runs at once both only move it forward). */
+export async function saveSearchCursor(db: Queryable, name: string, cursor: SearchCursor): Promise<void> {
+  await db.query(
+    `INSERT INTO search_cursors (name, high_water, file_ids) VALUES ($1, $2::timestamptz, $3::text[])
+     ON CONFLICT (name) DO UPDATE SET
+       file_ids = CASE WHEN search_cursors.high_water = EXCLUDED.high_water
+                       THEN ARRAY(SELECT DISTINCT unnest(search_cursors.file_ids || EXCLUDED.file_ids))
+                       ELSE EXCLUDED.file_ids END,
+       high_water = EXCLUDED.high_water, updated_at = now()
+     WHERE search_cursors.high_water <= EXCLUDED.high_water`,
+    [name, cursor.highWater.toISOString(), cursor.fileIds],
+  );
 }

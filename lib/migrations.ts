@@ -80,6 +80,26 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX vod_events_orphans_idx ON vod_events (outcome, received_at) WHERE outcome IN ('extra-file', 'late-upload');
     `,
   },
+  {
+    version: 4,
+    name: 'recovery cursor and processing checks',
+    sql: `
+      -- How far the lost-upload search has looked through VOD's media, by creation time: the latest
+      -- CreateTime handled and the files handled at that very instant (VOD's CreateTime.After is inclusive).
+      CREATE TABLE search_cursors (
+        name       text PRIMARY KEY,
+        high_water timestamptz NOT NULL,
+        file_ids   text[] NOT NULL DEFAULT '{}',
+        updated_at timestamptz NOT NULL DEFAULT now()
+      );
+      -- When the reconciler asks VOD next about a PROCESSING upload (NULL: not asked yet, the first wait
+      -- follows from the media's duration), and how many times it asked without an outcome.
+      ALTER TABLE uploads ADD COLUMN check_after timestamptz;
+      ALTER TABLE uploads ADD COLUMN checks integer NOT NULL DEFAULT 0;
+      -- Which files' NewFileUpload was handled: the search skips them.
+      CREATE INDEX vod_events_file_idx ON vod_events (file_id) WHERE file_id IS NOT NULL;
+    `,
+  },
 ];
 
 export async function migrate(db: Database, migrations: readonly Migration[] = MIGRATIONS): Promise<number[]> {

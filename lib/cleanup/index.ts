@@ -1,12 +1,13 @@
 /**
- * The scheduled cleanup: what makes the system lose nothing when PUSH callbacks go missing (VOD
- * retries them at most twice) and when a trigger fails. Each run is bounded by a time budget, works in
+ * The scheduled cleanup: what makes the system lose nothing when PUSH callbacks go missing (VOD resends
+ * one only after a timeout or a connection failure, never after an answer such as a 503) and when a
+ * trigger fails. Each run is bounded by a time budget, works in
  * small batches of leased rows (a concurrent run skips what this one holds), is idempotent, and
  * returns counts. Steps, each switchable:
  *  1. event pump (PULL mode): PullEvents → the webhook's own handling → ConfirmEvents for what was
  *     durably handled; a failure leaves the event unconfirmed, so VOD delivers it again;
  *  2. reconcile: recover uploads whose NewFileUpload was lost (SearchMedia), restart processing of
- *     UPLOADED files, ask VOD about PROCESSING ones past a deadline, expire ISSUED uploads whose
+ *     UPLOADED files, ask VOD about PROCESSING ones overdue for their media, expire ISSUED uploads whose
  *     signature ran out;
  *  3. orphans: delete media nobody will use (REJECTED, FAILED past retention, extra or late files);
  *  4. purge old de-dupe records, rate-limit windows and the bulky data of deleted uploads.
@@ -23,7 +24,11 @@ export type { CleanupDeps, CleanupSummary } from './run.ts';
 export async function runCleanup(deps: CleanupDeps): Promise<CleanupSummary> {
   const summary = emptySummary();
   const settings = deps.config.cleanup;
-  const run: CleanupRun = { ...deps, vodApi: vodApi(deps.vod, { subAppId: deps.config.vod.subAppId, deadline: deps.deadline }) };
+  const run: CleanupRun = {
+    ...deps,
+    clock: deps.clock ?? Date.now,
+    vodApi: vodApi(deps.vod, { subAppId: deps.config.vod.subAppId, deadline: deps.deadline }),
+  };
   const steps: Array<[boolean, (run: CleanupRun, summary: CleanupSummary) => Promise<void>]> = [
     [settings.pullEvents, pumpEvents],
     [settings.reconcile, reconcile],

@@ -1,47 +1,121 @@
 /**
- * Lost-upload recovery (part of step 2): uploads still ISSUED although their file is in VOD, because
- * the NewFileUpload callback was lost.
+ * Lost-upload recovery (part of step 2): files in VOD whose NewFileUpload callback never arrived (VOD
+ * does not resend a callback it got an answer to, even a 503: docs/vod-protocol/events.md §4.5).
+ *
+ * A durable cursor records how far the search has looked through VOD's media by creation time, so each
+ * run covers what was created since the last one, however many old uploads are still ISSUED. The cursor
+ * moves only past media that were durably handled (or need nothing), so a run that loses its database
+ * leaves the rest for the next run.
  */
 import { handleVodEvent } from '#lib/handle-vod-event';
+import { knownFileIds, readSearchCursor, saveSearchCursor, type SearchCursor } from '#lib/event-store';
 import { decodeUploadContext } from '#lib/upload-context';
-import { oldestIssuedUploads } from '#lib/upload-store';
+import { oldestIssuedCreatedAt } from '#lib/upload-store';
+import type { VodMediaInfo } from '#lib/vod-api';
 import { newFileUploadFromMediaInfo } from '#lib/vod-event';
 import type { CleanupRun, CleanupSummary } from './run.ts';
 
-/** SearchMedia pages through at most this many results (VOD's Offset + Limit limit). */
+/** SearchMedia answers at most this far into one query (VOD's Offset + Limit limit). */
 const SEARCH_WINDOW = 5000;
 const SEARCH_PAGE = 50;
+/** Where a first search starts before the oldest ISSUED upload: slack for clocks that differ. */
+const CLOCK_SLACK_MS = 60_000;
+
+const isoSeconds = (ms: number) => new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z');
+
+function createdAt(media: VodMediaInfo): number | undefined {
+  const ms = Date.parse(media.BasicInfo?.CreateTime ?? '');
+  return Number.isNaN(ms) ? undefined : ms;
+}
+
+/** Not yet passed by the cursor: later than its high-water mark, or at it but not among its files. */
+function ahead(cursor: SearchCursor, at: number, fileId: string): boolean {
+  const mark = cursor.highWater.getTime();
+  return at > mark || (at === mark && !cursor.fileIds.includes(fileId));
+}
+
+function advanced(cursor: SearchCursor, at: number, fileId: string): SearchCursor {
+  if (at > cursor.highWater.getTime()) return { highWater: new Date(at), fileIds: [fileId] };
+  return { highWater: cursor.highWater, fileIds: [...cursor.fileIds, fileId] };
+}
+
+async function startingCursor(deps: CleanupRun, name: string): Promise<SearchCursor> {
+  const stored = await readSearchCursor(deps.db, name);
+  if (stored) return stored;
+  // First run: from just before the oldest upload that may still be waiting for its file.
+  const oldest = (await oldestIssuedCreatedAt(deps.db))?.getTime() ?? deps.clock();
+  return { highWater: new Date(Math.min(oldest, deps.clock()) - CLOCK_SLACK_MS), fileIds: [] };
+}
 
 /**
- * Uploads still ISSUED although their file is in VOD: the NewFileUpload callback was lost (VOD retries
- * a PUSH at most twice). Media created since the oldest such upload are listed with SearchMedia and
- * matched on their sourceContext; each match goes through the NewFileUpload path (de-dupe included).
+ * Media created since the cursor (and at least UPLOADED_RETRY_AFTER_SECONDS ago, so a callback in flight
+ * and VOD's search index have time to settle) are listed with SearchMedia, oldest first. Those carrying
+ * one of our sourceContexts whose file nobody has seen go through the NewFileUpload path (de-dupe
+ * included): an ISSUED upload becomes UPLOADED and its processing starts; a second file or a late one
+ * is recorded as an orphan for step 3.
  */
 export async function recoverMissedUploads(deps: CleanupRun, summary: CleanupSummary): Promise<void> {
   const { config, db, vodApi, log } = deps;
-  const rows = await oldestIssuedUploads(db, config.cleanup.uploadedRetryAfterSeconds, SEARCH_WINDOW);
-  if (rows.length === 0) return;
-  const waiting = new Set(rows.map((row) => row.uploadId));
-  // A minute of slack for clock differences between the database and VOD.
-  const after = new Date(rows[0]!.createdAt.getTime() - 60_000).toISOString().replace(/\.\d{3}Z$/, 'Z');
-  for (let offset = 0; offset < SEARCH_WINDOW && waiting.size > 0 && Date.now() < deps.deadline; offset += SEARCH_PAGE) {
-    const page = await vodApi.videosCreatedAfter(after, offset, SEARCH_PAGE);
-    const found = page.filter((media) => {
-      const context = decodeUploadContext(media.BasicInfo?.SourceInfo?.SourceContext);
-      return context !== undefined && waiting.has(context.uploadId);
-    });
+  const name = `lost-uploads:${config.vod.subAppId ?? 0}`;
+  let cursor = await startingCursor(deps, name);
+  const settledBefore = deps.clock() - config.cleanup.uploadedRetryAfterSeconds * 1000;
+  let saved = cursor;
+  const save = async () => {
+    if (saved === cursor) return;
+    await saveSearchCursor(db, name, cursor);
+    saved = cursor;
+  };
+  try {
+    // Each query starts at the cursor; past VOD's window of 5 000 results, the next query starts again.
+    for (;;) {
+      const after = isoSeconds(cursor.highWater.getTime());
+      for (let offset = 0; offset + SEARCH_PAGE <= SEARCH_WINDOW; offset += SEARCH_PAGE) {
+        if (Date.now() >= deps.deadline) {
+          summary.outOfTime = true;
+          return;
+        }
+        const page = await vodApi.videosCreatedAfter(after, offset, SEARCH_PAGE);
+        const settled: Array<{ media: VodMediaInfo; at: number }> = [];
+        let reachedUnsettled = false;
+        for (const media of page) {
+          const at = createdAt(media);
+          if (at === undefined || !media.FileId) continue;
+          if (at >= settledBefore) {
+            reachedUnsettled = true; // sorted by CreateTime: the rest are newer still
+            break;
+          }
+          if (ahead(cursor, at, media.FileId)) settled.push({ media, at });
+        }
+        await handleAndAdvance(settled);
+        await save();
+        if (reachedUnsettled || page.length < SEARCH_PAGE) return;
+      }
+    }
+  } finally {
+    // What was handled before a failure stays handled: keep the cursor there (if the database lets us).
+    await save().catch((error: unknown) => log.warn('could not store the lost-upload search cursor', { error }));
+  }
+
+  async function handleAndAdvance(found: Array<{ media: VodMediaInfo; at: number }>): Promise<void> {
+    const ours = found.filter(({ media }) => decodeUploadContext(media.BasicInfo?.SourceInfo?.SourceContext) !== undefined);
+    const known = await knownFileIds(db, ours.map(({ media }) => media.FileId!));
+    const missed = new Set(ours.map(({ media }) => media.FileId!).filter((id) => !known.has(id)));
     // The search left out the metadata that validation needs: ask for it (20 files at a time).
-    for await (const batch of vodApi.mediaInfos(found.map((m) => m.FileId!), ['basicInfo', 'metaData'])) {
-      for (const media of batch.media) {
+    const described = new Map<string, VodMediaInfo>();
+    for await (const batch of vodApi.mediaInfos([...missed], ['basicInfo', 'metaData'])) {
+      for (const media of batch.media) described.set(media.FileId!, media);
+    }
+    for (const { media: listed, at } of found) {
+      const media = described.get(listed.FileId!);
+      if (missed.has(listed.FileId!) && media) {
         // With a procedure in the signature VOD started processing itself: keep that task, start no other.
         const procedureTaskId = config.upload.procedure ? await vodApi.firstTaskOf(media.FileId!) : undefined;
         const event = newFileUploadFromMediaInfo(media, { procedureTaskId });
         const handled = await handleVodEvent(deps, event, { confirmWithVod: false });
         if (!handled.duplicate) summary.uploadsRecovered++;
-        if (handled.uploadId) waiting.delete(handled.uploadId);
         log.info('recovered an upload whose NewFileUpload was lost', { fileId: media.FileId, uploadId: handled.uploadId, outcome: handled.outcome });
       }
+      cursor = advanced(cursor, at, listed.FileId!);
     }
-    if (page.length < SEARCH_PAGE) return;
   }
 }

@@ -1,11 +1,12 @@
 /**
  * Step 2, reconcile: recover uploads whose NewFileUpload was lost, restart processing of UPLOADED
- * files, ask VOD about PROCESSING ones past a deadline, expire ISSUED uploads whose signature ran out.
+ * files, ask VOD about PROCESSING ones overdue for their own media (then less and less often), expire
+ * ISSUED uploads whose signature ran out.
  */
 import { handleVodEvent, startProcessing } from '#lib/handle-vod-event';
 import { processingSessionId } from '#lib/processing-plan';
 import { UploadStatus } from '#lib/upload-lifecycle';
-import { expireIssuedUploads, updateUpload, type LeasedUpload } from '#lib/upload-store';
+import { deferProcessingCheck, expireIssuedUploads, updateUpload, type LeasedUpload } from '#lib/upload-store';
 import { isFinalTaskStatus, isUnknownTaskError } from '#lib/vod-api';
 import { procedureStateChangedFromTaskDetail } from '#lib/vod-event';
 import { recoverMissedUploads } from './lost-uploads.ts';
@@ -68,19 +69,23 @@ export async function reconcile(deps: CleanupRun, summary: CleanupSummary): Prom
     }
   });
 
-  // Processing whose outcome never arrived (lost callbacks): ask VOD.
-  await inBatches(deps, summary, { kind: 'silent', seconds: settings.processingDeadlineSeconds }, async (upload) => {
+  // Processing whose outcome never arrived (lost callbacks): ask VOD once the job is overdue for its
+  // media; while VOD says it still runs (or cannot be asked), ask again after twice the last wait.
+  const wait = settings.processingCheck;
+  await inBatches(deps, summary, { kind: 'overdue', wait }, async (upload) => {
     try {
       const taskId = upload.taskId ?? (upload.fileId ? await findProcessingTask(deps, upload) : undefined);
       if (taskId && (await applyTaskState(deps, upload, taskId))) summary.processingResolved++;
     } catch (error) {
       log.warn('could not reconcile a processing upload', { uploadId: upload.uploadId, error });
     }
+    // Only while still PROCESSING (an applied outcome changed the status and reset the wait).
+    await deferProcessingCheck(deps.db, upload.uploadId, new Date(deps.clock()), wait);
   });
 
   // Signatures that ran out with nothing uploaded: one statement per batch, no VOD call needed.
   while (Date.now() < deps.deadline) {
-    const expired = await expireIssuedUploads(deps.db, settings.expiryGraceSeconds, settings.batchSize);
+    const expired = await expireIssuedUploads(deps.db, settings.expiryGraceSeconds, settings.batchSize, new Date(deps.clock()));
     summary.expired += expired;
     if (expired < settings.batchSize) return;
   }

@@ -13,14 +13,26 @@ export interface CleanupDeps {
   db: Database;
   vod: VodCalls;
   log: Logger;
-  /** Epoch ms when the run must stop starting new work. */
+  /** Epoch ms when the run must stop starting new work (real time: the function's own budget). */
   deadline: number;
+  /**
+   * The run's clock (epoch ms), for every decision of the form "waited long enough": processing checks,
+   * retries, leases, expiry, the search's settling time. Default `Date.now`; tests move it.
+   */
+  clock?: () => number;
 }
 
 /** What a step works with: the run's deps and VOD as the run asks it (sub-app, deadline, retries inside). */
 export interface CleanupRun extends CleanupDeps {
   vodApi: VodApi;
+  clock: () => number;
 }
+
+/**
+ * A lease outlives the run's budget by this much: a run that lost its database (and so could not release
+ * its leases) holds nothing a minute after it would have ended.
+ */
+const LEASE_MARGIN_SECONDS = 60;
 
 export interface CleanupSummary {
   eventsPulled: number;
@@ -83,7 +95,10 @@ export async function inBatches(
         summary.outOfTime = true;
         return;
       }
-      const batch = await leaseUploads(deps.db, selection, deps.config.cleanup.batchSize);
+      const batch = await leaseUploads(deps.db, selection, deps.config.cleanup.batchSize, {
+        now: new Date(deps.clock()),
+        seconds: deps.config.cleanup.timeBudgetSeconds + LEASE_MARGIN_SECONDS,
+      });
       if (batch.length === 0) return;
       for (const upload of batch) {
         leased.push(upload.uploadId);

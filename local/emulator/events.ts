@@ -3,7 +3,8 @@
  * delivery (normal callback) and the PULL queue (reliable callback).
  *
  * PUSH: POST of the event JSON (null fields omitted, no EventHandle) to NotificationUrl, `pushTimeoutMs`
- * per attempt, `pushRetries` retries on a network error, timeout or 5xx (VOD ignores the reply body).
+ * per attempt. VOD ignores the status and body of the answer (docs/vod-protocol/events.md §4.5): any answer, 4xx
+ * or 5xx included, is a delivery; only a timeout or a connection failure is retried, `pushRetries` times.
  * With a SignKey the emulator adds two top-level body fields, `T` (expiry, Unix s, now + 10 min) and
  * `Sign` = lower-case hex md5(SignKey + T) — the placement is this emulator's choice (VOD's docs do not
  * say where they go; Tencent live callbacks put sign/t in the JSON body).
@@ -260,7 +261,8 @@ export class EventHub extends EventEmitter<EventHubEvents> {
       }
       this.emit('push', { eventId: push.id, url: push.url, attempt, status, error, body });
       this.options.log(`push ${push.id} attempt ${attempt} → ${status ?? error}`);
-      if ((status !== undefined && status < 500) || attempt === pushRetries + 1) {
+      // Whatever the status, an answer ends the delivery: VOD does not read it.
+      if (status !== undefined || attempt === pushRetries + 1) {
         settled = true;
         break;
       }

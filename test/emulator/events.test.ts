@@ -1,5 +1,5 @@
 /**
- * Event notifications: PUSH delivery (body shape, Sign/T, retries, timeout) and the PULL queue (long
+ * Event notifications: PUSH delivery (body shape, Sign/T, retries on timeouts and connection failures only) and the PULL queue (long
  * poll, at most 16 per pull, redelivery after 30 s and retention measured on the emulator's clock).
  */
 import { createHash } from 'node:crypto';
@@ -59,24 +59,30 @@ describe('PUSH delivery', () => {
     expect(receiver.bodies[1]).toMatchObject({ EventType: 'FileDeleted', FileDeleteEvent: { FileIdSet: [fileId] } });
   });
 
-  test('a failing receiver gets 2 retries (3 attempts); a 4xx reply is not retried', async () => {
+  test('any answer is a delivery, 5xx included (VOD ignores the status): no retry', async () => {
     await client.ModifyEventConfig({ Mode: 'PUSH', NotificationUrl: receiver.url, UploadMediaCompleteEventSwitch: 'ON' });
-    receiver.respond = () => 503;
     const attempts: number[] = [];
     t.emulator.events.on('push', (a) => attempts.push(a.status ?? 0));
-    await uploadViaApi(t, client);
-    await t.emulator.flush();
-    expect(attempts).toEqual([503, 503, 503]);
+    for (const status of [503, 500, 404]) {
+      receiver.respond = () => status;
+      await uploadViaApi(t, client);
+      await t.emulator.flush();
+    }
+    expect(attempts).toEqual([503, 500, 404]);
+    expect(t.emulator.context.store.doc.pushOutbox).toHaveLength(0);
+  });
 
-    receiver.respond = (n) => (n === 4 ? 500 : 200);
+  test('a receiver that cannot be reached gets 2 retries (3 attempts in all)', async () => {
+    const gone = receiver.url;
+    await receiver.close();
+    await client.ModifyEventConfig({ Mode: 'PUSH', NotificationUrl: gone, UploadMediaCompleteEventSwitch: 'ON' });
+    const attempts: { status?: number; error?: string }[] = [];
+    t.emulator.events.on('push', (a) => attempts.push({ status: a.status, error: a.error }));
     await uploadViaApi(t, client);
     await t.emulator.flush();
-    expect(attempts.slice(3)).toEqual([500, 200]);
-
-    receiver.respond = () => 404;
-    await uploadViaApi(t, client);
-    await t.emulator.flush();
-    expect(attempts.slice(5)).toEqual([404]);
+    expect(attempts).toHaveLength(3);
+    expect(attempts.every((a) => a.status === undefined && a.error)).toBe(true);
+    receiver = await startReceiver();
   });
 
   test('a receiver that does not answer within the timeout counts as a failure and is retried', async () => {
@@ -107,16 +113,18 @@ describe('PUSH delivery', () => {
 });
 
 test('closing during a PUSH retry pause does not hang, and the delivery resumes after a restart', async () => {
-  const t2 = await startTestEmulator({ events: { pushRetryDelayMs: 60_000, pullWaitMs: 100 } });
+  const t2 = await startTestEmulator({ events: { pushRetryDelayMs: 60_000, pushTimeoutMs: 300, pullWaitMs: 100 } });
   const receiver = await startReceiver();
   try {
     const client = vodClient(t2.emulator);
     await client.ModifyEventConfig({ Mode: 'PUSH', NotificationUrl: receiver.url, UploadMediaCompleteEventSwitch: 'ON' });
-    receiver.respond = (n) => (n === 1 ? 503 : 200);
+    receiver.respond = (n) => (n === 1 ? 'hang' : 200);
+    let attempts = 0;
+    t2.emulator.events.on('push', () => attempts++);
     const fileId = await uploadViaApi(t2, client);
-    while (receiver.bodies.length === 0) await new Promise((resolve) => setTimeout(resolve, 10));
+    while (attempts === 0) await new Promise((resolve) => setTimeout(resolve, 10));
     const started = Date.now();
-    const emulator = await t2.restart(); // the first attempt failed; the retry was 60 s away
+    const emulator = await t2.restart(); // the first attempt timed out; the retry was 60 s away
     expect(Date.now() - started).toBeLessThan(2000);
     await new Promise((resolve) => setTimeout(resolve, 100));
     await emulator.flush();

@@ -1,9 +1,16 @@
 /**
- * The database goes away while VOD is calling back: the webhook answers 503 (so the event is delivered
- * again), writes nothing, and applies the event exactly once after the database is back.
+ * The database goes away while VOD is calling back: the webhook answers 503 and writes nothing (VOD does
+ * not resend on a 503: a redelivery, from the cleanup or PULL, is applied exactly once after the database
+ * is back). A cleanup run that finds the database gone leaves nothing the next run cannot repair.
  */
 import { randomUUID } from 'node:crypto';
+import { runCleanup } from '#lib/cleanup';
+import { loadConfig } from '#lib/config';
 import { openDatabase, type Database } from '#lib/db';
+import { createLogger } from '#lib/log';
+import { encodeUploadContext } from '#lib/upload-context';
+import { createVodClient } from '#lib/vod-api';
+import { SECRET_ID, SECRET_KEY, startTestEmulator, uploadViaApi, vodClient } from '../emulator/helpers';
 import { getUpload, insertIssuedUpload } from '#lib/upload-store';
 import { functionEnv } from '../support/env';
 import { newFileUploadBody } from '../support/events';
@@ -58,4 +65,33 @@ maybe('503 while the database is down, nothing written; applied once when it is 
   expect((await db.query('SELECT outcome FROM vod_events')).rows).toEqual([{ outcome: 'UPLOADED' }]);
   expect((await handler(event)).statusCode).toBe(200); // and again: a duplicate
   expect((await db.query('SELECT outcome FROM vod_events')).rows).toHaveLength(1);
+}, 60_000);
+
+maybe('a cleanup run without its database fails its steps and returns; the next run recovers the lost upload', async () => {
+  const t = await startTestEmulator({});
+  try {
+    const config = loadConfig(
+      functionEnv({ DATABASE_URL: server.url, VOD_SECRET_ID: SECRET_ID, VOD_SECRET_KEY: SECRET_KEY, VOD_SUB_APP_ID: undefined, VOD_API_ENDPOINT: t.emulator.apiEndpoint, VOD_API_PROTOCOL: 'http://' }),
+    );
+    const run = () =>
+      runCleanup({ config, db, vod: createVodClient(config), log: createLogger({}, 'error'), deadline: Date.now() + 20_000, clock: () => t.clock.now() + 130_000 });
+    await db.exec('TRUNCATE uploads, vod_events, search_cursors');
+    const uploadId = randomUUID();
+    await insertIssuedUpload(db, { uploadId, userId: 'alice', signatureExpiresAt: new Date(Date.now() + 3600_000) });
+    // No callback is configured: its NewFileUpload is lost.
+    const fileId = await uploadViaApi(t, vodClient(t.emulator), encodeUploadContext({ uploadId }));
+
+    server.stop();
+    const during = await run();
+    expect(during.stepsFailed).toBeGreaterThan(0);
+    expect(during.uploadsRecovered).toBe(0);
+
+    server.start();
+    let after = await run();
+    for (let i = 0; i < 3 && after.uploadsRecovered === 0; i++) after = await run();
+    expect(after.uploadsRecovered).toBe(1);
+    expect(await getUpload(db, uploadId)).toMatchObject({ fileId, status: expect.stringMatching(/^(UPLOADED|PROCESSING|READY)$/) });
+  } finally {
+    await t.close();
+  }
 }, 60_000);
