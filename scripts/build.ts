@@ -15,6 +15,17 @@ const args = new Set(process.argv.slice(2));
 
 /** Loaded at run time only where they exist: PGlite is local-only (deployments use DATABASE_URL). */
 export const EXTERNAL = ['@electric-sql/pglite', 'pg-native'];
+
+/**
+ * What the VOD SDK requires, replaced by small shims backed by the platform (scripts/bundle-shims/):
+ * node-fetch by Node's own fetch, and the multipart and proxy modules it never needs here by a stub that
+ * fails loudly. Together they were over half of the vod-events and cleanup bundles.
+ */
+const SHIMS = {
+  'node-fetch': path.join(root, 'scripts', 'bundle-shims', 'node-fetch.cjs'),
+  'form-data': path.join(root, 'scripts', 'bundle-shims', 'unsupported.cjs'),
+  'https-proxy-agent': path.join(root, 'scripts', 'bundle-shims', 'unsupported.cjs'),
+};
 const FIXED_MTIME = new Date('2020-01-01T00:00:00Z');
 
 export function functionNames(): string[] {
@@ -38,6 +49,7 @@ async function bundle(name: string, sourcemap: boolean): Promise<string> {
     keepNames: true,
     sourcemap: sourcemap ? 'linked' : false,
     external: EXTERNAL,
+    alias: SHIMS,
     legalComments: 'none',
     logLevel: 'warning',
   });
