@@ -132,7 +132,7 @@ const schema = z.object({
     .transform((v) => v ?? '10%'),
   PIPELINE_SPRITE_DEFINITION: optionalInteger(0, 0xffffffff).transform((v) => v ?? 10),
   PIPELINE_GIF_DEFINITION: optionalInteger(0, 0xffffffff).transform((v) => v ?? 0),
-  PIPELINE_ADAPTIVE_DEFINITION: optionalInteger(0, 0xffffffff).transform((v) => v ?? 0),
+  PIPELINE_ADAPTIVE_DEFINITION: optionalInteger(0, 0xffffffff).transform((v) => v ?? 10),
   PIPELINE_TASK_PRIORITY: integer(-10, 10, 0),
   PIPELINE_NOTIFY_MODE: optionalString.pipe(z.enum(TASK_NOTIFY_MODES).optional()).transform((v) => v ?? 'Finish'),
 
