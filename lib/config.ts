@@ -132,7 +132,7 @@ const schema = z.object({
     .transform((v) => v ?? '10%'),
   PIPELINE_SPRITE_DEFINITION: optionalInteger(0, 0xffffffff).transform((v) => v ?? 10),
   PIPELINE_GIF_DEFINITION: optionalInteger(0, 0xffffffff).transform((v) => v ?? 0),
-  PIPELINE_ADAPTIVE_DEFINITION: optionalInteger(0, 0xffffffff).transform((v) => v ?? 0),
+  PIPELINE_ADAPTIVE_DEFINITION: optionalInteger(0, 0xffffffff).transform((v) => v ?? 10),
   PIPELINE_TASK_PRIORITY: integer(-10, 10, 0),
   PIPELINE_NOTIFY_MODE: optionalString.pipe(z.enum(TASK_NOTIFY_MODES).optional()).transform((v) => v ?? 'Finish'),
 
@@ -146,6 +146,12 @@ const schema = z.object({
   HOTLINK_URL_TTL_SECONDS: integer(60, 7 * 86_400, 3600),
   HOTLINK_RLIMIT: optionalInteger(1, 9),
   HOTLINK_PREVIEW_SECONDS: optionalInteger(1, 86_400),
+
+  // Player signature (Psign, docs/vod-protocol/player-signature.md): the sub-application's play key.
+  PLAYBACK_KEY: optionalString.pipe(z.string().regex(/^[A-Za-z0-9]{8,64}$/, 'must be 8-64 letters or digits (the play key of the sub-application)').optional()),
+  VOD_APP_ID: optionalInteger(1, 0xffffffff),
+  PLAYBACK_TTL_SECONDS: integer(60, 30 * 86_400, 3600),
+  PLAYBACK_AUDIENCE: optionalString.pipe(z.enum(['owner', 'any-user', 'public']).optional()).transform((v) => v ?? 'owner'),
 
   VOD_EVENT_MODE: optionalString.pipe(z.enum(['PUSH', 'PULL']).optional()).transform((v) => v ?? 'PUSH'),
   CLEANUP_TIME_BUDGET_SECONDS: integer(5, 890, 50),
@@ -211,6 +217,18 @@ export interface Config {
   mediaRules: MediaRules;
   cleanup: CleanupSettings;
   hotlink?: { key: string; urlTtlSeconds: number; rlimit?: number; previewSeconds?: number };
+  playback?: PlaybackSettings;
+}
+
+/** Who may get a playback credential (`playback` of GET /uploads/{uploadId}). */
+export type PlaybackAudience = 'owner' | 'any-user' | 'public';
+
+/** Player signatures: the play key (never sent), the app id they name, their lifetime, who gets one. */
+export interface PlaybackSettings {
+  key: string;
+  appId: number;
+  ttlSeconds: number;
+  audience: PlaybackAudience;
 }
 
 /** What ProcessMedia is asked to do for every accepted upload; `version` goes into the SessionId. */
@@ -314,6 +332,12 @@ export function loadConfig(env: Record<string, string | undefined>, needs: Confi
   if (e.PIPELINE_WATERMARK_TEXT && !e.PIPELINE_TEXT_WATERMARK_DEFINITION) {
     fail('PIPELINE_TEXT_WATERMARK_DEFINITION (a text watermark template) is required with PIPELINE_WATERMARK_TEXT');
   }
+  // The doc's appId is the sub-application's id when one is used (docs/vod-protocol/player-signature.md).
+  const playbackAppId = e.VOD_APP_ID ?? e.VOD_SUB_APP_ID;
+  if (e.PLAYBACK_KEY && playbackAppId === undefined) fail('VOD_APP_ID (or VOD_SUB_APP_ID) is required with PLAYBACK_KEY: the player signature names the app');
+  if (e.PLAYBACK_KEY && e.HOTLINK_PREVIEW_SECONDS !== undefined && e.HOTLINK_PREVIEW_SECONDS < 30) {
+    fail('HOTLINK_PREVIEW_SECONDS must be at least 30 with PLAYBACK_KEY (the player signature refuses a shorter exper)');
+  }
   if (!e.UPLOAD_PROCEDURE && (e.UPLOAD_TASK_PRIORITY !== undefined || e.UPLOAD_TASK_NOTIFY_MODE !== undefined)) {
     fail('UPLOAD_TASK_PRIORITY and UPLOAD_TASK_NOTIFY_MODE only apply together with UPLOAD_PROCEDURE');
   }
@@ -404,6 +428,9 @@ export function loadConfig(env: Record<string, string | undefined>, needs: Confi
     },
     hotlink: e.HOTLINK_KEY
       ? { key: e.HOTLINK_KEY, urlTtlSeconds: e.HOTLINK_URL_TTL_SECONDS, rlimit: e.HOTLINK_RLIMIT, previewSeconds: e.HOTLINK_PREVIEW_SECONDS }
+      : undefined,
+    playback: e.PLAYBACK_KEY
+      ? { key: e.PLAYBACK_KEY, appId: playbackAppId!, ttlSeconds: e.PLAYBACK_TTL_SECONDS, audience: e.PLAYBACK_AUDIENCE }
       : undefined,
   };
 }

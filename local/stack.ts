@@ -5,7 +5,7 @@
  * vod-events function (PUSH, with the secret token and a SignKey) or queues events for the cleanup
  * function (PULL). Local secrets are generated once and kept in DATA_DIR/local-secrets.json.
  */
-import { randomBytes } from 'node:crypto';
+import { createHmac, randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import path from 'node:path';
@@ -80,10 +80,14 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
 
   // Key hotlink protection: the emulator's CDN checks what media-status signs, with the same key.
   const hotlinkKey = options.env?.HOTLINK_KEY ?? process.env.HOTLINK_KEY;
+  // Player signatures: the emulator's play-info API checks what media-status signs (derived, so the
+  // secrets file keeps its shape).
+  const playKey = options.env?.PLAYBACK_KEY ?? process.env.PLAYBACK_KEY ?? createHmac('sha256', secrets.secretKey).update('play-key').digest('hex').slice(0, 24);
   const emulator = await startEmulator({
     port: options.emulatorPort ?? 8081,
     host,
     hotlinkKey: hotlinkKey || undefined,
+    playKey: playKey || undefined,
     dataDir: path.join(dataDir, 'emulator'),
     credentials: [{ secretId: secrets.secretId, secretKey: secrets.secretKey }],
     log: process.env.EMULATOR_LOG === '1' ? (line) => log(`[vod-emulator] ${line}`) : undefined,
@@ -111,6 +115,8 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     CALLBACK_TOKENS: secrets.callbackToken,
     CALLBACK_SIGN_KEYS: secrets.signKey,
     VOD_EVENT_MODE: eventMode,
+    PLAYBACK_KEY: playKey,
+    VOD_APP_ID: String(emulator.appId),
     ...options.env,
   };
 

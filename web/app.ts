@@ -3,6 +3,7 @@
  * follow its status until READY, and show what VOD produced.
  */
 import { VodUploader, VodUploadError, type UploadProgress, type UploadView } from '../client/browser.ts';
+import { showPlayer } from './player.ts';
 
 interface Session {
   token: string;
@@ -84,6 +85,7 @@ function showGallery(view: UploadView): void {
   for (const s of view.snapshots ?? []) images.append(image(s.url, `snapshot at ${((s.timeOffsetMs ?? 0) / 1000).toFixed(1)} s`));
   for (const [i, url] of (view.sprite?.imageUrls ?? []).entries()) sprite.append(image(url, `sprite sheet ${i + 1}`));
   $('gallery').hidden = false;
+  showPlayer(view);
 }
 
 async function upload(file: File): Promise<void> {

@@ -12,6 +12,7 @@
  *                       originals and processing outputs; Key hotlink protection when `hotlinkKey` is set
  *   UGC upload API      POST `/v3/index.php?Action=ApplyUploadUGC|CommitUploadUGC|PrepareUploadUGC`
  *   API 3.0             POST `/` with `X-TC-Action` (TC3-HMAC-SHA256)
+ *   play info           GET `/getplayinfo/v4/<appId>/<fileId>?psign=…` (Host playvideo.qcloud.com): play-info.ts
  *   admin               GET/POST `/__admin/faults`, GET `/__admin/health`
  */
 import fs from 'node:fs';
@@ -39,6 +40,7 @@ import { resolveOptions } from './options.ts';
 import type { EmulatorOptions } from './options.ts';
 import { objectIndexKey, StateStore } from './state.ts';
 import { handleUgc } from './ugc.ts';
+import { handlePlayInfo } from './play-info.ts';
 import { UGC_CODES } from '#contract';
 
 export type { EmulatorOptions, EmulatorCredential, EventConfig, EventTimings } from './options.ts';
@@ -176,6 +178,7 @@ export async function startEmulator(options: StartOptions): Promise<Emulator> {
       if (faulted) return;
       return handleUgc(ctx, req, res, action);
     }
+    if (rawPath.startsWith('/getplayinfo/v4/')) return handlePlayInfo(ctx, req, res, rawPath, rawQuery);
     if (rawPath.startsWith('/__admin/')) return admin(req, res, rawPath);
     if (rawPath === '/' && req.headers['x-tc-action'] !== undefined) {
       const requestId = newRequestId();

@@ -38,6 +38,7 @@ async function main(): Promise<void> {
     tls: keyFile && certFile ? readTls(keyFile, certFile) : undefined,
     processing: { concurrency: Math.max(1, intEnv('EMULATOR_PROCESSING_CONCURRENCY', 1)) },
     hotlinkKey: process.env.EMULATOR_HOTLINK_KEY || undefined,
+    playKey: process.env.EMULATOR_PLAY_KEY || undefined,
     fontFile: process.env.EMULATOR_FONT_FILE || undefined,
     log: process.env.EMULATOR_LOG === '1' ? (line) => console.error(`[vod-emulator] ${line}`) : undefined,
   });

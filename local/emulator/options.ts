@@ -126,6 +126,8 @@ export interface EmulatorOptions {
    * `t`/`sign` (see `#lib/playback-url-signer`), else 403. Default off.
    */
   hotlinkKey?: string;
+  /** Play key that signs player signatures (Psign) for `/getplayinfo/v4/...` (play-info.ts). Default none: refused. */
+  playKey?: string;
   /** Key for `verify_content` in CommitUploadUGC. */
   verifyKey?: string;
   /** Serve HTTPS instead of HTTP (needed by the web SDK, which hard-codes https). PEM strings. */
@@ -160,6 +162,7 @@ export interface ResolvedOptions {
   fontFile: string | undefined;
   ffmpegPath: string | undefined;
   hotlinkKey: string | undefined;
+  playKey: string | undefined;
   verifyKey: string;
   tls: { key: string; cert: string } | undefined;
   ffprobePath: string | undefined;
@@ -217,6 +220,7 @@ export function resolveOptions(options: EmulatorOptions): ResolvedOptions {
     fontFile: options.fontFile,
     ffmpegPath: options.ffmpegPath,
     hotlinkKey: options.hotlinkKey,
+    playKey: options.playKey,
     verifyKey: options.verifyKey ?? 'vod-emulator-verify-key',
     tls: options.tls,
     ffprobePath: options.ffprobePath,

@@ -25,6 +25,7 @@ const SECRET_OWNERS: Record<string, string[]> = {
   CALLBACK_TOKENS: ['vod-events'],
   CALLBACK_SIGN_KEYS: ['vod-events'],
   HOTLINK_KEY: ['media-status'],
+  PLAYBACK_KEY: ['media-status'],
 };
 
 let project: string;

@@ -86,7 +86,7 @@ test('NewFileUpload: UPLOADED, then ProcessMedia with the versioned pipeline, th
   expect(task.CoverBySnapshotTaskSet).toEqual([{ Definition: 10, PositionType: 'Percent', PositionValue: 10 }]);
   expect(task.ImageSpriteTaskSet).toEqual([{ Definition: 10 }]);
   expect(task.AnimatedGraphicTaskSet).toEqual([{ Definition: 20000, StartTimeOffset: 0, EndTimeOffset: 3 }]);
-  expect(task.AdaptiveDynamicStreamingTaskSet).toBeUndefined();
+  expect(task.AdaptiveDynamicStreamingTaskSet).toEqual([{ Definition: 10, WatermarkSet: [{ Definition: 501 }] }]); // the default adaptive HLS
 
   const upload = await getUpload(testDb.db, uploadId);
   expect(upload).toMatchObject({ status: 'PROCESSING', fileId: '5285890784000000001', taskId: '1500000001-procedurev2-1' });
