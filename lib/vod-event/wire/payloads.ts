@@ -13,7 +13,7 @@ import {
   type NewFileUploadEvent,
   type ProcedureStateChangedEvent,
 } from '../events.ts';
-import { id, list, notifyMode, numberOrZero, optionalId, optionalNumber, optionalText, optionalUrl, parseAt, text } from './fields.ts';
+import { id, list, notifyMode, numberOrZero, optionalId, optionalNumber, optionalText, optionalUrl, parseAt, storableText, text } from './fields.ts';
 import { mediaBasicInfo, metaData } from './media.ts';
 import { parseResult } from './subtasks.ts';
 
@@ -48,7 +48,7 @@ const procedureTask = z.object({
   FileName: optionalText,
   FileUrl: optionalUrl,
   MetaData: metaData,
-  MediaProcessResultSet: list(z.looseObject({ Type: z.string({ error: 'is required and must be a string' }) })),
+  MediaProcessResultSet: list(z.looseObject({ Type: z.string({ error: 'is required and must be a string' }).transform(storableText) })),
   TasksPriority: optionalNumber.catch(undefined),
   TasksNotifyMode: notifyMode,
   SessionContext: optionalText,
