@@ -176,18 +176,21 @@ async function applyProcedureStateChanged(tx: Queryable, config: Config, event: 
   const upload = await findUploadForEvent(tx, { uploadId: context?.uploadId, fileId: event.fileId, taskId: event.taskId });
   if (!upload) return { outcome: 'unknown-upload' };
   const uploadId = upload.uploadId;
+  // Another file's processing (a signature used twice, a client's retry): it never touches this upload,
+  // whatever the order of events; its file is an orphan, as its NewFileUpload records too.
+  if (upload.fileId && upload.fileId !== event.fileId) return { outcome: 'extra-file', uploadId };
   if (isFinal(upload.status)) return { outcome: 'stale', uploadId };
 
   // Processing may report before NewFileUpload (a procedure): the media limits still apply.
   if (!upload.media && event.metaData) {
     const rejection = mediaRejection(config.mediaRules, { metaData: event.metaData });
     if (rejection) {
-      await updateUpload(tx, uploadId, { status: UploadStatus.REJECTED, fileId: upload.fileId ?? event.fileId, taskId: event.taskId, error: { code: 'MediaRejected', message: rejection } });
+      await updateUpload(tx, uploadId, { status: UploadStatus.REJECTED, fileId: event.fileId, taskId: event.taskId, error: { code: 'MediaRejected', message: rejection } });
       return { outcome: UploadStatus.REJECTED, uploadId };
     }
   }
   const summary = summariseProcessing(event);
-  const common = { fileId: upload.fileId ?? event.fileId, taskId: event.taskId };
+  const common = { fileId: event.fileId, taskId: event.taskId };
   if (summary.outcome === 'PROCESSING') {
     const status = canTransition(upload.status, UploadStatus.PROCESSING) ? UploadStatus.PROCESSING : undefined;
     await updateUpload(tx, uploadId, { ...common, status, result: { progress: summary.progress } });
