@@ -15,7 +15,7 @@ import type { Database, Queryable } from '#lib/db';
 import { claimEvent, recordOutcome, type EventOutcome } from '#lib/event-store';
 import { ForbiddenError, ServiceUnavailableError } from '#lib/errors';
 import type { Logger } from '#lib/log';
-import { mediaRejection, processMediaRequest } from '#lib/processing-plan';
+import { mediaRejection, NOT_MEDIA, processMediaRequest, unreadableAsVideo } from '#lib/processing-plan';
 import { decodeUploadContext } from '#lib/upload-context';
 import { canTransition, isFinal, UploadStatus } from '#lib/upload-lifecycle';
 import { findUploadForEvent, updateUpload, type UploadMedia } from '#lib/upload-store';
@@ -200,6 +200,12 @@ async function applyProcedureStateChanged(tx: Queryable, config: Config, event: 
   if (outcome === 'SUCCESS' && summary.renditions.length + summary.adaptiveStreams.length > 0) {
     await updateUpload(tx, uploadId, { ...common, status: UploadStatus.READY, result: results, error: null });
     return { outcome: UploadStatus.READY, uploadId };
+  }
+  if (unreadableAsVideo(summary)) {
+    // Not a video VOD can read (random bytes named .mp4): REJECTED, so the next cleanup deletes the media.
+    const message = `VOD cannot read the file as video: ${failures.map((f) => `${f.type}: ${f.message || f.errCodeExt}`).join('; ')}`;
+    await updateUpload(tx, uploadId, { ...common, status: UploadStatus.REJECTED, result: results, error: { code: NOT_MEDIA, message, failures } });
+    return { outcome: UploadStatus.REJECTED, uploadId };
   }
   const reasons = failures.length > 0 ? failures : [{ type: 'Procedure', errCode: 0, errCodeExt: 'NoOutput', message: 'Processing finished without a playable rendition' }];
   await updateUpload(tx, uploadId, {

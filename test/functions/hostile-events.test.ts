@@ -69,8 +69,8 @@ describe('text from VOD that PostgreSQL cannot store (U+0000, an unpaired surrog
     const uploadId = await issued();
     const fileId = '5285890784200000002';
     const body = procedureBody({ taskId: 'proc-hostile-1', fileId, uploadId, status: 'FINISH', transcode: 'FAIL' });
-    const [transcode] = body.ProcedureStateChangeEvent.MediaProcessResultSet as Array<{ TranscodeTask: { Message: string } }>;
-    transcode!.TranscodeTask.Message = `bad ${hostileName}`;
+    const [transcode] = body.ProcedureStateChangeEvent.MediaProcessResultSet as Array<{ TranscodeTask: { Message: string; ErrCodeExt: string } }>;
+    Object.assign(transcode!.TranscodeTask, { Message: `bad ${hostileName}`, ErrCodeExt: 'InternalError' });
     body.ProcedureStateChangeEvent.FileName = hostileName;
     expect((await post(handler, body)).status).toBe(200);
     const upload = await getUpload(testDb.db, uploadId);
