@@ -3,7 +3,8 @@
  * PULL events (the cleanup function's event pump):
  *
  * 1. Optionally confirm the event with the VOD API first (a leaked callback token must not be enough
- *    to fake a result): the API's view of the media or task replaces the pushed payload.
+ *    to fake a result): the API's view of the media or task replaces the pushed payload. Confirming never
+ *    runs past the caller's deadline: a 503 then, with nothing applied.
  * 2. In one transaction: claim the event's de-dupe key, then move the upload forward. A duplicate does
  *    nothing; state only moves forward, so late or reordered events cannot undo progress.
  * 3. After the commit, start processing (ProcessMedia) for a newly UPLOADED file. Its SessionId makes a
@@ -14,7 +15,7 @@ import type { Database, Queryable } from '#lib/db';
 import { claimEvent, recordOutcome, type EventOutcome } from '#lib/event-store';
 import { ForbiddenError, ServiceUnavailableError } from '#lib/errors';
 import type { Logger } from '#lib/log';
-import { mediaRejection, processMediaRequest } from '#lib/processing-plan';
+import { mediaRejection, NOT_MEDIA, processMediaRequest, unreadableAsVideo } from '#lib/processing-plan';
 import { decodeUploadContext } from '#lib/upload-context';
 import { canTransition, isFinal, UploadStatus } from '#lib/upload-lifecycle';
 import { findUploadForEvent, updateUpload, type UploadMedia } from '#lib/upload-store';
@@ -175,18 +176,21 @@ async function applyProcedureStateChanged(tx: Queryable, config: Config, event: 
   const upload = await findUploadForEvent(tx, { uploadId: context?.uploadId, fileId: event.fileId, taskId: event.taskId });
   if (!upload) return { outcome: 'unknown-upload' };
   const uploadId = upload.uploadId;
+  // Another file's processing (a signature used twice, a client's retry): it never touches this upload,
+  // whatever the order of events; its file is an orphan, as its NewFileUpload records too.
+  if (upload.fileId && upload.fileId !== event.fileId) return { outcome: 'extra-file', uploadId };
   if (isFinal(upload.status)) return { outcome: 'stale', uploadId };
 
   // Processing may report before NewFileUpload (a procedure): the media limits still apply.
   if (!upload.media && event.metaData) {
     const rejection = mediaRejection(config.mediaRules, { metaData: event.metaData });
     if (rejection) {
-      await updateUpload(tx, uploadId, { status: UploadStatus.REJECTED, fileId: upload.fileId ?? event.fileId, taskId: event.taskId, error: { code: 'MediaRejected', message: rejection } });
+      await updateUpload(tx, uploadId, { status: UploadStatus.REJECTED, fileId: event.fileId, taskId: event.taskId, error: { code: 'MediaRejected', message: rejection } });
       return { outcome: UploadStatus.REJECTED, uploadId };
     }
   }
   const summary = summariseProcessing(event);
-  const common = { fileId: upload.fileId ?? event.fileId, taskId: event.taskId };
+  const common = { fileId: event.fileId, taskId: event.taskId };
   if (summary.outcome === 'PROCESSING') {
     const status = canTransition(upload.status, UploadStatus.PROCESSING) ? UploadStatus.PROCESSING : undefined;
     await updateUpload(tx, uploadId, { ...common, status, result: { progress: summary.progress } });
@@ -196,6 +200,12 @@ async function applyProcedureStateChanged(tx: Queryable, config: Config, event: 
   if (outcome === 'SUCCESS' && summary.renditions.length + summary.adaptiveStreams.length > 0) {
     await updateUpload(tx, uploadId, { ...common, status: UploadStatus.READY, result: results, error: null });
     return { outcome: UploadStatus.READY, uploadId };
+  }
+  if (unreadableAsVideo(summary)) {
+    // Not a video VOD can read (random bytes named .mp4): REJECTED, so the next cleanup deletes the media.
+    const message = `VOD cannot read the file as video: ${failures.map((f) => `${f.type}: ${f.message || f.errCodeExt}`).join('; ')}`;
+    await updateUpload(tx, uploadId, { ...common, status: UploadStatus.REJECTED, result: results, error: { code: NOT_MEDIA, message, failures } });
+    return { outcome: UploadStatus.REJECTED, uploadId };
   }
   const reasons = failures.length > 0 ? failures : [{ type: 'Procedure', errCode: 0, errCodeExt: 'NoOutput', message: 'Processing finished without a playable rendition' }];
   await updateUpload(tx, uploadId, {
@@ -269,28 +279,32 @@ async function confirmWithVod(deps: VodEventDeps, event: VodEvent): Promise<VodE
   try {
     switch (event.kind) {
       case 'NewFileUpload': {
-        const media = await vod.mediaInfo(event.fileId);
+        const media = await beforeDeadline(deps, () => vod.mediaInfo(event.fileId));
         if (!media?.BasicInfo) throw new ForbiddenError('The event names a file that VOD does not have');
         // A procedure task id is believed only when this backend signs with a procedure and VOD knows the
         // task for this very file; a made-up one would stop the upload from ever being processed.
         let procedureTaskId: string | undefined;
-        if (event.procedureTaskId && config.upload.procedure) {
-          const task = await vod.taskDetail(event.procedureTaskId);
+        const claimedTask = event.procedureTaskId;
+        if (claimedTask && config.upload.procedure) {
+          const task = await beforeDeadline(deps, () => vod.taskDetail(claimedTask));
           if (task.ProcedureTask?.FileId !== event.fileId) throw new ForbiddenError('The event names a task that VOD does not have for this file');
-          procedureTaskId = event.procedureTaskId;
+          procedureTaskId = claimedTask;
         }
         return newFileUploadFromMediaInfo(media, { procedureTaskId });
       }
       case 'ProcedureStateChanged': {
-        const task = await vod.taskDetail(event.taskId);
+        const task = await beforeDeadline(deps, () => vod.taskDetail(event.taskId));
         const confirmed = procedureStateChangedFromTaskDetail(task);
         if (!confirmed) throw new ForbiddenError('The event names a task that VOD does not have');
         return confirmed;
       }
       case 'FileDeleted': {
         const gone = new Set<string>();
-        for await (const batch of vod.mediaInfos(event.fileIds, ['basicInfo'])) {
-          for (const id of batch.missing) gone.add(id);
+        const batches = vod.mediaInfos(event.fileIds, ['basicInfo']);
+        for (;;) {
+          const batch = await beforeDeadline(deps, () => batches.next());
+          if (batch.done) break;
+          for (const id of batch.value.missing) gone.add(id);
         }
         // Only deletions VOD confirms count; a file that still exists was not deleted.
         const deletions = event.deletions.filter((d) => !d.entireMedia || gone.has(d.fileId));
@@ -300,7 +314,7 @@ async function confirmWithVod(deps: VodEventDeps, event: VodEvent): Promise<VodE
         return event;
     }
   } catch (error) {
-    if (error instanceof ForbiddenError) throw error;
+    if (error instanceof ForbiddenError || error instanceof ServiceUnavailableError) throw error;
     const code = vodErrorCode(error);
     if (isUnknownTaskError(error) || code === 'InvalidParameterValue.FileId') {
       throw new ForbiddenError('The event does not match anything in VOD');
@@ -310,5 +324,25 @@ async function confirmWithVod(deps: VodEventDeps, event: VodEvent): Promise<VodE
       throw new ServiceUnavailableError('VOD could not be reached to confirm the event; deliver it again');
     }
     throw error;
+  }
+}
+
+/**
+ * `call`, unless the handler's deadline comes first: then a 503, so that VOD delivers the event again
+ * (or the reconciler finds the state) and nothing is applied. Once time is up VOD is not asked again.
+ */
+async function beforeDeadline<T>(deps: VodEventDeps, call: () => Promise<T>): Promise<T> {
+  const { deadline } = deps;
+  if (deadline === undefined) return call();
+  const late = () => new ServiceUnavailableError('VOD did not confirm the event in time; deliver it again');
+  if (Date.now() >= deadline) throw late();
+  let timer: NodeJS.Timeout | undefined;
+  const outOfTime = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(late()), deadline - Date.now());
+  });
+  try {
+    return await Promise.race([call(), outOfTime]);
+  } finally {
+    clearTimeout(timer);
   }
 }

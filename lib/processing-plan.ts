@@ -106,3 +106,17 @@ export function mediaRejection(rules: MediaRules, media: { basicInfo?: MediaBasi
   }
   return undefined;
 }
+
+/** The error code of an upload REJECTED because its file is not a video VOD can read. */
+export const NOT_MEDIA = 'NotMedia';
+
+/**
+ * Whether processing failed because VOD could not read the file as video: a subtask error of the
+ * `SourceFileError` family (docs/vod-protocol/error-codes.md §9.3: the source is not a media file, or has
+ * no video stream). Such a file never becomes playable, so it is rejected and deleted, not kept as a
+ * FAILED upload for the retention period. Only when nothing playable came out.
+ */
+export function unreadableAsVideo(summary: { failures: Array<{ errCodeExt: string }>; renditions: unknown[]; adaptiveStreams: unknown[] }): boolean {
+  if (summary.renditions.length + summary.adaptiveStreams.length > 0) return false;
+  return summary.failures.some((f) => /^SourceFileError(\.|$)/.test(f.errCodeExt));
+}

@@ -23,3 +23,4 @@ export { eventDedupeKey } from './dedupe.ts';
 export { summariseProcessing, MISSING_OUTPUT, TASK_ABORTED, UNFINISHED_SUBTASK } from './summary.ts';
 export { parsePullEventsResponse, parseVodEvent, parseVodEventJson } from './wire/envelope.ts';
 export { newFileUploadFromMediaInfo, procedureStateChangedFromTaskDetail } from './wire/api-answers.ts';
+export { MAX_FILES_PER_DELETION } from './wire/payloads.ts';

@@ -128,7 +128,9 @@ test('a failed subtask makes the upload FAILED with the reason', async () => {
   const fileId = '5285890784000000004';
   await handle(newFileUploadBody({ fileId, uploadId }));
   const taskId = (await getUpload(testDb.db, uploadId))!.taskId!;
-  expect((await handle(procedureBody({ taskId, fileId, uploadId, status: 'FINISH', transcode: 'FAIL' }))).outcome).toBe('FAILED');
+  const body = procedureBody({ taskId, fileId, uploadId, status: 'FINISH', transcode: 'FAIL' });
+  Object.assign((body.ProcedureStateChangeEvent.MediaProcessResultSet[0] as { TranscodeTask: object }).TranscodeTask, { ErrCode: 70000, ErrCodeExt: 'InternalError' });
+  expect((await handle(body)).outcome).toBe('FAILED');
   const failed = await getUpload(testDb.db, uploadId);
   expect(failed!.error).toMatchObject({ code: 'ProcessingFailed', message: expect.stringContaining('Transcode') });
 });
@@ -281,4 +283,24 @@ test('a task VOD does not know, by its documented code or a plain InvalidParamet
   expect(['InternalError', 'InvalidParameterValue.SessionId', undefined].some((c) => isUnknownTaskError(coded(c)))).toBe(false);
   expect(['InvalidParameterValue', 'InvalidParameterValue.EventHandle'].every((c) => isStaleEventHandleError(coded(c)))).toBe(true);
   expect(['InternalError', 'AuthFailure.SignatureFailure', undefined].some((c) => isStaleEventHandleError(coded(c)))).toBe(false);
+});
+
+test('a file VOD cannot read as video (a SourceFileError subtask, as the emulator reports random bytes) is REJECTED NotMedia; other failures stay FAILED', async () => {
+  const cases = [
+    ['SourceFileError', 60000, 'REJECTED'],
+    ['SourceFileError.NoVideoMedia', 60000, 'REJECTED'],
+    ['InternalError', 70000, 'FAILED'],
+    ['InvalidInput.DefinitionNotExist', 40000, 'FAILED'],
+  ] as const;
+  for (const [i, [errCodeExt, errCode, status]] of cases.entries()) {
+    const uploadId = await issued();
+    const fileId = `52858907840000002${i}`;
+    await handle(newFileUploadBody({ fileId, uploadId }));
+    const body = procedureBody({ taskId: `proc-source-${i}`, fileId, uploadId, status: 'FINISH', transcode: 'FAIL' });
+    Object.assign((body.ProcedureStateChangeEvent.MediaProcessResultSet[0] as { TranscodeTask: object }).TranscodeTask, { ErrCode: errCode, ErrCodeExt: errCodeExt, Message: 'the source file is not a media file' });
+    expect((await handle(body)).outcome).toBe(status);
+    const upload = await getUpload(testDb.db, uploadId);
+    expect(upload!.status).toBe(status);
+    expect(upload!.error!.code).toBe(status === 'REJECTED' ? 'NotMedia' : 'ProcessingFailed');
+  }
 });

@@ -8,7 +8,7 @@ import * as z from 'zod';
 import { contentDigest } from '../dedupe.ts';
 import { VodEventError, type EventPath } from '../error.ts';
 import { IGNORED_EVENT_TYPES, type IgnoredEventType, type PulledEvent, type PulledEvents, type VodEvent } from '../events.ts';
-import { guardDepth, isObject, optionalText, parseAt } from './fields.ts';
+import { guardDepth, isId, isObject, optionalText, parseAt } from './fields.ts';
 import { readFileDeletion, readFileUpload, readProcedureState } from './payloads.ts';
 
 const EVENT_TYPE_PATTERN = /^[A-Za-z0-9_]{1,100}$/;
@@ -84,9 +84,10 @@ function payloadAt<T>(read: (payload: unknown, path: EventPath) => T, input: Rec
   return read(payload, [...path, field]);
 }
 
+/** The task id of an event not acted on, when it is one: it is stored, so it must look like an id. */
 function payloadTaskId(input: Record<string, unknown>): string | undefined {
   for (const value of Object.values(input)) {
-    if (isObject(value) && typeof value.TaskId === 'string' && value.TaskId !== '') return value.TaskId;
+    if (isObject(value) && typeof value.TaskId === 'string' && isId(value.TaskId)) return value.TaskId;
   }
   return undefined;
 }

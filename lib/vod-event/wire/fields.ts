@@ -13,6 +13,10 @@
  *   converted, since rejecting a whole event over the quoting of a size would help no one.
  * - A subtask's `Input` is only VOD's echo of our own request and doc examples show malformed ones
  *   (`"Definition": [3, 6, 9]`), so anything unreadable there becomes undefined instead of an error.
+ * - Every text is made safe for the database here, once, as it is read: U+0000 and unpaired surrogates
+ *   (a client names its video in ApplyUploadUGC, and VOD hands the name on) become U+FFFD. PostgreSQL
+ *   refuses both in jsonb (`\u0000`, an invalid escape) and U+0000 in text, so one such name would
+ *   otherwise fail every write of its event: a 500 on each delivery, for ever (events.md §4.2).
  * - Strict: ids (FileId/TaskId must be strings — a JSON number would already have lost digits),
  *   statuses (an unrecognised status must never be read as success), and every URL we may hand to a
  *   client (http or https only).
@@ -25,14 +29,27 @@ import { VodEventError, type EventPath } from '../error.ts';
 const ID_PATTERN = /^[A-Za-z0-9._-]{1,128}$/;
 const ID_RULE = 'must be 1-128 letters, digits, ".", "_" or "-"';
 
+/** U+0000 and unpaired UTF-16 surrogates, the code units no PostgreSQL text or jsonb value may hold. */
+const UNSTORABLE = /\u0000|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g;
+
+/** `value` with every unstorable code unit replaced by U+FFFD (the replacement character). */
+export function storableText(value: string): string {
+  return value.replace(UNSTORABLE, '\uFFFD');
+}
+
+/** Any string VOD (or a client through VOD) supplies, made storable. */
+export const safeString = z.string({ error: 'must be a string' }).transform(storableText);
+
+export function isId(value: string): boolean {
+  return ID_PATTERN.test(value);
+}
+
 export const id = z.string({ error: 'is required and must be a string' }).regex(ID_PATTERN, ID_RULE);
-export const optionalText = z
-  .string({ error: 'must be a string' })
+export const optionalText = safeString
   .nullish()
   .transform((v) => (v ? v : undefined));
 export const optionalId = optionalText.refine((v) => v === undefined || ID_PATTERN.test(v), ID_RULE);
-export const text = z
-  .string({ error: 'must be a string' })
+export const text = safeString
   .nullish()
   .transform((v) => v ?? '');
 const numeric = z.union(

@@ -16,7 +16,7 @@ import type {
   SnapshotSet,
   VideoStream,
 } from '../media.ts';
-import { list, optionalId, optionalNumber, optionalText, optionalUrl, urlList, watermarkDefinitions } from './fields.ts';
+import { list, optionalId, optionalNumber, optionalText, optionalUrl, safeString, urlList, watermarkDefinitions } from './fields.ts';
 
 const videoStream = z
   .object({ Bitrate: optionalNumber, Height: optionalNumber, Width: optionalNumber, Codec: optionalText, Fps: optionalNumber, CodecTag: optionalText })
@@ -77,7 +77,7 @@ export const mediaBasicInfo = z
     SourceInfo: z.object({ SourceType: optionalText, SourceContext: optionalText }).nullish(),
     StorageRegion: optionalText,
     StoragePath: optionalText,
-    TagSet: list(z.string()).catch([]),
+    TagSet: list(safeString).catch([]),
     Vid: optionalText,
     Category: optionalText,
     Status: optionalText,

@@ -13,7 +13,7 @@ import {
   type NewFileUploadEvent,
   type ProcedureStateChangedEvent,
 } from '../events.ts';
-import { id, list, notifyMode, numberOrZero, optionalId, optionalNumber, optionalText, optionalUrl, parseAt, text } from './fields.ts';
+import { id, isObject, list, notifyMode, numberOrZero, optionalId, optionalNumber, optionalText, optionalUrl, parseAt, storableText, text } from './fields.ts';
 import { mediaBasicInfo, metaData } from './media.ts';
 import { parseResult } from './subtasks.ts';
 
@@ -48,7 +48,7 @@ const procedureTask = z.object({
   FileName: optionalText,
   FileUrl: optionalUrl,
   MetaData: metaData,
-  MediaProcessResultSet: list(z.looseObject({ Type: z.string({ error: 'is required and must be a string' }) })),
+  MediaProcessResultSet: list(z.looseObject({ Type: z.string({ error: 'is required and must be a string' }).transform(storableText) })),
   TasksPriority: optionalNumber.catch(undefined),
   TasksNotifyMode: notifyMode,
   SessionContext: optionalText,
@@ -98,7 +98,22 @@ function deletesEntireMedia(parts: Array<{ type: string }>): boolean {
   return parts.length === 0 || DELETE_PART_TYPES.every((t) => types.has(t));
 }
 
+/**
+ * The most files one FileDeleted event may name. DeleteMedia deletes one FileId per call (media-api.md
+ * §5.4) and Tencent's examples name one, so VOD's own events are small; confirming one costs a
+ * DescribeMediaInfos call per 20 files, and 100 (five calls) keeps a forged event from turning one
+ * callback into thousands of VOD calls.
+ */
+export const MAX_FILES_PER_DELETION = 100;
+
 export function readFileDeletion(payload: unknown, path: EventPath): Payload<FileDeletedEvent> {
+  // Counted before anything is read: a forged list of 40 000 ids is refused at once.
+  for (const field of ['FileIdSet', 'FileDeleteResultInfo']) {
+    const value = isObject(payload) ? payload[field] : undefined;
+    if (Array.isArray(value) && value.length > MAX_FILES_PER_DELETION) {
+      throw new VodEventError(`names ${value.length} files; one event may name at most ${MAX_FILES_PER_DELETION}`, [...path, field]);
+    }
+  }
   const t = parseAt(fileDeleteTask, payload, path);
   const deletions = new Map<string, FileDeletion>();
   for (const info of t.FileDeleteResultInfo) {
@@ -110,6 +125,9 @@ export function readFileDeletion(payload: unknown, path: EventPath): Payload<Fil
     if (!deletions.has(fileId)) deletions.set(fileId, { fileId, entireMedia: true, parts: [] });
   }
   if (deletions.size === 0) throw new VodEventError('must name at least one file', [...path, 'FileIdSet']);
+  if (deletions.size > MAX_FILES_PER_DELETION) {
+    throw new VodEventError(`names ${deletions.size} files; one event may name at most ${MAX_FILES_PER_DELETION}`, [...path, 'FileIdSet']);
+  }
   const fileIds = [...new Set([...t.FileIdSet, ...deletions.keys()])];
   return { fileIds, deletions: fileIds.map((fileId) => deletions.get(fileId)!) };
 }
