@@ -45,7 +45,8 @@ export function uploadView(upload: Upload, signUrl: SignUrl = (url) => url) {
     },
     renditions: (result.renditions ?? []).map((r) => ({ ...r, url: signUrl(r.url) })),
     adaptiveStreams: (result.adaptiveStreams ?? []).map((s) => ({ ...s, url: signUrl(s.url) })),
-    cover: sign(result.cover?.url ?? media?.coverUrl) === undefined ? null : { url: sign(result.cover?.url ?? media?.coverUrl)! },
+    // Only the pipeline's own cover: VOD's CoverUrl can be replaced by any holder of a signature (README).
+    cover: result.cover ? { url: signUrl(result.cover.url) } : null,
     snapshots: (result.snapshots ?? []).map((s) => ({ ...s, url: signUrl(s.url) })),
     sampleSnapshots: (result.sampleSnapshots ?? []).map((s) => ({ ...s, imageUrls: s.imageUrls.map(signUrl) })),
     sprite: result.sprite ? { ...result.sprite, imageUrls: result.sprite.imageUrls.map(signUrl), webVttUrl: sign(result.sprite.webVttUrl) } : null,

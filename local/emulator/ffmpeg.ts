@@ -1,5 +1,6 @@
 /** Running ffmpeg: the binary (npm package, `FFMPEG_PATH`, or an option), progress, cancellation. */
 import { execFile, spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 
 export function ffmpegPath(explicit?: string): string {
   if (explicit) return explicit;
@@ -28,6 +29,8 @@ export interface RunOptions {
   threads?: number;
   /** Working directory: filter graphs name their files relative to it, so no path needs escaping. */
   cwd?: string;
+  /** Called with the started process (the worker pool has it killed if the emulator dies). */
+  onSpawn?: (child: ChildProcess) => void;
 }
 
 /** Runs ffmpeg with `args` (inputs and outputs); rejects with the tail of stderr when it fails. */
@@ -37,6 +40,7 @@ export function runFfmpeg(args: string[], options: RunOptions): Promise<void> {
     const threads = options.threads ? ['-threads', String(options.threads)] : [];
     const full = ['-hide_banner', '-nostdin', '-y', '-v', 'error', '-progress', 'pipe:1', '-nostats', ...args.slice(0, -1), ...threads, ...args.slice(-1)];
     const child = spawn(options.binary, full, { stdio: ['ignore', 'pipe', 'pipe'], cwd: options.cwd });
+    options.onSpawn?.(child);
     let stderr = '';
     let stdoutBuffer = '';
     let settled = false;

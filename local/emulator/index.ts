@@ -13,7 +13,7 @@
  *   UGC upload API      POST `/v3/index.php?Action=ApplyUploadUGC|CommitUploadUGC|PrepareUploadUGC`
  *   API 3.0             POST `/` with `X-TC-Action` (TC3-HMAC-SHA256)
  *   play info           GET `/getplayinfo/v4/<appId>/<fileId>?psign=…` (Host playvideo.qcloud.com): play-info.ts
- *   admin               GET/POST `/__admin/faults`, GET `/__admin/health`
+ *   admin               GET/POST `/__admin/faults`, GET `/__admin/health` (this machine only, see `admin`)
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -32,6 +32,7 @@ import { fullBucketName } from './context.ts';
 import { EventHub } from './events.ts';
 import { Faults } from './faults.ts';
 import type { FaultConfig } from './faults.ts';
+import { sendJson as sendJsonBody } from '../http-body.ts';
 import { corsHeaders, newRequestId, preflight, readBody, sendJson } from './http-front.ts';
 import { ObjectFiles } from './objects.ts';
 import { Processor } from './processing/pool.ts';
@@ -90,6 +91,17 @@ export interface Emulator {
 function firstHeader(req: IncomingMessage, name: string): string | undefined {
   const v = req.headers[name];
   return Array.isArray(v) ? v[0] : v;
+}
+
+const LOOPBACK_NAMES = ['127.0.0.1', 'localhost', '[::1]'];
+const LOOPBACK_PEERS = ['127.0.0.1', '::1', '::ffff:127.0.0.1'];
+
+function isLoopbackOrigin(origin: string): boolean {
+  try {
+    return LOOPBACK_NAMES.includes(new URL(origin).hostname);
+  } catch {
+    return false; // `null` (a sandboxed or file: page) or garbage
+  }
 }
 
 function decodeKey(rawPath: string): string {
@@ -179,7 +191,7 @@ export async function startEmulator(options: StartOptions): Promise<Emulator> {
       return handleUgc(ctx, req, res, action);
     }
     if (rawPath.startsWith('/getplayinfo/v4/')) return handlePlayInfo(ctx, req, res, rawPath, rawQuery);
-    if (rawPath.startsWith('/__admin/')) return admin(req, res, rawPath);
+    if (rawPath.startsWith('/__admin/')) return admin(req, res, rawPath, hostname);
     if (rawPath === '/' && req.headers['x-tc-action'] !== undefined) {
       const requestId = newRequestId();
       const action = String(req.headers['x-tc-action']);
@@ -232,18 +244,36 @@ export async function startEmulator(options: StartOptions): Promise<Emulator> {
     }
   }
 
-  async function admin(req: IncomingMessage, res: ServerResponse, rawPath: string): Promise<void> {
-    if (rawPath === '/__admin/health') return sendJson(req, res, 200, { ok: true, appId: resolved.appId });
-    if (rawPath === '/__admin/faults' && req.method === 'GET') return sendJson(req, res, 200, faults.get());
+  /**
+   * The admin endpoints change how the emulator behaves, so they answer only this machine, as the stack's
+   * `/local/*` do: Host a loopback name (not a page that rebinds a DNS name to 127.0.0.1), a loopback
+   * peer, no cross-site Origin, writes only as JSON (a form or `text/plain` needs no CORS preflight), and
+   * no CORS headers on the answers.
+   */
+  async function admin(req: IncomingMessage, res: ServerResponse, rawPath: string, hostname: string): Promise<void> {
+    const reply = (status: number, body: unknown) => sendJsonBody(res, status, body, { 'cache-control': 'no-store' });
+    const refuse = (status: number, code: string, message: string) => {
+      req.resume();
+      reply(status, { error: { code, message } });
+    };
+    const origin = firstHeader(req, 'origin');
+    if (!LOOPBACK_NAMES.includes(hostname) || !LOOPBACK_PEERS.includes(req.socket.remoteAddress ?? '')) {
+      return refuse(403, 'Forbidden', 'The /__admin endpoints answer only on localhost');
+    }
+    if (origin !== undefined && !isLoopbackOrigin(origin)) return refuse(403, 'Forbidden', `The /__admin endpoints refuse requests from the page ${origin}`);
+    if (rawPath === '/__admin/health' && req.method === 'GET') return reply(200, { ok: true, appId: resolved.appId });
+    if (rawPath === '/__admin/faults' && req.method === 'GET') return reply(200, faults.get());
     if (rawPath === '/__admin/faults' && req.method === 'POST') {
+      const type = (firstHeader(req, 'content-type') ?? '').split(';')[0]!.trim().toLowerCase();
+      if (type !== 'application/json') return refuse(415, 'UnsupportedMediaType', 'POST /__admin/faults takes Content-Type: application/json');
       try {
         const text = (await readBody(req, 64 << 10)).toString('utf8');
-        return sendJson(req, res, 200, faults.set(text ? JSON.parse(text) : {}));
+        return reply(200, faults.set(text ? JSON.parse(text) : {}));
       } catch (error) {
-        return sendJson(req, res, 400, { error: { code: 'InvalidFaults', message: error instanceof Error ? error.message : String(error) } });
+        return reply(400, { error: { code: 'InvalidFaults', message: error instanceof Error ? error.message : String(error) } });
       }
     }
-    sendJson(req, res, 404, { error: { code: 'NotFound', message: `No admin route ${req.method} ${rawPath}` } });
+    refuse(404, 'NotFound', `No admin route ${req.method} ${rawPath}`);
   }
 
   const listener = (req: IncomingMessage, res: ServerResponse) => {

@@ -172,6 +172,8 @@ export async function commitUpload(ctx: EmulatorContext, session: UploadSession)
   const now = ctx.now();
   const coverUrl = session.cover ? mediaUrl(ctx, session.cover.storagePath) : '';
 
+  // A cover replacement (web SDK `fileId` + `coverFile`, vod-protocol/ugc-upload.md §2.3): any signature of
+  // the media's application may do it, as no signature parameter names a file; it emits no event.
   if (session.coverOnlyFor) {
     if (!existing) throw new UploadError('FileNotFound', `the media ${session.coverOnlyFor} was deleted`);
     return ctx.store.update((doc) => {
@@ -242,7 +244,8 @@ export async function commitUpload(ctx: EmulatorContext, session: UploadSession)
   }
   ctx.events.emitVodEvent(session.appId, 'NewFileUpload', 'FileUploadEvent', {
     FileId: media.fileId,
-    MediaBasicInfo: basicInfo,
+    // The event says what the media was at upload: a later change (a cover replacement) must not reach it.
+    MediaBasicInfo: structuredClone(basicInfo),
     ProcedureTaskId: procedureTaskId ?? '',
     ReviewAudioVideoTaskId: '',
     MetaData: probe.metaData,

@@ -1,4 +1,5 @@
 /** What an executor gets (the source, the subtask's input, a work folder) and the steps every executor uses. */
+import type { ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import type { EmulatorContext } from '../context.ts';
@@ -25,6 +26,8 @@ export interface ExecContext {
   signal: AbortSignal;
   onProgress: (fraction: number) => void;
   onCommand: (command: FfmpegCommand) => void;
+  /** Every ffmpeg started for the subtask (the pool's reaper lists it). */
+  onSpawn?: (child: ChildProcess) => void;
 }
 
 export type Executor = (e: ExecContext) => Promise<SubtaskResult>;
@@ -41,6 +44,7 @@ export function run(e: ExecContext, args: string[], durationSeconds?: number, on
     onProgress,
     threads: e.ctx.options.processing.threads,
     timeoutMs: e.ctx.options.processing.commandTimeoutMs,
+    onSpawn: e.onSpawn,
   }).then(
     () => {
       report(true);

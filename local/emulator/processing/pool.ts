@@ -9,6 +9,8 @@
  * - Every subtask change is persisted, and announced as ProcedureStateChanged according to
  *   `TasksNotifyMode` (`Change`: each subtask start and finish, the last one folded into FINISH;
  *   `Finish`: once; `None`: never), through the normal PUSH/PULL event machinery.
+ * - ffmpeg dies with the emulator: `close()` kills it, and if the process dies without closing
+ *   (`kill -9`), the reaper's watcher kills it (reaper.ts).
  */
 import { EventEmitter } from 'node:events';
 import fs from 'node:fs';
@@ -20,6 +22,7 @@ import type { ProcessingTask, SubtaskRecord } from '../state.ts';
 import type { FfmpegCommand } from './execution.ts';
 import { EXECUTORS } from './executors/index.ts';
 import { publish } from './publish.ts';
+import { Reaper } from './reaper.ts';
 import type { SubtaskResult } from './publish.ts';
 import { loadSource } from './source.ts';
 import { SubtaskError } from './subtask-error.ts';
@@ -38,9 +41,11 @@ export class Processor extends EventEmitter<ProcessorEvents> implements TaskQueu
   private paused: boolean;
   private closed = false;
   private idleWaiters: (() => void)[] = [];
+  private readonly reaper: Reaper;
 
   constructor(private readonly ctx: EmulatorContext) {
     super();
+    this.reaper = new Reaper(ctx.options.log);
     this.paused = ctx.options.processing.startPaused;
   }
 
@@ -143,6 +148,7 @@ export class Processor extends EventEmitter<ProcessorEvents> implements TaskQueu
     this.closed = true;
     for (const { abort } of this.running.values()) abort.abort();
     await Promise.allSettled([...this.running.values()].map((r) => r.promise));
+    this.reaper.close();
     this.checkIdle();
   }
 
@@ -218,7 +224,7 @@ export class Processor extends EventEmitter<ProcessorEvents> implements TaskQueu
           if (fault.delayMs > 0) await sleep(fault.delayMs, signal);
           if (fault.fail) throw new SubtaskError('InternalError', 70000, `injected fault: ${subtask.type} definition ${definition} fails`);
           if (source instanceof SubtaskError) throw source;
-          result = await EXECUTORS[subtask.type]({ ctx, source, input: subtask.input, dir: subDir, signal, onProgress, onCommand: (c) => this.emit('command', c) });
+          result = await EXECUTORS[subtask.type]({ ctx, source, input: subtask.input, dir: subDir, signal, onProgress, onCommand: (c) => this.emit('command', c), onSpawn: (child) => this.reaper.watch(child) });
         } catch (error) {
           if (signal.aborted) return;
           failure = error instanceof SubtaskError ? error : new SubtaskError('InternalError', 70000, error instanceof Error ? error.message : String(error));
