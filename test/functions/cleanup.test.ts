@@ -85,7 +85,8 @@ beforeEach(async () => {
     if (!EventSet?.length) break;
     await client.ConfirmEvents({ EventHandles: EventSet.map((e) => e.EventHandle!) });
   }
-});
+  // An earlier test's processing (real ffmpeg, adaptive HLS included) may still be running.
+}, 120_000);
 
 test('the event pump applies pulled events through the webhook path and confirms them', async () => {
   const client = vodClient(t.emulator);
