@@ -12,6 +12,7 @@ import path from 'node:path';
 import { SignJWT } from 'jose';
 import { vod } from 'tencentcloud-sdk-nodejs-vod';
 import { closeEmbeddedDatabases } from '#lib/db';
+import { buildOpenApiDocument } from '#lib/openapi';
 import { startEmulator, type Emulator } from './emulator/index.ts';
 import { readFunctions } from './functions-config';
 import { startGateway, type EventShape, type Gateway } from './gateway';
@@ -138,6 +139,11 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
    * user name, which is exactly what a real deployment's own login must never do.
    */
   async function localEndpoints(req: IncomingMessage, res: ServerResponse, url: URL): Promise<boolean> {
+    // The API's description (docs/openapi.json, built from the same schemas), with this stack as its server.
+    if (url.pathname === '/openapi.json' && (req.method === 'GET' || req.method === 'HEAD')) {
+      sendJson(res, 200, { ...buildOpenApiDocument(), servers: [{ url: gateway.url, description: 'this local stack' }] }, { 'access-control-allow-origin': '*', 'cache-control': 'no-cache' });
+      return true;
+    }
     if (!url.pathname.startsWith('/local/')) return false;
     const reply = (status: number, body: unknown) => sendJson(res, status, body, { 'cache-control': 'no-store' });
     // Only for this machine: not for other hosts (HOST=0.0.0.0), nor for pages that rebind a DNS name

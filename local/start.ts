@@ -33,6 +33,7 @@ async function main(): Promise<void> {
   console.log(`
 vod-upload-backend local stack
   web page and API   ${stack.apiUrl}/            (POST /upload-signature, GET /uploads/{uploadId})
+  OpenAPI            ${stack.apiUrl}/openapi.json
   VOD emulator       ${stack.emulator.url}       (UGC API, API 3.0 at ${stack.emulator.apiEndpoint}, COS, media)
   events             ${process.env.VOD_EVENT_MODE === 'PULL' ? 'PULL (the cleanup timer pumps them)' : 'PUSH to /vod-events/<token>, signed with a SignKey'}
   data               ${process.env.DATA_DIR || '.data'}  (embedded database and emulator files, kept across restarts)
