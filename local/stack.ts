@@ -13,6 +13,7 @@ import { SignJWT } from 'jose';
 import { vod } from 'tencentcloud-sdk-nodejs-vod';
 import { closeEmbeddedDatabases } from '#lib/db';
 import { buildOpenApiDocument } from '#lib/openapi';
+import { describeFfmpegTools, ffmpegTools } from './emulator/ffmpeg.ts';
 import { startEmulator, type Emulator } from './emulator/index.ts';
 import { readFunctions } from './functions-config';
 import { startGateway, type EventShape, type Gateway } from './gateway';
@@ -116,6 +117,9 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
   }).catch((error: NodeJS.ErrnoException) => {
     throw error.code === 'EADDRINUSE' ? new Error(`Port ${options.emulatorPort ?? 8081} is already in use: set EMULATOR_PORT to a free port`) : error;
   });
+
+  // Which ffmpeg processes the media (system 5+ or the packaged builds): said once, at start.
+  log(`[vod-emulator] ${describeFfmpegTools(ffmpegTools())}`);
 
   // The functions read their configuration from their environment, as on SCF. A DATABASE_URL from the
   // shell (say, a deployment's) is not inherited: the local stack uses its embedded database unless told.
