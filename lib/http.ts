@@ -6,6 +6,7 @@
  * field; anything else is a 500 that names only the request id.
  */
 import { randomUUID } from 'node:crypto';
+import * as z from 'zod';
 import {
   BadRequestError,
   ForbiddenError,
@@ -75,6 +76,21 @@ export interface HttpHandlerOptions {
   maxBodyBytes: number;
   log: Logger;
 }
+
+/** Every error answer's body (docs/openapi.json is generated from it: lib/openapi.ts). */
+export const errorBodySchema = z
+  .object({
+    error: z
+      .object({
+        code: z.string().min(1).meta({ description: 'Stable, machine-readable: InvalidRequest, Unauthorized, NotFound…' }),
+        message: z.string().min(1).meta({ description: 'What was wrong, for a person' }),
+        field: z.string().optional().meta({ description: 'The bad input, when one is to blame' }),
+        requestId: z.string().optional().meta({ description: 'Only on a 500: quote it when reporting the error' }),
+        retryAfter: z.number().int().min(1).optional().meta({ description: 'Only on a 429: seconds, as in Retry-After' }),
+      })
+      .strict(),
+  })
+  .strict();
 
 const CORS_ALLOWED_HEADERS = 'authorization, content-type, x-request-id';
 const CORS_EXPOSED_HEADERS = 'retry-after, x-request-id';

@@ -18,11 +18,16 @@ import { UploadStatus } from '#lib/upload-lifecycle';
 import { extendSignatureExpiry, getUpload, insertIssuedUpload } from '#lib/upload-store';
 import { sign, type SignInput } from '#lib/upload-signature-codec';
 
-interface SignatureResponse {
-  signature: string;
-  uploadId: string;
-  expiresAt: string;
-}
+/** The 200 answer (docs/openapi.json is generated from these schemas: lib/openapi.ts). */
+export const signatureResponseSchema = z
+  .object({
+    signature: z.string().min(1).meta({ description: "VOD's client-upload signature, for ApplyUploadUGC" }),
+    uploadId: z.uuid().meta({ description: 'The upload this signature is for: pass it back to re-sign the same upload' }),
+    expiresAt: z.iso.datetime().meta({ description: 'When the signature stops being valid' }),
+  })
+  .strict();
+
+type SignatureResponse = z.infer<typeof signatureResponseSchema>;
 
 const printable = (max: number) =>
   z
@@ -38,37 +43,50 @@ const extension = z
   .regex(/^\.?[A-Za-z0-9]+$/, 'must be a file extension such as mp4')
   .transform((value) => value.replace(/^\./, '').toLowerCase());
 
-function requestSchema(config: Config) {
+/** The request body, with this configuration's limits (lib/openapi.ts documents it with the defaults). */
+export function signatureRequestSchema(config: Pick<Config, 'upload'>) {
   return z
     .object({
-      uploadId: z.uuid({ error: 'must be an upload id returned by an earlier call' }).transform((v) => v.toLowerCase()).optional(),
-      fileName: printable(255).optional(),
-      fileSize: z.number().int().min(1).max(config.upload.maxFileSize, {
-        error: `must be at most ${config.upload.maxFileSize} bytes`,
-      }).optional(),
+      uploadId: z
+        .uuid({ error: 'must be an upload id returned by an earlier call' })
+        .transform((v) => v.toLowerCase())
+        .optional()
+        .meta({ description: 'Re-sign this upload (yours, still ISSUED); omit to start a new upload' }),
+      fileName: printable(255).optional().meta({ description: "The video's file name; its extension must be an accepted type" }),
+      fileSize: z
+        .number()
+        .int()
+        .min(1)
+        .max(config.upload.maxFileSize, {
+          error: `must be at most ${config.upload.maxFileSize} bytes`,
+        })
+        .optional()
+        .meta({ description: 'Bytes, at most UPLOAD_MAX_FILE_SIZE' }),
       fileType: extension
         .refine((type) => config.upload.allowedTypes.includes(type), {
           error: `must be one of ${config.upload.allowedTypes.join(', ')}`,
         })
-        .optional(),
+        .optional()
+        .meta({ description: `The video's extension, one of UPLOAD_ALLOWED_TYPES (${config.upload.allowedTypes.join(', ')})` }),
       coverType: extension
         .refine((type) => config.upload.allowedCoverTypes.includes(type), {
           error: `must be one of ${config.upload.allowedCoverTypes.join(', ')}`,
         })
-        .optional(),
+        .optional()
+        .meta({ description: `The cover image's extension, one of UPLOAD_ALLOWED_COVER_TYPES (${config.upload.allowedCoverTypes.join(', ')})` }),
     })
     .strict();
 }
 
-type SignatureRequest = z.infer<ReturnType<typeof requestSchema>>;
+type SignatureRequest = z.infer<ReturnType<typeof signatureRequestSchema>>;
 
 /** Builds the body validator once per config; its errors name the first bad field. */
 export function signatureRequestParser(config: Config): (body: unknown) => SignatureRequest {
-  const schema = requestSchema(config);
+  const schema = signatureRequestSchema(config);
   return (body) => parseSignatureRequest(config, schema, body);
 }
 
-function parseSignatureRequest(config: Config, schema: ReturnType<typeof requestSchema>, body: unknown): SignatureRequest {
+function parseSignatureRequest(config: Config, schema: ReturnType<typeof signatureRequestSchema>, body: unknown): SignatureRequest {
   if (body === undefined || body === null) return {};
   if (typeof body !== 'object' || Array.isArray(body)) throw new BadRequestError('The request body must be a JSON object');
   const result = schema.safeParse(body);

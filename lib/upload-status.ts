@@ -5,18 +5,113 @@
  * `{ uploadId, status, playback }` of a READY upload; every other case is the same 404 as a missing
  * upload, so upload ids cannot be probed.
  */
+import * as z from 'zod';
+import { UPLOAD_STATUSES, type UploadStatus } from '#contract';
 import type { Config } from '#lib/config';
 import type { Queryable } from '#lib/db';
 import { BadRequestError, NotFoundError } from '#lib/errors';
 import { playbackCredential } from '#lib/player-signature';
-import { isUploadId } from '#lib/upload-context';
 import { getUpload } from '#lib/upload-store';
 import { playbackUrlSigner, uploadView } from '#lib/upload-view';
+
+/** The `{uploadId}` path parameter: an id POST /upload-signature returned (any case). */
+export const uploadIdSchema = z.string().regex(/^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$/);
+
+const url = z.string().min(1);
+const count = z.number().min(0);
+const definition = z.number().int();
+
+/**
+ * Fields the stored outputs carry beyond `UploadView` (VOD's MediaTranscodeItem, AdaptiveDynamicStreamingInfoItem
+ * and MediaAnimatedGraphicsItem, as lib/vod-event/media.ts reads them): the view passes them through.
+ */
+const stream = z.object({ codec: z.string(), bitrate: count, width: count, height: count, fps: count, codecTag: z.string(), samplingRate: count }).partial().strict();
+const vodExtras = {
+  rendition: {
+    md5: z.string().optional(),
+    videoStreams: z.array(stream).optional(),
+    audioStreams: z.array(stream).optional(),
+    digitalWatermarkType: z.string().optional(),
+    fileId: z.string().optional(),
+  },
+  adaptiveStream: { drmType: z.string().optional(), digitalWatermarkType: z.string().optional() },
+  animatedGraphic: {
+    bitrate: count.optional(),
+    size: count.optional(),
+    md5: z.string().optional(),
+    startTimeOffset: z.number().min(0).optional(),
+    endTimeOffset: z.number().min(0).optional(),
+  },
+};
+
+/**
+ * The 200 answer: `UploadView` (contract/upload.ts) as a schema, so docs/openapi.json can describe it
+ * (lib/openapi.ts). Strict: a field the view gains must be added here too (test/unit/openapi.test.ts).
+ */
+export const uploadViewSchema = z
+  .object({
+    uploadId: z.uuid(),
+    status: z.enum(UPLOAD_STATUSES as [UploadStatus, ...UploadStatus[]]),
+    fileId: z.string().nullable(),
+    fileName: z.string().nullable(),
+    createdAt: z.iso.datetime(),
+    updatedAt: z.iso.datetime(),
+    statusChangedAt: z.iso.datetime(),
+    signatureExpiresAt: z.iso.datetime().optional().meta({ description: 'Only while ISSUED' }),
+    progress: z.number().min(0).max(100).optional().meta({ description: 'Only while PROCESSING: 0-100' }),
+    media: z
+      .object({ type: z.string(), size: count, duration: z.number().min(0), width: count, height: count, url })
+      .partial()
+      .strict()
+      .optional()
+      .meta({ description: "The uploaded file's facts, once VOD reported it" }),
+    renditions: z.array(
+      z
+        .object({
+          url,
+          definition,
+          width: count.optional(),
+          height: count.optional(),
+          bitrate: count.optional(),
+          size: count.optional(),
+          duration: z.number().min(0).optional(),
+          container: z.string().optional(),
+          ...vodExtras.rendition,
+        })
+        .strict(),
+    ),
+    adaptiveStreams: z.array(
+      z
+        .object({
+          url,
+          definition: definition.optional(),
+          package: z.string().optional(),
+          size: count.optional(),
+          subStreams: z.array(z.unknown()).optional(),
+          ...vodExtras.adaptiveStream,
+        })
+        .strict(),
+    ),
+    cover: z.object({ url }).strict().nullable(),
+    snapshots: z.array(z.object({ url, timeOffsetMs: z.number().optional(), definition: definition.optional() }).strict()),
+    sampleSnapshots: z.array(z.object({ imageUrls: z.array(url), definition: definition.optional() }).strict()),
+    sprite: z
+      .object({ imageUrls: z.array(url), webVttUrl: url.optional(), width: count.optional(), height: count.optional(), totalCount: count.optional(), definition: definition.optional() })
+      .strict()
+      .nullable(),
+    animatedGraphics: z.array(
+      z
+        .object({ url, definition: definition.optional(), container: z.string().optional(), width: count.optional(), height: count.optional(), ...vodExtras.animatedGraphic })
+        .strict(),
+    ),
+    error: z.object({ code: z.string().optional(), message: z.string().optional() }).strict().nullable(),
+  })
+  .strict();
 
 /** The `{uploadId}` of the route, checked before the database is touched (400 when it is not one). */
 export function uploadIdParam(value: string | undefined): string {
   const uploadId = value ?? '';
-  if (!isUploadId(uploadId)) throw new BadRequestError('uploadId: must be an upload id returned by POST /upload-signature', 'uploadId');
+  if (!uploadIdSchema.safeParse(uploadId).success) throw new BadRequestError('uploadId: must be an upload id returned by POST /upload-signature', 'uploadId');
   return uploadId;
 }
 

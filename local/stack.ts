@@ -12,6 +12,8 @@ import path from 'node:path';
 import { SignJWT } from 'jose';
 import { vod } from 'tencentcloud-sdk-nodejs-vod';
 import { closeEmbeddedDatabases } from '#lib/db';
+import { buildOpenApiDocument } from '#lib/openapi';
+import { describeFfmpegTools, ffmpegTools } from './emulator/ffmpeg.ts';
 import { startEmulator, type Emulator } from './emulator/index.ts';
 import { readFunctions } from './functions-config';
 import { startGateway, type EventShape, type Gateway } from './gateway';
@@ -31,11 +33,23 @@ export interface StackOptions {
   log?: (line: string) => void;
 }
 
+/**
+ * Whose sign-in the functions accept: the stack's own (a secret it made, demo tokens from
+ * `/local/session`), or the app's, when AUTH_JWT_SECRET or AUTH_JWKS_URL is set in the shell.
+ */
+export type StackAuth =
+  | { source: 'local' }
+  | { source: 'AUTH_JWT_SECRET' | 'AUTH_JWKS_URL'; jwksUrl?: string; issuer?: string; audience?: string; userClaim?: string };
+
+/** The app's settings the stack passes on as they are (README, "The local stack"). */
+const APP_AUTH_SETTINGS = ['AUTH_JWT_SECRET', 'AUTH_JWKS_URL', 'AUTH_JWT_ISSUER', 'AUTH_JWT_AUDIENCE', 'AUTH_USER_CLAIM', 'AUTH_ALLOW_ANY_AUDIENCE', 'AUTH_CLOCK_SKEW_SECONDS'];
+
 export interface Stack {
   gateway: Gateway;
   emulator: Emulator;
   apiUrl: string;
-  /** A JWT for the demo user, valid for a day. */
+  auth: StackAuth;
+  /** A JWT for the demo user, valid for a day; refused (rejects) when the app's sign-in is in use. */
   demoToken(userId?: string): Promise<string>;
   secrets: LocalSecrets;
   /** The functions' environment. */
@@ -70,6 +84,19 @@ function localSecrets(dataDir: string): LocalSecrets {
   return secrets;
 }
 
+/** The app's sign-in, when the shell (or `options.env`) names a key source for it. */
+function appAuth(env: Record<string, string | undefined>): StackAuth {
+  const source = env.AUTH_JWKS_URL ? 'AUTH_JWKS_URL' : env.AUTH_JWT_SECRET ? 'AUTH_JWT_SECRET' : undefined;
+  if (source === undefined) return { source: 'local' };
+  if (env.AUTH_JWKS_URL && env.AUTH_JWT_SECRET) throw new Error('Set only one of AUTH_JWT_SECRET and AUTH_JWKS_URL (the app signs its tokens with one of them)');
+  const set = (name: string) => env[name] || undefined;
+  return { source, jwksUrl: set('AUTH_JWKS_URL'), issuer: set('AUTH_JWT_ISSUER'), audience: set('AUTH_JWT_AUDIENCE'), userClaim: set('AUTH_USER_CLAIM') };
+}
+
+function demoSignInRefusal(auth: StackAuth): string {
+  return `The demo sign-in is off: the stack accepts your app's tokens (${auth.source} is set in the shell), and mints none itself. Sign in with your identity provider and send its token as "Authorization: Bearer <token>"; unset AUTH_JWT_SECRET and AUTH_JWKS_URL for demo users.`;
+}
+
 export async function startStack(options: StackOptions = {}): Promise<Stack> {
   const root = path.resolve(options.root ?? path.join(__dirname, '..'));
   const dataDir = path.resolve(root, options.dataDir ?? '.data');
@@ -95,9 +122,13 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     throw error.code === 'EADDRINUSE' ? new Error(`Port ${options.emulatorPort ?? 8081} is already in use: set EMULATOR_PORT to a free port`) : error;
   });
 
+  // Which ffmpeg processes the media (system 5+ or the packaged builds): said once, at start.
+  log(`[vod-emulator] ${describeFfmpegTools(ffmpegTools())}`);
+
   // The functions read their configuration from their environment, as on SCF. A DATABASE_URL from the
   // shell (say, a deployment's) is not inherited: the local stack uses its embedded database unless told.
   const { DATABASE_URL: _shellDatabaseUrl, ...inherited } = process.env;
+  const auth = appAuth({ ...process.env, ...options.env });
   const env: Record<string, string | undefined> = {
     ...inherited,
     STAGE: 'local',
@@ -108,9 +139,9 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     VOD_API_ENDPOINT: emulator.apiEndpoint,
     VOD_API_PROTOCOL: 'http://',
     AUTH_MODE: 'jwt',
-    AUTH_JWT_SECRET: secrets.jwtSecret,
-    AUTH_JWT_ISSUER: JWT_ISSUER,
-    AUTH_JWT_AUDIENCE: JWT_AUDIENCE,
+    ...(auth.source === 'local'
+      ? { AUTH_JWT_SECRET: secrets.jwtSecret, AUTH_JWT_ISSUER: JWT_ISSUER, AUTH_JWT_AUDIENCE: JWT_AUDIENCE }
+      : Object.fromEntries(APP_AUTH_SETTINGS.map((name) => [name, options.env?.[name] ?? process.env[name]]))),
     CORS_ALLOWED_ORIGINS: '*',
     CALLBACK_TOKENS: secrets.callbackToken,
     CALLBACK_SIGN_KEYS: secrets.signKey,
@@ -144,6 +175,11 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
    * user name, which is exactly what a real deployment's own login must never do.
    */
   async function localEndpoints(req: IncomingMessage, res: ServerResponse, url: URL): Promise<boolean> {
+    // The API's description (docs/openapi.json, built from the same schemas), with this stack as its server.
+    if (url.pathname === '/openapi.json' && (req.method === 'GET' || req.method === 'HEAD')) {
+      sendJson(res, 200, { ...buildOpenApiDocument(), servers: [{ url: gateway.url, description: 'this local stack' }] }, { 'access-control-allow-origin': '*', 'cache-control': 'no-cache' });
+      return true;
+    }
     if (!url.pathname.startsWith('/local/')) return false;
     const reply = (status: number, body: unknown) => sendJson(res, status, body, { 'cache-control': 'no-store' });
     // Only for this machine: not for other hosts (HOST=0.0.0.0), nor for pages that rebind a DNS name
@@ -172,6 +208,11 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       reply(405, { error: { code: 'MethodNotAllowed', message: 'Use POST' } });
       return true;
     }
+    if (auth.source !== 'local') {
+      req.resume();
+      reply(409, { error: { code: 'DemoSignInDisabled', message: demoSignInRefusal(auth) } });
+      return true;
+    }
     const body = await readBody(req, 4096);
     // A larger body is no sign-in; its rest is read and dropped.
     if (body === undefined) req.resume();
@@ -188,8 +229,9 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     reply(200, { userId, token: await demoToken(userId), apiUrl: gatewayUrl(), vodApiUrl: emulator.url, cosDomain: emulator.cosDomain });
     return true;
   }
-  const demoToken = (userId: string) =>
-    new SignJWT({ name: userId })
+  const demoToken = async (userId: string) => {
+    if (auth.source !== 'local') throw new Error(demoSignInRefusal(auth));
+    return new SignJWT({ name: userId })
       .setProtectedHeader({ alg: 'HS256' })
       .setSubject(userId)
       .setIssuer(JWT_ISSUER)
@@ -197,6 +239,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       .setIssuedAt()
       .setExpirationTime('24h')
       .sign(new TextEncoder().encode(secrets.jwtSecret));
+  };
   const gatewayUrl = () => gateway.url;
   const readFunctionsTimers = () => functions.filter((fn) => fn.schedules.length > 0).map((fn) => fn.name);
 
@@ -224,6 +267,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     gateway,
     emulator,
     apiUrl: gateway.url,
+    auth,
     secrets,
     env,
     demoToken: (userId = 'demo') => demoToken(userId),

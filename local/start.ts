@@ -29,16 +29,23 @@ async function main(): Promise<void> {
     eventMode: choice('VOD_EVENT_MODE', ['PUSH', 'PULL'] as const, 'PUSH'),
     eventShape: choice('GATEWAY_EVENT_SHAPE', ['function-url', 'api-gateway'] as const, 'function-url'),
   });
-  const token = await stack.demoToken('demo');
+  const auth = stack.auth;
+  const token = auth.source === 'local' ? await stack.demoToken('demo') : '"$APP_TOKEN"';
+  const signIn =
+    auth.source === 'local'
+      ? `demo user "demo", bearer token (24 h):
+  ${token}`
+      : `sign-in: your app's, from the shell (${auth.source}${auth.jwksUrl ? ` ${auth.jwksUrl}` : ''}; issuer ${auth.issuer ?? 'not checked'}, audience ${auth.audience ?? 'not checked'}, user id claim ${auth.userClaim ?? 'sub'})
+  send your identity provider's access tokens (the commands below read one from $APP_TOKEN); the demo sign-in (/local/session) is off`;
   console.log(`
 vod-upload-backend local stack
   web page and API   ${stack.apiUrl}/            (POST /upload-signature, GET /uploads/{uploadId})
+  OpenAPI            ${stack.apiUrl}/openapi.json
   VOD emulator       ${stack.emulator.url}       (UGC API, API 3.0 at ${stack.emulator.apiEndpoint}, COS, media)
   events             ${process.env.VOD_EVENT_MODE === 'PULL' ? 'PULL (the cleanup timer pumps them)' : 'PUSH to /vod-events/<token>, signed with a SignKey'}
   data               ${process.env.DATA_DIR || '.data'}  (embedded database and emulator files, kept across restarts)
 
-demo user "demo", bearer token (24 h):
-  ${token}
+${signIn}
 
 upload a video:
   npx vod-upload clip.mp4 --api ${stack.apiUrl} --vod-api ${stack.emulator.url} --cos-domain ${stack.emulator.cosDomain} --token ${token} --wait

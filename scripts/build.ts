@@ -3,10 +3,11 @@
  * targeting SCF's Node 18. `npm run package` (`--zip`) also writes `dist/<function>.zip` holding just that
  * file, byte-for-byte reproducible. `--sourcemap` adds source maps (left out by default).
  */
-import { copyFileSync, createWriteStream, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync } from 'node:fs';
+import { copyFileSync, createWriteStream, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { build } from 'esbuild';
 import { ZipFile } from 'yazl';
+import { openApiJson } from '#lib/openapi';
 
 const root = path.resolve(__dirname, '..');
 const functionsDir = path.join(root, 'functions');
@@ -92,6 +93,13 @@ async function buildWebPage(): Promise<void> {
   console.log(`${'web page'.padEnd(18)} dist/web/app.js ${(statSync(path.join(out, 'app.js')).size / 1024).toFixed(1)} KiB`);
 }
 
+/** docs/openapi.json, from the zod schemas the functions validate with (lib/openapi.ts). */
+export function writeOpenApi(file = path.join(root, 'docs', 'openapi.json')): void {
+  const text = openApiJson();
+  if (readFileSync(file, { encoding: 'utf8', flag: 'a+' }) !== text) writeFileSync(file, text);
+  console.log(`${'openapi'.padEnd(18)} ${path.relative(root, file)}`);
+}
+
 async function main(): Promise<void> {
   mkdirSync(distDir, { recursive: true });
   const sourcemap = args.has('--sourcemap');
@@ -105,7 +113,10 @@ async function main(): Promise<void> {
     }
     console.log(line);
   }
-  if (!args.has('--zip')) await buildWebPage();
+  if (!args.has('--zip')) {
+    await buildWebPage();
+    writeOpenApi();
+  }
 }
 
 if (require.main === module) {

@@ -10,6 +10,7 @@
  *   EMULATOR_FONT_FILE (text watermarks), FFMPEG_PATH / FFPROBE_PATH.
  */
 import { readTls, startEmulator } from './index.ts';
+import { describeFfmpegTools, ffmpegTools } from './ffmpeg.ts';
 
 const LOCAL_SECRET_ID = 'AKIDlocalemulator0000000000000000000';
 const LOCAL_SECRET_KEY = 'localemulatorsecretkey0000000000';
@@ -44,6 +45,7 @@ async function main(): Promise<void> {
   });
   console.log(`VOD emulator listening on ${emulator.url}`);
   console.log(`  API 3.0 endpoint: ${emulator.apiEndpoint}   COS Domain: ${emulator.cosDomain}   bucket: ${emulator.bucketFor()}`);
+  console.log(`  ${describeFfmpegTools(ffmpegTools())}`);
   const stop = () => {
     void emulator.close().then(() => process.exit(0));
   };

@@ -119,7 +119,7 @@ export interface EmulatorOptions {
   watermarkTemplates?: Record<number, WatermarkTemplate>;
   /** Font for text watermarks; default: the first common system font found (DejaVu Sans, …). */
   fontFile?: string;
-  /** ffmpeg binary; default FFMPEG_PATH or the one from @ffmpeg-installer/ffmpeg. */
+  /** ffmpeg binary; default the one ffmpeg.ts selects (system 5+, else packaged; FFMPEG_PATH). */
   ffmpegPath?: string;
   /**
    * Key hotlink protection (vod-protocol.md §8) for `/media/...`: when set, media URLs need a valid
@@ -132,7 +132,7 @@ export interface EmulatorOptions {
   verifyKey?: string;
   /** Serve HTTPS instead of HTTP (needed by the web SDK, which hard-codes https). PEM strings. */
   tls?: { key: string; cert: string };
-  /** ffprobe binary; default FFPROBE_PATH or the one from @ffprobe-installer/ffprobe. */
+  /** ffprobe binary; default the one ffmpeg.ts selects (system 5+, else packaged; FFPROBE_PATH). */
   ffprobePath?: string;
   /** Called with every line the emulator would log; default silent. */
   log?: (line: string) => void;

@@ -1,11 +1,9 @@
 /** Media metadata with ffprobe, in VOD's `MediaMetaData` shape (vod-protocol.md §4.2). */
 import { execFile } from 'node:child_process';
+import { ffprobePath } from './ffmpeg.ts';
 
-export function ffprobePath(explicit?: string): string {
-  if (explicit) return explicit;
-  if (process.env.FFPROBE_PATH) return process.env.FFPROBE_PATH;
-  return (require('@ffprobe-installer/ffprobe') as { path: string }).path;
-}
+/** The binary: chosen with ffmpeg's (ffmpeg.ts). */
+export { ffprobePath };
 
 interface ProbeStream {
   codec_type?: string;

@@ -5,6 +5,7 @@ import { openTestDatabase, truncateAll, type TestDatabase } from '../support/db'
 import { functionEnv } from '../support/env';
 import { functionUrlEvent, loadFunction, type HttpMainHandler } from '../support/function';
 import { userToken } from '../support/jwt';
+import { expectAnswerMatchesOpenApi } from '../support/openapi';
 
 let testDb: TestDatabase;
 let handler: HttpMainHandler;
@@ -18,7 +19,9 @@ beforeEach(() => truncateAll(testDb.db));
 
 async function get(path: string, user?: string) {
   const headers: Record<string, string> = user ? { authorization: `Bearer ${await userToken(user)}` } : {};
-  const result = await handler(functionUrlEvent('GET', path, undefined, headers));
+  const event = functionUrlEvent('GET', path, undefined, headers);
+  const result = await handler(event);
+  expectAnswerMatchesOpenApi(event, result);
   return { status: result.statusCode, body: result.body ? JSON.parse(result.body) : undefined };
 }
 
@@ -62,7 +65,9 @@ test('bad ids, missing auth and wrong methods are 4xx with a JSON error', async 
   expect(bad.status).toBe(400);
   expect(bad.body.error.field).toBe('uploadId');
   expect((await get(`/uploads/${randomUUID()}`)).status).toBe(401);
-  const post = await handler(functionUrlEvent('POST', `/uploads/${randomUUID()}`, {}));
+  const postEvent = functionUrlEvent('POST', `/uploads/${randomUUID()}`, {});
+  const post = await handler(postEvent);
+  expectAnswerMatchesOpenApi(postEvent, post);
   expect(post.statusCode).toBe(405);
 });
 
@@ -79,7 +84,9 @@ test('with a hotlink key, every media URL is signed for its lifetime plus the vi
     media: { duration: 120, mediaUrl: 'https://vod.example/dir/o.mp4' },
     result: { renditions: [{ definition: 100030, url: 'https://vod.example/dir/v.f100030.mp4' }], cover: { url: 'https://vod.example/dir/c.jpg' } },
   });
-  const result = await signedHandler(functionUrlEvent('GET', `/uploads/${uploadId}`, undefined, { authorization: `Bearer ${await userToken('alice')}` }));
+  const event = functionUrlEvent('GET', `/uploads/${uploadId}`, undefined, { authorization: `Bearer ${await userToken('alice')}` });
+  const result = await signedHandler(event);
+  expectAnswerMatchesOpenApi(event, result);
   const body = JSON.parse(result.body);
   const now = Math.floor(Date.now() / 1000);
   for (const url of [body.media.url, body.renditions[0].url, body.cover.url] as string[]) {

@@ -5,6 +5,7 @@ import { openTestDatabase, truncateAll, usingPostgres, type TestDatabase } from 
 import { functionEnv, TEST_SECRET_KEY } from '../support/env';
 import { functionUrlEvent, loadFunction, type HttpMainHandler } from '../support/function';
 import { userToken } from '../support/jwt';
+import { expectAnswerMatchesOpenApi } from '../support/openapi';
 
 let testDb: TestDatabase;
 let handler: HttpMainHandler;
@@ -25,7 +26,9 @@ afterAll(() => testDb.close());
 beforeEach(() => truncateAll(testDb.db));
 
 async function call(user: string, body?: unknown, fn: HttpMainHandler = handler) {
-  const result = await fn(functionUrlEvent('POST', '/upload-signature', body, { authorization: `Bearer ${await userToken(user)}` }));
+  const event = functionUrlEvent('POST', '/upload-signature', body, { authorization: `Bearer ${await userToken(user)}` });
+  const result = await fn(event);
+  expectAnswerMatchesOpenApi(event, result);
   return { status: result.statusCode, headers: result.headers, body: result.body === '' ? undefined : JSON.parse(result.body) };
 }
 
@@ -117,6 +120,7 @@ describe(`upload-signature on ${usingPostgres ? 'PostgreSQL' : 'PGlite'}`, () =>
     ];
     for (const [name, token, message] of hostile) {
       const reply = await handler(functionUrlEvent('POST', '/upload-signature', {}, { authorization: `Bearer ${token}` }));
+      expectAnswerMatchesOpenApi({ httpMethod: 'POST', path: '/upload-signature' }, reply);
       expect({ name, status: reply.statusCode }).toEqual({ name, status: 401 });
       expect(reply.headers['content-type']).toMatch(/application\/json/);
       expect(JSON.parse(reply.body).error).toMatchObject({ code: 'Unauthorized', message: expect.stringMatching(message) });
@@ -148,6 +152,7 @@ describe(`upload-signature on ${usingPostgres ? 'PostgreSQL' : 'PGlite'}`, () =>
       Array.from({ length: 200 }, async (_, i) => {
         const user = users[i % 20]!;
         const reply = await fn(functionUrlEvent('POST', '/upload-signature', {}, { authorization: `Bearer ${tokens.get(user)}` }));
+        expectAnswerMatchesOpenApi({ httpMethod: 'POST', path: '/upload-signature' }, reply);
         return { user, status: reply.statusCode, body: JSON.parse(reply.body) };
       }),
     );

@@ -6,6 +6,7 @@ import { openTestDatabase, truncateAll, type TestDatabase } from '../support/db'
 import { functionEnv } from '../support/env';
 import { newFileUploadBody } from '../support/events';
 import { functionUrlEvent, loadFunction, type HttpMainHandler } from '../support/function';
+import { expectAnswerMatchesOpenApi } from '../support/openapi';
 
 const TOKEN = 'callback-token-0123456789abcdef';
 const OLD_TOKEN = 'previous-token-0123456789abcdef';
@@ -45,6 +46,7 @@ async function post(fn: HttpMainHandler, path: string, body: unknown, query: Rec
   const event = functionUrlEvent('POST', path, body);
   event.queryString = query;
   const result = await fn(event);
+  expectAnswerMatchesOpenApi(event, result);
   return { status: result.statusCode, body: result.body ? JSON.parse(result.body) : undefined };
 }
 
@@ -123,6 +125,7 @@ async function deliver(fn: HttpMainHandler, options: { body: string; headers?: R
     ...(options.base64 ? { isBase64Encoded: true, requestContext: { requestId: 'apigw-1', path: '/vod-events', httpMethod: 'POST' } } : {}),
   };
   const result = await fn(event);
+  expectAnswerMatchesOpenApi(event, result);
   return { status: result.statusCode, body: result.body ? JSON.parse(result.body) : undefined };
 }
 

@@ -14,6 +14,10 @@ import { callbackSign } from '#lib/callback-auth';
 import { setLogSink } from '#lib/log';
 import { MemoryResumeStore, VodUploader } from '../../client/node';
 import { startStack, type Stack } from '../../local/stack';
+import { checkedFetch } from '../support/openapi';
+
+/** Every answer of the API (here and through the upload client) is checked against docs/openapi.json. */
+const fetch = checkedFetch();
 
 const work = mkdtempSync(path.join(tmpdir(), 'vub-e2e-'));
 const clip = path.join(work, 'clip.mp4');
@@ -53,6 +57,7 @@ function uploader(stack: Stack, token: string): VodUploader {
     vodApiUrl: stack.emulator.url,
     cosDomain: stack.emulator.cosDomain,
     resumeStore: new MemoryResumeStore(),
+    fetch,
     stateDir: path.join(work, 'client-state'),
   });
 }

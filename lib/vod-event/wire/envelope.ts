@@ -13,7 +13,7 @@ import { readFileDeletion, readFileUpload, readProcedureState } from './payloads
 
 const EVENT_TYPE_PATTERN = /^[A-Za-z0-9_]{1,100}$/;
 
-const envelope = z.looseObject({
+export const envelope = z.looseObject({
   EventType: z.string({ error: 'is required and must be a string' }).regex(EVENT_TYPE_PATTERN, 'must be 1-100 letters, digits or "_"'),
   EventHandle: optionalText,
 });

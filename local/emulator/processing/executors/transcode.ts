@@ -12,7 +12,7 @@ export const transcode: Executor = async (e) => {
   const base = `v.f${definition}`;
   const { files } = await encode(e, preset, base, e.onProgress);
   const hls = preset.package === 'hls';
-  // The packaged ffprobe crashes on MPEG-TS: an HLS rendition is described by ffmpeg's own reading.
+  // HLS: not probeOutput, whose packaged ffprobe crashes on MPEG-TS (describeHls → readStreams, ffmpeg.ts).
   const meta = hls ? await describeHls(e, files[0]!.local, preset) : await probeOutput(e, files[0]!.local);
   return {
     kind: 'transcode',
