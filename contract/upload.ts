@@ -29,6 +29,22 @@ export interface RenditionView {
   container?: string;
 }
 
+/** What a Tencent player needs to play a READY upload (the player signature, docs/vod-protocol/player-signature.md). */
+export interface PlaybackCredential {
+  appId: number;
+  fileId: string;
+  psign: string;
+  /** When the Psign stops working (ISO 8601). */
+  expiresAt: string;
+}
+
+/** What someone other than the owner gets with PLAYBACK_AUDIENCE `any-user` or `public`: the playback part only. */
+export interface PlaybackView {
+  uploadId: string;
+  status: UploadStatus;
+  playback: PlaybackCredential;
+}
+
 /** The owner's view of one upload, as `GET /uploads/{uploadId}` answers it. */
 export interface UploadView {
   uploadId: string;
@@ -51,4 +67,6 @@ export interface UploadView {
   sprite: { imageUrls: string[]; webVttUrl?: string; width?: number; height?: number; totalCount?: number } | null;
   animatedGraphics: Array<{ url: string; definition?: number; container?: string; width?: number; height?: number }>;
   error: { code?: string; message?: string } | null;
+  /** With PLAYBACK_KEY set, for a READY upload. */
+  playback?: PlaybackCredential;
 }

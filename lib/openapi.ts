@@ -9,7 +9,7 @@ import * as z from 'zod';
 import { loadConfig } from '#lib/config';
 import { errorBodySchema } from '#lib/http';
 import { signatureRequestSchema, signatureResponseSchema } from '#lib/issue-upload-signature';
-import { uploadIdSchema, uploadViewSchema } from '#lib/upload-status';
+import { playbackViewSchema, uploadIdSchema, uploadViewSchema } from '#lib/upload-status';
 import { envelope as vodEventEnvelope } from '#lib/vod-event/wire/envelope';
 
 type Json = Record<string, unknown>;
@@ -126,13 +126,26 @@ export function buildOpenApiDocument(): Json {
       '/uploads/{uploadId}': {
         get: {
           tags: ['uploads'],
-          summary: "The owner's view of one upload",
+          summary: "The owner's view of one upload; the playback credential alone for others when PLAYBACK_AUDIENCE allows",
           operationId: 'getUpload',
-          security: [{ bearerJwt: [] }],
-          parameters: [{ name: 'uploadId', in: 'path', required: true, description: 'As POST /upload-signature returned it (any case)', schema: jsonSchema(uploadIdSchema, 'input') }],
+          // With PLAYBACK_AUDIENCE=public the token is optional (an empty requirement).
+          security: [{ bearerJwt: [] }, {}],
+          parameters: [
+            { name: 'uploadId', in: 'path', required: true, description: 'As POST /upload-signature returned it (any case)', schema: jsonSchema(uploadIdSchema, 'input') },
+            {
+              name: 'preview',
+              in: 'query',
+              required: false,
+              description: '`1`: URLs and the Psign limited to HOTLINK_PREVIEW_SECONDS (Key hotlink `exper`)',
+              schema: { type: 'string', enum: ['1', '0', 'true', 'false'] },
+            },
+          ],
           responses: {
-            200: { description: 'The upload; with `HOTLINK_KEY` set every URL is signed', content: json(jsonSchema(uploadViewSchema, 'output')) },
-            400: failure('`uploadId` is not an upload id', ['InvalidRequest', 'InvalidEvent']),
+            200: {
+              description: "The owner's view (with `HOTLINK_KEY` set every URL is signed), or, for anyone else PLAYBACK_AUDIENCE lets in, `{ uploadId, status, playback }`",
+              content: json({ oneOf: [jsonSchema(uploadViewSchema, 'output'), jsonSchema(playbackViewSchema, 'output')] }),
+            },
+            400: failure('`uploadId` is not an upload id, or `preview` is not 1 or 0 (or the deployment has no preview)', ['InvalidRequest', 'InvalidEvent']),
             401: userFailures[401],
             404: failure('No such upload, or not yours', ['NotFound']),
             ...common,

@@ -9,6 +9,7 @@ import { SignJWT } from 'jose';
 import type { Config, PlaybackSettings } from '#lib/config';
 import { newHotlinkId } from '#lib/playback-url-signer';
 import type { Upload, UploadResult } from '#lib/upload-store';
+import type { PlaybackCredential } from '#contract';
 
 /** `contentInfo.audioVideoType`: the doc's four values. */
 export type AudioVideoType = 'RawAdaptive' | 'ProtectedAdaptive' | 'Transcode' | 'Original';
@@ -42,14 +43,6 @@ export interface PsignClaims {
   urlAccessInfo?: UrlAccessInfo;
 }
 
-/** What GET /uploads/{uploadId} adds for a READY upload: all a Tencent player needs. */
-export interface PlaybackCredential {
-  appId: number;
-  fileId: string;
-  psign: string;
-  /** When the Psign stops working (ISO 8601). */
-  expiresAt: string;
-}
 
 /**
  * The content a viewer is allowed: the adaptive stream when processing made one (clear HLS: the

@@ -48,6 +48,11 @@ const vodExtras = {
  * The 200 answer: `UploadView` (contract/upload.ts) as a schema, so docs/openapi.json can describe it
  * (lib/openapi.ts). Strict: a field the view gains must be added here too (test/unit/openapi.test.ts).
  */
+const playbackSchema = z
+  .object({ appId: z.number().int().positive(), fileId: z.string(), psign: z.string(), expiresAt: z.iso.datetime() })
+  .strict()
+  .meta({ description: "What a Tencent player takes instead of a URL: the app id, the file id and the player signature (Psign)" });
+
 export const uploadViewSchema = z
   .object({
     uploadId: z.uuid(),
@@ -105,8 +110,12 @@ export const uploadViewSchema = z
         .strict(),
     ),
     error: z.object({ code: z.string().optional(), message: z.string().optional() }).strict().nullable(),
+    playback: playbackSchema.optional().meta({ description: 'With PLAYBACK_KEY set, for a READY upload' }),
   })
   .strict();
+
+/** The answer to someone other than the owner (PLAYBACK_AUDIENCE `any-user` or `public`): `PlaybackView`. */
+export const playbackViewSchema = z.object({ uploadId: z.uuid(), status: z.literal('READY'), playback: playbackSchema }).strict();
 
 /** The `{uploadId}` of the route, checked before the database is touched (400 when it is not one). */
 export function uploadIdParam(value: string | undefined): string {
