@@ -100,6 +100,14 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX vod_events_file_idx ON vod_events (file_id) WHERE file_id IS NOT NULL;
     `,
   },
+  {
+    version: 5,
+    name: 'issued uploads per user',
+    sql: `
+      -- The per-user cap counts a user's ISSUED uploads with every new signature.
+      CREATE INDEX uploads_issued_user_idx ON uploads (user_id) WHERE status = 'ISSUED';
+    `,
+  },
 ];
 
 export async function migrate(db: Database, migrations: readonly Migration[] = MIGRATIONS): Promise<number[]> {

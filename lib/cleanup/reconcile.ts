@@ -83,9 +83,11 @@ export async function reconcile(deps: CleanupRun, summary: CleanupSummary): Prom
     await deferProcessingCheck(deps.db, upload.uploadId, new Date(deps.clock()), wait);
   });
 
-  // Signatures that ran out with nothing uploaded: one statement per batch, no VOD call needed.
+  // Uploads whose signature ran out, or that reached UPLOAD_MAX_AGE_SECONDS, with nothing uploaded:
+  // one statement per batch, no VOD call needed.
+  const window = { maxAgeSeconds: deps.config.upload.maxAgeSeconds, graceSeconds: settings.expiryGraceSeconds };
   while (Date.now() < deps.deadline) {
-    const expired = await expireIssuedUploads(deps.db, settings.expiryGraceSeconds, settings.batchSize, new Date(deps.clock()));
+    const expired = await expireIssuedUploads(deps.db, window, settings.batchSize, new Date(deps.clock()));
     summary.expired += expired;
     if (expired < settings.batchSize) return;
   }

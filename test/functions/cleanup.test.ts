@@ -174,6 +174,19 @@ test('ISSUED uploads whose signature ran out (plus grace) become EXPIRED; others
   expect((await getUpload(testDb.db, fresh))!.status).toBe('ISSUED');
 });
 
+test('an ISSUED upload past UPLOAD_MAX_AGE_SECONDS (plus grace) expires even while its signature is still valid', async () => {
+  // Re-signed again and again: a signature that never runs out. Age alone closes its window.
+  const kept = await issued({ expiresAt: new Date(Date.now() + 3600_000) });
+  const young = await issued({ expiresAt: new Date(Date.now() + 3600_000) });
+  const age = (uploadId: string, seconds: number) =>
+    testDb.db.query(`UPDATE uploads SET created_at = now() - make_interval(secs => $2) WHERE upload_id = $1`, [uploadId, seconds]);
+  await age(kept, 86_400 + 61);
+  await age(young, 86_400 + 30); // within the grace of 60 s
+  expect((await runCleanup(deps({ config: configWith({ VOD_EVENT_MODE: 'PUSH' }) }))).expired).toBe(1);
+  expect((await getUpload(testDb.db, kept))!.status).toBe('EXPIRED');
+  expect((await getUpload(testDb.db, young))!.status).toBe('ISSUED');
+});
+
 async function rejectedWithMedia(): Promise<{ uploadId: string; fileId: string }> {
   const uploadId = await issued();
   const fileId = await uploadViaApi(t, vodClient(t.emulator), 'not-ours');
