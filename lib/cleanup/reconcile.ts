@@ -47,7 +47,9 @@ export async function reconcile(deps: CleanupRun, summary: CleanupSummary): Prom
   try {
     await recoverMissedUploads(deps, summary);
   } catch (error) {
-    log.warn('could not look for uploads whose NewFileUpload was lost', { error });
+    // An outage (a poison file is isolated inside): counted like a step, the rest of reconcile goes on.
+    summary.stepsFailed++;
+    log.error('cleanup step recoverMissedUploads failed', { error });
   }
 
   // The webhook's own ProcessMedia call failed (or the instance died before it).
