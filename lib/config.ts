@@ -105,6 +105,8 @@ const schema = z.object({
   UPLOAD_MAX_FILE_SIZE: integer(1, Number.MAX_SAFE_INTEGER, 5 * 1024 ** 3),
   UPLOAD_ALLOWED_TYPES: lowerCaseList(DEFAULT_VIDEO_TYPES),
   UPLOAD_ALLOWED_COVER_TYPES: lowerCaseList(DEFAULT_COVER_TYPES),
+  UPLOAD_MAX_AGE_SECONDS: integer(60, 30 * 86_400, 86_400),
+  UPLOAD_MAX_ISSUED_PER_USER: integer(0, 1_000_000, 50),
 
   RATE_LIMIT_SIGNATURES: integer(1, 1_000_000, 60),
   RATE_LIMIT_WINDOW_SECONDS: integer(1, 86_400, 60),
@@ -208,6 +210,10 @@ export interface Config {
     maxFileSize: number;
     allowedTypes: string[];
     allowedCoverTypes: string[];
+    /** An upload not committed this long after its first signature is re-signed no more, then expires. */
+    maxAgeSeconds: number;
+    /** How many ISSUED uploads one user may hold at once (0: no cap). */
+    maxIssuedPerUser: number;
   };
   rateLimit: { signatures: number; windowSeconds: number };
   http: { corsAllowedOrigins: string[]; maxBodyBytes: number };
@@ -338,6 +344,8 @@ export function loadConfig(env: Record<string, string | undefined>, needs: Confi
   if (e.PLAYBACK_KEY && e.HOTLINK_PREVIEW_SECONDS !== undefined && e.HOTLINK_PREVIEW_SECONDS < 30) {
     fail('HOTLINK_PREVIEW_SECONDS must be at least 30 with PLAYBACK_KEY (the player signature refuses a shorter exper)');
   }
+  // A fresh signature never outlives its upload's age limit.
+  if (e.UPLOAD_MAX_AGE_SECONDS < e.SIGNATURE_VALIDITY_SECONDS) fail('UPLOAD_MAX_AGE_SECONDS must be at least SIGNATURE_VALIDITY_SECONDS');
   if (!e.UPLOAD_PROCEDURE && (e.UPLOAD_TASK_PRIORITY !== undefined || e.UPLOAD_TASK_NOTIFY_MODE !== undefined)) {
     fail('UPLOAD_TASK_PRIORITY and UPLOAD_TASK_NOTIFY_MODE only apply together with UPLOAD_PROCEDURE');
   }
@@ -378,6 +386,8 @@ export function loadConfig(env: Record<string, string | undefined>, needs: Confi
       maxFileSize: e.UPLOAD_MAX_FILE_SIZE,
       allowedTypes: e.UPLOAD_ALLOWED_TYPES,
       allowedCoverTypes: e.UPLOAD_ALLOWED_COVER_TYPES,
+      maxAgeSeconds: e.UPLOAD_MAX_AGE_SECONDS,
+      maxIssuedPerUser: e.UPLOAD_MAX_ISSUED_PER_USER,
     },
     rateLimit: { signatures: e.RATE_LIMIT_SIGNATURES, windowSeconds: e.RATE_LIMIT_WINDOW_SECONDS },
     http: { corsAllowedOrigins: e.CORS_ALLOWED_ORIGINS, maxBodyBytes: e.HTTP_MAX_BODY_BYTES },

@@ -136,3 +136,33 @@ export async function saveSearchCursor(db: Queryable, name: string, cursor: Sear
     [name, cursor.highWater.toISOString(), cursor.fileIds],
   );
 }
+
+/** A file the lost-upload search passed although handling it failed, and how many times it failed. */
+export interface SearchRetry {
+  fileId: string;
+  attempts: number;
+}
+
+/** Counts one more failure for a file of a search; returns the count so far. */
+export async function recordSearchFailure(db: Queryable, name: string, fileId: string): Promise<number> {
+  const { rows } = await db.query<{ attempts: number }>(
+    `INSERT INTO search_retries (name, file_id, attempts) VALUES ($1, $2, 1)
+     ON CONFLICT (name, file_id) DO UPDATE SET attempts = search_retries.attempts + 1, updated_at = now()
+     RETURNING attempts`,
+    [name, fileId],
+  );
+  return Number(rows[0]!.attempts);
+}
+
+/** Up to `limit` files of a search to try again, the least tried first. */
+export async function searchRetries(db: Queryable, name: string, limit: number): Promise<SearchRetry[]> {
+  const { rows } = await db.query<{ file_id: string; attempts: number }>(
+    'SELECT file_id, attempts FROM search_retries WHERE name = $1 ORDER BY attempts, updated_at LIMIT $2',
+    [name, limit],
+  );
+  return rows.map((row) => ({ fileId: row.file_id, attempts: Number(row.attempts) }));
+}
+
+export async function dropSearchRetry(db: Queryable, name: string, fileId: string): Promise<void> {
+  await db.query('DELETE FROM search_retries WHERE name = $1 AND file_id = $2', [name, fileId]);
+}

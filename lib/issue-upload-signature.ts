@@ -3,19 +3,21 @@
  * class, sub-app, region, priority, notify mode, one-time use, validity); the client only gives hints
  * about the file, checked against configured limits. A new upload is recorded ISSUED before its
  * signature leaves; re-signing (the web SDK asks again at commit and when its COS credential nears
- * expiry) is allowed for the owner while the upload is still ISSUED. Both count against a per-user
- * rate limit kept in the database.
+ * expiry) is allowed for the owner while the upload is still ISSUED and younger than
+ * UPLOAD_MAX_AGE_SECONDS (a re-signed signature never runs past that age). Both count against a per-user
+ * rate limit kept in the database; a new upload also against UPLOAD_MAX_ISSUED_PER_USER, so one account
+ * cannot keep the cleanup's recovery busy with endless open uploads.
  */
 import { randomUUID } from 'node:crypto';
 import * as z from 'zod';
 import type { Config } from '#lib/config';
 import type { Database } from '#lib/db';
-import { BadRequestError, ConflictError, NotFoundError, TooManyRequestsError } from '#lib/errors';
+import { BadRequestError, ConflictError, HttpError, NotFoundError, TooManyRequestsError } from '#lib/errors';
 import type { Logger } from '#lib/log';
 import { consumeRateLimit } from '#lib/rate-limit';
 import { encodeUploadContext } from '#lib/upload-context';
 import { UploadStatus } from '#lib/upload-lifecycle';
-import { extendSignatureExpiry, getUpload, insertIssuedUpload } from '#lib/upload-store';
+import { extendSignatureExpiry, getUpload, insertIssuedUploadWithinCap } from '#lib/upload-store';
 import { sign, type SignInput } from '#lib/upload-signature-codec';
 
 /** The 200 answer (docs/openapi.json is generated from these schemas: lib/openapi.ts). */
@@ -115,14 +117,15 @@ interface IssueDeps {
   now?: () => Date;
 }
 
-function signatureParams(config: Config, uploadId: string, userId: string, now: Date): SignInput & { expireTime: number } {
+/** `closesAt`: epoch seconds past which the signature must not run (the upload's age limit). */
+function signatureParams(config: Config, uploadId: string, userId: string, now: Date, closesAt = Infinity): SignInput & { expireTime: number } {
   const context = encodeUploadContext({ uploadId, userId });
   const upload = config.upload;
   const currentTimeStamp = Math.floor(now.getTime() / 1000);
   return {
     secretId: config.vod.secretId,
     currentTimeStamp,
-    expireTime: currentTimeStamp + upload.signatureValiditySeconds,
+    expireTime: Math.min(currentTimeStamp + upload.signatureValiditySeconds, closesAt),
     sourceContext: context,
     classId: upload.classId,
     vodSubAppId: config.vod.subAppId,
@@ -140,6 +143,13 @@ function signatureParams(config: Config, uploadId: string, userId: string, now: 
   };
 }
 
+/** 429 for a new upload while its user holds UPLOAD_MAX_ISSUED_PER_USER uploads not yet committed. */
+export class TooManyPendingUploadsError extends HttpError {
+  constructor(limit: number) {
+    super(429, 'TooManyPendingUploads', `You already have ${limit} uploads waiting for their file; finish or abandon one first`, { limit });
+  }
+}
+
 export async function issueUploadSignature(
   deps: IssueDeps,
   userId: string,
@@ -149,42 +159,64 @@ export async function issueUploadSignature(
   const now = deps.now?.() ?? new Date();
   const uploadId = request.uploadId ?? randomUUID();
 
-  const params = signatureParams(config, uploadId, userId, now);
-  const expiresAt = new Date(params.expireTime * 1000);
-  // Signed before the row is written: a signing error must not leave an upload nobody can use.
-  const signature = sign(params, config.vod.secretKey);
-
-  await db.transaction(async (tx) => {
-    if (request.uploadId === undefined) {
-      await insertIssuedUpload(tx, {
-        uploadId,
-        userId,
-        fileName: request.fileName,
-        fileSize: request.fileSize,
-        fileType: request.fileType,
-        coverType: request.coverType,
-        procedure: config.upload.procedure,
-        signatureExpiresAt: expiresAt,
-      });
-    } else {
-      const existing = await getUpload(tx, uploadId, { forUpdate: true });
-      // Someone else's upload looks exactly like a missing one: ids are not to be probed.
-      if (existing === undefined || existing.userId !== userId) throw new NotFoundError(`Upload ${uploadId} not found`);
-      if (existing.status !== UploadStatus.ISSUED) {
-        throw new ConflictError(`Upload ${uploadId} is ${existing.status}; request a new upload instead`, 'UploadNotPending');
-      }
-      await extendSignatureExpiry(tx, uploadId, expiresAt);
-    }
-    // Counted last, so the user's counter row stays locked only until the commit; a refusal rolls
-    // the upload back with it.
+  const signed = await db.transaction(async (tx) => {
+    // Counted first: it also locks the user's signatures until the commit, so the cap below counts
+    // rows no concurrent request of this user is adding. A refusal rolls everything back.
     const limit = await consumeRateLimit(tx, `signature:${userId}`, config.rateLimit.signatures, config.rateLimit.windowSeconds, now);
     if (!limit.allowed) throw new TooManyRequestsError(limit.retryAfterSeconds);
+
+    if (request.uploadId === undefined) {
+      const params = signatureParams(config, uploadId, userId, now);
+      // Signed before the row is written (and in the transaction): a signing error leaves nothing behind.
+      const signature = sign(params, config.vod.secretKey);
+      const expiresAt = new Date(params.expireTime * 1000);
+      const inserted = await insertIssuedUploadWithinCap(
+        tx,
+        {
+          uploadId,
+          userId,
+          fileName: request.fileName,
+          fileSize: request.fileSize,
+          fileType: request.fileType,
+          coverType: request.coverType,
+          procedure: config.upload.procedure,
+          signatureExpiresAt: expiresAt,
+        },
+        {
+          maxIssued: config.upload.maxIssuedPerUser,
+          maxAgeSeconds: config.upload.maxAgeSeconds,
+          graceSeconds: config.cleanup.expiryGraceSeconds,
+          now,
+        },
+      );
+      if (!inserted) throw new TooManyPendingUploadsError(config.upload.maxIssuedPerUser);
+      return { signature, expiresAt };
+    }
+    const existing = await getUpload(tx, uploadId, { forUpdate: true });
+    // Someone else's upload looks exactly like a missing one: ids are not to be probed.
+    if (existing === undefined || existing.userId !== userId) throw new NotFoundError(`Upload ${uploadId} not found`);
+    if (existing.status !== UploadStatus.ISSUED) {
+      throw new ConflictError(`Upload ${uploadId} is ${existing.status}; request a new upload instead`, 'UploadNotPending');
+    }
+    // Without an age limit one upload could be kept ISSUED (and searched for) forever by re-signing it.
+    const closesAt = Math.floor(existing.createdAt.getTime() / 1000) + config.upload.maxAgeSeconds;
+    if (closesAt <= Math.floor(now.getTime() / 1000)) {
+      throw new ConflictError(
+        `Upload ${uploadId} is older than ${config.upload.maxAgeSeconds} s and can no longer be signed; request a new upload instead`,
+        'UploadTooOld',
+      );
+    }
+    const params = signatureParams(config, uploadId, userId, now, closesAt);
+    const signature = sign(params, config.vod.secretKey);
+    const expiresAt = new Date(params.expireTime * 1000);
+    await extendSignatureExpiry(tx, uploadId, expiresAt);
+    return { signature, expiresAt };
   });
 
   deps.log.info(request.uploadId === undefined ? 'upload signature issued' : 'upload signature renewed', {
     uploadId,
     userId,
-    expiresAt: expiresAt.toISOString(),
+    expiresAt: signed.expiresAt.toISOString(),
   });
-  return { signature, uploadId, expiresAt: expiresAt.toISOString() };
+  return { signature: signed.signature, uploadId, expiresAt: signed.expiresAt.toISOString() };
 }

@@ -100,6 +100,29 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX vod_events_file_idx ON vod_events (file_id) WHERE file_id IS NOT NULL;
     `,
   },
+  {
+    version: 5,
+    name: 'issued uploads per user',
+    sql: `
+      -- The per-user cap counts a user's ISSUED uploads with every new signature.
+      CREATE INDEX uploads_issued_user_idx ON uploads (user_id) WHERE status = 'ISSUED';
+    `,
+  },
+  {
+    version: 6,
+    name: 'lost-upload search retries',
+    sql: `
+      -- Files the lost-upload search moved past although handling them failed: retried by later runs,
+      -- a bounded number of times, so one poison file never holds the cursor.
+      CREATE TABLE search_retries (
+        name       text NOT NULL,
+        file_id    text NOT NULL,
+        attempts   integer NOT NULL,
+        updated_at timestamptz NOT NULL DEFAULT now(),
+        PRIMARY KEY (name, file_id)
+      );
+    `,
+  },
 ];
 
 export async function migrate(db: Database, migrations: readonly Migration[] = MIGRATIONS): Promise<number[]> {

@@ -1,9 +1,14 @@
 /**
  * Fixed-window rate limits kept in the database, so they hold across every function instance. The
  * conditional upsert is atomic: concurrent callers never push a window past its limit. The cleanup
- * purges past windows.
+ * purges past windows. Counting also holds a lock on the subject until the transaction ends, so what the
+ * caller decides next about that subject (e.g. a user's cap of ISSUED uploads) is decided one request at
+ * a time, across window boundaries too.
  */
 import type { Queryable } from '#lib/db';
+
+/** The first key of the two-key advisory locks on rate-limit subjects (apart from single-key locks). */
+const SUBJECT_LOCK_SPACE = 7_104;
 
 export type RateLimitDecision = { allowed: true; remaining: number } | { allowed: false; retryAfterSeconds: number };
 
@@ -17,7 +22,8 @@ export async function consumeRateLimit(
   const windowMs = windowSeconds * 1000;
   const windowStart = new Date(Math.floor(now.getTime() / windowMs) * windowMs);
   const { rows } = await db.query<{ count: number }>(
-    `INSERT INTO rate_limits (subject, window_start, count) VALUES ($1, $2, 1)
+    `INSERT INTO rate_limits (subject, window_start, count)
+     SELECT $1::text, $2::timestamptz, 1 FROM (SELECT pg_advisory_xact_lock(${SUBJECT_LOCK_SPACE}, hashtext($1::text))) AS serialised
      ON CONFLICT (subject, window_start) DO UPDATE SET count = rate_limits.count + 1
        WHERE rate_limits.count < $3
      RETURNING count`,

@@ -126,10 +126,45 @@ export interface NewUpload {
 }
 
 export async function insertIssuedUpload(db: Queryable, upload: NewUpload): Promise<Upload> {
+  return (await insertIssued(db, upload))!;
+}
+
+/** How long an ISSUED upload stays open (see `issuedWindowClosedSql`). */
+export interface IssuedWindow {
+  maxAgeSeconds: number;
+  graceSeconds: number;
+}
+
+/**
+ * The one rule for an ISSUED upload: its window closes when its signature runs out or when it reaches the
+ * maximum age, whichever comes first; `grace` later the cleanup expires it. Parameters: `$now`, max age, grace.
+ */
+const issuedWindowClosedSql = (now: number, maxAge: number, grace: number) =>
+  `LEAST(signature_expires_at, created_at + make_interval(secs => $${maxAge})) < $${now}::timestamptz - make_interval(secs => $${grace})`;
+
+/**
+ * Records a new ISSUED upload unless its user already holds `maxIssued` ISSUED uploads whose window is
+ * still open (0: no cap); `undefined` when refused. One statement, so count and insert cannot be split;
+ * the caller serialises a user's requests (consumeRateLimit's lock) so two never count the same rows.
+ */
+export async function insertIssuedUploadWithinCap(
+  db: Queryable,
+  upload: NewUpload,
+  cap: IssuedWindow & { maxIssued: number; now: Date },
+): Promise<Upload | undefined> {
+  return insertIssued(db, upload, cap);
+}
+
+async function insertIssued(db: Queryable, upload: NewUpload, cap?: IssuedWindow & { maxIssued: number; now: Date }): Promise<Upload | undefined> {
+  const within = cap
+    ? `WHERE $9::int = 0 OR (SELECT count(*) FROM uploads WHERE user_id = $2 AND status = 'ISSUED'
+                              AND NOT (${issuedWindowClosedSql(10, 11, 12)})) < $9`
+    : '';
   const { rows } = await db.query<UploadRow>(
     `INSERT INTO uploads (upload_id, user_id, status, file_name, file_size, file_type, cover_type, procedure,
                           signature_expires_at)
-     VALUES ($1, $2, 'ISSUED', $3, $4, $5, $6, $7, $8)
+     SELECT $1::uuid, $2::text, 'ISSUED', $3::text, $4::bigint, $5::text, $6::text, $7::text, $8::timestamptz
+     ${within}
      RETURNING *`,
     [
       upload.uploadId,
@@ -140,9 +175,10 @@ export async function insertIssuedUpload(db: Queryable, upload: NewUpload): Prom
       upload.coverType ?? null,
       upload.procedure ?? null,
       upload.signatureExpiresAt,
+      ...(cap ? [cap.maxIssued, cap.now.toISOString(), cap.maxAgeSeconds, cap.graceSeconds] : []),
     ],
   );
-  return toUpload(rows[0]!);
+  return rows[0] === undefined ? undefined : toUpload(rows[0]);
 }
 
 export async function getUpload(db: Queryable, uploadId: string, options: { forUpdate?: boolean } = {}): Promise<Upload | undefined> {
@@ -331,15 +367,15 @@ export async function oldestIssuedCreatedAt(db: Queryable): Promise<Date | undef
   return rows[0]?.created_at ? new Date(rows[0].created_at) : undefined;
 }
 
-/** Expires up to `limit` ISSUED uploads whose signature ran out more than `graceSeconds` ago; returns how many. */
-export async function expireIssuedUploads(db: Queryable, graceSeconds: number, limit: number, now: Date): Promise<number> {
+/** Expires up to `limit` ISSUED uploads whose window closed more than its grace ago; returns how many. */
+export async function expireIssuedUploads(db: Queryable, window: IssuedWindow, limit: number, now: Date): Promise<number> {
   const { rowCount } = await db.query(
     `UPDATE uploads SET status = 'EXPIRED', status_changed_at = now(), updated_at = now()
      WHERE upload_id IN (
        SELECT upload_id FROM uploads
-       WHERE status = 'ISSUED' AND signature_expires_at < $3::timestamptz - make_interval(secs => $1)
-       ORDER BY status_changed_at, upload_id LIMIT $2 FOR UPDATE SKIP LOCKED)`,
-    [graceSeconds, limit, now.toISOString()],
+       WHERE status = 'ISSUED' AND ${issuedWindowClosedSql(1, 2, 3)}
+       ORDER BY status_changed_at, upload_id LIMIT $4 FOR UPDATE SKIP LOCKED)`,
+    [now.toISOString(), window.maxAgeSeconds, window.graceSeconds, limit],
   );
   return rowCount;
 }

@@ -3,7 +3,9 @@
  * one only after a timeout or a connection failure, never after an answer such as a 503) and when a
  * trigger fails. Each run is bounded by a time budget, works in
  * small batches of leased rows (a concurrent run skips what this one holds), is idempotent, and
- * returns counts. Steps, each switchable:
+ * returns counts. An item (upload, file) that fails by itself is counted and logged and the step goes
+ * on (run.ts `isolated`); a step that fails as a whole (an outage) is counted in `stepsFailed`. Steps,
+ * each switchable:
  *  1. event pump (PULL mode): PullEvents → the webhook's own handling → ConfirmEvents for what was
  *     durably handled; a failure leaves the event unconfirmed, so VOD delivers it again;
  *  2. reconcile: recover uploads whose NewFileUpload was lost (SearchMedia), restart processing of

@@ -5,21 +5,35 @@
  * A durable cursor records how far the search has looked through VOD's media by creation time, so each
  * run covers what was created since the last one, however many old uploads are still ISSUED. The cursor
  * moves only past media that were durably handled (or need nothing), so a run that loses its database
- * leaves the rest for the next run.
+ * leaves the rest for the next run. A file whose handling fails by itself (not an outage) does not hold
+ * the cursor: it is counted and logged, recorded in `search_retries`, and the cursor moves on; the next
+ * runs try it again first, and after MAX_ATTEMPTS failures in all it is given up with an error log.
  */
 import { handleVodEvent } from '#lib/handle-vod-event';
-import { knownFileIds, readSearchCursor, saveSearchCursor, type SearchCursor } from '#lib/event-store';
+import {
+  dropSearchRetry,
+  knownFileIds,
+  readSearchCursor,
+  recordSearchFailure,
+  saveSearchCursor,
+  searchRetries,
+  type SearchCursor,
+} from '#lib/event-store';
 import { decodeUploadContext } from '#lib/upload-context';
 import { oldestIssuedCreatedAt } from '#lib/upload-store';
 import type { VodMediaInfo } from '#lib/vod-api';
 import { newFileUploadFromMediaInfo } from '#lib/vod-event';
-import type { CleanupRun, CleanupSummary } from './run.ts';
+import { isolated, type CleanupRun, type CleanupSummary } from './run.ts';
 
 /** SearchMedia answers at most this far into one query (VOD's Offset + Limit limit). */
 const SEARCH_WINDOW = 5000;
 const SEARCH_PAGE = 50;
 /** Where a first search starts before the oldest ISSUED upload: slack for clocks that differ. */
 const CLOCK_SLACK_MS = 60_000;
+/** Runs that try a file whose handling fails (the first included) before it is given up. */
+export const MAX_ATTEMPTS = 5;
+/** Failed files tried again per run, at most. */
+const RETRIES_PER_RUN = 100;
 
 const isoSeconds = (ms: number) => new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z');
 
@@ -57,6 +71,7 @@ async function startingCursor(deps: CleanupRun, name: string): Promise<SearchCur
 export async function recoverMissedUploads(deps: CleanupRun, summary: CleanupSummary): Promise<void> {
   const { config, db, vodApi, log } = deps;
   const name = `lost-uploads:${config.vod.subAppId ?? 0}`;
+  await retryFailed(deps, summary, name);
   let cursor = await startingCursor(deps, name);
   const settledBefore = deps.clock() - config.cleanup.uploadedRetryAfterSeconds * 1000;
   let saved = cursor;
@@ -107,15 +122,54 @@ export async function recoverMissedUploads(deps: CleanupRun, summary: CleanupSum
     }
     for (const { media: listed, at } of found) {
       const media = described.get(listed.FileId!);
-      if (missed.has(listed.FileId!) && media) {
-        // With a procedure in the signature VOD started processing itself: keep that task, start no other.
-        const procedureTaskId = config.upload.procedure ? await vodApi.firstTaskOf(media.FileId!) : undefined;
-        const event = newFileUploadFromMediaInfo(media, { procedureTaskId });
-        const handled = await handleVodEvent(deps, event, { confirmWithVod: false });
-        if (!handled.duplicate) summary.uploadsRecovered++;
-        log.info('recovered an upload whose NewFileUpload was lost', { fileId: media.FileId, uploadId: handled.uploadId, outcome: handled.outcome });
-      }
+      if (missed.has(listed.FileId!) && media) await attempt(deps, summary, name, media);
       cursor = advanced(cursor, at, listed.FileId!);
+    }
+  }
+}
+
+/** The NewFileUpload path for one file found in VOD. */
+async function recover(deps: CleanupRun, summary: CleanupSummary, media: VodMediaInfo): Promise<void> {
+  // With a procedure in the signature VOD started processing itself: keep that task, start no other.
+  const procedureTaskId = deps.config.upload.procedure ? await deps.vodApi.firstTaskOf(media.FileId!) : undefined;
+  const event = newFileUploadFromMediaInfo(media, { procedureTaskId });
+  const handled = await handleVodEvent(deps, event, { confirmWithVod: false });
+  if (!handled.duplicate) summary.uploadsRecovered++;
+  deps.log.info('recovered an upload whose NewFileUpload was lost', { fileId: media.FileId, uploadId: handled.uploadId, outcome: handled.outcome });
+}
+
+/**
+ * Recovers one file; a failure of its own is counted, logged and recorded for a later run (until
+ * MAX_ATTEMPTS), an outage fails the step. True when it was handled.
+ */
+async function attempt(deps: CleanupRun, summary: CleanupSummary, name: string, media: VodMediaInfo): Promise<boolean> {
+  const fileId = media.FileId!;
+  const uploadId = decodeUploadContext(media.BasicInfo?.SourceInfo?.SourceContext)?.uploadId;
+  if (await isolated(deps, summary, 'lost-upload recovery', { fileId, uploadId }, () => recover(deps, summary, media))) return true;
+  const attempts = await recordSearchFailure(deps.db, name, fileId);
+  if (attempts >= MAX_ATTEMPTS) {
+    deps.log.error('lost-upload recovery gave up on a file: its handling failed every time', { fileId, uploadId, attempts });
+    await dropSearchRetry(deps.db, name, fileId);
+  }
+  return false;
+}
+
+/** Files the cursor passed although their handling failed: tried again before the search goes on. */
+async function retryFailed(deps: CleanupRun, summary: CleanupSummary, name: string): Promise<void> {
+  const { db } = deps;
+  const ids = (await searchRetries(db, name, RETRIES_PER_RUN)).map((retry) => retry.fileId);
+  if (ids.length === 0) return;
+  // Handled meanwhile (a late callback), or gone from VOD: nothing left to recover.
+  const known = await knownFileIds(db, ids);
+  for (const fileId of known) await dropSearchRetry(db, name, fileId);
+  for await (const batch of deps.vodApi.mediaInfos(ids.filter((id) => !known.has(id)), ['basicInfo', 'metaData'])) {
+    for (const fileId of batch.missing) await dropSearchRetry(db, name, fileId);
+    for (const media of batch.media) {
+      if (Date.now() >= deps.deadline) {
+        summary.outOfTime = true;
+        return;
+      }
+      if (await attempt(deps, summary, name, media)) await dropSearchRetry(db, name, media.FileId!);
     }
   }
 }

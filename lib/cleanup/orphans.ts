@@ -5,7 +5,7 @@ import { markOrphanDeleted, orphanFiles } from '#lib/event-store';
 import { UploadStatus } from '#lib/upload-lifecycle';
 import { updateUpload } from '#lib/upload-store';
 import { vodErrorCode } from '#lib/vod-api';
-import { inBatches, type CleanupRun, type CleanupSummary } from './run.ts';
+import { inBatches, isolated, type CleanupRun, type CleanupSummary } from './run.ts';
 
 async function deleteMedia(deps: CleanupRun, summary: CleanupSummary, fileId: string): Promise<boolean> {
   if (deps.config.cleanup.dryRun) {
@@ -38,7 +38,9 @@ export async function deleteOrphans(deps: CleanupRun, summary: CleanupSummary): 
   while (Date.now() < deps.deadline) {
     const orphans = await orphanFiles(deps.db, after, settings.batchSize);
     for (const orphan of orphans) {
-      if (await deleteMedia(deps, summary, orphan.fileId)) await markOrphanDeleted(deps.db, orphan);
+      await isolated(deps, summary, 'orphan file deletion', { fileId: orphan.fileId }, async () => {
+        if (await deleteMedia(deps, summary, orphan.fileId)) await markOrphanDeleted(deps.db, orphan);
+      });
     }
     if (orphans.length < settings.batchSize) return;
     after = orphans[orphans.length - 1]!.dedupeKey;

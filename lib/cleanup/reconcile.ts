@@ -47,7 +47,9 @@ export async function reconcile(deps: CleanupRun, summary: CleanupSummary): Prom
   try {
     await recoverMissedUploads(deps, summary);
   } catch (error) {
-    log.warn('could not look for uploads whose NewFileUpload was lost', { error });
+    // An outage (a poison file is isolated inside): counted like a step, the rest of reconcile goes on.
+    summary.stepsFailed++;
+    log.error('cleanup step recoverMissedUploads failed', { error });
   }
 
   // The webhook's own ProcessMedia call failed (or the instance died before it).
@@ -83,9 +85,11 @@ export async function reconcile(deps: CleanupRun, summary: CleanupSummary): Prom
     await deferProcessingCheck(deps.db, upload.uploadId, new Date(deps.clock()), wait);
   });
 
-  // Signatures that ran out with nothing uploaded: one statement per batch, no VOD call needed.
+  // Uploads whose signature ran out, or that reached UPLOAD_MAX_AGE_SECONDS, with nothing uploaded:
+  // one statement per batch, no VOD call needed.
+  const window = { maxAgeSeconds: deps.config.upload.maxAgeSeconds, graceSeconds: settings.expiryGraceSeconds };
   while (Date.now() < deps.deadline) {
-    const expired = await expireIssuedUploads(deps.db, settings.expiryGraceSeconds, settings.batchSize, new Date(deps.clock()));
+    const expired = await expireIssuedUploads(deps.db, window, settings.batchSize, new Date(deps.clock()));
     summary.expired += expired;
     if (expired < settings.batchSize) return;
   }

@@ -6,7 +6,7 @@ import type { Config } from '#lib/config';
 import type { Database } from '#lib/db';
 import type { Logger } from '#lib/log';
 import { leaseUploads, releaseLeases, type LeasedUpload, type LeaseSelection } from '#lib/upload-store';
-import type { VodApi, VodCalls } from '#lib/vod-api';
+import { isRetryableVodError, vodErrorCode, type VodApi, type VodCalls } from '#lib/vod-api';
 
 export interface CleanupDeps {
   config: Config;
@@ -53,7 +53,12 @@ export interface CleanupSummary {
   uploadsSlimmed: number;
   /** True when the run stopped because its time budget ran out (the next run continues). */
   outOfTime: boolean;
-  /** Steps that failed (logged); the others still ran. */
+  /**
+   * Items (an upload, a file) whose handling failed by itself, each logged with its id; the step went
+   * on with the others.
+   */
+  itemsFailed: number;
+  /** Steps that failed as a whole (an outage of the database or of VOD; logged); the others still ran. */
   stepsFailed: number;
 }
 
@@ -74,13 +79,46 @@ export function emptySummary(): CleanupSummary {
     rateLimitWindowsPurged: 0,
     uploadsSlimmed: 0,
     outOfTime: false,
+    itemsFailed: 0,
     stepsFailed: 0,
   };
 }
 
 /**
+ * The database or VOD is unavailable (a 503 from lib/db.ts, VOD's transient codes, a network error):
+ * nothing else in the step would succeed either, and no item is to blame, so the step stops.
+ */
+export function isOutage(error: unknown): boolean {
+  if ((error as { status?: unknown } | null)?.status === 503) return true;
+  return vodErrorCode(error) !== undefined && isRetryableVodError(error);
+}
+
+/**
+ * Runs one item's work so that its failure stays its own: counted, logged with its ids, and the caller
+ * goes on with the next item. An outage is rethrown (the step fails as a whole). True when it succeeded.
+ */
+export async function isolated(
+  deps: CleanupRun,
+  summary: CleanupSummary,
+  what: string,
+  ids: Record<string, string | null | undefined>,
+  work: () => Promise<void>,
+): Promise<boolean> {
+  try {
+    await work();
+    return true;
+  } catch (error) {
+    if (isOutage(error)) throw error;
+    summary.itemsFailed++;
+    deps.log.error(`cleanup: ${what} failed for this item; the others go on`, { ...ids, error });
+    return false;
+  }
+}
+
+/**
  * Runs `work` on leased batches until none is left or time runs out. Leases are held until the step
- * ends, so rows that still match (a VOD call failed) are not fetched again within the same run.
+ * ends, so rows that still match (a VOD call failed) are not fetched again within the same run. A
+ * failing item is isolated (see `isolated`): the next run tries it again, after the others of this one.
  */
 export async function inBatches(
   deps: CleanupRun,
@@ -102,7 +140,8 @@ export async function inBatches(
       if (batch.length === 0) return;
       for (const upload of batch) {
         leased.push(upload.uploadId);
-        if (Date.now() < deps.deadline) await work(upload);
+        if (Date.now() >= deps.deadline) continue;
+        await isolated(deps, summary, selection.kind, { uploadId: upload.uploadId, fileId: upload.fileId }, () => work(upload));
       }
     }
   } finally {

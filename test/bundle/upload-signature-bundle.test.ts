@@ -97,3 +97,14 @@ test('a bad environment fails at start-up naming the variable', async () => {
     stderr: expect.stringContaining('VOD_SECRET_KEY'),
   });
 }, 30_000);
+
+test('the bundle caps ISSUED uploads per user (429 TooManyPendingUploads with the limit) and refuses a bad UPLOAD_MAX_AGE_SECONDS at start-up', async () => {
+  const capped = { ...env, RATE_LIMIT_SIGNATURES: '100', UPLOAD_MAX_ISSUED_PER_USER: '2' };
+  const carol = await userToken('carol');
+  const { results } = await invokeBundle('upload-signature', [functionUrl(carol, '{}'), functionUrl(carol, '{}'), functionUrl(carol, '{}')], capped);
+  expect(results.map((r) => r.statusCode)).toEqual([200, 200, 429]);
+  expect(JSON.parse(results[2]!.body).error).toMatchObject({ code: 'TooManyPendingUploads', limit: 2 });
+  await expect(invokeBundle('upload-signature', [], { ...env, UPLOAD_MAX_AGE_SECONDS: '600', SIGNATURE_VALIDITY_SECONDS: '3600' })).rejects.toMatchObject({
+    stderr: expect.stringContaining('UPLOAD_MAX_AGE_SECONDS'),
+  });
+}, 60_000);

@@ -2,7 +2,7 @@ import { openDatabase, type Database } from '#lib/db';
 import { migrate, MIGRATIONS } from '#lib/migrations';
 import { consumeRateLimit } from '#lib/rate-limit';
 import { canTransition, UPLOAD_STATUSES, UploadStatus } from '#lib/upload-lifecycle';
-import { extendSignatureExpiry, getUpload, insertIssuedUpload } from '#lib/upload-store';
+import { extendSignatureExpiry, getUpload, insertIssuedUpload, insertIssuedUploadWithinCap } from '#lib/upload-store';
 import { openTestDatabase, truncateAll, usingPostgres, type TestDatabase } from '../support/db';
 
 let test_db: TestDatabase;
@@ -81,6 +81,25 @@ describe(`store on ${usingPostgres ? 'PostgreSQL' : 'PGlite'}`, () => {
     expect(refused).toEqual({ allowed: false, retryAfterSeconds: 30 });
     expect((await consumeRateLimit(db, 'signature:carol', 10, 60, now)).allowed).toBe(true);
     expect((await consumeRateLimit(db, 'signature:bob', 10, 60, new Date('2026-11-25T10:01:00Z'))).allowed).toBe(true);
+  });
+
+  test('the cap of ISSUED uploads holds under concurrency, across a rate-limit window boundary too', async () => {
+    // Half the requests fall in one rate-limit window, half in the next: the counter rows differ,
+    // the user's lock is the same.
+    const windows = [new Date('2026-11-25T10:00:59Z'), new Date('2026-11-25T10:01:00Z')];
+    const cap = { maxIssued: 5, maxAgeSeconds: 86_400, graceSeconds: 3600 };
+    const results = await Promise.all(
+      Array.from({ length: 40 }, (_, i) =>
+        db.transaction(async (tx) => {
+          const now = windows[i % 2]!;
+          await consumeRateLimit(tx, 'signature:dave', 1000, 60, now);
+          const uploadId = `00000000-0000-4000-8000-${String(100 + i).padStart(12, '0')}`;
+          return insertIssuedUploadWithinCap(tx, { uploadId, userId: 'dave', signatureExpiresAt: new Date(Date.now() + 3600_000) }, { ...cap, now: new Date() });
+        }),
+      ),
+    );
+    expect(results.filter(Boolean)).toHaveLength(5);
+    expect((await db.query(`SELECT 1 FROM uploads WHERE user_id = 'dave'`)).rows).toHaveLength(5);
   });
 });
 

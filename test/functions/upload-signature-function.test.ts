@@ -164,4 +164,60 @@ describe(`upload-signature on ${usingPostgres ? 'PostgreSQL' : 'PGlite'}`, () =>
     expect(new Set(rows.map((r) => r.upload_id))).toEqual(new Set(ok.map((r) => r.body.uploadId)));
     for (const user of users) expect(rows.filter((r) => r.user_id === user)).toHaveLength(7);
   });
+
+  test('re-signing has an age limit: past UPLOAD_MAX_AGE_SECONDS it is 409 UploadTooOld, and no signature outlives it', async () => {
+    const first = await call('alice', {});
+    const age = async (seconds: number) =>
+      testDb.db.query(`UPDATE uploads SET created_at = now() - make_interval(secs => $2) WHERE upload_id = $1`, [first.body.uploadId, seconds]);
+    // Ten minutes before the limit (one day): a signature for those ten minutes, not the usual hour.
+    await age(86_400 - 600);
+    const near = await call('alice', { uploadId: first.body.uploadId });
+    expect(near.status).toBe(200);
+    const params = verify(near.body.signature, TEST_SECRET_KEY);
+    expect(params.expireTime - params.currentTimeStamp).toBeGreaterThan(590);
+    expect(params.expireTime - params.currentTimeStamp).toBeLessThanOrEqual(600);
+    // Past it: refused, however often the owner asks.
+    await age(86_400 + 1);
+    const old = await call('alice', { uploadId: first.body.uploadId });
+    expect(old.status).toBe(409);
+    expect(old.body.error.code).toBe('UploadTooOld');
+    expect(old.body.error.message).toMatch(/86400 s/);
+  });
+
+  test('past UPLOAD_MAX_ISSUED_PER_USER a new upload is 429 TooManyPendingUploads; re-signing, other users and closed windows are not held back', async () => {
+    const fn = loadFunction('upload-signature', envFor({ RATE_LIMIT_SIGNATURES: '100', UPLOAD_MAX_ISSUED_PER_USER: '3' }));
+    const ids: string[] = [];
+    for (let i = 0; i < 3; i++) ids.push((await call('alice', {}, fn)).body.uploadId);
+    const over = await call('alice', {}, fn);
+    expect(over.status).toBe(429);
+    expect(over.headers['content-type']).toMatch(/application\/json/);
+    expect(over.body.error).toMatchObject({ code: 'TooManyPendingUploads', limit: 3 });
+    expect((await testDb.db.query(`SELECT 1 FROM uploads WHERE user_id = 'alice'`)).rows).toHaveLength(3);
+    // Re-signing an upload the user already has is no new upload.
+    expect((await call('alice', { uploadId: ids[0] }, fn)).status).toBe(200);
+    expect((await call('bob', {}, fn)).status).toBe(200);
+    // A committed upload frees its place; so does one whose window closed (the cleanup expires it).
+    await testDb.db.query(`UPDATE uploads SET status = 'UPLOADED' WHERE upload_id = $1`, [ids[1]]);
+    expect((await call('alice', {}, fn)).status).toBe(200);
+    expect((await call('alice', {}, fn)).status).toBe(429);
+    await testDb.db.query(`UPDATE uploads SET signature_expires_at = now() - interval '2 hours' WHERE upload_id = $1`, [ids[2]]);
+    expect((await call('alice', {}, fn)).status).toBe(200);
+    // 0: no cap.
+    const uncapped = loadFunction('upload-signature', envFor({ RATE_LIMIT_SIGNATURES: '100', UPLOAD_MAX_ISSUED_PER_USER: '0' }));
+    expect((await call('alice', {}, uncapped)).status).toBe(200);
+  });
+
+  test('200 parallel new uploads of one user never pass the cap of ISSUED uploads', async () => {
+    const fn = loadFunction('upload-signature', envFor({ RATE_LIMIT_SIGNATURES: '1000', UPLOAD_MAX_ISSUED_PER_USER: '7' }));
+    const token = await userToken('greedy');
+    const results = await Promise.all(
+      Array.from({ length: 200 }, async () => {
+        const reply = await fn(functionUrlEvent('POST', '/upload-signature', {}, { authorization: `Bearer ${token}` }));
+        return { status: reply.statusCode, body: JSON.parse(reply.body) };
+      }),
+    );
+    expect(results.filter((r) => r.status === 200)).toHaveLength(7);
+    expect(results.filter((r) => r.status !== 200).map((r) => `${r.status} ${r.body.error.code}`)).toEqual(Array(193).fill('429 TooManyPendingUploads'));
+    expect((await testDb.db.query(`SELECT 1 FROM uploads WHERE user_id = 'greedy'`)).rows).toHaveLength(7);
+  });
 });

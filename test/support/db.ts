@@ -57,5 +57,5 @@ export async function openTestDatabase(): Promise<TestDatabase> {
 
 /** Empties the tables between tests that share a database. */
 export async function truncateAll(db: Database): Promise<void> {
-  await db.exec('TRUNCATE uploads, rate_limits, vod_events, search_cursors');
+  await db.exec('TRUNCATE uploads, rate_limits, vod_events, search_cursors, search_retries');
 }
