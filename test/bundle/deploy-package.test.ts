@@ -253,8 +253,8 @@ describe('serverless package (serverless@3 + serverless-tencent-scf), offline, n
   });
 
   test('environment: every deployable setting passed through, secrets only from the environment and only where needed', () => {
-    const configSource = readFileSync(path.join(project, 'lib', 'config.ts'), 'utf8');
-    const schema = configSource.slice(configSource.indexOf('const schema = z.object({'));
+    const configSource = readFileSync(path.join(project, 'lib', 'config-settings.ts'), 'utf8');
+    const schema = configSource.slice(configSource.indexOf('export const settingsSchema = z.object({'));
     const settings = [...schema.slice(0, schema.indexOf('\n});')).matchAll(/^ {2}([A-Z][A-Z0-9_]+):/gm)].map((m) => m[1]!);
     expect(settings).toContain('VOD_SECRET_ID');
 
