@@ -1,5 +1,5 @@
 /**
- * Authenticity of VOD's PUSH callbacks (vod-protocol.md §4.5): pure primitives, and
+ * Authenticity of VOD's PUSH callbacks (docs/vod-protocol/events.md §4.5): pure primitives, and
  * `authenticatedCallbackBody`, which applies them to a request and decides the HTTP answer. Two
  * independent checks:
  *

@@ -65,7 +65,7 @@ function preflight(tag: string): Json {
 const vodEventBody = {
   ...jsonSchema(vodEventEnvelope, 'input'),
   description:
-    "A VOD v3 event (docs/vod-protocol.md §4): `EventType` names the payload field (`FileUploadEvent`, `ProcedureStateChangeEvent`, `FileDeleteEvent`…). Read as JSON whatever the Content-Type. With `CALLBACK_SIGN_KEYS` set, `Sign` and `T` travel in the body, the query or the headers (README).",
+    "A VOD v3 event (docs/vod-protocol/events.md §4): `EventType` names the payload field (`FileUploadEvent`, `ProcedureStateChangeEvent`, `FileDeleteEvent`…). Read as JSON whatever the Content-Type. With `CALLBACK_SIGN_KEYS` set, `Sign` and `T` travel in the body, the query or the headers (README).",
 };
 
 function vodEventsOperation(withPathToken: boolean): Json {

@@ -1,5 +1,5 @@
 /**
- * Key hotlink protection (Key 防盗链) for VOD playback URLs (vod-protocol.md §8; Tencent's doc 266/14047,
+ * Key hotlink protection (Key 防盗链) for VOD playback URLs (docs/vod-protocol/hotlink.md §8; Tencent's doc 266/14047,
  * English 266/33986). With it enabled on a domain, VOD's CDN answers 403 to any media URL without a valid
  * signature, so the app hands out signed URLs:
  *

@@ -1,5 +1,5 @@
 /**
- * The processing pipeline as a ProcessMedia request (vod-protocol.md §5.1), and the checks an uploaded
+ * The processing pipeline as a ProcessMedia request (docs/vod-protocol/media-api.md §5.1), and the checks an uploaded
  * file must pass before it is processed. The pipeline is configuration with a version: the version goes
  * into the SessionId, and VOD refuses a SessionId it saw in the last three days
  * (`InvalidParameterValue.SessionId`), so a retried trigger for the same file and pipeline within three

@@ -1,5 +1,5 @@
 /**
- * The upload state machine (architecture.md). Transitions only move forward, so a late or repeated
+ * The upload state machine (docs/architecture.md §4). Transitions only move forward, so a late or repeated
  * event never moves an upload back:
  *   ISSUED → UPLOADED → PROCESSING → READY | FAILED;  UPLOADED → REJECTED;  ISSUED → EXPIRED;  any → DELETED.
  * Events may arrive out of order (ProcedureStateChanged before NewFileUpload), so a state may be skipped.

@@ -1,5 +1,5 @@
 /**
- * VOD client-upload signature (vod-protocol.md §1, Tencent doc 266/9221):
+ * VOD client-upload signature (docs/vod-protocol/upload-signature.md §1, Tencent doc 266/9221):
  *   original  = URL query string of the parameters (values URL-encoded)
  *   signature = Base64( HMAC-SHA1(SecretKey, original) [20 bytes] || original )
  * The plaintext travels inside the signature, so `decode` recovers every parameter and `verify`

@@ -1,5 +1,5 @@
 /**
- * The normalised, camel-cased VOD events the rest of the backend works with (vod-protocol.md §4).
+ * The normalised, camel-cased VOD events the rest of the backend works with (docs/vod-protocol/events.md §4).
  * Wire names (PascalCase, nulls, "" for "none") stay inside the wire module; nothing else should
  * need to know them.
  *
@@ -13,7 +13,7 @@ import type { MediaBasicInfo, MediaMetaData } from './media.ts';
 import type { MediaProcessResult } from './subtasks.ts';
 
 /**
- * Every v3 EventType of vod-protocol.md §4.1 but the three this backend acts on (NewFileUpload,
+ * Every v3 EventType of docs/vod-protocol/events.md §4.1 but the three this backend acts on (NewFileUpload,
  * ProcedureStateChanged, FileDeleted), plus `ReduceMediaBitrateComplete`, which has its own doc page:
  * recognised, acknowledged, logged, never acted on.
  */

@@ -1,5 +1,5 @@
 /**
- * The VOD event model (vod-protocol.md §4): parse the v3 events VOD delivers — PUSH callback bodies
+ * The VOD event model (docs/vod-protocol/events.md §4): parse the v3 events VOD delivers — PUSH callback bodies
  * and PULL `EventSet` entries alike — into normalised domain objects, key them for de-dupe, and
  * summarise what a finished procedure produced.
  *

@@ -1,5 +1,5 @@
 /**
- * The media as the event model describes it (vod-protocol.md §4; conventions in `events.ts`): a
+ * The media as the event model describes it (docs/vod-protocol/events.md §4; conventions in `events.ts`): a
  * file's basic info and metadata, and what each kind of processing made of it.
  */
 

@@ -1,5 +1,5 @@
 /**
- * The subtasks of a procedure (`MediaProcessResultSet`, vod-protocol.md §4.3; conventions in
+ * The subtasks of a procedure (`MediaProcessResultSet`, docs/vod-protocol/events.md §4.3; conventions in
  * `events.ts`): their states, and the output each type produces.
  */
 import type {

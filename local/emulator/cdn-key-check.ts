@@ -1,5 +1,5 @@
 /**
- * The CDN side of Key hotlink protection for `/media/...` (vod-protocol.md §8): signed URLs verified
+ * The CDN side of Key hotlink protection for `/media/...` (docs/vod-protocol/hotlink.md §8): signed URLs verified
  * as VOD's CDN does, off unless the `hotlinkKey` option is set. Then:
  * - a URL without `t`/`sign`, with a signature that does not match (wrong key, Dir or edited
  *   parameters), or past `t` + 300 s gets 403 (the check is `verifyPlaybackUrl` from `#lib/playback-url-signer`);

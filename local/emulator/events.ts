@@ -1,5 +1,5 @@
 /**
- * VOD v3 event notifications (vod-protocol.md §4): the per-application event configuration, PUSH
+ * VOD v3 event notifications (docs/vod-protocol/events.md §4): the per-application event configuration, PUSH
  * delivery (normal callback) and the PULL queue (reliable callback).
  *
  * PUSH: POST of the event JSON (null fields omitted, no EventHandle) to NotificationUrl, `pushTimeoutMs`

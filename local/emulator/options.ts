@@ -122,7 +122,7 @@ export interface EmulatorOptions {
   /** ffmpeg binary; default the one ffmpeg.ts selects (system 5+, else packaged; FFMPEG_PATH). */
   ffmpegPath?: string;
   /**
-   * Key hotlink protection (vod-protocol.md §8) for `/media/...`: when set, media URLs need a valid
+   * Key hotlink protection (docs/vod-protocol/hotlink.md §8) for `/media/...`: when set, media URLs need a valid
    * `t`/`sign` (see `#lib/playback-url-signer`), else 403. Default off.
    */
   hotlinkKey?: string;

@@ -1,4 +1,4 @@
-/** Media metadata with ffprobe, in VOD's `MediaMetaData` shape (vod-protocol.md §4.2). */
+/** Media metadata with ffprobe, in VOD's `MediaMetaData` shape (docs/vod-protocol/events.md §4.2). */
 import { execFile } from 'node:child_process';
 import { ffprobePath } from './ffmpeg.ts';
 

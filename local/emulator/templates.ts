@@ -1,5 +1,5 @@
 /**
- * The processing templates the emulator knows: VOD's preset (system) templates from vod-protocol.md §5.7,
+ * The processing templates the emulator knows: VOD's preset (system) templates from docs/vod-protocol/media-api.md §5.7,
  * the watermark templates (one image and one text template ship with the emulator; more by option), and
  * the task-flow templates (procedures) that ProcessMediaByProcedure and a signature's `procedure` name.
  */

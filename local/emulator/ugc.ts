@@ -1,6 +1,6 @@
 /**
  * The UGC client-upload API (`POST /v3/index.php?Action=ApplyUploadUGC|CommitUploadUGC|PrepareUploadUGC`,
- * vod-protocol.md §2) as vod-js-sdk-v6 and the mobile SDKs call it: JSON in, `{ code, message, data }` out,
+ * docs/vod-protocol/ugc-upload.md §2) as vod-js-sdk-v6 and the mobile SDKs call it: JSON in, `{ code, message, data }` out,
  * always HTTP 200. The client-upload signature is verified with `verify()` from `#lib/upload-signature-codec`.
  */
 import { createHash, createHmac, randomInt } from 'node:crypto';

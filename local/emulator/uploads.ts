@@ -144,7 +144,7 @@ export function resumeUpload(ctx: EmulatorContext, session: UploadSession): Temp
   return issueCredential(ctx, session);
 }
 
-/** `Base64(HMAC-SHA1(verifyKey, "ExpTime=<t>&FileId=<id>") || plaintext)` (vod-protocol.md §1.4). */
+/** `Base64(HMAC-SHA1(verifyKey, "ExpTime=<t>&FileId=<id>") || plaintext)` (docs/vod-protocol/upload-signature.md §1.4). */
 export function verifyContent(ctx: EmulatorContext, fileId: string): string {
   const plain = `ExpTime=${unixSeconds(ctx.now()) + 86_400}&FileId=${fileId}`;
   const mac = createHmac('sha1', ctx.options.verifyKey).update(plain).digest();

@@ -2,7 +2,7 @@
  * The official web SDK, `vod-js-sdk-v6` (unmodified UMD bundle), in headless Chromium uploads a video
  * through the emulator: ApplyUploadUGC at vod2.qcloud.com, COS multipart at
  * `<bucket>-<appid>.cos.ap-guangzhou.myqcloud.com`, CommitUploadUGC — every host mapped to 127.0.0.1 with
- * `--host-resolver-rules`, all over HTTPS with a self-signed certificate (toolchain.md).
+ * `--host-resolver-rules`, all over HTTPS with a self-signed certificate (docs/vod-protocol/ugc-upload.md §2.7).
  *
  * The page's getSignature asks the real `functions/upload-signature` handler (run in-process behind the
  * page's own HTTPS server) when PGlite can start (`npm run test:jest`), otherwise `sign()` from lib.

@@ -1,5 +1,5 @@
 /**
- * Key hotlink protection of the emulator's media URLs (vod-protocol.md §8), with URLs signed by the
+ * Key hotlink protection of the emulator's media URLs (docs/vod-protocol/hotlink.md §8), with URLs signed by the
  * backend's own `signPlaybackUrl`: unsigned, expired, tampered and wrong-key URLs get 403; HLS playlists
  * are not rewritten, so only a player that carries the playlist's query to its segments plays them (the
  * Dir signature covers them); `exper` serves a preview; `rlimit` caps distinct client IPs.

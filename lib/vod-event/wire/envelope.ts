@@ -1,5 +1,5 @@
 /**
- * The event envelope (vod-protocol.md §4.1; rules in `fields.ts`): `EventType`, the payload field it
+ * The event envelope (docs/vod-protocol/events.md §4.1; rules in `fields.ts`): `EventType`, the payload field it
  * names, and `EventHandle`, in both delivery forms — a PUSH callback body, and a PULL `PullEvents`
  * response whose `EventSet` holds one such event per entry. Top-level `Sign`/`T` (callback signing)
  * are ignored here.

@@ -1,5 +1,5 @@
 /**
- * The v3 event wire format (vod-protocol.md §4; field lists from tencentcloud-sdk-nodejs-vod's
+ * The v3 event wire format (docs/vod-protocol/events.md §4; field lists from tencentcloud-sdk-nodejs-vod's
  * `vod_models.d.ts`): the field primitives every part of it is read with. The other files of `wire/`
  * translate one part of the payload each into the domain types of the event model: `media.ts`
  * (MediaBasicInfo, metadata, outputs), `subtasks.ts` (MediaProcessResultSet), `payloads.ts` (one per

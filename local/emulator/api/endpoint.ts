@@ -1,5 +1,5 @@
 /**
- * API 3.0 endpoint (`POST /` with X-TC-Action, vod-protocol.md §6): TC3-HMAC-SHA256 verification and
+ * API 3.0 endpoint (`POST /` with X-TC-Action, docs/vod-protocol/api-signing.md §6): TC3-HMAC-SHA256 verification and
  * the error envelope (HTTP 200, `Response.Error.{Code,Message}`, `RequestId`) around the action
  * handlers of actions.ts.
  */

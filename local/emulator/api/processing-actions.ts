@@ -1,5 +1,5 @@
 /**
- * API 3.0 actions of media processing (vod-protocol.md §5.1–5.3): ProcessMedia, ProcessMediaByProcedure,
+ * API 3.0 actions of media processing (docs/vod-protocol/media-api.md §5.1–5.3): ProcessMedia, ProcessMediaByProcedure,
  * DescribeTaskDetail, DescribeTasks. The work itself is the processing engine, processing/.
  *
  * Request checks and their error codes: unknown FileId → `ResourceNotFound.FileNotExist` (as DescribeMediaInfos

@@ -1,5 +1,5 @@
 /**
- * TC3-HMAC-SHA256 verification of API 3.0 requests (vod-protocol.md §6), accepting exactly what the
+ * TC3-HMAC-SHA256 verification of API 3.0 requests (docs/vod-protocol/api-signing.md §6), accepting exactly what the
  * official SDK (`tencentcloud-sdk-nodejs-common` Sign.sign3) sends:
  *  - the service in the credential scope must be `vod` or the first label of the Host header, which is what
  *    the SDK signs (`endpoint.split(".")[0]`: "127" for 127.0.0.1:PORT, "localhost:PORT" for localhost:PORT);

@@ -1,5 +1,5 @@
 /**
- * COS XML API request signature, `q-sign-algorithm=sha1` (vod-protocol.md §7; Tencent doc 436/7778),
+ * COS XML API request signature, `q-sign-algorithm=sha1` (docs/vod-protocol/cos.md §7; Tencent doc 436/7778),
  * verified the way the official SDKs compute it: the signed path is "/" + the decoded object key, the
  * signed parameters and headers are the ones named in q-url-param-list / q-header-list, with names
  * lower-cased and values encoded like encodeURIComponent plus !'()*.
