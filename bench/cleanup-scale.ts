@@ -40,7 +40,10 @@ async function grow(db: Database, total: number): Promise<void> {
 async function timedRun(db: Database, databaseUrl: string | undefined): Promise<number> {
   // Work for the run to find: 100 signatures that ran out.
   for (let i = 0; i < 100; i++) {
-    await db.query(`INSERT INTO uploads (upload_id, user_id, status, signature_expires_at) VALUES ($1, 'scale', 'ISSUED', now() - interval '1 day')`, [randomUUID()]);
+    await db.query(
+      `INSERT INTO uploads (upload_id, user_id, status, signature_expires_at) VALUES ($1, 'scale', 'ISSUED', now() - interval '1 day')`,
+      [randomUUID()],
+    );
   }
   const config = loadConfig(
     {
@@ -56,13 +59,21 @@ async function timedRun(db: Database, databaseUrl: string | undefined): Promise<
     {},
   );
   const started = process.hrtime.bigint();
-  const summary = await runCleanup({ config, db, vod: createVodClient(config), log: createLogger({}, 'error'), deadline: Date.now() + 60_000 });
+  const summary = await runCleanup({
+    config,
+    db,
+    vod: createVodClient(config),
+    log: createLogger({}, 'error'),
+    deadline: Date.now() + 60_000,
+  });
   const ms = Number(process.hrtime.bigint() - started) / 1e6;
   if (summary.expired !== 100) throw new Error(`expected 100 expired uploads, got ${summary.expired}`);
   return ms;
 }
 
-export async function measureCleanupScale(options: { databaseUrl?: string; small?: number; large?: number } = {}): Promise<CleanupScale> {
+export async function measureCleanupScale(
+  options: { databaseUrl?: string; small?: number; large?: number } = {},
+): Promise<CleanupScale> {
   const small = options.small ?? 10_000;
   const large = options.large ?? 1_000_000;
   const dataDir = mkdtempSync(path.join(tmpdir(), 'vub-cleanup-scale-'));

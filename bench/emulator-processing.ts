@@ -37,13 +37,35 @@ async function main(): Promise<void> {
   const clip = path.join(work, 'clip.mp4');
   const ffmpeg = ffmpegPath();
   execFileSync(ffmpeg, [
-    '-v', 'error', '-y',
-    '-f', 'lavfi', '-i', `testsrc2=size=${width}x${height}:rate=25:duration=${seconds}`,
-    '-f', 'lavfi', '-i', `sine=frequency=440:sample_rate=44100:duration=${seconds}`,
-    '-c:v', 'libx264', '-preset', 'veryfast', '-b:v', '3000k', '-pix_fmt', 'yuv420p', '-c:a', 'aac', '-shortest', clip,
+    '-v',
+    'error',
+    '-y',
+    '-f',
+    'lavfi',
+    '-i',
+    `testsrc2=size=${width}x${height}:rate=25:duration=${seconds}`,
+    '-f',
+    'lavfi',
+    '-i',
+    `sine=frequency=440:sample_rate=44100:duration=${seconds}`,
+    '-c:v',
+    'libx264',
+    '-preset',
+    'veryfast',
+    '-b:v',
+    '3000k',
+    '-pix_fmt',
+    'yuv420p',
+    '-c:a',
+    'aac',
+    '-shortest',
+    clip,
   ]);
 
-  const emulator = await startEmulator({ dataDir: path.join(work, 'emulator'), credentials: [{ secretId: SECRET_ID, secretKey: SECRET_KEY }] });
+  const emulator = await startEmulator({
+    dataDir: path.join(work, 'emulator'),
+    credentials: [{ secretId: SECRET_ID, secretKey: SECRET_KEY }],
+  });
   let commands: { args: string[]; ms: number }[] = [];
   emulator.processing.on('command', (c) => commands.push({ args: c.args, ms: c.ms }));
   const emulatorRuns: number[] = [];
@@ -66,7 +88,15 @@ async function main(): Promise<void> {
       ConfCwd: work,
     });
     await new Promise((resolve, reject) =>
-      cos.putObject({ Bucket: applied.StorageBucket!, Region: applied.StorageRegion!, Key: applied.MediaStoragePath!.slice(1), Body: fs.createReadStream(clip) }, (err, data) => (err ? reject(err) : resolve(data))),
+      cos.putObject(
+        {
+          Bucket: applied.StorageBucket!,
+          Region: applied.StorageRegion!,
+          Key: applied.MediaStoragePath!.slice(1),
+          Body: fs.createReadStream(clip),
+        },
+        (err, data) => (err ? reject(err) : resolve(data)),
+      ),
     );
     const { FileId } = await client.CommitUpload({ VodSessionKey: applied.VodSessionKey! });
     for (let run = 0; run < runs; run++) {
@@ -98,13 +128,21 @@ async function main(): Promise<void> {
   }
   const emulatorSeconds = Math.min(...emulatorRuns);
   const directSeconds = Math.min(...directRuns);
-  console.log(`Procedure ${procedure} on a ${seconds} s ${width}x${height} clip (${commands.length} ffmpeg commands), ${os.cpus().length} CPUs, best of ${runs}:`);
-  console.log(`  runs: emulator ${emulatorRuns.map((s) => s.toFixed(2)).join(', ')} s; direct ${directRuns.map((s) => s.toFixed(2)).join(', ')} s`);
-  console.log(`  emulator, ProcessMediaByProcedure → FINISH  ${emulatorSeconds.toFixed(2)} s  (of which ffmpeg ${ffmpegInEmulator.toFixed(2)} s in the last run)`);
+  console.log(
+    `Procedure ${procedure} on a ${seconds} s ${width}x${height} clip (${commands.length} ffmpeg commands), ${os.cpus().length} CPUs, best of ${runs}:`,
+  );
+  console.log(
+    `  runs: emulator ${emulatorRuns.map((s) => s.toFixed(2)).join(', ')} s; direct ${directRuns.map((s) => s.toFixed(2)).join(', ')} s`,
+  );
+  console.log(
+    `  emulator, ProcessMediaByProcedure → FINISH  ${emulatorSeconds.toFixed(2)} s  (of which ffmpeg ${ffmpegInEmulator.toFixed(2)} s in the last run)`,
+  );
   console.log(`  the same ffmpeg commands run directly       ${directSeconds.toFixed(2)} s`);
   console.log(`  ratio emulator / direct                     ${(emulatorSeconds / directSeconds).toFixed(3)}`);
   // Less sensitive to other load on the machine: the emulator's time outside its own ffmpeg commands.
-  console.log(`  emulator time outside ffmpeg, per run       ${overheads.map((s) => s.toFixed(2)).join(', ')} s (${overheads.map((o, i) => ((100 * o) / emulatorRuns[i]!).toFixed(1)).join(', ')} %)`);
+  console.log(
+    `  emulator time outside ffmpeg, per run       ${overheads.map((s) => s.toFixed(2)).join(', ')} s (${overheads.map((o, i) => ((100 * o) / emulatorRuns[i]!).toFixed(1)).join(', ')} %)`,
+  );
 }
 
 main().catch((error: unknown) => {

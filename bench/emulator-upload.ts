@@ -40,7 +40,9 @@ function writeFile(file: string, bytes: number): void {
 }
 
 const call = <T>(cos: COS, method: string, params: Record<string, unknown>) =>
-  new Promise<T>((resolve, reject) => (cos as any)[method](params, (err: unknown, data: T) => (err ? reject(err) : resolve(data))));
+  new Promise<T>((resolve, reject) =>
+    (cos as any)[method](params, (err: unknown, data: T) => (err ? reject(err) : resolve(data))),
+  );
 
 async function timed(fn: () => Promise<unknown>): Promise<number> {
   const start = process.hrtime.bigint();
@@ -63,7 +65,10 @@ export async function measureUploadThroughput(sizeMb: number, runs = 1): Promise
   const file = path.join(work, 'upload.bin');
   writeFile(file, bytes);
 
-  const emulator = await startEmulator({ dataDir: path.join(work, 'emulator'), credentials: [{ secretId: SECRET_ID, secretKey: SECRET_KEY }] });
+  const emulator = await startEmulator({
+    dataDir: path.join(work, 'emulator'),
+    credentials: [{ secretId: SECRET_ID, secretKey: SECRET_KEY }],
+  });
   const client = new vod.v20180717.Client({
     credential: { secretId: SECRET_ID, secretKey: SECRET_KEY },
     region: 'ap-guangzhou',
@@ -104,7 +109,13 @@ export async function measureUploadThroughput(sizeMb: number, runs = 1): Promise
       }
       results.raw.push(
         await timed(async () => {
-          const req = http.request({ host: '127.0.0.1', port: barePort, method: 'PUT', path: '/upload.bin', headers: { 'content-length': String(bytes) } });
+          const req = http.request({
+            host: '127.0.0.1',
+            port: barePort,
+            method: 'PUT',
+            path: '/upload.bin',
+            headers: { 'content-length': String(bytes) },
+          });
           const response = once(req, 'response');
           await pipeline(fs.createReadStream(file), req);
           const [res] = (await response) as [http.IncomingMessage];
@@ -121,7 +132,12 @@ export async function measureUploadThroughput(sizeMb: number, runs = 1): Promise
 
   const best = (xs: number[]) => Math.min(...xs);
   const mbps = (seconds: number) => sizeMb / seconds;
-  return { sizeMb, sliceUploadFile: mbps(best(results.slice)), putObject: mbps(best(results.put)), rawPut: mbps(best(results.raw)) };
+  return {
+    sizeMb,
+    sliceUploadFile: mbps(best(results.slice)),
+    putObject: mbps(best(results.put)),
+    rawPut: mbps(best(results.raw)),
+  };
 }
 
 async function main(): Promise<void> {

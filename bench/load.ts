@@ -16,8 +16,28 @@ import { encodeUploadContext } from '#lib/upload-context';
 import { startStack, type Stack } from '../local/stack';
 
 export interface LoadReport {
-  signatures: { requests: number; users: number; limit: number; ok: number; limited: number; serverErrors: number; otherErrors: number; rows: number; usersOverLimit: number; seconds: number };
-  callbacks: { requests: number; distinct: number; ok: number; serverErrors: number; otherErrors: number; applied: number; uploadsUploaded: number; seconds: number };
+  signatures: {
+    requests: number;
+    users: number;
+    limit: number;
+    ok: number;
+    limited: number;
+    serverErrors: number;
+    otherErrors: number;
+    rows: number;
+    usersOverLimit: number;
+    seconds: number;
+  };
+  callbacks: {
+    requests: number;
+    distinct: number;
+    ok: number;
+    serverErrors: number;
+    otherErrors: number;
+    applied: number;
+    uploadsUploaded: number;
+    seconds: number;
+  };
 }
 
 /** Runs `count` jobs with at most `concurrency` in flight, stopping new ones after `deadline`. */
@@ -29,7 +49,13 @@ async function pool(count: number, concurrency: number, deadline: number, job: (
   await Promise.all(Array.from({ length: concurrency }, worker));
 }
 
-export async function runLoad(options: { stack: Stack; db: Database; scale?: number; concurrency?: number; timeLimitMs?: number }): Promise<LoadReport> {
+export async function runLoad(options: {
+  stack: Stack;
+  db: Database;
+  scale?: number;
+  concurrency?: number;
+  timeLimitMs?: number;
+}): Promise<LoadReport> {
   const scale = options.scale ?? 1;
   const concurrency = options.concurrency ?? 64;
   const deadline = Date.now() + (options.timeLimitMs ?? 120_000);
@@ -44,7 +70,18 @@ export async function runLoad(options: { stack: Stack; db: Database; scale?: num
   const windowMs = Number(stack.env.RATE_LIMIT_WINDOW_SECONDS) * 1000;
   const intoWindow = Date.now() % windowMs;
   if (windowMs - intoWindow < 120_000) await new Promise((resolve) => setTimeout(resolve, windowMs - intoWindow + 1000));
-  const signatures = { requests, users, limit, ok: 0, limited: 0, serverErrors: 0, otherErrors: 0, rows: 0, usersOverLimit: 0, seconds: 0 };
+  const signatures = {
+    requests,
+    users,
+    limit,
+    ok: 0,
+    limited: 0,
+    serverErrors: 0,
+    otherErrors: 0,
+    rows: 0,
+    usersOverLimit: 0,
+    seconds: 0,
+  };
   const okPerUser = new Map<number, number>();
   let started = Date.now();
   await pool(requests, concurrency, deadline, async (i) => {
@@ -63,7 +100,9 @@ export async function runLoad(options: { stack: Stack; db: Database; scale?: num
     else signatures.otherErrors++;
   });
   signatures.seconds = (Date.now() - started) / 1000;
-  signatures.rows = Number((await db.query<{ n: string }>(`SELECT count(*) AS n FROM uploads WHERE user_id LIKE 'load-user-%'`)).rows[0]!.n);
+  signatures.rows = Number(
+    (await db.query<{ n: string }>(`SELECT count(*) AS n FROM uploads WHERE user_id LIKE 'load-user-%'`)).rows[0]!.n,
+  );
   signatures.usersOverLimit = [...okPerUser.values()].filter((n) => n > limit).length;
 
   // Callbacks: one ISSUED upload per distinct event, then the burst with duplicates mixed in.
@@ -77,7 +116,16 @@ export async function runLoad(options: { stack: Stack; db: Database; scale?: num
   );
   const deliveries = [...uploadIds.keys(), ...Array.from({ length: total - distinct }, (_, i) => i % distinct)];
   deliveries.sort(() => Math.random() - 0.5);
-  const callbacks = { requests: total, distinct, ok: 0, serverErrors: 0, otherErrors: 0, applied: 0, uploadsUploaded: 0, seconds: 0 };
+  const callbacks = {
+    requests: total,
+    distinct,
+    ok: 0,
+    serverErrors: 0,
+    otherErrors: 0,
+    applied: 0,
+    uploadsUploaded: 0,
+    seconds: 0,
+  };
   const base = 5285890790000000000n;
   started = Date.now();
   await pool(deliveries.length, concurrency, deadline, async (i) => {
@@ -86,7 +134,11 @@ export async function runLoad(options: { stack: Stack; db: Database; scale?: num
       EventType: 'NewFileUpload',
       FileUploadEvent: {
         FileId: String(base + BigInt(n)),
-        MediaBasicInfo: { Name: 'clip', Type: 'mp4', SourceInfo: { SourceType: 'Upload', SourceContext: encodeUploadContext({ uploadId: uploadIds[n]! }) } },
+        MediaBasicInfo: {
+          Name: 'clip',
+          Type: 'mp4',
+          SourceInfo: { SourceType: 'Upload', SourceContext: encodeUploadContext({ uploadId: uploadIds[n]! }) },
+        },
       },
     };
     const response = await fetch(`${stack.apiUrl}/vod-events/${stack.secrets.callbackToken}`, {
@@ -100,9 +152,16 @@ export async function runLoad(options: { stack: Stack; db: Database; scale?: num
     else callbacks.otherErrors++;
   });
   callbacks.seconds = (Date.now() - started) / 1000;
-  callbacks.applied = Number((await db.query<{ n: string }>(`SELECT count(*) AS n FROM vod_events WHERE event_type = 'NewFileUpload' AND outcome <> 'pending'`)).rows[0]!.n);
+  callbacks.applied = Number(
+    (
+      await db.query<{ n: string }>(
+        `SELECT count(*) AS n FROM vod_events WHERE event_type = 'NewFileUpload' AND outcome <> 'pending'`,
+      )
+    ).rows[0]!.n,
+  );
   callbacks.uploadsUploaded = Number(
-    (await db.query<{ n: string }>(`SELECT count(*) AS n FROM uploads WHERE user_id = 'load-callbacks' AND status <> 'ISSUED'`)).rows[0]!.n,
+    (await db.query<{ n: string }>(`SELECT count(*) AS n FROM uploads WHERE user_id = 'load-callbacks' AND status <> 'ISSUED'`))
+      .rows[0]!.n,
   );
   return { signatures, callbacks };
 }
@@ -138,7 +197,13 @@ if (require.main === module) {
       const report = await runLoad({ stack, db, scale: Number(process.env.LOAD_SCALE ?? 1) });
       console.log(JSON.stringify(report, null, 2));
       const { signatures: s, callbacks: c } = report;
-      const ok = s.serverErrors === 0 && s.rows === s.ok && s.usersOverLimit === 0 && c.serverErrors === 0 && c.applied === c.distinct && c.uploadsUploaded === c.distinct;
+      const ok =
+        s.serverErrors === 0 &&
+        s.rows === s.ok &&
+        s.usersOverLimit === 0 &&
+        c.serverErrors === 0 &&
+        c.applied === c.distinct &&
+        c.uploadsUploaded === c.distinct;
       console.log(ok ? 'load: OK' : 'load: FAILED');
       process.exitCode = ok ? 0 : 1;
     } finally {

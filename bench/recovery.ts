@@ -96,7 +96,8 @@ export async function measureRecovery(options: RecoveryOptions = {}): Promise<Re
     running.emulator.events.on('pushDropped', () => callbacksDropped++);
     running.emulator.events.on('event', ({ content }) => {
       const change = content.ProcedureStateChangeEvent as { Status?: string; FileId?: string } | null;
-      if (content.EventType === 'ProcedureStateChanged' && change?.Status === 'FINISH' && change.FileId) finishedAt.set(change.FileId, Date.now());
+      if (content.EventType === 'ProcedureStateChanged' && change?.Status === 'FINISH' && change.FileId)
+        finishedAt.set(change.FileId, Date.now());
     });
 
     // The cleanup timer, run here: the function's own code on its own settings, with a clock that moves
@@ -109,7 +110,14 @@ export async function measureRecovery(options: RecoveryOptions = {}): Promise<Re
     const runOnce = async () => {
       offsetMs += periodSeconds * 1000;
       runStarts.push(Date.now());
-      await runCleanup({ config, db, vod: vodCalls, log, deadline: Date.now() + config.cleanup.timeBudgetSeconds * 1000, clock: () => Date.now() + offsetMs });
+      await runCleanup({
+        config,
+        db,
+        vod: vodCalls,
+        log,
+        deadline: Date.now() + config.cleanup.timeBudgetSeconds * 1000,
+        clock: () => Date.now() + offsetMs,
+      });
     };
     let stopTimer = false;
     let paused = false;

@@ -99,7 +99,11 @@ async function webhookLoad(url: string): Promise<LoadResult> {
             EventType: 'NewFileUpload',
             FileUploadEvent: {
               FileId: String(5285890780000000000n + BigInt(++n) + BigInt(process.pid) * 1_000_000n),
-              MediaBasicInfo: { Name: 'clip', Type: 'mp4', SourceInfo: { SourceType: 'Upload', SourceContext: `uploadId=${crypto.randomUUID()}` } },
+              MediaBasicInfo: {
+                Name: 'clip',
+                Type: 'mp4',
+                SourceInfo: { SourceType: 'Upload', SourceContext: `uploadId=${crypto.randomUUID()}` },
+              },
             },
           }),
         }),
@@ -108,7 +112,13 @@ async function webhookLoad(url: string): Promise<LoadResult> {
   };
   await autocannon({ ...options, duration: 1 });
   const result = await autocannon({ ...options, duration: DURATION_S });
-  return { requestsPerSecond: result.requests.average, p50Ms: result.latency.p50, p99Ms: result.latency.p99, non2xx: result.non2xx, errors: result.errors };
+  return {
+    requestsPerSecond: result.requests.average,
+    p50Ms: result.latency.p50,
+    p99Ms: result.latency.p99,
+    non2xx: result.non2xx,
+    errors: result.errors,
+  };
 }
 
 async function load(url: string, token: string): Promise<LoadResult> {
@@ -148,7 +158,9 @@ function coldStart(bundle: string, env: Record<string, string>): Promise<{ requi
     const child = spawn(process.execPath, ['-e', script], { env, stdio: ['ignore', 'pipe', 'inherit'] });
     let out = '';
     child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
-    child.on('exit', (code) => (code === 0 ? resolve(JSON.parse(out.trim().split('\n').pop()!)) : reject(new Error(`exit ${code}`))));
+    child.on('exit', (code) =>
+      code === 0 ? resolve(JSON.parse(out.trim().split('\n').pop()!)) : reject(new Error(`exit ${code}`)),
+    );
   });
 }
 
@@ -171,7 +183,12 @@ async function buildUnbundled(): Promise<{ dir: string }> {
   };
   for (const source of sources) {
     const out = path.join(dir, source.replace(/\.ts$/, '.js'));
-    const result = await esbuild.transform(readFileSync(path.join(root, source), 'utf8'), { loader: 'ts', format: 'cjs', target: 'node18', sourcefile: source });
+    const result = await esbuild.transform(readFileSync(path.join(root, source), 'utf8'), {
+      loader: 'ts',
+      format: 'cjs',
+      target: 'node18',
+      sourcefile: source,
+    });
     const from = path.dirname(path.join(dir, source));
     const relative = (file: string) => {
       const rel = path.relative(from, path.join(dir, file));
@@ -221,13 +238,20 @@ async function main(): Promise<void> {
     if (databaseUrl) backends.push(['PostgreSQL', { DATABASE_URL: benchDatabaseUrl(databaseUrl), DATABASE_POOL_MAX: '8' }]);
     const signature: Record<string, unknown> = { naive: naiveResult };
     rows.push(['signature endpoint', 'req/s', 'p50 ms', 'p99 ms', 'vs naive (throughput)']);
-    rows.push(['naive doc signer (no auth, no DB)', naiveResult.requestsPerSecond.toFixed(0), String(naiveResult.p50Ms), String(naiveResult.p99Ms), '1.00']);
+    rows.push([
+      'naive doc signer (no auth, no DB)',
+      naiveResult.requestsPerSecond.toFixed(0),
+      String(naiveResult.p50Ms),
+      String(naiveResult.p99Ms),
+      '1.00',
+    ]);
     for (const [name, extra] of backends) {
       const server = await startServer(path.join(dist, 'upload-signature', 'index.js'), benchEnv(extra));
       const result = await load(server.url, token);
       server.child.kill();
       signature[name] = result;
-      if (result.non2xx > 0 || result.errors > 0) console.warn(`warning: ${name}: ${result.non2xx} non-2xx, ${result.errors} errors`);
+      if (result.non2xx > 0 || result.errors > 0)
+        console.warn(`warning: ${name}: ${result.non2xx} non-2xx, ${result.errors} errors`);
       rows.push([
         `upload-signature bundle, ${name}`,
         result.requestsPerSecond.toFixed(0),
@@ -246,15 +270,28 @@ async function main(): Promise<void> {
     const webhook: Record<string, unknown> = { noop: noopResult };
     rows.push([]);
     rows.push(['webhook (NewFileUpload events)', 'events/s', 'p50 ms', 'p99 ms', 'vs no-op handler']);
-    rows.push(['no-op handler', noopResult.requestsPerSecond.toFixed(0), String(noopResult.p50Ms), String(noopResult.p99Ms), '1.00']);
+    rows.push([
+      'no-op handler',
+      noopResult.requestsPerSecond.toFixed(0),
+      String(noopResult.p50Ms),
+      String(noopResult.p99Ms),
+      '1.00',
+    ]);
     for (const [name, extra] of backends) {
       const env = benchEnv({ ...extra, CALLBACK_TOKENS: callbackToken, CALLBACK_VERIFY_WITH_VOD: 'false' });
       const server = await startServer(path.join(dist, 'vod-events', 'index.js'), env);
       const result = await webhookLoad(server.url.replace('/upload-signature', `/vod-events/${callbackToken}`));
       server.child.kill();
       webhook[name] = result;
-      if (result.non2xx > 0 || result.errors > 0) console.warn(`warning: webhook ${name}: ${result.non2xx} non-2xx, ${result.errors} errors`);
-      rows.push([`vod-events bundle with de-dupe, ${name}`, result.requestsPerSecond.toFixed(0), String(result.p50Ms), String(result.p99Ms), (result.requestsPerSecond / noopResult.requestsPerSecond).toFixed(3)]);
+      if (result.non2xx > 0 || result.errors > 0)
+        console.warn(`warning: webhook ${name}: ${result.non2xx} non-2xx, ${result.errors} errors`);
+      rows.push([
+        `vod-events bundle with de-dupe, ${name}`,
+        result.requestsPerSecond.toFixed(0),
+        String(result.p50Ms),
+        String(result.p99Ms),
+        (result.requestsPerSecond / noopResult.requestsPerSecond).toFixed(3),
+      ]);
     }
     report.webhook = webhook;
 
@@ -268,23 +305,42 @@ async function main(): Promise<void> {
       const measure = async (target: string) => {
         const runs = [];
         for (let i = 0; i < 5; i++) runs.push(await coldStart(target, env));
-        return { requireMs: median(runs.map((r) => r.requireMs)), firstInvokeMs: median(runs.map((r) => r.firstInvokeMs)), totalMs: median(runs.map((r) => r.requireMs + r.firstInvokeMs)) };
+        return {
+          requireMs: median(runs.map((r) => r.requireMs)),
+          firstInvokeMs: median(runs.map((r) => r.firstInvokeMs)),
+          totalMs: median(runs.map((r) => r.requireMs + r.firstInvokeMs)),
+        };
       };
       const bundled = await measure(file);
       const plain = await measure(path.join(unbundled.dir, 'functions', name, 'index.js'));
       const sizeKiB = statSync(file).size / 1024;
       bundles[name] = { sizeKiB, bundled, unbundled: plain, ratio: bundled.totalMs / plain.totalMs };
-      rows.push([name, bundled.totalMs.toFixed(1), plain.totalMs.toFixed(1), (bundled.totalMs / plain.totalMs).toFixed(2), sizeKiB.toFixed(1)]);
+      rows.push([
+        name,
+        bundled.totalMs.toFixed(1),
+        plain.totalMs.toFixed(1),
+        (bundled.totalMs / plain.totalMs).toFixed(2),
+        sizeKiB.toFixed(1),
+      ]);
     }
     rmSync(unbundled.dir, { recursive: true, force: true });
 
     // Cleanup cost: the same run on 10 k and on 1 M rows (it should cost what it finds).
-    const scale = await measureCleanupScale({ databaseUrl: databaseUrl ? benchDatabaseUrl(databaseUrl) : undefined, large: CLEANUP_ROWS });
+    const scale = await measureCleanupScale({
+      databaseUrl: databaseUrl ? benchDatabaseUrl(databaseUrl) : undefined,
+      large: CLEANUP_ROWS,
+    });
     report.cleanupScale = scale;
     rows.push([]);
     rows.push([`cleanup run (${scale.engine}), 100 uploads to expire`, 'ms', '', '', `vs ${scale.smallRows} rows`]);
     rows.push([`table of ${scale.smallRows} uploads`, scale.smallMs.toFixed(1), '', '', '1.00']);
-    rows.push([`table of ${scale.largeRows} uploads`, scale.largeMs.toFixed(1), '', '', (scale.largeMs / scale.smallMs).toFixed(2)]);
+    rows.push([
+      `table of ${scale.largeRows} uploads`,
+      scale.largeMs.toFixed(1),
+      '',
+      '',
+      (scale.largeMs / scale.smallMs).toFixed(2),
+    ]);
 
     // Upload: the official COS SDK into the emulator vs a raw HTTP PUT of the same file to a bare server.
     const upload = await measureUploadThroughput(UPLOAD_MB);
@@ -292,16 +348,40 @@ async function main(): Promise<void> {
     rows.push([]);
     rows.push([`upload ${UPLOAD_MB} MB on loopback`, 'MB/s', '', '', 'vs raw HTTP PUT']);
     rows.push(['raw HTTP PUT to a bare Node server', upload.rawPut.toFixed(0), '', '', '1.00']);
-    rows.push(['cos-nodejs-sdk-v5 sliceUploadFile → emulator', upload.sliceUploadFile.toFixed(0), '', '', (upload.sliceUploadFile / upload.rawPut).toFixed(2)]);
-    rows.push(['cos-nodejs-sdk-v5 putObject → emulator', upload.putObject.toFixed(0), '', '', (upload.putObject / upload.rawPut).toFixed(2)]);
+    rows.push([
+      'cos-nodejs-sdk-v5 sliceUploadFile → emulator',
+      upload.sliceUploadFile.toFixed(0),
+      '',
+      '',
+      (upload.sliceUploadFile / upload.rawPut).toFixed(2),
+    ]);
+    rows.push([
+      'cos-nodejs-sdk-v5 putObject → emulator',
+      upload.putObject.toFixed(0),
+      '',
+      '',
+      (upload.putObject / upload.rawPut).toFixed(2),
+    ]);
 
     // Recovery without VOD resending: cleanup periods the slowest upload needed after its processing finished.
     if (postgresBinaries()) {
       const recovery = await measureRecovery();
       report.recovery = recovery;
       rows.push([]);
-      rows.push([`recovery, ${recovery.uploads} uploads: 30 % callbacks dropped, 30 % duplicated, 30 s database outage`, 'periods', '', '', 'target']);
-      rows.push([`slowest upload, cleanup periods (${recovery.periodSeconds} s) after its processing finished`, String(recovery.slowestPeriods), '', '', '≤ 2']);
+      rows.push([
+        `recovery, ${recovery.uploads} uploads: 30 % callbacks dropped, 30 % duplicated, 30 s database outage`,
+        'periods',
+        '',
+        '',
+        'target',
+      ]);
+      rows.push([
+        `slowest upload, cleanup periods (${recovery.periodSeconds} s) after its processing finished`,
+        String(recovery.slowestPeriods),
+        '',
+        '',
+        '≤ 2',
+      ]);
     } else {
       rows.push([], ['recovery: skipped (no PostgreSQL server binaries: apt-get install postgresql)']);
     }
@@ -310,7 +390,9 @@ async function main(): Promise<void> {
     rmSync(dataDir, { recursive: true, force: true });
   }
 
-  console.log(`\nnpm run bench — Node ${process.version}, ${os.cpus().length} cores, ${DURATION_S} s × ${CONNECTIONS} connections\n`);
+  console.log(
+    `\nnpm run bench — Node ${process.version}, ${os.cpus().length} cores, ${DURATION_S} s × ${CONNECTIONS} connections\n`,
+  );
   const widths = rows.reduce<number[]>((w, row) => w.map((width, i) => Math.max(width, row[i]?.length ?? 0)), [0, 0, 0, 0, 0]);
   for (const row of rows) console.log(row.map((cell, i) => cell.padEnd(widths[i]!)).join('  '));
   mkdirSync(path.join(root, 'bench', 'results'), { recursive: true });

@@ -8,7 +8,10 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import querystring from 'node:querystring';
 
-type Handler = (event: unknown, context: unknown) => Promise<{ statusCode: number; headers: Record<string, string>; body: string }>;
+type Handler = (
+  event: unknown,
+  context: unknown,
+) => Promise<{ statusCode: number; headers: Record<string, string>; body: string }>;
 
 /** The client-upload signature exactly as Tencent's doc sample builds it: no auth, no database. */
 function naiveHandler(): Handler {
@@ -16,7 +19,12 @@ function naiveHandler(): Handler {
   const secretKey = process.env.VOD_SECRET_KEY!;
   return async () => {
     const now = Math.floor(Date.now() / 1000);
-    const original = querystring.stringify({ secretId, currentTimeStamp: now, expireTime: now + 3600, random: randomInt(0, 2 ** 32) });
+    const original = querystring.stringify({
+      secretId,
+      currentTimeStamp: now,
+      expireTime: now + 3600,
+      random: randomInt(0, 2 ** 32),
+    });
     const mac = createHmac('sha1', secretKey).update(original).digest();
     const signature = Buffer.concat([mac, Buffer.from(original)]).toString('base64');
     return { statusCode: 200, headers: { 'content-type': 'application/json' }, body: JSON.stringify({ signature }) };
@@ -28,7 +36,11 @@ const noopHandler: Handler = async () => ({ statusCode: 200, headers: { 'content
 
 const target = process.argv[2]!;
 const handler: Handler =
-  target === '--naive' ? naiveHandler() : target === '--noop' ? noopHandler : (require(target) as { main_handler: Handler }).main_handler;
+  target === '--naive'
+    ? naiveHandler()
+    : target === '--noop'
+      ? noopHandler
+      : (require(target) as { main_handler: Handler }).main_handler;
 let requests = 0;
 
 const server = createServer((req, res) => {

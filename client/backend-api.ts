@@ -37,22 +37,39 @@ export class BackendApi {
     if (answer.status === 401 || answer.status === 403 || answer.status === 429) {
       const retryAfter = Number(answer.headers.get('retry-after'));
       const refused = answer.status === 429 ? 'rate limit reached' : answer.status === 401 ? 'token refused' : 'forbidden';
-      return failure('signature-refused', `${what}: ${refused} (${answer.status}${err?.code ? ` ${err.code}` : ''}): ${message}`, {
-        ...details,
-        ...(Number.isFinite(retryAfter) && retryAfter > 0 ? { retryAfterSeconds: retryAfter } : {}),
-      });
+      return failure(
+        'signature-refused',
+        `${what}: ${refused} (${answer.status}${err?.code ? ` ${err.code}` : ''}): ${message}`,
+        {
+          ...details,
+          ...(Number.isFinite(retryAfter) && retryAfter > 0 ? { retryAfterSeconds: retryAfter } : {}),
+        },
+      );
     }
     if (answer.status === 400 || answer.status === 413 || answer.status === 415 || answer.status === 422) {
-      return failure('bad-input', `${what}: the backend refused the request (${answer.status}${err?.field ? `, field ${err.field}` : ''}): ${message}`, details);
+      return failure(
+        'bad-input',
+        `${what}: the backend refused the request (${answer.status}${err?.field ? `, field ${err.field}` : ''}): ${message}`,
+        details,
+      );
     }
     if ((answer.status === 404 || answer.status === 409) && uploadId) {
       // The upload is unknown, not this user's, or no longer waiting for its file.
       return failure('signature-refused', `${what}: ${message} (${answer.status})`, details);
     }
     if (answer.status === 404 || answer.status === 405) {
-      return failure('bad-input', `${what}: ${this.apiBaseUrl} has no such route (${answer.status}); is it the upload backend's base URL?`, details);
+      return failure(
+        'bad-input',
+        `${what}: ${this.apiBaseUrl} has no such route (${answer.status}); is it the upload backend's base URL?`,
+        details,
+      );
     }
-    return failure('network', `${what}: the backend answered ${answer.status}: ${message}`, details, answer.status >= 500 || answer.status === 408);
+    return failure(
+      'network',
+      `${what}: the backend answered ${answer.status}: ${message}`,
+      details,
+      answer.status >= 500 || answer.status === 408,
+    );
   }
 
   /** `POST /upload-signature` (with retries on network errors and 5xx). */
@@ -85,11 +102,13 @@ export class BackendApi {
         what,
       );
       if (answer.status !== 200) {
-        if (answer.status === 404) throw failure('bad-input', `${what}: upload ${uploadId} not found (404)`, { status: 404, uploadId });
+        if (answer.status === 404)
+          throw failure('bad-input', `${what}: upload ${uploadId} not found (404)`, { status: 404, uploadId });
         throw this.backendError(answer, what, uploadId);
       }
       const view = answer.body as UploadView | undefined;
-      if (!view || typeof view.status !== 'string') throw failure('network', `${what}: the backend's answer has no status`, { uploadId }, true);
+      if (!view || typeof view.status !== 'string')
+        throw failure('network', `${what}: the backend's answer has no status`, { uploadId }, true);
       return view;
     });
   }

@@ -69,7 +69,10 @@ const browserPlatform: Platform = {
     if (!blob || typeof blob !== 'object' || typeof blob.size !== 'number' || typeof blob.slice !== 'function') {
       throw new VodUploadError('bad-input', `the ${role} must be a File (or a Blob with a name)`);
     }
-    const name = typeof blob.name === 'string' && blob.name ? blob.name : `${role}.${(blob.type.split('/')[1] ?? 'bin').replace(/[^a-z0-9]/gi, '')}`;
+    const name =
+      typeof blob.name === 'string' && blob.name
+        ? blob.name
+        : `${role}.${(blob.type.split('/')[1] ?? 'bin').replace(/[^a-z0-9]/gi, '')}`;
     return {
       name,
       size: blob.size,
@@ -112,6 +115,9 @@ export class VodUploader extends VodUploaderCore {
   }
 }
 
-export function uploadVideo(file: BrowserFile, options: VodUploaderOptions & UploadCallOptions & { cover?: BrowserFile }): Promise<UploadResult> {
+export function uploadVideo(
+  file: BrowserFile,
+  options: VodUploaderOptions & UploadCallOptions & { cover?: BrowserFile },
+): Promise<UploadResult> {
   return new VodUploader(options).upload(file, options);
 }

@@ -61,7 +61,13 @@ export async function uploadToCos(
   const stillValid = (c: typeof credential) => transfer.clock() < c.obtainedAt + lifetimeMs(c) - 5_000;
   const refresh = async () => {
     const sig = await transfer.getSignature({ uploadId }, signal);
-    const data = await transfer.ugc.call<UgcApplyData>('ApplyUploadUGC', uploadId, sig.signature, { vodSessionKey: apply.vodSessionKey }, signal);
+    const data = await transfer.ugc.call<UgcApplyData>(
+      'ApplyUploadUGC',
+      uploadId,
+      sig.signature,
+      { vodSessionKey: apply.vodSessionKey },
+      signal,
+    );
     credential = obtain(data);
     forceRefresh = false;
     refreshes += 1;
@@ -93,10 +99,14 @@ export async function uploadToCos(
         if (error instanceof VodUploadError && error.kind === 'cancelled') throw error;
         // Keep using the current credential while it lasts; renewal is tried again on the next request.
         if (!stillValid(credential)) {
-          throw new VodUploadError('credentials-expired', `the temporary COS credential expired and could not be renewed: ${error instanceof Error ? error.message : String(error)}`, {
-            uploadId,
-            cause: error,
-          });
+          throw new VodUploadError(
+            'credentials-expired',
+            `the temporary COS credential expired and could not be renewed: ${error instanceof Error ? error.message : String(error)}`,
+            {
+              uploadId,
+              cause: error,
+            },
+          );
         }
       }
     }
@@ -115,7 +125,13 @@ export async function uploadToCos(
     FileParallelLimit: 2,
     ProgressInterval: 200,
     getAuthorization: (
-      options: { Method?: string; Pathname?: string; Key?: string; Query?: Record<string, unknown>; Headers?: Record<string, unknown> },
+      options: {
+        Method?: string;
+        Pathname?: string;
+        Key?: string;
+        Query?: Record<string, unknown>;
+        Headers?: Record<string, unknown>;
+      },
       callback: (auth: Record<string, unknown>) => void,
     ) => {
       currentCredential().then(
@@ -133,7 +149,11 @@ export async function uploadToCos(
           callback({ Authorization, SecurityToken: c.token });
         },
         (error: unknown) => {
-          fail(error instanceof VodUploadError ? error : new VodUploadError('credentials-expired', String(error), { uploadId, cause: error }));
+          fail(
+            error instanceof VodUploadError
+              ? error
+              : new VodUploadError('credentials-expired', String(error), { uploadId, cause: error }),
+          );
           callback({}); // the SDK turns this into a request error; the upload is already failing
         },
       );
@@ -175,23 +195,32 @@ export async function uploadToCos(
       fatalPromise,
       Promise.all(
         jobs.map((job) =>
-          runCosTask(cos, tasks, {
-            Bucket: bucket,
-            Region: region,
-            Key: job.key,
-            ...job.source.cosParams,
-            UploadData: watchUploadData((bytes) => {
-              kept[job.role] = Math.min(job.source.size, bytes);
-              loaded[job.role] = Math.max(loaded[job.role], kept[job.role]);
-              if (bytes > 0) report();
-            }),
-            onProgress: (info: { loaded?: number }) => {
-              loaded[job.role] = Math.min(job.source.size, Math.max(kept[job.role], Number(info?.loaded ?? 0)));
-              report();
+          runCosTask(
+            cos,
+            tasks,
+            {
+              Bucket: bucket,
+              Region: region,
+              Key: job.key,
+              ...job.source.cosParams,
+              UploadData: watchUploadData((bytes) => {
+                kept[job.role] = Math.min(job.source.size, bytes);
+                loaded[job.role] = Math.max(loaded[job.role], kept[job.role]);
+                if (bytes > 0) report();
+              }),
+              onProgress: (info: { loaded?: number }) => {
+                loaded[job.role] = Math.min(job.source.size, Math.max(kept[job.role], Number(info?.loaded ?? 0)));
+                report();
+              },
             },
-          }, transfer.retryPolicy, signal, uploadId, () => {
-            forceRefresh = true;
-          }, () => fatalError),
+            transfer.retryPolicy,
+            signal,
+            uploadId,
+            () => {
+              forceRefresh = true;
+            },
+            () => fatalError,
+          ),
         ),
       ),
     ]);
@@ -272,7 +301,8 @@ function watchUploadData(onKept: (bytes: number) => void): Record<string, unknow
       parts = value;
       if (!Array.isArray(value)) return;
       let bytes = 0;
-      for (const part of value as Array<{ Uploaded?: boolean; Size?: number | string }>) if (part?.Uploaded) bytes += Number(part.Size) || 0;
+      for (const part of value as Array<{ Uploaded?: boolean; Size?: number | string }>)
+        if (part?.Uploaded) bytes += Number(part.Size) || 0;
       onKept(bytes);
     },
   });
@@ -281,16 +311,36 @@ function watchUploadData(onKept: (bytes: number) => void): Record<string, unknow
 
 /** Maps a COS SDK error to a typed one (retryable: network, 5xx, expired credential, request timeouts). */
 export function classifyCosError(err: unknown, uploadId?: string): VodUploadError {
-  const e = (err ?? {}) as { statusCode?: number; code?: string; message?: string; error?: { Code?: string; Message?: string } | string };
+  const e = (err ?? {}) as {
+    statusCode?: number;
+    code?: string;
+    message?: string;
+    error?: { Code?: string; Message?: string } | string;
+  };
   const inner = typeof e.error === 'object' && e.error ? e.error : undefined;
   const code = inner?.Code ?? e.code;
   const message = inner?.Message ?? e.message ?? (typeof e.error === 'string' ? e.error : 'COS request failed');
   const status = e.statusCode;
   if (status === 403 && /expired/i.test(`${code} ${message}`)) {
-    return failure('credentials-expired', `COS refused the temporary credential: ${message}`, { status, code, uploadId, cause: err }, true);
+    return failure(
+      'credentials-expired',
+      `COS refused the temporary credential: ${message}`,
+      { status, code, uploadId, cause: err },
+      true,
+    );
   }
   if (status === undefined || status === 0) {
-    return failure('network', `COS could not be reached: ${message}${code ? ` (${code})` : ''}`, { code, uploadId, cause: err }, true);
+    return failure(
+      'network',
+      `COS could not be reached: ${message}${code ? ` (${code})` : ''}`,
+      { code, uploadId, cause: err },
+      true,
+    );
   }
-  return failure('upload-failed', `COS answered ${status}${code ? ` ${code}` : ''}: ${message}`, { status, code, uploadId, cause: err }, status >= 500 || status === 408 || status === 429);
+  return failure(
+    'upload-failed',
+    `COS answered ${status}${code ? ` ${code}` : ''}: ${message}`,
+    { status, code, uploadId, cause: err },
+    status >= 500 || status === 408 || status === 429,
+  );
 }

@@ -127,9 +127,13 @@ function nodePlatform(options: NodeUploaderOptions): Platform {
         stat = await fs.promises.stat(absolute);
       } catch (error) {
         const code = (error as NodeJS.ErrnoException).code;
-        throw new VodUploadError('bad-input', code === 'ENOENT' ? `${role} file not found: ${filePath}` : `cannot read the ${role} file ${filePath} (${code})`, {
-          cause: error,
-        });
+        throw new VodUploadError(
+          'bad-input',
+          code === 'ENOENT' ? `${role} file not found: ${filePath}` : `cannot read the ${role} file ${filePath} (${code})`,
+          {
+            cause: error,
+          },
+        );
       }
       if (!stat.isFile()) throw new VodUploadError('bad-input', `the ${role} is not a regular file: ${filePath}`);
       try {
@@ -146,7 +150,9 @@ function nodePlatform(options: NodeUploaderOptions): Platform {
     },
     createCos(cosOptions) {
       fs.mkdirSync(path.join(stateDir, 'cos'), { recursive: true });
-      return new COS({ ConfCwd: path.join(stateDir, 'cos'), ...cosOptions } as ConstructorParameters<typeof COS>[0]) as unknown as CosLike;
+      return new COS({ ConfCwd: path.join(stateDir, 'cos'), ...cosOptions } as ConstructorParameters<
+        typeof COS
+      >[0]) as unknown as CosLike;
     },
     signCos(signOptions) {
       return COS.getAuthorization(signOptions as unknown as Parameters<typeof COS.getAuthorization>[0]);
@@ -176,6 +182,9 @@ export class VodUploader extends VodUploaderCore {
 }
 
 /** One-shot upload: `new VodUploader(options).upload(file, options)`. */
-export function uploadVideo(file: NodeFile, options: NodeUploaderOptions & UploadCallOptions & { cover?: NodeFile }): Promise<UploadResult> {
+export function uploadVideo(
+  file: NodeFile,
+  options: NodeUploaderOptions & UploadCallOptions & { cover?: NodeFile },
+): Promise<UploadResult> {
   return new VodUploader(options).upload(file, options);
 }

@@ -38,5 +38,11 @@ export const RESUME_MAX_AGE_MS = 7 * 24 * 3600_000;
 
 export function isResumeRecord(value: unknown): value is ResumeRecord {
   const v = value as ResumeRecord | null;
-  return !!v && typeof v === 'object' && typeof v.uploadId === 'string' && typeof v.vodSessionKey === 'string' && typeof v.savedAt === 'number';
+  return (
+    !!v &&
+    typeof v === 'object' &&
+    typeof v.uploadId === 'string' &&
+    typeof v.vodSessionKey === 'string' &&
+    typeof v.savedAt === 'number'
+  );
 }

@@ -9,7 +9,12 @@ import type { RetryPolicy } from './options.ts';
 const RETRYABLE = Symbol('retryable');
 type RetryableError = VodUploadError & { [RETRYABLE]?: boolean };
 
-export function failure(kind: VodUploadErrorKind, message: string, details: ConstructorParameters<typeof VodUploadError>[2] = {}, retryable = false): VodUploadError {
+export function failure(
+  kind: VodUploadErrorKind,
+  message: string,
+  details: ConstructorParameters<typeof VodUploadError>[2] = {},
+  retryable = false,
+): VodUploadError {
   const error = new VodUploadError(kind, message, details) as RetryableError;
   if (retryable) Object.defineProperty(error, RETRYABLE, { value: true });
   return error;

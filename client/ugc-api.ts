@@ -31,7 +31,11 @@ export class UgcApi {
   }
 
   /** One UGC API call; HTTP and transport problems are retryable `network` errors. */
-  private async send(action: string, body: Record<string, unknown>, signal: AbortSignal | undefined): Promise<{ code: number; message: string; data: unknown }> {
+  private async send(
+    action: string,
+    body: Record<string, unknown>,
+    signal: AbortSignal | undefined,
+  ): Promise<{ code: number; message: string; data: unknown }> {
     const host = this.vodHosts[this.vodHost % this.vodHosts.length]!;
     const switchHost = () => {
       this.vodHost += 1;
@@ -51,7 +55,12 @@ export class UgcApi {
     const reply = answer.body as { code?: unknown; message?: unknown; data?: unknown } | undefined;
     if (answer.status !== 200 || !reply || typeof reply.code !== 'number') {
       switchHost();
-      throw failure('network', `${action}: ${host} answered HTTP ${answer.status}${answer.text ? `: ${answer.text.slice(0, 200)}` : ''}`, { status: answer.status }, true);
+      throw failure(
+        'network',
+        `${action}: ${host} answered HTTP ${answer.status}${answer.text ? `: ${answer.text.slice(0, 200)}` : ''}`,
+        { status: answer.status },
+        true,
+      );
     }
     return { code: reply.code, message: String(reply.message ?? ''), data: reply.data };
   }
@@ -69,7 +78,8 @@ export class UgcApi {
   ): Promise<T> {
     const kind = action === 'ApplyUploadUGC' ? 'apply-failed' : 'commit-failed';
     return withRetry(this.retryPolicy, signal, async (attempt) => {
-      const signature = attempt === 0 && firstSignature ? firstSignature : (await this.getSignature({ uploadId }, signal)).signature;
+      const signature =
+        attempt === 0 && firstSignature ? firstSignature : (await this.getSignature({ uploadId }, signal)).signature;
       const reply = await this.send(action, { signature, ...body, uploadFromWeb: true }, signal);
       if (reply.code === UGC_CODES.OK) return reply.data as T;
       const retryable = UGC_RETRYABLE_CODES.includes(reply.code);

@@ -99,7 +99,11 @@ export class VodUploaderCore {
     const video = await this.platform.describe(file, 'video');
     const cover = call.cover === undefined || call.cover === null ? undefined : await this.platform.describe(call.cover, 'cover');
     const videoType = (call.fileType ?? extension(video.name)).toLowerCase().replace(/^\./, '');
-    if (!videoType) throw new VodUploadError('bad-input', `cannot tell the video type of "${video.name}": give it an extension or pass fileType`);
+    if (!videoType)
+      throw new VodUploadError(
+        'bad-input',
+        `cannot tell the video type of "${video.name}": give it an extension or pass fileType`,
+      );
     if (video.size === 0) throw new VodUploadError('bad-input', `"${video.name}" is empty`);
     const coverType = cover ? extension(cover.name) : undefined;
     if (cover && !coverType) throw new VodUploadError('bad-input', `cannot tell the image type of the cover "${cover.name}"`);
@@ -135,7 +139,13 @@ export class VodUploaderCore {
         timings.signatureMs += Date.now() - t;
         stage({ stage: 'apply', uploadId: record.uploadId, resumed: true });
         t = Date.now();
-        apply = await this.ugc.call<UgcApplyData>('ApplyUploadUGC', record.uploadId, sig.signature, { vodSessionKey: record.vodSessionKey }, signal);
+        apply = await this.ugc.call<UgcApplyData>(
+          'ApplyUploadUGC',
+          record.uploadId,
+          sig.signature,
+          { vodSessionKey: record.vodSessionKey },
+          signal,
+        );
         timings.applyMs += Date.now() - t;
         uploadId = record.uploadId;
         resumed = true;
@@ -185,7 +195,9 @@ export class VodUploaderCore {
       await store?.set(resumeKey, record);
     }
     if (!apply.tempCertificate || !apply.vodSessionKey || (!apply.video && !record?.uploaded)) {
-      throw new VodUploadError('apply-failed', 'ApplyUploadUGC answered without a credential, session key or storage path', { uploadId });
+      throw new VodUploadError('apply-failed', 'ApplyUploadUGC answered without a credential, session key or storage path', {
+        uploadId,
+      });
     }
 
     // COS
@@ -210,7 +222,13 @@ export class VodUploaderCore {
     t = Date.now();
     let commit: UgcCommitData;
     try {
-      commit = await this.ugc.call<UgcCommitData>('CommitUploadUGC', uploadId, undefined, { vodSessionKey: apply.vodSessionKey }, signal);
+      commit = await this.ugc.call<UgcCommitData>(
+        'CommitUploadUGC',
+        uploadId,
+        undefined,
+        { vodSessionKey: apply.vodSessionKey },
+        signal,
+      );
     } catch (error) {
       if (error instanceof VodUploadError && error.kind === 'commit-failed' && error.code === 10008 && store && record) {
         await store.set(resumeKey, { ...record, uploaded: false }); // the objects are not all there: upload again next time
@@ -278,7 +296,11 @@ export class VodUploaderCore {
       }
       const left = deadline - Date.now();
       if (left <= 0) {
-        throw new VodUploadError('timeout', `upload ${uploadId} is still ${view.status} after ${options.timeoutMs ?? 600_000} ms`, { uploadId, upload: view });
+        throw new VodUploadError(
+          'timeout',
+          `upload ${uploadId} is still ${view.status} after ${options.timeoutMs ?? 600_000} ms`,
+          { uploadId, upload: view },
+        );
       }
       await sleep(Math.min(interval, left), options.signal);
       interval = Math.min(options.maxIntervalMs ?? 5000, Math.round(interval * 1.5));

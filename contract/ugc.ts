@@ -27,7 +27,11 @@ export const UGC_CODES = {
 } as const;
 
 /** The codes after which the client asks for a fresh signature and tries again. */
-export const UGC_RETRYABLE_CODES: readonly number[] = [UGC_CODES.InternalError, UGC_CODES.SignatureExpired, UGC_CODES.SignatureReused];
+export const UGC_RETRYABLE_CODES: readonly number[] = [
+  UGC_CODES.InternalError,
+  UGC_CODES.SignatureExpired,
+  UGC_CODES.SignatureReused,
+];
 
 /** ApplyUploadUGC's `data`: where to put the bytes and the temporary COS credential to do it with. */
 export interface UgcApplyData {

@@ -30,9 +30,11 @@ const HIDDEN_CHARACTER = /[\p{Cc}\p{Cf}\p{Default_Ignorable_Code_Point}]|(?! )\p
  */
 function appUserId(value: unknown, source: string): string {
   const refuse = (reason: string) => new UnauthorizedError(`${source} is not a usable user id: ${reason}`);
-  if (typeof value !== 'string') throw refuse(typeof value === 'number' ? 'it must be a string, not a number' : 'it must be a string');
+  if (typeof value !== 'string')
+    throw refuse(typeof value === 'number' ? 'it must be a string, not a number' : 'it must be a string');
   if (/\p{Cs}/u.test(value)) throw refuse('it holds a lone surrogate (not valid Unicode)');
-  if (HIDDEN_CHARACTER.test(value)) throw refuse('it holds a control, format, invisible or separator character (only the space is allowed)');
+  if (HIDDEN_CHARACTER.test(value))
+    throw refuse('it holds a control, format, invisible or separator character (only the space is allowed)');
   if (/^ *$/.test(value)) throw refuse('it is empty or blank');
   if ([...value].length > MAX_USER_ID_LENGTH) throw refuse(`it must be 1-${MAX_USER_ID_LENGTH} characters`);
   if (value.startsWith(' ') || value.endsWith(' ')) throw refuse('it must not start or end with a space');

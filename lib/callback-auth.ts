@@ -199,7 +199,8 @@ export function authenticatedCallbackBody(
   if (settings.signKeys.length > 0) {
     const fields = callbackSignFields(body, request.query, request.headers);
     const verdict = verifyCallbackSign(fields, settings.signKeys, nowSeconds ?? Math.floor(Date.now() / 1000));
-    if (verdict !== 'ok') refuse(new ForbiddenError(`The callback signature is ${verdict === 'missing' ? 'missing' : `not valid (${verdict})`}`));
+    if (verdict !== 'ok')
+      refuse(new ForbiddenError(`The callback signature is ${verdict === 'missing' ? 'missing' : `not valid (${verdict})`}`));
   }
   return body;
 }

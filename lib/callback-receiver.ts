@@ -49,7 +49,8 @@ export async function receiveCallback(
     if (settings.diagnostics) request.log.info('callback shape', { ...describeCallback(request, notes, response.status) });
     return response;
   } catch (error) {
-    if (settings.diagnostics) request.log.info('callback shape', { ...describeCallback(request, notes, statusOf(error), reasonOf(error, notes)) });
+    if (settings.diagnostics)
+      request.log.info('callback shape', { ...describeCallback(request, notes, statusOf(error), reasonOf(error, notes)) });
     throw error;
   }
 }
@@ -73,7 +74,9 @@ export function describeCallback(request: HttpRequest, notes: CallbackAuthNotes,
         : body === undefined
           ? '(empty)'
           : `(a JSON ${Array.isArray(body) ? 'array' : body === null ? 'null' : typeof body}, not an object)`,
-    signAndTAt: sign.foundAt ?? (sign.partial.length === 0 ? `not found${unread}` : `not found as a pair${unread} (only ${sign.partial.join(', ')})`),
+    signAndTAt:
+      sign.foundAt ??
+      (sign.partial.length === 0 ? `not found${unread}` : `not found as a pair${unread} (only ${sign.partial.join(', ')})`),
     eventType: eventTypeOf(isObject ? (body as Record<string, unknown>).EventType : undefined),
     verdict: status < 400 ? 'accepted' : status < 500 ? 'refused' : 'failed',
     status,
@@ -87,7 +90,9 @@ function eventTypeOf(value: unknown): string {
 }
 
 function names(list: string[]): string[] {
-  const shown = list.slice(0, MAX_NAMES).map((name) => (name.length > MAX_NAME_LENGTH ? `${name.slice(0, MAX_NAME_LENGTH)}…` : name));
+  const shown = list
+    .slice(0, MAX_NAMES)
+    .map((name) => (name.length > MAX_NAME_LENGTH ? `${name.slice(0, MAX_NAME_LENGTH)}…` : name));
   return list.length > MAX_NAMES ? [...shown, `…and ${list.length - MAX_NAMES} more`] : shown;
 }
 

@@ -37,7 +37,12 @@ const boolean = (fallback: boolean) =>
 
 const list = (fallback: string[]) =>
   optionalString.transform((value) =>
-    value === undefined ? fallback : value.split(',').map((item) => item.trim()).filter((item) => item !== ''),
+    value === undefined
+      ? fallback
+      : value
+          .split(',')
+          .map((item) => item.trim())
+          .filter((item) => item !== ''),
   );
 
 const lowerCaseList = (fallback: string[]) => list(fallback).transform((items) => items.map((i) => i.toLowerCase()));
@@ -65,10 +70,18 @@ export const settingsSchema = z.object({
   VOD_SECRET_KEY: z.string({ error: 'is required' }).trim().min(1, 'is required'),
   VOD_SUB_APP_ID: optionalInteger(1, 0xffffffff),
   VOD_REGION: optionalString
-    .pipe(z.string().regex(/^[a-z]+(-[a-z0-9]+)+$/, 'must be a region such as ap-guangzhou').optional())
+    .pipe(
+      z
+        .string()
+        .regex(/^[a-z]+(-[a-z0-9]+)+$/, 'must be a region such as ap-guangzhou')
+        .optional(),
+    )
     .transform((v) => v ?? 'ap-guangzhou'),
   VOD_API_ENDPOINT: optionalString.pipe(
-    z.string().regex(/^[A-Za-z0-9.-]+(:\d{1,5})?$/, 'must be host or host:port, without a scheme').optional(),
+    z
+      .string()
+      .regex(/^[A-Za-z0-9.-]+(:\d{1,5})?$/, 'must be host or host:port, without a scheme')
+      .optional(),
   ),
   VOD_API_PROTOCOL: optionalString.pipe(z.enum(['https://', 'http://']).optional()).transform((v) => v ?? 'https://'),
 
@@ -82,7 +95,10 @@ export const settingsSchema = z.object({
   AUTH_CLOCK_SKEW_SECONDS: integer(0, 600, 30),
 
   DATABASE_URL: optionalString.pipe(
-    z.string().regex(/^postgres(ql)?:\/\//, 'must be a postgres:// or postgresql:// URL').optional(),
+    z
+      .string()
+      .regex(/^postgres(ql)?:\/\//, 'must be a postgres:// or postgresql:// URL')
+      .optional(),
   ),
   DATABASE_POOL_MAX: integer(1, 100, 2),
   DATA_DIR: optionalString.transform((v) => v ?? '.data'),
@@ -90,7 +106,12 @@ export const settingsSchema = z.object({
   SIGNATURE_VALIDITY_SECONDS: integer(60, MAX_VALIDITY_SECONDS, 3600),
   UPLOAD_PROCEDURE: optionalString.pipe(z.string().max(128).optional()),
   UPLOAD_CLASS_ID: optionalInteger(0, 0xffffffff),
-  UPLOAD_STORAGE_REGION: optionalString.pipe(z.string().regex(/^[a-z]+(-[a-z0-9]+)+$/, 'must be a region such as ap-guangzhou').optional()),
+  UPLOAD_STORAGE_REGION: optionalString.pipe(
+    z
+      .string()
+      .regex(/^[a-z]+(-[a-z0-9]+)+$/, 'must be a region such as ap-guangzhou')
+      .optional(),
+  ),
   UPLOAD_TASK_PRIORITY: optionalInteger(-10, 10),
   UPLOAD_TASK_NOTIFY_MODE: optionalString.pipe(z.enum(TASK_NOTIFY_MODES).optional()),
   UPLOAD_ONE_TIME_SIGNATURE: boolean(false),
@@ -112,17 +133,29 @@ export const settingsSchema = z.object({
   CALLBACK_DIAGNOSTICS: boolean(false),
 
   PIPELINE_VERSION: optionalString
-    .pipe(z.string().regex(/^[A-Za-z0-9._-]{1,16}$/, 'must be 1-16 letters, digits, dots, dashes or underscores').optional())
+    .pipe(
+      z
+        .string()
+        .regex(/^[A-Za-z0-9._-]{1,16}$/, 'must be 1-16 letters, digits, dots, dashes or underscores')
+        .optional(),
+    )
     .transform((v) => v ?? 'v1'),
   PIPELINE_TRANSCODE_DEFINITIONS: integerList([100010, 100020, 100030]),
   PIPELINE_WATERMARK_DEFINITION: optionalInteger(1, 0xffffffff),
   PIPELINE_WATERMARK_TEXT: optionalString.pipe(z.string().max(100).optional()),
   PIPELINE_TEXT_WATERMARK_DEFINITION: optionalInteger(1, 0xffffffff),
   PIPELINE_SNAPSHOT_DEFINITION: optionalInteger(0, 0xffffffff).transform((v) => v ?? 10),
-  PIPELINE_SNAPSHOT_OFFSETS: list(['1s', '50%']).pipe(z.array(z.string().regex(/^\d+(\.\d+)?(s|%)$/, 'each offset must look like 3.5s or 10%'))),
+  PIPELINE_SNAPSHOT_OFFSETS: list(['1s', '50%']).pipe(
+    z.array(z.string().regex(/^\d+(\.\d+)?(s|%)$/, 'each offset must look like 3.5s or 10%')),
+  ),
   PIPELINE_COVER_DEFINITION: optionalInteger(0, 0xffffffff).transform((v) => v ?? 10),
   PIPELINE_COVER_POSITION: optionalString
-    .pipe(z.string().regex(/^\d+(\.\d+)?(s|%)$/, 'must look like 2s or 10%').optional())
+    .pipe(
+      z
+        .string()
+        .regex(/^\d+(\.\d+)?(s|%)$/, 'must look like 2s or 10%')
+        .optional(),
+    )
     .transform((v) => v ?? '10%'),
   PIPELINE_SPRITE_DEFINITION: optionalInteger(0, 0xffffffff).transform((v) => v ?? 10),
   PIPELINE_GIF_DEFINITION: optionalInteger(0, 0xffffffff).transform((v) => v ?? 0),
@@ -136,13 +169,23 @@ export const settingsSchema = z.object({
   MEDIA_ALLOWED_CONTAINERS: lowerCaseList([]),
   MEDIA_ALLOWED_VIDEO_CODECS: lowerCaseList([]),
 
-  HOTLINK_KEY: optionalString.pipe(z.string().regex(/^[A-Za-z0-9]{8,20}$/, 'must be 8-20 letters or digits').optional()),
+  HOTLINK_KEY: optionalString.pipe(
+    z
+      .string()
+      .regex(/^[A-Za-z0-9]{8,20}$/, 'must be 8-20 letters or digits')
+      .optional(),
+  ),
   HOTLINK_URL_TTL_SECONDS: integer(60, 7 * 86_400, 3600),
   HOTLINK_RLIMIT: optionalInteger(1, 9),
   HOTLINK_PREVIEW_SECONDS: optionalInteger(1, 86_400),
 
   // Player signature (Psign, docs/vod-protocol/player-signature.md): the sub-application's play key.
-  PLAYBACK_KEY: optionalString.pipe(z.string().regex(/^[A-Za-z0-9]{8,64}$/, 'must be 8-64 letters or digits (the play key of the sub-application)').optional()),
+  PLAYBACK_KEY: optionalString.pipe(
+    z
+      .string()
+      .regex(/^[A-Za-z0-9]{8,64}$/, 'must be 8-64 letters or digits (the play key of the sub-application)')
+      .optional(),
+  ),
   VOD_APP_ID: optionalInteger(1, 0xffffffff),
   PLAYBACK_TTL_SECONDS: integer(60, 30 * 86_400, 3600),
   PLAYBACK_AUDIENCE: optionalString.pipe(z.enum(['owner', 'any-user', 'public']).optional()).transform((v) => v ?? 'owner'),
@@ -162,7 +205,6 @@ export const settingsSchema = z.object({
   PROCESSING_SECONDS_PER_MEDIA_SECOND: integer(1, 1000, 1),
   FAILED_RETENTION_DAYS: integer(0, 3650, 7),
   EVENT_RETENTION_DAYS: integer(5, 3650, 14),
-
 });
 
 export type Settings = z.infer<typeof settingsSchema>;

@@ -13,7 +13,6 @@ export class ConfigError extends Error {
   }
 }
 
-
 export interface Config {
   stage: string;
   production: boolean;
@@ -166,12 +165,16 @@ export function loadConfig(env: Record<string, string | undefined>, needs: Confi
   // the same key) would be accepted here. Some providers put no `aud` in access tokens: hence the opt-out.
   if (production && needs.userAuth && !e.AUTH_JWT_ISSUER) fail('AUTH_JWT_ISSUER is required when STAGE is production');
   if (production && needs.userAuth && !e.AUTH_JWT_AUDIENCE && !e.AUTH_ALLOW_ANY_AUDIENCE) {
-    fail('AUTH_JWT_AUDIENCE is required when STAGE is production (or AUTH_ALLOW_ANY_AUDIENCE=true to accept tokens for any audience)');
+    fail(
+      'AUTH_JWT_AUDIENCE is required when STAGE is production (or AUTH_ALLOW_ANY_AUDIENCE=true to accept tokens for any audience)',
+    );
   }
   if (e.AUTH_ALLOW_ANY_AUDIENCE && e.AUTH_JWT_AUDIENCE) fail('set only one of AUTH_JWT_AUDIENCE and AUTH_ALLOW_ANY_AUDIENCE');
   if (production && !e.DATABASE_URL) fail('DATABASE_URL is required when STAGE is production');
   if (production && e.VOD_SUB_APP_ID === undefined) {
-    fail('VOD_SUB_APP_ID is required when STAGE is production (VOD accounts opened since 2023-12-25 must name the sub-application in every call)');
+    fail(
+      'VOD_SUB_APP_ID is required when STAGE is production (VOD accounts opened since 2023-12-25 must name the sub-application in every call)',
+    );
   }
   if (production && e.CORS_ALLOWED_ORIGINS.includes('*')) fail('CORS_ALLOWED_ORIGINS=* is refused when STAGE is production');
   if (e.PIPELINE_WATERMARK_TEXT && !e.PIPELINE_TEXT_WATERMARK_DEFINITION) {
@@ -179,12 +182,14 @@ export function loadConfig(env: Record<string, string | undefined>, needs: Confi
   }
   // The doc's appId is the sub-application's id when one is used (docs/vod-protocol/player-signature.md).
   const playbackAppId = e.VOD_APP_ID ?? e.VOD_SUB_APP_ID;
-  if (e.PLAYBACK_KEY && playbackAppId === undefined) fail('VOD_APP_ID (or VOD_SUB_APP_ID) is required with PLAYBACK_KEY: the player signature names the app');
+  if (e.PLAYBACK_KEY && playbackAppId === undefined)
+    fail('VOD_APP_ID (or VOD_SUB_APP_ID) is required with PLAYBACK_KEY: the player signature names the app');
   if (e.PLAYBACK_KEY && e.HOTLINK_PREVIEW_SECONDS !== undefined && e.HOTLINK_PREVIEW_SECONDS < 30) {
     fail('HOTLINK_PREVIEW_SECONDS must be at least 30 with PLAYBACK_KEY (the player signature refuses a shorter exper)');
   }
   // A fresh signature never outlives its upload's age limit.
-  if (e.UPLOAD_MAX_AGE_SECONDS < e.SIGNATURE_VALIDITY_SECONDS) fail('UPLOAD_MAX_AGE_SECONDS must be at least SIGNATURE_VALIDITY_SECONDS');
+  if (e.UPLOAD_MAX_AGE_SECONDS < e.SIGNATURE_VALIDITY_SECONDS)
+    fail('UPLOAD_MAX_AGE_SECONDS must be at least SIGNATURE_VALIDITY_SECONDS');
   if (!e.UPLOAD_PROCEDURE && (e.UPLOAD_TASK_PRIORITY !== undefined || e.UPLOAD_TASK_NOTIFY_MODE !== undefined)) {
     fail('UPLOAD_TASK_PRIORITY and UPLOAD_TASK_NOTIFY_MODE only apply together with UPLOAD_PROCEDURE');
   }
@@ -230,7 +235,12 @@ export function loadConfig(env: Record<string, string | undefined>, needs: Confi
     },
     rateLimit: { signatures: e.RATE_LIMIT_SIGNATURES, windowSeconds: e.RATE_LIMIT_WINDOW_SECONDS },
     http: { corsAllowedOrigins: e.CORS_ALLOWED_ORIGINS, maxBodyBytes: e.HTTP_MAX_BODY_BYTES },
-    callback: { tokens: e.CALLBACK_TOKENS, signKeys: e.CALLBACK_SIGN_KEYS, verifyWithVod: e.CALLBACK_VERIFY_WITH_VOD, diagnostics: e.CALLBACK_DIAGNOSTICS },
+    callback: {
+      tokens: e.CALLBACK_TOKENS,
+      signKeys: e.CALLBACK_SIGN_KEYS,
+      verifyWithVod: e.CALLBACK_VERIFY_WITH_VOD,
+      diagnostics: e.CALLBACK_DIAGNOSTICS,
+    },
     pipeline: {
       version: e.PIPELINE_VERSION,
       transcodeDefinitions: e.PIPELINE_TRANSCODE_DEFINITIONS,
@@ -276,7 +286,12 @@ export function loadConfig(env: Record<string, string | undefined>, needs: Confi
       eventRetentionDays: e.EVENT_RETENTION_DAYS,
     },
     hotlink: e.HOTLINK_KEY
-      ? { key: e.HOTLINK_KEY, urlTtlSeconds: e.HOTLINK_URL_TTL_SECONDS, rlimit: e.HOTLINK_RLIMIT, previewSeconds: e.HOTLINK_PREVIEW_SECONDS }
+      ? {
+          key: e.HOTLINK_KEY,
+          urlTtlSeconds: e.HOTLINK_URL_TTL_SECONDS,
+          rlimit: e.HOTLINK_RLIMIT,
+          previewSeconds: e.HOTLINK_PREVIEW_SECONDS,
+        }
       : undefined,
     playback: e.PLAYBACK_KEY
       ? { key: e.PLAYBACK_KEY, appId: playbackAppId!, ttlSeconds: e.PLAYBACK_TTL_SECONDS, audience: e.PLAYBACK_AUDIENCE }

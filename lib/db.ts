@@ -36,12 +36,30 @@ export interface DatabaseOptions {
 }
 
 /** Connection-level failures (server down, unreachable, restarting, out of slots): retry later. */
-const UNAVAILABLE_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'ENOTFOUND', 'EHOSTUNREACH', 'EPIPE', '57P01', '57P02', '57P03', '53300', '08000', '08001', '08003', '08006']);
+const UNAVAILABLE_CODES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ETIMEDOUT',
+  'ENOTFOUND',
+  'EHOSTUNREACH',
+  'EPIPE',
+  '57P01',
+  '57P02',
+  '57P03',
+  '53300',
+  '08000',
+  '08001',
+  '08003',
+  '08006',
+]);
 
 function isDatabaseUnavailable(error: unknown): boolean {
   const { code, message } = (error ?? {}) as { code?: unknown; message?: unknown };
   if (typeof code === 'string' && UNAVAILABLE_CODES.has(code)) return true;
-  return typeof message === 'string' && /Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error/i.test(message);
+  return (
+    typeof message === 'string' &&
+    /Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error/i.test(message)
+  );
 }
 
 /** Turns a lost database into a 503 (the caller may retry), keeping the cause for the log. */
@@ -119,7 +137,10 @@ class PostgresDatabase implements Database {
 
 class PgliteDatabase implements Database {
   readonly engine = 'pglite' as const;
-  constructor(private readonly db: PGlite, private readonly onClose: () => void) {}
+  constructor(
+    private readonly db: PGlite,
+    private readonly onClose: () => void,
+  ) {}
 
   async query<R>(sql: string, params: readonly unknown[] = []): Promise<QueryResult<R>> {
     const result = await this.db.query<R>(sql, params as unknown[]);

@@ -61,9 +61,15 @@ export class NotFoundError extends HttpError {
 
 export class MethodNotAllowedError extends HttpError {
   constructor(method: string, allowed: readonly string[]) {
-    super(405, 'MethodNotAllowed', `Method ${method} is not allowed; use ${allowed.join(', ')}`, {}, {
-      allow: allowed.join(', '),
-    });
+    super(
+      405,
+      'MethodNotAllowed',
+      `Method ${method} is not allowed; use ${allowed.join(', ')}`,
+      {},
+      {
+        allow: allowed.join(', '),
+      },
+    );
   }
 }
 
@@ -88,9 +94,15 @@ export class UnsupportedMediaTypeError extends HttpError {
 export class TooManyRequestsError extends HttpError {
   constructor(retryAfterSeconds: number) {
     const seconds = Math.max(1, Math.ceil(retryAfterSeconds));
-    super(429, 'RateLimited', `Too many requests; retry after ${seconds} s`, { retryAfter: seconds }, {
-      'retry-after': String(seconds),
-    });
+    super(
+      429,
+      'RateLimited',
+      `Too many requests; retry after ${seconds} s`,
+      { retryAfter: seconds },
+      {
+        'retry-after': String(seconds),
+      },
+    );
   }
 }
 

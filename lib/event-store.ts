@@ -55,7 +55,11 @@ export async function claimEvent(db: Queryable, record: EventRecord): Promise<bo
 }
 
 /** Records what was done, once it is known (same transaction as the claim). */
-export async function recordOutcome(db: Queryable, dedupeKey: string, fields: { outcome: EventOutcome; uploadId?: string }): Promise<void> {
+export async function recordOutcome(
+  db: Queryable,
+  dedupeKey: string,
+  fields: { outcome: EventOutcome; uploadId?: string },
+): Promise<void> {
   await db.query(`UPDATE vod_events SET outcome = $2, upload_id = COALESCE($3, upload_id) WHERE dedupe_key = $1`, [
     dedupeKey,
     fields.outcome,
@@ -119,7 +123,10 @@ export interface SearchCursor {
 }
 
 export async function readSearchCursor(db: Queryable, name: string): Promise<SearchCursor | undefined> {
-  const { rows } = await db.query<{ high_water: Date | string; file_ids: string[] }>('SELECT high_water, file_ids FROM search_cursors WHERE name = $1', [name]);
+  const { rows } = await db.query<{ high_water: Date | string; file_ids: string[] }>(
+    'SELECT high_water, file_ids FROM search_cursors WHERE name = $1',
+    [name],
+  );
   return rows[0] ? { highWater: new Date(rows[0].high_water), fileIds: rows[0].file_ids } : undefined;
 }
 

@@ -19,7 +19,15 @@ import { mediaRejection, NOT_MEDIA, processMediaRequest, unreadableAsVideo } fro
 import { decodeUploadContext } from '#lib/upload-context';
 import { canTransition, isFinal, UploadStatus } from '#lib/upload-lifecycle';
 import { findUploadForEvent, updateUpload, type UploadMedia } from '#lib/upload-store';
-import { isRepeatedSessionIdError, isRetryableVodError, isUnknownTaskError, vodApi, vodErrorCode, type VodApi, type VodCalls } from '#lib/vod-api';
+import {
+  isRepeatedSessionIdError,
+  isRetryableVodError,
+  isUnknownTaskError,
+  vodApi,
+  vodErrorCode,
+  type VodApi,
+  type VodCalls,
+} from '#lib/vod-api';
 import {
   eventDedupeKey,
   newFileUploadFromMediaInfo,
@@ -61,7 +69,11 @@ interface Applied {
   toProcess?: { uploadId: string; fileId: string };
 }
 
-export async function handleVodEvent(deps: VodEventDeps, event: VodEvent, options: { confirmWithVod: boolean }): Promise<HandledEvent> {
+export async function handleVodEvent(
+  deps: VodEventDeps,
+  event: VodEvent,
+  options: { confirmWithVod: boolean },
+): Promise<HandledEvent> {
   const trusted = options.confirmWithVod ? await confirmWithVod(deps, event) : event;
   // Keyed on what is applied: two pushes that VOD confirms as the same state are one event.
   const dedupeKey = eventDedupeKey(trusted);
@@ -160,11 +172,21 @@ async function applyNewFileUpload(tx: Queryable, deps: VodEventDeps, event: NewF
 
   const rejection = mediaRejection(deps.config.mediaRules, { basicInfo: event.media, metaData: event.metaData });
   if (rejection) {
-    await updateUpload(tx, uploadId, { status: UploadStatus.REJECTED, fileId: event.fileId, media, error: { code: 'MediaRejected', message: rejection } });
+    await updateUpload(tx, uploadId, {
+      status: UploadStatus.REJECTED,
+      fileId: event.fileId,
+      media,
+      error: { code: 'MediaRejected', message: rejection },
+    });
     return { outcome: UploadStatus.REJECTED, uploadId };
   }
   if (event.procedureTaskId) {
-    await updateUpload(tx, uploadId, { status: UploadStatus.PROCESSING, fileId: event.fileId, taskId: event.procedureTaskId, media });
+    await updateUpload(tx, uploadId, {
+      status: UploadStatus.PROCESSING,
+      fileId: event.fileId,
+      taskId: event.procedureTaskId,
+      media,
+    });
     return { outcome: UploadStatus.PROCESSING, uploadId };
   }
   await updateUpload(tx, uploadId, { status: UploadStatus.UPLOADED, fileId: event.fileId, media });
@@ -185,7 +207,12 @@ async function applyProcedureStateChanged(tx: Queryable, config: Config, event: 
   if (!upload.media && event.metaData) {
     const rejection = mediaRejection(config.mediaRules, { metaData: event.metaData });
     if (rejection) {
-      await updateUpload(tx, uploadId, { status: UploadStatus.REJECTED, fileId: event.fileId, taskId: event.taskId, error: { code: 'MediaRejected', message: rejection } });
+      await updateUpload(tx, uploadId, {
+        status: UploadStatus.REJECTED,
+        fileId: event.fileId,
+        taskId: event.taskId,
+        error: { code: 'MediaRejected', message: rejection },
+      });
       return { outcome: UploadStatus.REJECTED, uploadId };
     }
   }
@@ -204,15 +231,27 @@ async function applyProcedureStateChanged(tx: Queryable, config: Config, event: 
   if (unreadableAsVideo(summary)) {
     // Not a video VOD can read (random bytes named .mp4): REJECTED, so the next cleanup deletes the media.
     const message = `VOD cannot read the file as video: ${failures.map((f) => `${f.type}: ${f.message || f.errCodeExt}`).join('; ')}`;
-    await updateUpload(tx, uploadId, { ...common, status: UploadStatus.REJECTED, result: results, error: { code: NOT_MEDIA, message, failures } });
+    await updateUpload(tx, uploadId, {
+      ...common,
+      status: UploadStatus.REJECTED,
+      result: results,
+      error: { code: NOT_MEDIA, message, failures },
+    });
     return { outcome: UploadStatus.REJECTED, uploadId };
   }
-  const reasons = failures.length > 0 ? failures : [{ type: 'Procedure', errCode: 0, errCodeExt: 'NoOutput', message: 'Processing finished without a playable rendition' }];
+  const reasons =
+    failures.length > 0
+      ? failures
+      : [{ type: 'Procedure', errCode: 0, errCodeExt: 'NoOutput', message: 'Processing finished without a playable rendition' }];
   await updateUpload(tx, uploadId, {
     ...common,
     status: UploadStatus.FAILED,
     result: results,
-    error: { code: 'ProcessingFailed', message: reasons.map((f) => `${f.type}: ${f.message || f.errCodeExt}`).join('; '), failures: reasons },
+    error: {
+      code: 'ProcessingFailed',
+      message: reasons.map((f) => `${f.type}: ${f.message || f.errCodeExt}`).join('; '),
+      failures: reasons,
+    },
   });
   return { outcome: UploadStatus.FAILED, uploadId };
 }
@@ -226,7 +265,10 @@ async function applyFileDeleted(tx: Queryable, event: FileDeletedEvent): Promise
     await updateUpload(tx, upload.uploadId, { status: UploadStatus.DELETED });
     deleted.push(upload.uploadId);
   }
-  return { outcome: deleted.length > 0 ? `${UploadStatus.DELETED}:${deleted.length}` : 'no-upload-deleted', uploadId: deleted[0] };
+  return {
+    outcome: deleted.length > 0 ? `${UploadStatus.DELETED}:${deleted.length}` : 'no-upload-deleted',
+    uploadId: deleted[0],
+  };
 }
 
 export type ProcessingStart =
@@ -238,14 +280,22 @@ export type ProcessingStart =
  * Calls ProcessMedia for an UPLOADED file and records the task. Never throws: the event is already
  * durably recorded, and an upload left UPLOADED is picked up again by the reconciler.
  */
-export async function startProcessing(deps: VodEventDeps, target: { uploadId: string; fileId: string }): Promise<ProcessingStart> {
+export async function startProcessing(
+  deps: VodEventDeps,
+  target: { uploadId: string; fileId: string },
+): Promise<ProcessingStart> {
   const { config, log } = deps;
   const request = processMediaRequest(config.pipeline, target);
   try {
     const { TaskId } = await vodFor(deps).processMedia(request);
     if (!TaskId) throw new Error('ProcessMedia returned no TaskId');
     await updateUpload(deps.db, target.uploadId, { status: UploadStatus.PROCESSING, taskId: TaskId }, UploadStatus.UPLOADED);
-    log.info('processing started', { uploadId: target.uploadId, fileId: target.fileId, taskId: TaskId, sessionId: request.SessionId });
+    log.info('processing started', {
+      uploadId: target.uploadId,
+      fileId: target.fileId,
+      taskId: TaskId,
+      sessionId: request.SessionId,
+    });
     return { started: true, taskId: TaskId };
   } catch (error) {
     const code = vodErrorCode(error);
@@ -258,13 +308,21 @@ export async function startProcessing(deps: VodEventDeps, target: { uploadId: st
       await updateUpload(
         deps.db,
         target.uploadId,
-        { status: UploadStatus.FAILED, error: { code: 'ProcessingNotStarted', message: `VOD refused ProcessMedia: ${code ?? 'error'}` } },
+        {
+          status: UploadStatus.FAILED,
+          error: { code: 'ProcessingNotStarted', message: `VOD refused ProcessMedia: ${code ?? 'error'}` },
+        },
         UploadStatus.UPLOADED,
       );
       log.error('ProcessMedia refused; upload FAILED', { uploadId: target.uploadId, fileId: target.fileId, code, error });
       return { started: false, reason: 'refused' };
     }
-    log.warn('processing not started; left for the reconciler', { uploadId: target.uploadId, fileId: target.fileId, code, error });
+    log.warn('processing not started; left for the reconciler', {
+      uploadId: target.uploadId,
+      fileId: target.fileId,
+      code,
+      error,
+    });
     return { started: false, reason: 'vod-error' };
   }
 }
@@ -287,7 +345,8 @@ async function confirmWithVod(deps: VodEventDeps, event: VodEvent): Promise<VodE
         const claimedTask = event.procedureTaskId;
         if (claimedTask && config.upload.procedure) {
           const task = await beforeDeadline(deps, () => vod.taskDetail(claimedTask));
-          if (task.ProcedureTask?.FileId !== event.fileId) throw new ForbiddenError('The event names a task that VOD does not have for this file');
+          if (task.ProcedureTask?.FileId !== event.fileId)
+            throw new ForbiddenError('The event names a task that VOD does not have for this file');
           procedureTaskId = claimedTask;
         }
         return newFileUploadFromMediaInfo(media, { procedureTaskId });

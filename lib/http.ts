@@ -162,10 +162,10 @@ export function httpHandler(
 
   return async (event, context) => {
     const started = Date.now();
-    const fromApiGateway = event !== null && typeof event === 'object' && ('requestContext' in event || 'isBase64Encoded' in event);
+    const fromApiGateway =
+      event !== null && typeof event === 'object' && ('requestContext' in event || 'isBase64Encoded' in event);
     const headers = lowerCaseHeaders(event?.headers);
-    const requestId =
-      context?.request_id ?? event?.requestContext?.requestId ?? headers['x-scf-request-id'] ?? randomUUID();
+    const requestId = context?.request_id ?? event?.requestContext?.requestId ?? headers['x-scf-request-id'] ?? randomUUID();
     const method = String(event?.httpMethod ?? event?.requestContext?.httpMethod ?? '').toUpperCase();
     const path = String(event?.path ?? event?.requestContext?.path ?? '/');
     const log = options.log.child({ requestId });

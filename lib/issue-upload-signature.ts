@@ -75,7 +75,9 @@ export function signatureRequestSchema(config: Pick<Config, 'upload'>) {
           error: `must be one of ${config.upload.allowedCoverTypes.join(', ')}`,
         })
         .optional()
-        .meta({ description: `The cover image's extension, one of UPLOAD_ALLOWED_COVER_TYPES (${config.upload.allowedCoverTypes.join(', ')})` }),
+        .meta({
+          description: `The cover image's extension, one of UPLOAD_ALLOWED_COVER_TYPES (${config.upload.allowedCoverTypes.join(', ')})`,
+        }),
     })
     .strict();
 }
@@ -88,7 +90,11 @@ export function signatureRequestParser(config: Config): (body: unknown) => Signa
   return (body) => parseSignatureRequest(config, schema, body);
 }
 
-function parseSignatureRequest(config: Config, schema: ReturnType<typeof signatureRequestSchema>, body: unknown): SignatureRequest {
+function parseSignatureRequest(
+  config: Config,
+  schema: ReturnType<typeof signatureRequestSchema>,
+  body: unknown,
+): SignatureRequest {
   if (body === undefined || body === null) return {};
   if (typeof body !== 'object' || Array.isArray(body)) throw new BadRequestError('The request body must be a JSON object');
   const result = schema.safeParse(body);
@@ -105,7 +111,10 @@ function parseSignatureRequest(config: Config, schema: ReturnType<typeof signatu
   // The client derives the container from the file name; refuse one we would reject later anyway.
   const fromName = request.fileName ? /\.([A-Za-z0-9]{1,16})$/.exec(request.fileName)?.[1]?.toLowerCase() : undefined;
   if (request.fileType === undefined && fromName !== undefined && !config.upload.allowedTypes.includes(fromName)) {
-    throw new BadRequestError(`fileName: type .${fromName} is not accepted; use ${config.upload.allowedTypes.join(', ')}`, 'fileName');
+    throw new BadRequestError(
+      `fileName: type .${fromName} is not accepted; use ${config.upload.allowedTypes.join(', ')}`,
+      'fileName',
+    );
   }
   return { ...request, fileType: request.fileType ?? fromName };
 }
@@ -118,7 +127,13 @@ interface IssueDeps {
 }
 
 /** `closesAt`: epoch seconds past which the signature must not run (the upload's age limit). */
-function signatureParams(config: Config, uploadId: string, userId: string, now: Date, closesAt = Infinity): SignInput & { expireTime: number } {
+function signatureParams(
+  config: Config,
+  uploadId: string,
+  userId: string,
+  now: Date,
+  closesAt = Infinity,
+): SignInput & { expireTime: number } {
   const context = encodeUploadContext({ uploadId, userId });
   const upload = config.upload;
   const currentTimeStamp = Math.floor(now.getTime() / 1000);
@@ -146,7 +161,9 @@ function signatureParams(config: Config, uploadId: string, userId: string, now: 
 /** 429 for a new upload while its user holds UPLOAD_MAX_ISSUED_PER_USER uploads not yet committed. */
 export class TooManyPendingUploadsError extends HttpError {
   constructor(limit: number) {
-    super(429, 'TooManyPendingUploads', `You already have ${limit} uploads waiting for their file; finish or abandon one first`, { limit });
+    super(429, 'TooManyPendingUploads', `You already have ${limit} uploads waiting for their file; finish or abandon one first`, {
+      limit,
+    });
   }
 }
 
@@ -162,7 +179,13 @@ export async function issueUploadSignature(
   const signed = await db.transaction(async (tx) => {
     // Counted first: it also locks the user's signatures until the commit, so the cap below counts
     // rows no concurrent request of this user is adding. A refusal rolls everything back.
-    const limit = await consumeRateLimit(tx, `signature:${userId}`, config.rateLimit.signatures, config.rateLimit.windowSeconds, now);
+    const limit = await consumeRateLimit(
+      tx,
+      `signature:${userId}`,
+      config.rateLimit.signatures,
+      config.rateLimit.windowSeconds,
+      now,
+    );
     if (!limit.allowed) throw new TooManyRequestsError(limit.retryAfterSeconds);
 
     if (request.uploadId === undefined) {

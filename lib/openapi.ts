@@ -26,16 +26,29 @@ const errorRef = { $ref: '#/components/schemas/Error' };
 /** One error answer: its status's meaning and the `error.code` values README gives for it. */
 function failure(description: string, codes: string[], headers?: Json): Json {
   // The codes are part of the schema, so a test receiving another code for this status fails.
-  const schema = { allOf: [errorRef, { type: 'object', properties: { error: { type: 'object', properties: { code: { type: 'string', enum: codes } } } } }] };
-  return { description: `${description} (\`error.code\`: ${codes.join(', ')})`, content: json(schema), ...(headers ? { headers } : {}) };
+  const schema = {
+    allOf: [
+      errorRef,
+      { type: 'object', properties: { error: { type: 'object', properties: { code: { type: 'string', enum: codes } } } } },
+    ],
+  };
+  return {
+    description: `${description} (\`error.code\`: ${codes.join(', ')})`,
+    content: json(schema),
+    ...(headers ? { headers } : {}),
+  };
 }
 
-const retryAfter = { 'Retry-After': { description: 'Seconds to wait before trying again', schema: { type: 'string', pattern: '^[0-9]+$' } } };
+const retryAfter = {
+  'Retry-After': { description: 'Seconds to wait before trying again', schema: { type: 'string', pattern: '^[0-9]+$' } },
+};
 const wwwAuthenticate = { 'WWW-Authenticate': { description: '`Bearer`', schema: { type: 'string' } } };
 
 // `InvalidEvent` (400): an SCF event that is not an HTTP request at all, which a gateway never sends.
 const common = {
-  405: failure('Another method than the ones this path serves; see `Allow`', ['MethodNotAllowed'], { Allow: { schema: { type: 'string' } } }),
+  405: failure('Another method than the ones this path serves; see `Allow`', ['MethodNotAllowed'], {
+    Allow: { schema: { type: 'string' } },
+  }),
   413: failure('The body is over `HTTP_MAX_BODY_BYTES`', ['PayloadTooLarge']),
   500: failure('An unexpected error: the body carries only the request id, the detail is in the log', ['InternalError']),
 };
@@ -65,7 +78,7 @@ function preflight(tag: string): Json {
 const vodEventBody = {
   ...jsonSchema(vodEventEnvelope, 'input'),
   description:
-    "A VOD v3 event (docs/vod-protocol/events.md §4): `EventType` names the payload field (`FileUploadEvent`, `ProcedureStateChangeEvent`, `FileDeleteEvent`…). Read as JSON whatever the Content-Type. With `CALLBACK_SIGN_KEYS` set, `Sign` and `T` travel in the body, the query or the headers (README).",
+    'A VOD v3 event (docs/vod-protocol/events.md §4): `EventType` names the payload field (`FileUploadEvent`, `ProcedureStateChangeEvent`, `FileDeleteEvent`…). Read as JSON whatever the Content-Type. With `CALLBACK_SIGN_KEYS` set, `Sign` and `T` travel in the body, the query or the headers (README).',
 };
 
 function vodEventsOperation(withPathToken: boolean): Json {
@@ -75,12 +88,29 @@ function vodEventsOperation(withPathToken: boolean): Json {
     operationId: withPathToken ? 'receiveVodEventPathToken' : 'receiveVodEvent',
     security: withPathToken ? [] : [{ callbackToken: [] }],
     ...(withPathToken
-      ? { parameters: [{ name: 'token', in: 'path', required: true, description: 'One of `CALLBACK_TOKENS`', schema: { type: 'string', minLength: 1 } }] }
+      ? {
+          parameters: [
+            {
+              name: 'token',
+              in: 'path',
+              required: true,
+              description: 'One of `CALLBACK_TOKENS`',
+              schema: { type: 'string', minLength: 1 },
+            },
+          ],
+        }
       : {}),
     requestBody: { required: true, content: { 'application/json': { schema: vodEventBody }, '*/*': { schema: vodEventBody } } },
     responses: {
-      200: { description: 'Applied once and recorded (or a duplicate, or an event type the backend does not act on)', content: json({ type: 'object', additionalProperties: false }) },
-      400: failure('The body is not JSON, or a field of the event is bad (named in `field`)', ['InvalidJson', 'InvalidVodEvent', 'InvalidEvent']),
+      200: {
+        description: 'Applied once and recorded (or a duplicate, or an event type the backend does not act on)',
+        content: json({ type: 'object', additionalProperties: false }),
+      },
+      400: failure('The body is not JSON, or a field of the event is bad (named in `field`)', [
+        'InvalidJson',
+        'InvalidVodEvent',
+        'InvalidEvent',
+      ]),
       401: failure('The callback URL carries no token', ['Unauthorized'], wwwAuthenticate),
       403: failure('A wrong token, a missing or wrong `Sign`/`T`, or an event VOD does not confirm', ['Forbidden']),
       ...common,
@@ -111,13 +141,21 @@ export function buildOpenApiDocument(): Json {
           requestBody: { required: false, content: json(jsonSchema(signatureRequestSchema(defaults), 'input')) },
           responses: {
             200: { description: 'A signature for ApplyUploadUGC', content: json(jsonSchema(signatureResponseSchema, 'output')) },
-            400: failure('A bad field (named in `field`), an unknown field, a body that is not a JSON object, broken JSON', ['InvalidRequest', 'InvalidJson', 'InvalidEvent']),
+            400: failure('A bad field (named in `field`), an unknown field, a body that is not a JSON object, broken JSON', [
+              'InvalidRequest',
+              'InvalidJson',
+              'InvalidEvent',
+            ]),
             401: userFailures[401],
             404: failure('`uploadId` unknown or not yours', ['NotFound']),
             409: failure('`uploadId` is no longer ISSUED', ['UploadNotPending']),
             ...common,
             415: failure('A body that is not `application/json`', ['UnsupportedMediaType']),
-            429: failure('Over `RATE_LIMIT_SIGNATURES` per `RATE_LIMIT_WINDOW_SECONDS` for this user', ['RateLimited'], retryAfter),
+            429: failure(
+              'Over `RATE_LIMIT_SIGNATURES` per `RATE_LIMIT_WINDOW_SECONDS` for this user',
+              ['RateLimited'],
+              retryAfter,
+            ),
             503: userFailures[503],
           },
         },
@@ -131,7 +169,13 @@ export function buildOpenApiDocument(): Json {
           // With PLAYBACK_AUDIENCE=public the token is optional (an empty requirement).
           security: [{ bearerJwt: [] }, {}],
           parameters: [
-            { name: 'uploadId', in: 'path', required: true, description: 'As POST /upload-signature returned it (any case)', schema: jsonSchema(uploadIdSchema, 'input') },
+            {
+              name: 'uploadId',
+              in: 'path',
+              required: true,
+              description: 'As POST /upload-signature returned it (any case)',
+              schema: jsonSchema(uploadIdSchema, 'input'),
+            },
             {
               name: 'preview',
               in: 'query',
@@ -142,10 +186,14 @@ export function buildOpenApiDocument(): Json {
           ],
           responses: {
             200: {
-              description: "The owner's view (with `HOTLINK_KEY` set every URL is signed), or, for anyone else PLAYBACK_AUDIENCE lets in, `{ uploadId, status, playback }`",
+              description:
+                "The owner's view (with `HOTLINK_KEY` set every URL is signed), or, for anyone else PLAYBACK_AUDIENCE lets in, `{ uploadId, status, playback }`",
               content: json({ oneOf: [jsonSchema(uploadViewSchema, 'output'), jsonSchema(playbackViewSchema, 'output')] }),
             },
-            400: failure('`uploadId` is not an upload id, or `preview` is not 1 or 0 (or the deployment has no preview)', ['InvalidRequest', 'InvalidEvent']),
+            400: failure('`uploadId` is not an upload id, or `preview` is not 1 or 0 (or the deployment has no preview)', [
+              'InvalidRequest',
+              'InvalidEvent',
+            ]),
             401: userFailures[401],
             404: failure('No such upload, or not yours', ['NotFound']),
             ...common,
@@ -157,7 +205,10 @@ export function buildOpenApiDocument(): Json {
       '/vod-events': { post: vodEventsOperation(false), options: preflight('vod-events') },
       '/vod-events/{token}': {
         post: vodEventsOperation(true),
-        options: { ...preflight('vod-events'), parameters: [{ name: 'token', in: 'path', required: true, schema: { type: 'string' } }] },
+        options: {
+          ...preflight('vod-events'),
+          parameters: [{ name: 'token', in: 'path', required: true, schema: { type: 'string' } }],
+        },
       },
     },
     components: {
@@ -174,7 +225,8 @@ export function buildOpenApiDocument(): Json {
           type: 'apiKey',
           in: 'query',
           name: 'token',
-          description: 'One of `CALLBACK_TOKENS`; or in the path: `/vod-events/{token}` (a path parameter, which OpenAPI security schemes cannot name)',
+          description:
+            'One of `CALLBACK_TOKENS`; or in the path: `/vod-events/{token}` (a path parameter, which OpenAPI security schemes cannot name)',
         },
       },
     },

@@ -80,13 +80,15 @@ const SIGN_PATTERN = /^[0-9a-fA-F]{32}$/;
  */
 export function signPlaybackUrl(url: string, options: HotlinkOptions): string {
   const key = options.key;
-  if (!KEY_PATTERN.test(key)) throw new HotlinkError('the hotlink key must be 8-20 letters or digits (the KEY set for the VOD domain)');
+  if (!KEY_PATTERN.test(key))
+    throw new HotlinkError('the hotlink key must be 8-20 letters or digits (the KEY set for the VOD domain)');
   if (!Number.isSafeInteger(options.expiresAt) || options.expiresAt <= 0) {
     throw new HotlinkError(`expiresAt must be a positive whole number of Unix seconds, got ${String(options.expiresAt)}`);
   }
   const values: Partial<Record<(typeof SIGNED_PARAMS)[number], string>> = { t: options.expiresAt.toString(16) };
   if (options.exper !== undefined) {
-    if (!Number.isSafeInteger(options.exper) || options.exper < 0) throw new HotlinkError(`exper must be whole seconds >= 0, got ${String(options.exper)}`);
+    if (!Number.isSafeInteger(options.exper) || options.exper < 0)
+      throw new HotlinkError(`exper must be whole seconds >= 0, got ${String(options.exper)}`);
     if (options.exper > 0) values.exper = String(options.exper);
   }
   if (options.rlimit !== undefined) {
@@ -164,7 +166,11 @@ export function hotlinkDir(path: string): string {
 }
 
 /** `md5(KEY + Dir + t + exper + rlimit + us + whref + bkref + whreg + bkreg)`, lower-case hex. */
-function hotlinkSign(key: string, dir: string, values: Partial<Record<(typeof SIGNED_PARAMS)[number], string | undefined>>): string {
+function hotlinkSign(
+  key: string,
+  dir: string,
+  values: Partial<Record<(typeof SIGNED_PARAMS)[number], string | undefined>>,
+): string {
   const parts = [key, dir, ...SIGNED_PARAMS.map((name) => values[name] ?? '')];
   return createHash('md5').update(parts.join(''), 'utf8').digest('hex');
 }
@@ -176,7 +182,9 @@ export function newHotlinkId(): string {
 
 function listValue(name: ListParam, value: string | readonly string[] | undefined): string | undefined {
   if (value === undefined) return undefined;
-  const items = (typeof value === 'string' ? value.split(',') : [...value]).map((item) => item.trim()).filter((item) => item !== '');
+  const items = (typeof value === 'string' ? value.split(',') : [...value])
+    .map((item) => item.trim())
+    .filter((item) => item !== '');
   if (items.length === 0) return undefined;
   if (items.length > 10) throw new HotlinkError(`${name} takes at most 10 entries, got ${items.length}`);
   const region = name === 'whreg' || name === 'bkreg';

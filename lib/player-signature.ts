@@ -43,17 +43,24 @@ export interface PsignClaims {
   urlAccessInfo?: UrlAccessInfo;
 }
 
-
 /**
  * The content a viewer is allowed: the adaptive stream when processing made one (clear HLS: the
  * doc's `RawAdaptive`; `ProtectedAdaptive` is for encrypted output, which this pipeline does not make),
  * else the best transcode, else the original. The sprite's template rides along when there is a sprite.
  * Stored results may lack a template id (older rows); the configured pipeline's id fills in.
  */
-export function contentInfoFor(result: UploadResult, pipeline: Pick<Config['pipeline'], 'adaptiveDefinition' | 'spriteDefinition'>): ContentInfo {
+export function contentInfoFor(
+  result: UploadResult,
+  pipeline: Pick<Config['pipeline'], 'adaptiveDefinition' | 'spriteDefinition'>,
+): ContentInfo {
   const sprite = result.sprite && pipeline.spriteDefinition > 0 ? { imageSpriteDefinition: pipeline.spriteDefinition } : {};
   const adaptive = (result.adaptiveStreams ?? []).find((s) => (s.definition ?? pipeline.adaptiveDefinition) > 0);
-  if (adaptive) return { audioVideoType: 'RawAdaptive', rawAdaptiveDefinition: adaptive.definition ?? pipeline.adaptiveDefinition, ...sprite };
+  if (adaptive)
+    return {
+      audioVideoType: 'RawAdaptive',
+      rawAdaptiveDefinition: adaptive.definition ?? pipeline.adaptiveDefinition,
+      ...sprite,
+    };
   const renditions = result.renditions ?? [];
   if (renditions.length > 0) {
     const best = renditions.reduce((a, b) => ((b.width ?? 0) * (b.height ?? 0) > (a.width ?? 0) * (a.height ?? 0) ? b : a));
@@ -78,7 +85,11 @@ export interface PsignOptions {
 }
 
 /** The claims for one upload, exactly the doc's names and types. */
-export function psignClaims(upload: Upload, config: Pick<Config, 'pipeline' | 'hotlink'> & { playback: PlaybackSettings }, options: PsignOptions = {}): PsignClaims {
+export function psignClaims(
+  upload: Upload,
+  config: Pick<Config, 'pipeline' | 'hotlink'> & { playback: PlaybackSettings },
+  options: PsignOptions = {},
+): PsignClaims {
   if (!upload.fileId) throw new Error('psignClaims: the upload has no fileId');
   const now = Math.floor((options.nowMs ?? Date.now()) / 1000);
   const result = upload.result ?? {};
@@ -110,7 +121,11 @@ export function signPsign(claims: PsignClaims, playKey: string): Promise<string>
   return new SignJWT({ ...claims }).setProtectedHeader({ alg: 'HS256', typ: 'JWT' }).sign(new TextEncoder().encode(playKey));
 }
 
-export async function playbackCredential(upload: Upload, config: Pick<Config, 'pipeline' | 'hotlink'> & { playback: PlaybackSettings }, options: PsignOptions = {}): Promise<PlaybackCredential> {
+export async function playbackCredential(
+  upload: Upload,
+  config: Pick<Config, 'pipeline' | 'hotlink'> & { playback: PlaybackSettings },
+  options: PsignOptions = {},
+): Promise<PlaybackCredential> {
   const claims = psignClaims(upload, config, options);
   return {
     appId: claims.appId,

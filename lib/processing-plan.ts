@@ -20,7 +20,10 @@ const MAX_SESSION_ID_LENGTH = 50;
 export function processingSessionId(fileId: string, pipelineVersion: string): string {
   const plain = `${fileId}-${pipelineVersion}`;
   if (plain.length <= MAX_SESSION_ID_LENGTH) return plain;
-  return `h-${createHash('sha256').update(plain).digest('hex').slice(0, MAX_SESSION_ID_LENGTH - 2)}`;
+  return `h-${createHash('sha256')
+    .update(plain)
+    .digest('hex')
+    .slice(0, MAX_SESSION_ID_LENGTH - 2)}`;
 }
 
 type Watermark = { Definition: number; TextContent?: string };
@@ -77,7 +80,10 @@ export function processMediaRequest(pipeline: ProcessingPipeline, input: Process
 }
 
 /** Why an uploaded file is refused, or undefined when it may be processed. */
-export function mediaRejection(rules: MediaRules, media: { basicInfo?: MediaBasicInfo; metaData?: MediaMetaData }): string | undefined {
+export function mediaRejection(
+  rules: MediaRules,
+  media: { basicInfo?: MediaBasicInfo; metaData?: MediaMetaData },
+): string | undefined {
   const meta = media.metaData;
   if (meta === undefined) return undefined; // VOD may omit metadata; processing will report a broken file.
   if (meta.size !== undefined && meta.size > rules.maxSizeBytes) {
@@ -101,8 +107,11 @@ export function mediaRejection(rules: MediaRules, media: { basicInfo?: MediaBasi
     return `The container ${container} is not accepted; use ${rules.allowedContainers.join(', ')}`;
   }
   if (rules.allowedVideoCodecs.length > 0) {
-    const refused = meta.videoStreams.map((s) => (s.codec ?? '').toLowerCase()).find((codec) => !rules.allowedVideoCodecs.includes(codec));
-    if (refused !== undefined) return `The video codec ${refused || 'unknown'} is not accepted; use ${rules.allowedVideoCodecs.join(', ')}`;
+    const refused = meta.videoStreams
+      .map((s) => (s.codec ?? '').toLowerCase())
+      .find((codec) => !rules.allowedVideoCodecs.includes(codec));
+    if (refused !== undefined)
+      return `The video codec ${refused || 'unknown'} is not accepted; use ${rules.allowedVideoCodecs.join(', ')}`;
   }
   return undefined;
 }
@@ -116,7 +125,11 @@ export const NOT_MEDIA = 'NotMedia';
  * no video stream). Such a file never becomes playable, so it is rejected and deleted, not kept as a
  * FAILED upload for the retention period. Only when nothing playable came out.
  */
-export function unreadableAsVideo(summary: { failures: Array<{ errCodeExt: string }>; renditions: unknown[]; adaptiveStreams: unknown[] }): boolean {
+export function unreadableAsVideo(summary: {
+  failures: Array<{ errCodeExt: string }>;
+  renditions: unknown[];
+  adaptiveStreams: unknown[];
+}): boolean {
   if (summary.renditions.length + summary.adaptiveStreams.length > 0) return false;
   return summary.failures.some((f) => /^SourceFileError(\.|$)/.test(f.errCodeExt));
 }

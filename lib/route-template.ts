@@ -5,7 +5,11 @@
  * matches the END of the path, because API gateway may prefix a stage or service path; `whole` asks
  * for the whole path (the local gateway serves the templates as they are).
  */
-export function matchRoute(template: string, path: string, options: { whole?: boolean } = {}): Record<string, string> | undefined {
+export function matchRoute(
+  template: string,
+  path: string,
+  options: { whole?: boolean } = {},
+): Record<string, string> | undefined {
   let want = template.split('/').filter(Boolean);
   const have = path.split('?')[0]!.split('/').filter(Boolean);
   // A trailing `{name?}` segment is optional: match with it first, then without it.

@@ -13,7 +13,11 @@ export interface FunctionRuntime {
   database(): Promise<Database>;
 }
 
-export function createRuntime(functionName: string, needs: ConfigNeeds, env: Record<string, string | undefined> = process.env): FunctionRuntime {
+export function createRuntime(
+  functionName: string,
+  needs: ConfigNeeds,
+  env: Record<string, string | undefined> = process.env,
+): FunctionRuntime {
   const config = loadConfig(env, needs);
   const log = createLogger({ fn: functionName, stage: config.stage }, config.logLevel);
   let opening: Promise<Database> | undefined;

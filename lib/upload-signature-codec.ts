@@ -43,7 +43,12 @@ export type SignInput = Omit<UploadSignatureParams, 'random' | 'currentTimeStamp
   validitySeconds?: number;
 };
 
-type SignatureErrorCode = 'InvalidParameter' | 'MalformedSignature' | 'SignatureMismatch' | 'SignatureExpired' | 'UnknownSecretId';
+type SignatureErrorCode =
+  | 'InvalidParameter'
+  | 'MalformedSignature'
+  | 'SignatureMismatch'
+  | 'SignatureExpired'
+  | 'UnknownSecretId';
 
 /** Thrown for any parameter out of its documented range, or a signature that does not check out. */
 export class UploadSignatureError extends Error {

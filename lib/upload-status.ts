@@ -25,7 +25,18 @@ const definition = z.number().int();
  * Fields the stored outputs carry beyond `UploadView` (VOD's MediaTranscodeItem, AdaptiveDynamicStreamingInfoItem
  * and MediaAnimatedGraphicsItem, as lib/vod-event/media.ts reads them): the view passes them through.
  */
-const stream = z.object({ codec: z.string(), bitrate: count, width: count, height: count, fps: count, codecTag: z.string(), samplingRate: count }).partial().strict();
+const stream = z
+  .object({
+    codec: z.string(),
+    bitrate: count,
+    width: count,
+    height: count,
+    fps: count,
+    codecTag: z.string(),
+    samplingRate: count,
+  })
+  .partial()
+  .strict();
 const vodExtras = {
   rendition: {
     md5: z.string().optional(),
@@ -51,7 +62,9 @@ const vodExtras = {
 const playbackSchema = z
   .object({ appId: z.number().int().positive(), fileId: z.string(), psign: z.string(), expiresAt: z.iso.datetime() })
   .strict()
-  .meta({ description: "What a Tencent player takes instead of a URL: the app id, the file id and the player signature (Psign)" });
+  .meta({
+    description: 'What a Tencent player takes instead of a URL: the app id, the file id and the player signature (Psign)',
+  });
 
 export const uploadViewSchema = z
   .object({
@@ -101,12 +114,26 @@ export const uploadViewSchema = z
     snapshots: z.array(z.object({ url, timeOffsetMs: z.number().optional(), definition: definition.optional() }).strict()),
     sampleSnapshots: z.array(z.object({ imageUrls: z.array(url), definition: definition.optional() }).strict()),
     sprite: z
-      .object({ imageUrls: z.array(url), webVttUrl: url.optional(), width: count.optional(), height: count.optional(), totalCount: count.optional(), definition: definition.optional() })
+      .object({
+        imageUrls: z.array(url),
+        webVttUrl: url.optional(),
+        width: count.optional(),
+        height: count.optional(),
+        totalCount: count.optional(),
+        definition: definition.optional(),
+      })
       .strict()
       .nullable(),
     animatedGraphics: z.array(
       z
-        .object({ url, definition: definition.optional(), container: z.string().optional(), width: count.optional(), height: count.optional(), ...vodExtras.animatedGraphic })
+        .object({
+          url,
+          definition: definition.optional(),
+          container: z.string().optional(),
+          width: count.optional(),
+          height: count.optional(),
+          ...vodExtras.animatedGraphic,
+        })
         .strict(),
     ),
     error: z.object({ code: z.string().optional(), message: z.string().optional() }).strict().nullable(),
@@ -120,7 +147,8 @@ export const playbackViewSchema = z.object({ uploadId: z.uuid(), status: z.liter
 /** The `{uploadId}` of the route, checked before the database is touched (400 when it is not one). */
 export function uploadIdParam(value: string | undefined): string {
   const uploadId = value ?? '';
-  if (!uploadIdSchema.safeParse(uploadId).success) throw new BadRequestError('uploadId: must be an upload id returned by POST /upload-signature', 'uploadId');
+  if (!uploadIdSchema.safeParse(uploadId).success)
+    throw new BadRequestError('uploadId: must be an upload id returned by POST /upload-signature', 'uploadId');
   return uploadId;
 }
 
@@ -135,7 +163,10 @@ export function statusQuery(query: Record<string, string>, config: Pick<Config, 
   if (raw === undefined || /^(0|false)$/i.test(raw)) return { preview: false };
   if (!/^(1|true)$/i.test(raw)) throw new BadRequestError('preview: must be 1 or 0', 'preview');
   if (!config.hotlink?.previewSeconds) {
-    throw new BadRequestError('preview: this deployment offers no preview (it needs HOTLINK_KEY and HOTLINK_PREVIEW_SECONDS)', 'preview');
+    throw new BadRequestError(
+      'preview: this deployment offers no preview (it needs HOTLINK_KEY and HOTLINK_PREVIEW_SECONDS)',
+      'preview',
+    );
   }
   return { preview: true };
 }
@@ -145,14 +176,21 @@ export function anonymousAllowed(config: Pick<Config, 'playback'>): boolean {
   return config.playback?.audience === 'public';
 }
 
-export async function uploadStatus(deps: { config: Config; db: Queryable }, userId: string | undefined, uploadId: string, query: StatusQuery = { preview: false }) {
+export async function uploadStatus(
+  deps: { config: Config; db: Queryable },
+  userId: string | undefined,
+  uploadId: string,
+  query: StatusQuery = { preview: false },
+) {
   const { config } = deps;
   const upload = await getUpload(deps.db, uploadId.toLowerCase());
   const notFound = () => new NotFoundError(`Upload ${uploadId} not found`);
   if (!upload) throw notFound();
   const owner = userId !== undefined && upload.userId === userId;
   const playable = upload.status === 'READY' && upload.fileId !== null && config.playback !== undefined;
-  const playback = playable ? await playbackCredential(upload, { ...config, playback: config.playback! }, { preview: query.preview }) : undefined;
+  const playback = playable
+    ? await playbackCredential(upload, { ...config, playback: config.playback! }, { preview: query.preview })
+    : undefined;
 
   if (!owner) {
     const audience = config.playback?.audience ?? 'owner';
@@ -161,7 +199,10 @@ export async function uploadStatus(deps: { config: Config; db: Queryable }, user
     // The playback part only: no file name, media facts, URLs, times or errors of someone else's upload.
     return { uploadId: upload.uploadId, status: upload.status, playback };
   }
-  const hotlink = config.hotlink && { ...config.hotlink, previewSeconds: query.preview ? config.hotlink.previewSeconds : undefined };
+  const hotlink = config.hotlink && {
+    ...config.hotlink,
+    previewSeconds: query.preview ? config.hotlink.previewSeconds : undefined,
+  };
   const view = uploadView(upload, playbackUrlSigner(hotlink, upload.media?.duration));
   return playback ? { ...view, playback } : view;
 }

@@ -33,7 +33,16 @@ export interface UploadMedia {
 /** `result`: the progress while PROCESSING; what processing produced once it finished. */
 export interface UploadResult {
   progress?: number;
-  renditions?: Array<{ url: string; definition: number; width?: number; height?: number; bitrate?: number; size?: number; duration?: number; container?: string }>;
+  renditions?: Array<{
+    url: string;
+    definition: number;
+    width?: number;
+    height?: number;
+    bitrate?: number;
+    size?: number;
+    duration?: number;
+    container?: string;
+  }>;
   adaptiveStreams?: Array<{ url: string; definition?: number; package?: string; size?: number; subStreams?: unknown[] }>;
   cover?: { url: string };
   snapshots?: Array<{ url: string; timeOffsetMs?: number; definition?: number }>;
@@ -155,7 +164,11 @@ export async function insertIssuedUploadWithinCap(
   return insertIssued(db, upload, cap);
 }
 
-async function insertIssued(db: Queryable, upload: NewUpload, cap?: IssuedWindow & { maxIssued: number; now: Date }): Promise<Upload | undefined> {
+async function insertIssued(
+  db: Queryable,
+  upload: NewUpload,
+  cap?: IssuedWindow & { maxIssued: number; now: Date },
+): Promise<Upload | undefined> {
   const within = cap
     ? `WHERE $9::int = 0 OR (SELECT count(*) FROM uploads WHERE user_id = $2 AND status = 'ISSUED'
                               AND NOT (${issuedWindowClosedSql(10, 11, 12)})) < $9`
@@ -181,7 +194,11 @@ async function insertIssued(db: Queryable, upload: NewUpload, cap?: IssuedWindow
   return rows[0] === undefined ? undefined : toUpload(rows[0]);
 }
 
-export async function getUpload(db: Queryable, uploadId: string, options: { forUpdate?: boolean } = {}): Promise<Upload | undefined> {
+export async function getUpload(
+  db: Queryable,
+  uploadId: string,
+  options: { forUpdate?: boolean } = {},
+): Promise<Upload | undefined> {
   const { rows } = await db.query<UploadRow>(
     `SELECT * FROM uploads WHERE upload_id = $1${options.forUpdate ? ' FOR UPDATE' : ''}`,
     [uploadId],
@@ -207,9 +224,15 @@ export async function findUploadForEvent(
     const byId = await getUpload(db, keys.uploadId, { forUpdate: true });
     if (byId) return byId;
   }
-  for (const [column, value] of [['file_id', keys.fileId], ['task_id', keys.taskId]] as const) {
+  for (const [column, value] of [
+    ['file_id', keys.fileId],
+    ['task_id', keys.taskId],
+  ] as const) {
     if (!value) continue;
-    const { rows } = await db.query<UploadRow>(`SELECT * FROM uploads WHERE ${column} = $1 ORDER BY created_at LIMIT 1 FOR UPDATE`, [value]);
+    const { rows } = await db.query<UploadRow>(
+      `SELECT * FROM uploads WHERE ${column} = $1 ORDER BY created_at LIMIT 1 FOR UPDATE`,
+      [value],
+    );
     if (rows[0]) return toUpload(rows[0]);
   }
   return undefined;
@@ -239,7 +262,12 @@ const JSON_COLUMNS = new Set(['media', 'result', 'error']);
  * Applies a patch; with `expectStatus`, only while the upload is still in that status (a compare-and-set
  * that loses quietly to a concurrent transition). Returns whether the row changed.
  */
-export async function updateUpload(db: Queryable, uploadId: string, patch: UploadPatch, expectStatus?: UploadStatus): Promise<boolean> {
+export async function updateUpload(
+  db: Queryable,
+  uploadId: string,
+  patch: UploadPatch,
+  expectStatus?: UploadStatus,
+): Promise<boolean> {
   const sets: string[] = ['updated_at = now()'];
   const params: unknown[] = [uploadId];
   for (const [key, value] of Object.entries(patch) as [keyof UploadPatch, unknown][]) {
@@ -321,7 +349,12 @@ export interface LeaseTerms {
  * lease left behind by a run that lost its database expires by itself. Keyset order on
  * (status_changed_at, upload_id) keeps each batch an index range scan.
  */
-export async function leaseUploads(db: Queryable, selection: LeaseSelection, limit: number, terms: LeaseTerms): Promise<LeasedUpload[]> {
+export async function leaseUploads(
+  db: Queryable,
+  selection: LeaseSelection,
+  limit: number,
+  terms: LeaseTerms,
+): Promise<LeasedUpload[]> {
   const [where, params] = leaseFilter(selection);
   const all = [terms.now.toISOString(), ...params];
   all.push(terms.seconds);
@@ -363,7 +396,9 @@ export async function deferProcessingCheck(db: Queryable, uploadId: string, now:
 
 /** When the oldest upload still ISSUED was created (where the lost-upload search starts the first time). */
 export async function oldestIssuedCreatedAt(db: Queryable): Promise<Date | undefined> {
-  const { rows } = await db.query<{ created_at: Date | string | null }>(`SELECT min(created_at) AS created_at FROM uploads WHERE status = 'ISSUED'`);
+  const { rows } = await db.query<{ created_at: Date | string | null }>(
+    `SELECT min(created_at) AS created_at FROM uploads WHERE status = 'ISSUED'`,
+  );
   return rows[0]?.created_at ? new Date(rows[0].created_at) : undefined;
 }
 

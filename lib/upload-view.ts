@@ -17,7 +17,8 @@ export function playbackUrlSigner(hotlink: Config['hotlink'], durationSeconds: n
   if (!hotlink) return (url) => url;
   const expiresAt = Math.floor(nowMs / 1000) + hotlink.urlTtlSeconds + Math.ceil(durationSeconds ?? 0);
   const us = newHotlinkId();
-  return (url) => signPlaybackUrl(url, { key: hotlink.key, expiresAt, us, rlimit: hotlink.rlimit, exper: hotlink.previewSeconds });
+  return (url) =>
+    signPlaybackUrl(url, { key: hotlink.key, expiresAt, us, rlimit: hotlink.rlimit, exper: hotlink.previewSeconds });
 }
 
 export function uploadView(upload: Upload, signUrl: SignUrl = (url) => url) {
@@ -49,7 +50,9 @@ export function uploadView(upload: Upload, signUrl: SignUrl = (url) => url) {
     cover: result.cover ? { url: signUrl(result.cover.url) } : null,
     snapshots: (result.snapshots ?? []).map((s) => ({ ...s, url: signUrl(s.url) })),
     sampleSnapshots: (result.sampleSnapshots ?? []).map((s) => ({ ...s, imageUrls: s.imageUrls.map(signUrl) })),
-    sprite: result.sprite ? { ...result.sprite, imageUrls: result.sprite.imageUrls.map(signUrl), webVttUrl: sign(result.sprite.webVttUrl) } : null,
+    sprite: result.sprite
+      ? { ...result.sprite, imageUrls: result.sprite.imageUrls.map(signUrl), webVttUrl: sign(result.sprite.webVttUrl) }
+      : null,
     animatedGraphics: (result.animatedGraphics ?? []).map((g) => ({ ...g, url: signUrl(g.url) })),
     error: error ? { code: error.code, message: error.message } : null,
   };

@@ -35,7 +35,10 @@ export function vodErrorCode(error: unknown): string | undefined {
  */
 export function isUnknownTaskError(error: unknown): boolean {
   const code = vodErrorCode(error);
-  return code !== undefined && (code.startsWith('ResourceNotFound') || code === 'InvalidParameterValue.TaskId' || code === 'InvalidParameterValue');
+  return (
+    code !== undefined &&
+    (code.startsWith('ResourceNotFound') || code === 'InvalidParameterValue.TaskId' || code === 'InvalidParameterValue')
+  );
 }
 
 /**
@@ -72,7 +75,10 @@ export function isRepeatedSessionIdError(error: unknown): boolean {
 export function isRetryableVodError(error: unknown): boolean {
   const code = vodErrorCode(error);
   if (code === undefined) return true;
-  return /^(InternalError|RequestLimitExceeded|ResourceUnavailable|FailedOperation\.(Timeout|ServiceBusy|InternalError))/.test(code) || /^ERR_|^E[A-Z]+$/.test(code);
+  return (
+    /^(InternalError|RequestLimitExceeded|ResourceUnavailable|FailedOperation\.(Timeout|ServiceBusy|InternalError))/.test(code) ||
+    /^ERR_|^E[A-Z]+$/.test(code)
+  );
 }
 
 interface RetryOptions {
@@ -103,7 +109,14 @@ async function withVodRetry<T>(fn: () => Promise<T>, options: RetryOptions = {})
 /** The client calls this backend makes: what a stand-in for the client has to answer. */
 export type VodCalls = Pick<
   VodClient,
-  'ProcessMedia' | 'DescribeMediaInfos' | 'DescribeTaskDetail' | 'DescribeTasks' | 'DeleteMedia' | 'PullEvents' | 'ConfirmEvents' | 'SearchMedia'
+  | 'ProcessMedia'
+  | 'DescribeMediaInfos'
+  | 'DescribeTaskDetail'
+  | 'DescribeTasks'
+  | 'DeleteMedia'
+  | 'PullEvents'
+  | 'ConfirmEvents'
+  | 'SearchMedia'
 >;
 
 type VodRequest<K extends keyof VodCalls> = Parameters<VodCalls[K]>[0];

@@ -53,20 +53,24 @@ async function main(): Promise<number> {
       done: 'done',
     };
     const result = await uploader.upload(clip, {
-      onStage: (event) => say(`${labels[event.stage]}${event.fileId ? ` (fileId ${event.fileId})` : ''}${event.status ? `: ${event.status}` : ''}`),
+      onStage: (event) =>
+        say(`${labels[event.stage]}${event.fileId ? ` (fileId ${event.fileId})` : ''}${event.status ? `: ${event.status}` : ''}`),
       waitForReady: { timeoutMs: 5 * 60_000, intervalMs: 300 },
     });
     const view = result.upload;
     say(`status ${result.status} (upload ${result.uploadId})`);
     if (result.status !== 'READY' || !view) return 1;
     console.log('\nresults');
-    for (const r of view.renditions ?? []) console.log(`  rendition ${r.definition} ${r.width}x${r.height} (watermarked)  ${r.url}`);
+    for (const r of view.renditions ?? [])
+      console.log(`  rendition ${r.definition} ${r.width}x${r.height} (watermarked)  ${r.url}`);
     if (view.cover) console.log(`  cover       ${view.cover.url}`);
     for (const s of view.snapshots ?? []) console.log(`  snapshot    ${s.url}`);
     for (const url of view.sprite?.imageUrls ?? []) console.log(`  sprite      ${url}`);
     if (view.sprite?.webVttUrl) console.log(`  sprite VTT  ${view.sprite.webVttUrl}`);
     for (const g of view.animatedGraphics ?? []) console.log(`  GIF         ${g.url}`);
-    console.log(`\ntimings: signature ${result.timings.signatureMs} ms, apply ${result.timings.applyMs} ms, upload ${result.timings.uploadMs} ms, commit ${result.timings.commitMs} ms, processing ${result.timings.processingMs ?? '-'} ms, total ${result.timings.totalMs} ms`);
+    console.log(
+      `\ntimings: signature ${result.timings.signatureMs} ms, apply ${result.timings.applyMs} ms, upload ${result.timings.uploadMs} ms, commit ${result.timings.commitMs} ms, processing ${result.timings.processingMs ?? '-'} ms, total ${result.timings.totalMs} ms`,
+    );
     return 0;
   } finally {
     await stack.close();

@@ -32,7 +32,8 @@ export interface FunctionDefinition {
 }
 
 type Yaml = Record<string, unknown>;
-const asObject = (value: unknown): Yaml => (value !== null && typeof value === 'object' && !Array.isArray(value) ? (value as Yaml) : {});
+const asObject = (value: unknown): Yaml =>
+  value !== null && typeof value === 'object' && !Array.isArray(value) ? (value as Yaml) : {};
 
 export function readFunctions(serverlessYml: string): FunctionDefinition[] {
   // Variables such as ${env:X} are left as text: only names, handlers, routes and schedules are read.

@@ -81,7 +81,9 @@ function loadInstance(bundle: string, env: Record<string, string | undefined>): 
   // Compiled in this realm (not with vm), so the bundle shares globals with its host: the process-wide
   // database registry and log sink.
   const source = `${readFileSync(bundle, 'utf8')}\n//# sourceURL=${bundle}`;
-  const wrapper = new Function('exports', 'require', 'module', '__filename', '__dirname', 'process', source) as (...args: unknown[]) => void;
+  const wrapper = new Function('exports', 'require', 'module', '__filename', '__dirname', 'process', source) as (
+    ...args: unknown[]
+  ) => void;
   const instance = { exports: {} as Record<string, unknown> };
   const scopedProcess = new Proxy(process, { get: (target, key) => (key === 'env' ? env : Reflect.get(target, key, target)) });
   wrapper.call(instance.exports, instance.exports, createRequire(bundle), instance, bundle, path.dirname(bundle), scopedProcess);
@@ -93,7 +95,9 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
   const shape = options.eventShape ?? 'function-url';
   const maxBody = options.maxBodyBytes ?? 6 * 1024 * 1024;
   const handlers = new Map<string, MainHandler>();
-  const routes = options.functions.flatMap((fn) => fn.routes.map((route) => ({ fn, method: route.method, template: route.path })));
+  const routes = options.functions.flatMap((fn) =>
+    fn.routes.map((route) => ({ fn, method: route.method, template: route.path })),
+  );
 
   /**
    * Loaded on first use, like an SCF instance's init, and kept warm afterwards. Each gateway compiles
@@ -141,7 +145,10 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
       return await Promise.race([
         Promise.resolve().then(() => handlerOf(fn)(event, context)),
         new Promise((_, reject) => {
-          timer = setTimeout(() => reject(new TimeoutError(`${fn.name} timed out after ${fn.timeoutSeconds} s`)), fn.timeoutSeconds * 1000);
+          timer = setTimeout(
+            () => reject(new TimeoutError(`${fn.name} timed out after ${fn.timeoutSeconds} s`)),
+            fn.timeoutSeconds * 1000,
+          );
         }),
       ]);
     } finally {
@@ -149,7 +156,14 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     }
   }
 
-  function buildEvent(req: IncomingMessage, url: URL, body: Buffer, requestId: string, template: string, pathParameters: Record<string, string>): unknown {
+  function buildEvent(
+    req: IncomingMessage,
+    url: URL,
+    body: Buffer,
+    requestId: string,
+    template: string,
+    pathParameters: Record<string, string>,
+  ): unknown {
     const headers: Record<string, string> = {};
     for (const [name, value] of Object.entries(req.headers)) {
       if (value !== undefined) headers[name.toLowerCase()] = Array.isArray(value) ? value.join(', ') : value;
@@ -160,12 +174,27 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     for (const [name, value] of url.searchParams) query[name] = value;
     // Binary bodies travel base64-encoded, text ones as they are (as SCF does).
     const contentType = headers['content-type'] ?? '';
-    const textual = body.length === 0 || /^(text\/|application\/(json|xml|x-www-form-urlencoded|[\w.+-]+\+json))/i.test(contentType);
-    const base = { httpMethod: req.method, path: url.pathname, headers, queryString: query, body: textual ? body.toString('utf8') : body.toString('base64') };
+    const textual =
+      body.length === 0 || /^(text\/|application\/(json|xml|x-www-form-urlencoded|[\w.+-]+\+json))/i.test(contentType);
+    const base = {
+      httpMethod: req.method,
+      path: url.pathname,
+      headers,
+      queryString: query,
+      body: textual ? body.toString('utf8') : body.toString('base64'),
+    };
     if (shape === 'function-url') return textual ? base : { ...base, isBase64Encoded: true };
     return {
       ...base,
-      requestContext: { serviceId: 'service-local', path: template, httpMethod: req.method, requestId, sourceIp: headers['x-scf-remote-addr'], stage: 'release', identity: {} },
+      requestContext: {
+        serviceId: 'service-local',
+        path: template,
+        httpMethod: req.method,
+        requestId,
+        sourceIp: headers['x-scf-remote-addr'],
+        stage: 'release',
+        identity: {},
+      },
       headerParameters: {},
       pathParameters,
       queryStringParameters: query,
@@ -182,7 +211,11 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     if (!file.startsWith(path.resolve(options.staticDir) + path.sep)) return false;
     const stat = statSync(file, { throwIfNoEntry: false });
     if (!stat?.isFile()) return false;
-    res.writeHead(200, { 'content-type': STATIC_TYPES[path.extname(file)] ?? 'application/octet-stream', 'content-length': stat.size, 'cache-control': 'no-cache' });
+    res.writeHead(200, {
+      'content-type': STATIC_TYPES[path.extname(file)] ?? 'application/octet-stream',
+      'content-length': stat.size,
+      'cache-control': 'no-cache',
+    });
     // The file may vanish between stat and open (a rebuild): end this response, not the process.
     createReadStream(file)
       .on('error', () => res.destroy())
@@ -198,33 +231,57 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
       const params = matchRoute(r.template, url.pathname, { whole: true });
       return params === undefined ? [] : [{ ...r, params }];
     });
-    const route = candidates.find((r) => r.method === req.method || r.method === 'ANY') ?? candidates.find(() => req.method === 'OPTIONS');
+    const route =
+      candidates.find((r) => r.method === req.method || r.method === 'ANY') ?? candidates.find(() => req.method === 'OPTIONS');
     try {
       if (options.localRoutes && (await options.localRoutes(req, res, url))) return;
       if (!route) {
         // A path no file can have (a malformed escape, a NUL) is the caller's mistake, not a server error.
         const decoded = safeDecode(url.pathname);
         if (decoded === undefined || decoded.includes('\0')) {
-          return sendJson(res, 400, { error: { code: 'InvalidPath', message: 'The path has a malformed percent-escape or a NUL character' } }, { 'x-request-id': requestId });
+          return sendJson(
+            res,
+            400,
+            { error: { code: 'InvalidPath', message: 'The path has a malformed percent-escape or a NUL character' } },
+            { 'x-request-id': requestId },
+          );
         }
         if ((req.method === 'GET' || req.method === 'HEAD') && serveStatic(res, url.pathname)) return;
         if (candidates.length > 0) {
           res.setHeader('allow', [...new Set(candidates.map((r) => r.method))].join(', '));
-          return sendJson(res, 405, { error: { code: 'MethodNotAllowed', message: `Method ${req.method} is not allowed on ${url.pathname}` } }, { 'x-request-id': requestId });
+          return sendJson(
+            res,
+            405,
+            { error: { code: 'MethodNotAllowed', message: `Method ${req.method} is not allowed on ${url.pathname}` } },
+            { 'x-request-id': requestId },
+          );
         }
-        return sendJson(res, 404, { error: { code: 'NotFound', message: `No function serves ${req.method} ${url.pathname}` } }, { 'x-request-id': requestId });
+        return sendJson(
+          res,
+          404,
+          { error: { code: 'NotFound', message: `No function serves ${req.method} ${url.pathname}` } },
+          { 'x-request-id': requestId },
+        );
       }
       const body = await readBody(req, maxBody);
       if (body === undefined) {
         // Answer first, then drop the rest of the upload.
         res.setHeader('connection', 'close');
         res.on('finish', () => req.destroy());
-        return sendJson(res, 413, { error: { code: 'PayloadTooLarge', message: `The request body exceeds ${maxBody} bytes` } }, { 'x-request-id': requestId });
+        return sendJson(
+          res,
+          413,
+          { error: { code: 'PayloadTooLarge', message: `The request body exceeds ${maxBody} bytes` } },
+          { 'x-request-id': requestId },
+        );
       }
-      const result = (await invoke(route.fn, buildEvent(req, url, body, requestId, route.template, route.params), requestId)) as ScfResult | undefined;
+      const result = (await invoke(route.fn, buildEvent(req, url, body, requestId, route.template, route.params), requestId)) as
+        | ScfResult
+        | undefined;
       const status = Number(result?.statusCode ?? 200);
       const headers: Record<string, string | string[]> = { ...(result?.headers ?? {}) };
-      const payload = result?.body === undefined ? Buffer.alloc(0) : Buffer.from(result.body, result.isBase64Encoded ? 'base64' : 'utf8');
+      const payload =
+        result?.body === undefined ? Buffer.alloc(0) : Buffer.from(result.body, result.isBase64Encoded ? 'base64' : 'utf8');
       if (result?.statusCode === undefined) {
         // A handler returning a plain value: SCF answers it as JSON.
         return sendJson(res, 200, result ?? null, { 'x-request-id': requestId });
@@ -238,7 +295,13 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
       sendJson(
         res,
         timedOut ? 504 : 502,
-        { error: { code: timedOut ? 'FunctionTimeout' : 'FunctionError', message: timedOut ? 'The function timed out' : 'The function failed; see the gateway log', requestId } },
+        {
+          error: {
+            code: timedOut ? 'FunctionTimeout' : 'FunctionError',
+            message: timedOut ? 'The function timed out' : 'The function failed; see the gateway log',
+            requestId,
+          },
+        },
         { 'x-request-id': requestId },
       );
     }
@@ -271,7 +334,12 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
         }
         timers.push(
           setTimeout(async () => {
-            const event = { Type: 'Timer', TriggerName: schedule.name, Time: next.toISOString().replace(/\.\d{3}Z$/, 'Z'), Message: schedule.message ?? '' };
+            const event = {
+              Type: 'Timer',
+              TriggerName: schedule.name,
+              Time: next.toISOString().replace(/\.\d{3}Z$/, 'Z'),
+              Message: schedule.message ?? '',
+            };
             try {
               await invoke(fn, event, randomUUID());
             } catch (error) {

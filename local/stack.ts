@@ -42,7 +42,15 @@ export type StackAuth =
   | { source: 'AUTH_JWT_SECRET' | 'AUTH_JWKS_URL'; jwksUrl?: string; issuer?: string; audience?: string; userClaim?: string };
 
 /** The app's settings the stack passes on as they are (README, "The local stack"). */
-const APP_AUTH_SETTINGS = ['AUTH_JWT_SECRET', 'AUTH_JWKS_URL', 'AUTH_JWT_ISSUER', 'AUTH_JWT_AUDIENCE', 'AUTH_USER_CLAIM', 'AUTH_ALLOW_ANY_AUDIENCE', 'AUTH_CLOCK_SKEW_SECONDS'];
+const APP_AUTH_SETTINGS = [
+  'AUTH_JWT_SECRET',
+  'AUTH_JWKS_URL',
+  'AUTH_JWT_ISSUER',
+  'AUTH_JWT_AUDIENCE',
+  'AUTH_USER_CLAIM',
+  'AUTH_ALLOW_ANY_AUDIENCE',
+  'AUTH_CLOCK_SKEW_SECONDS',
+];
 
 export interface Stack {
   gateway: Gateway;
@@ -88,9 +96,16 @@ function localSecrets(dataDir: string): LocalSecrets {
 function appAuth(env: Record<string, string | undefined>): StackAuth {
   const source = env.AUTH_JWKS_URL ? 'AUTH_JWKS_URL' : env.AUTH_JWT_SECRET ? 'AUTH_JWT_SECRET' : undefined;
   if (source === undefined) return { source: 'local' };
-  if (env.AUTH_JWKS_URL && env.AUTH_JWT_SECRET) throw new Error('Set only one of AUTH_JWT_SECRET and AUTH_JWKS_URL (the app signs its tokens with one of them)');
+  if (env.AUTH_JWKS_URL && env.AUTH_JWT_SECRET)
+    throw new Error('Set only one of AUTH_JWT_SECRET and AUTH_JWKS_URL (the app signs its tokens with one of them)');
   const set = (name: string) => env[name] || undefined;
-  return { source, jwksUrl: set('AUTH_JWKS_URL'), issuer: set('AUTH_JWT_ISSUER'), audience: set('AUTH_JWT_AUDIENCE'), userClaim: set('AUTH_USER_CLAIM') };
+  return {
+    source,
+    jwksUrl: set('AUTH_JWKS_URL'),
+    issuer: set('AUTH_JWT_ISSUER'),
+    audience: set('AUTH_JWT_AUDIENCE'),
+    userClaim: set('AUTH_USER_CLAIM'),
+  };
 }
 
 function demoSignInRefusal(auth: StackAuth): string {
@@ -109,7 +124,10 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
   const hotlinkKey = options.env?.HOTLINK_KEY ?? process.env.HOTLINK_KEY;
   // Player signatures: the emulator's play-info API checks what media-status signs (derived, so the
   // secrets file keeps its shape).
-  const playKey = options.env?.PLAYBACK_KEY ?? process.env.PLAYBACK_KEY ?? createHmac('sha256', secrets.secretKey).update('play-key').digest('hex').slice(0, 24);
+  const playKey =
+    options.env?.PLAYBACK_KEY ??
+    process.env.PLAYBACK_KEY ??
+    createHmac('sha256', secrets.secretKey).update('play-key').digest('hex').slice(0, 24);
   const emulator = await startEmulator({
     port: options.emulatorPort ?? 8081,
     host,
@@ -119,7 +137,9 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     credentials: [{ secretId: secrets.secretId, secretKey: secrets.secretKey }],
     log: process.env.EMULATOR_LOG === '1' ? (line) => log(`[vod-emulator] ${line}`) : undefined,
   }).catch((error: NodeJS.ErrnoException) => {
-    throw error.code === 'EADDRINUSE' ? new Error(`Port ${options.emulatorPort ?? 8081} is already in use: set EMULATOR_PORT to a free port`) : error;
+    throw error.code === 'EADDRINUSE'
+      ? new Error(`Port ${options.emulatorPort ?? 8081} is already in use: set EMULATOR_PORT to a free port`)
+      : error;
   });
 
   // Which ffmpeg processes the media (system 5+ or the packaged builds): said once, at start.
@@ -177,7 +197,12 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
   async function localEndpoints(req: IncomingMessage, res: ServerResponse, url: URL): Promise<boolean> {
     // The API's description (docs/openapi.json, built from the same schemas), with this stack as its server.
     if (url.pathname === '/openapi.json' && (req.method === 'GET' || req.method === 'HEAD')) {
-      sendJson(res, 200, { ...buildOpenApiDocument(), servers: [{ url: gateway.url, description: 'this local stack' }] }, { 'access-control-allow-origin': '*', 'cache-control': 'no-cache' });
+      sendJson(
+        res,
+        200,
+        { ...buildOpenApiDocument(), servers: [{ url: gateway.url, description: 'this local stack' }] },
+        { 'access-control-allow-origin': '*', 'cache-control': 'no-cache' },
+      );
       return true;
     }
     if (!url.pathname.startsWith('/local/')) return false;
@@ -185,7 +210,10 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     // Only for this machine: not for other hosts (HOST=0.0.0.0), nor for pages that rebind a DNS name
     // to 127.0.0.1 (their requests carry their own Host).
     const hostname = (req.headers.host ?? '').replace(/:\d+$/, '');
-    if (!['127.0.0.1', 'localhost', '[::1]'].includes(hostname) || !['127.0.0.1', '::1', '::ffff:127.0.0.1'].includes(req.socket.remoteAddress ?? '')) {
+    if (
+      !['127.0.0.1', 'localhost', '[::1]'].includes(hostname) ||
+      !['127.0.0.1', '::1', '::ffff:127.0.0.1'].includes(req.socket.remoteAddress ?? '')
+    ) {
       reply(403, { error: { code: 'Forbidden', message: 'The /local endpoints answer only on localhost' } });
       return true;
     }
@@ -223,10 +251,22 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       userId = undefined;
     }
     if (typeof userId !== 'string' || !/^[\w.@-]{1,64}$/.test(userId)) {
-      reply(400, { error: { code: 'InvalidRequest', message: 'userId: 1-64 letters, digits, dots, dashes, underscores or @', field: 'userId' } });
+      reply(400, {
+        error: {
+          code: 'InvalidRequest',
+          message: 'userId: 1-64 letters, digits, dots, dashes, underscores or @',
+          field: 'userId',
+        },
+      });
       return true;
     }
-    reply(200, { userId, token: await demoToken(userId), apiUrl: gatewayUrl(), vodApiUrl: emulator.url, cosDomain: emulator.cosDomain });
+    reply(200, {
+      userId,
+      token: await demoToken(userId),
+      apiUrl: gatewayUrl(),
+      vodApiUrl: emulator.url,
+      cosDomain: emulator.cosDomain,
+    });
     return true;
   }
   const demoToken = async (userId: string) => {

@@ -17,23 +17,28 @@ const typesDir = path.join(distDir, 'types');
 
 /** What the built files may import besides Node's builtins: the package's own dependencies. */
 function clientDependencies(): string[] {
-  const manifest = JSON.parse(readFileSync(path.join(clientDir, 'package.json'), 'utf8')) as { dependencies?: Record<string, string> };
+  const manifest = JSON.parse(readFileSync(path.join(clientDir, 'package.json'), 'utf8')) as {
+    dependencies?: Record<string, string>;
+  };
   return Object.keys(manifest.dependencies ?? {});
 }
 
 /** The declarations as tsc writes them keep the source's specifiers: `./x.ts` and `#contract`. */
 function rewriteDeclarationImports(file: string): void {
   const contract = path.join(typesDir, 'client', 'contract.js');
-  const text = readFileSync(file, 'utf8').replace(/(\bfrom\s+|\bimport\(\s*)(['"])([^'"]+)\2/g, (_, lead: string, quote: string, spec: string) => {
-    let target = spec;
-    if (spec === '#contract') {
-      target = path.relative(path.dirname(file), contract).split(path.sep).join('/');
-      if (!target.startsWith('.')) target = `./${target}`;
-    } else if (spec.startsWith('.') && spec.endsWith('.ts')) {
-      target = `${spec.slice(0, -3)}.js`;
-    }
-    return `${lead}${quote}${target}${quote}`;
-  });
+  const text = readFileSync(file, 'utf8').replace(
+    /(\bfrom\s+|\bimport\(\s*)(['"])([^'"]+)\2/g,
+    (_, lead: string, quote: string, spec: string) => {
+      let target = spec;
+      if (spec === '#contract') {
+        target = path.relative(path.dirname(file), contract).split(path.sep).join('/');
+        if (!target.startsWith('.')) target = `./${target}`;
+      } else if (spec.startsWith('.') && spec.endsWith('.ts')) {
+        target = `${spec.slice(0, -3)}.js`;
+      }
+      return `${lead}${quote}${target}${quote}`;
+    },
+  );
   writeFileSync(file, text);
 }
 
@@ -46,7 +51,10 @@ function declarationFiles(dir: string): string[] {
 
 function emitDeclarations(): void {
   const tsc = path.join(root, 'node_modules', 'typescript', 'bin', 'tsc');
-  const run = spawnSync(process.execPath, [tsc, '-p', path.join(clientDir, 'tsconfig.build.json')], { cwd: root, stdio: 'inherit' });
+  const run = spawnSync(process.execPath, [tsc, '-p', path.join(clientDir, 'tsconfig.build.json')], {
+    cwd: root,
+    stdio: 'inherit',
+  });
   if (run.status !== 0) throw new Error(`tsc (client declarations) failed with status ${run.status}`);
   for (const file of declarationFiles(typesDir)) rewriteDeclarationImports(file);
 }
@@ -64,7 +72,10 @@ async function main(): Promise<void> {
   const outputs: Array<[string, BuildOptions]> = [
     ['index.mjs', { ...node, entryPoints: [path.join(clientDir, 'index.ts')], format: 'esm' }],
     ['index.cjs', { ...node, entryPoints: [path.join(clientDir, 'index.ts')], format: 'cjs' }],
-    ['browser.mjs', { ...common, entryPoints: [path.join(clientDir, 'browser.ts')], platform: 'browser', target: 'es2020', format: 'esm' }],
+    [
+      'browser.mjs',
+      { ...common, entryPoints: [path.join(clientDir, 'browser.ts')], platform: 'browser', target: 'es2020', format: 'esm' },
+    ],
     // The entry's `#!/usr/bin/env node` line is kept by esbuild.
     ['cli.cjs', { ...node, entryPoints: [path.join(clientDir, 'cli', 'vod-upload.ts')], format: 'cjs' }],
   ];
@@ -72,7 +83,9 @@ async function main(): Promise<void> {
   chmodSync(path.join(distDir, 'cli.cjs'), 0o755);
   emitDeclarations();
   for (const [name] of outputs) {
-    console.log(`${`client ${name}`.padEnd(18)} client/dist/${name} ${(statSync(path.join(distDir, name)).size / 1024).toFixed(1)} KiB`);
+    console.log(
+      `${`client ${name}`.padEnd(18)} client/dist/${name} ${(statSync(path.join(distDir, name)).size / 1024).toFixed(1)} KiB`,
+    );
   }
 }
 

@@ -3,7 +3,17 @@
  * targeting SCF's Node 18. `npm run package` (`--zip`) also writes `dist/<function>.zip` holding just that
  * file, byte-for-byte reproducible. `--sourcemap` adds source maps (left out by default).
  */
-import { copyFileSync, createWriteStream, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import {
+  copyFileSync,
+  createWriteStream,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import path from 'node:path';
 import { build } from 'esbuild';
 import { ZipFile } from 'yazl';
@@ -69,7 +79,10 @@ function zip(name: string, files: string[]): Promise<string> {
   }
   archive.end();
   return new Promise((resolve, reject) => {
-    archive.outputStream.pipe(createWriteStream(target)).on('close', () => resolve(target)).on('error', reject);
+    archive.outputStream
+      .pipe(createWriteStream(target))
+      .on('close', () => resolve(target))
+      .on('error', reject);
   });
 }
 

@@ -66,7 +66,11 @@ function report(mark: 'ok' | 'FAIL' | 'skip', stage: string, ms: number | undefi
   console.log(`[${mark}]${' '.repeat(5 - mark.length)}${stage.padEnd(11)} ${time.padStart(7)}  ${detail}`);
 }
 
-async function stage<T>(name: string, run: () => Promise<{ value: T; detail: string }>, toFailure: (error: unknown) => Failure): Promise<T> {
+async function stage<T>(
+  name: string,
+  run: () => Promise<{ value: T; detail: string }>,
+  toFailure: (error: unknown) => Failure,
+): Promise<T> {
   const started = Date.now();
   try {
     const { value, detail } = await run();
@@ -79,7 +83,13 @@ async function stage<T>(name: string, run: () => Promise<{ value: T; detail: str
 }
 
 const deliveryFailure = (error: unknown): Failure =>
-  error instanceof DeliveryError ? error.failure() : { saw: error instanceof Error ? error.message : String(error), hint: 'an unexpected error', exit: VERIFY_EXIT.deliveryFailed };
+  error instanceof DeliveryError
+    ? error.failure()
+    : {
+        saw: error instanceof Error ? error.message : String(error),
+        hint: 'an unexpected error',
+        exit: VERIFY_EXIT.deliveryFailed,
+      };
 
 /** The CORS preflight a browser sends before POST /upload-signature and GET /uploads/{id}. */
 async function checkCors(apiUrl: string, statusUrl: string, origin: string): Promise<string> {
@@ -90,7 +100,11 @@ async function checkCors(apiUrl: string, statusUrl: string, origin: string): Pro
   for (const [url, method] of routes) {
     const answer = await fetch(url, {
       method: 'OPTIONS',
-      headers: { origin, 'access-control-request-method': method, 'access-control-request-headers': 'authorization, content-type' },
+      headers: {
+        origin,
+        'access-control-request-method': method,
+        'access-control-request-headers': 'authorization, content-type',
+      },
       signal: AbortSignal.timeout(15_000),
     });
     const allowed = answer.headers.get('access-control-allow-origin');
@@ -123,7 +137,9 @@ async function followUntilReady(status: VodUploader, uploadId: string, timeoutMs
       if (view.status !== current) since = Date.now();
       current = view.status;
       changes.push(`${current} ${seconds(Date.now() - started)}`);
-      console.log(`         ${'processing'.padEnd(11)} ${seconds(Date.now() - started).padStart(7)}  ${current}${view.status === 'PROCESSING' ? ` ${view.progress ?? 0} %` : ''}`);
+      console.log(
+        `         ${'processing'.padEnd(11)} ${seconds(Date.now() - started).padStart(7)}  ${current}${view.status === 'PROCESSING' ? ` ${view.progress ?? 0} %` : ''}`,
+      );
     }
     if (view.status === 'READY') {
       report('ok', 'processing', Date.now() - started, changes.join(' -> '));
@@ -132,7 +148,8 @@ async function followUntilReady(status: VodUploader, uploadId: string, timeoutMs
     if (view.status === 'FAILED' || view.status === 'REJECTED' || view.status === 'EXPIRED' || view.status === 'DELETED') {
       throw new StageFailed('processing', endedFailure(view), Date.now() - started);
     }
-    if (Date.now() >= deadline) throw new StageFailed('processing', stuckFailure(current, (Date.now() - since) / 1000, view), Date.now() - started);
+    if (Date.now() >= deadline)
+      throw new StageFailed('processing', stuckFailure(current, (Date.now() - since) / 1000, view), Date.now() - started);
     await new Promise((resolve) => setTimeout(resolve, Math.min(interval, Math.max(0, deadline - Date.now()))));
     interval = Math.min(5000, Math.round(interval * 1.5));
   }
@@ -165,15 +182,18 @@ function parseOptions(argv: string[]): Options | string {
   if (values.help) return USAGE;
   const token = values.token ?? process.env.VOD_UPLOAD_TOKEN;
   const url = (name: string, value: string | undefined) => {
-    if (value !== undefined && !/^https?:\/\/[^/\s]+/i.test(value)) throw new Error(`--${name} must be an http(s) URL, got "${value}"`);
+    if (value !== undefined && !/^https?:\/\/[^/\s]+/i.test(value))
+      throw new Error(`--${name} must be an http(s) URL, got "${value}"`);
     return value?.replace(/\/+$/, '');
   };
   const api = url('api', values.api);
   if (!api) throw new Error('--api <upload-signature function URL> is required');
-  if (!token) throw new Error('--token <an app user\'s JWT> (or VOD_UPLOAD_TOKEN) is required');
+  if (!token) throw new Error("--token <an app user's JWT> (or VOD_UPLOAD_TOKEN) is required");
   const timeout = values.timeout === undefined ? 600 : Number(values.timeout);
-  if (!Number.isFinite(timeout) || timeout <= 0) throw new Error(`--timeout must be a positive number of seconds, got "${values.timeout}"`);
-  if (values.origin !== undefined && !/^https?:\/\/[^/]+$/i.test(values.origin)) throw new Error(`--origin must be an origin (https://app.example.com), got "${values.origin}"`);
+  if (!Number.isFinite(timeout) || timeout <= 0)
+    throw new Error(`--timeout must be a positive number of seconds, got "${values.timeout}"`);
+  if (values.origin !== undefined && !/^https?:\/\/[^/]+$/i.test(values.origin))
+    throw new Error(`--origin must be an origin (https://app.example.com), got "${values.origin}"`);
   return {
     api,
     statusApi: url('status-api', values['status-api']) ?? api,
@@ -186,10 +206,18 @@ function parseOptions(argv: string[]): Options | string {
 }
 
 async function verify(options: Options, work: string): Promise<void> {
-  const clientOptions = { token: options.token, vodApiUrl: options.vodApi, cosDomain: options.cosDomain, resume: false, stateDir: path.join(work, 'state') };
+  const clientOptions = {
+    token: options.token,
+    vodApiUrl: options.vodApi,
+    cosDomain: options.cosDomain,
+    resume: false,
+    stateDir: path.join(work, 'state'),
+  };
   const uploader = new VodUploader({ apiBaseUrl: options.api, ...clientOptions });
   const status = new VodUploader({ apiBaseUrl: options.statusApi, ...clientOptions });
-  console.log(`verify-deployment: ${options.api}${options.statusApi === options.api ? '' : ` + ${options.statusApi}`}, VOD upload API ${uploader.vodApiUrl}`);
+  console.log(
+    `verify-deployment: ${options.api}${options.statusApi === options.api ? '' : ` + ${options.statusApi}`}, VOD upload API ${uploader.vodApiUrl}`,
+  );
 
   const clip = await stage(
     'clip',
@@ -197,10 +225,19 @@ async function verify(options: Options, work: string): Promise<void> {
       const file = makeTestClip(path.join(work, `verify-deployment-${Date.now()}.mp4`), { width: 320, height: 180, seconds: 2 });
       return { value: file, detail: `2 s 320x180 H.264/AAC, ${(fs.statSync(file).size / 1024).toFixed(1)} KiB` };
     },
-    (error) => ({ saw: error instanceof Error ? error.message : String(error), hint: 'ffmpeg could not make the clip: is @ffmpeg-installer/ffmpeg installed (npm ci), or FFMPEG_PATH set?', exit: VERIFY_EXIT.usage }),
+    (error) => ({
+      saw: error instanceof Error ? error.message : String(error),
+      hint: 'ffmpeg could not make the clip: is @ffmpeg-installer/ffmpeg installed (npm ci), or FFMPEG_PATH set?',
+      exit: VERIFY_EXIT.usage,
+    }),
   );
 
-  if (options.origin) await stage('cors', async () => ({ value: undefined, detail: await checkCors(options.api, options.statusApi, options.origin!) }), deliveryFailure);
+  if (options.origin)
+    await stage(
+      'cors',
+      async () => ({ value: undefined, detail: await checkCors(options.api, options.statusApi, options.origin!) }),
+      deliveryFailure,
+    );
 
   // The client's stages, each reported when the next one starts.
   let current = 'signature';
@@ -234,7 +271,11 @@ async function verify(options: Options, work: string): Promise<void> {
   const renditions = [...view.renditions].sort((a, b) => Number(/\.mp4($|\?)/.test(b.url)) - Number(/\.mp4($|\?)/.test(a.url)));
   const rendition = renditions[0];
   if (!rendition) {
-    throw new StageFailed('rendition', { saw: 'READY without renditions', hint: 'PIPELINE_TRANSCODE_DEFINITIONS is empty, or VOD reported no transcode outputs', exit: VERIFY_EXIT.deliveryFailed });
+    throw new StageFailed('rendition', {
+      saw: 'READY without renditions',
+      hint: 'PIPELINE_TRANSCODE_DEFINITIONS is empty, or VOD reported no transcode outputs',
+      exit: VERIFY_EXIT.deliveryFailed,
+    });
   }
   await stage(
     'rendition',
@@ -246,7 +287,12 @@ async function verify(options: Options, work: string): Promise<void> {
   );
 
   const cover = view.cover?.url;
-  if (!cover) throw new StageFailed('cover', { saw: 'READY without a cover', hint: 'PIPELINE_COVER_DEFINITION is 0, or VOD reported no cover', exit: VERIFY_EXIT.deliveryFailed });
+  if (!cover)
+    throw new StageFailed('cover', {
+      saw: 'READY without a cover',
+      hint: 'PIPELINE_COVER_DEFINITION is 0, or VOD reported no cover',
+      exit: VERIFY_EXIT.deliveryFailed,
+    });
   await stage('cover', async () => ({ value: undefined, detail: await checkImage(cover) }), deliveryFailure);
 
   const adaptive = view.adaptiveStreams[0];
@@ -286,7 +332,9 @@ async function main(argv: string[]): Promise<number> {
 main(process.argv.slice(2)).then(
   (code) => process.exit(code),
   (error: unknown) => {
-    console.error(`verify-deployment: internal error: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
+    console.error(
+      `verify-deployment: internal error: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`,
+    );
     process.exit(VERIFY_EXIT.internal);
   },
 );

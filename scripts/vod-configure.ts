@@ -26,7 +26,13 @@ import type { VodClient } from '#lib/vod-api';
 type EventMode = 'PUSH' | 'PULL';
 
 /** The DescribeEventConfig fields this script manages or shows. */
-const SHOWN_FIELDS = ['Mode', 'NotificationUrl', 'UploadMediaCompleteEventSwitch', 'DeleteMediaCompleteEventSwitch', 'PersistenceCompleteEventSwitch'] as const;
+const SHOWN_FIELDS = [
+  'Mode',
+  'NotificationUrl',
+  'UploadMediaCompleteEventSwitch',
+  'DeleteMediaCompleteEventSwitch',
+  'PersistenceCompleteEventSwitch',
+] as const;
 type ShownField = (typeof SHOWN_FIELDS)[number];
 type EventConfigView = Partial<Record<ShownField, string>>;
 
@@ -91,7 +97,8 @@ export async function configureVodEvents(io: ConfigureIo, deps: { client?: VodCl
     const mode = (values.mode ?? (io.env.VOD_EVENT_MODE?.trim() || 'PUSH')).toUpperCase();
     if (mode !== 'PUSH' && mode !== 'PULL') throw new UsageError(`--mode must be PUSH or PULL, got ${JSON.stringify(mode)}`);
     const tokenIn = values['token-in'] ?? 'query';
-    if (tokenIn !== 'query' && tokenIn !== 'path') throw new UsageError(`--token-in must be query or path, got ${JSON.stringify(tokenIn)}`);
+    if (tokenIn !== 'query' && tokenIn !== 'path')
+      throw new UsageError(`--token-in must be query or path, got ${JSON.stringify(tokenIn)}`);
     const baseUrl = values['callback-url'] ?? io.env.VOD_CALLBACK_URL?.trim() ?? '';
 
     const request: ModifyRequest = {
@@ -103,9 +110,14 @@ export async function configureVodEvents(io: ConfigureIo, deps: { client?: VodCl
     if (mode === 'PUSH' || baseUrl !== '') {
       const token = config.callback.tokens[0];
       if (baseUrl === '') {
-        throw new UsageError('PUSH mode needs the vod-events URL: pass --callback-url https://<function URL>/vod-events or set VOD_CALLBACK_URL');
+        throw new UsageError(
+          'PUSH mode needs the vod-events URL: pass --callback-url https://<function URL>/vod-events or set VOD_CALLBACK_URL',
+        );
       }
-      if (token === undefined) throw new UsageError('CALLBACK_TOKENS is empty: set it (the same value the vod-events function has) so the callback URL can carry the token');
+      if (token === undefined)
+        throw new UsageError(
+          'CALLBACK_TOKENS is empty: set it (the same value the vod-events function has) so the callback URL can carry the token',
+        );
       request.NotificationUrl = callbackUrl(baseUrl, token, tokenIn, io.err);
     }
     if (values['clear-sign-key']) request.SignKey = '';
@@ -114,9 +126,12 @@ export async function configureVodEvents(io: ConfigureIo, deps: { client?: VodCl
     const client = deps.client ?? createVodClient(config, { timeoutSeconds: 15 });
     const target = config.vod.subAppId === undefined ? {} : { SubAppId: config.vod.subAppId };
     const label = (url: string | undefined) => (url === undefined ? undefined : maskUrl(url, config.callback.tokens));
-    const signKeyLabel = (key: string) => (key === '' ? '(none: callbacks unsigned)' : `<CALLBACK_SIGN_KEYS[${config.callback.signKeys.indexOf(key)}]>`);
+    const signKeyLabel = (key: string) =>
+      key === '' ? '(none: callbacks unsigned)' : `<CALLBACK_SIGN_KEYS[${config.callback.signKeys.indexOf(key)}]>`;
 
-    io.out(`VOD event configuration of ${config.vod.subAppId === undefined ? 'the primary application (VOD_SUB_APP_ID not set)' : `sub-application ${config.vod.subAppId}`}, region ${config.vod.region}${config.vod.endpoint ? `, endpoint ${config.vod.endpoint}` : ''}`);
+    io.out(
+      `VOD event configuration of ${config.vod.subAppId === undefined ? 'the primary application (VOD_SUB_APP_ID not set)' : `sub-application ${config.vod.subAppId}`}, region ${config.vod.region}${config.vod.endpoint ? `, endpoint ${config.vod.endpoint}` : ''}`,
+    );
     const before = await client.DescribeEventConfig(target);
     io.out('Current (DescribeEventConfig):');
     printConfig(io, before, label);
@@ -124,7 +139,8 @@ export async function configureVodEvents(io: ConfigureIo, deps: { client?: VodCl
     const changes = planChanges(before, request);
     io.out(changes.length === 0 ? 'Changes: none' : 'Changes:');
     for (const change of changes) {
-      const show = (v: string | undefined) => (v === undefined || v === '' ? '(unset)' : change.field === 'NotificationUrl' ? label(v) : v);
+      const show = (v: string | undefined) =>
+        v === undefined || v === '' ? '(unset)' : change.field === 'NotificationUrl' ? label(v) : v;
       io.out(
         change.field === 'SignKey'
           ? `  ${'SignKey'.padEnd(32)} set to ${signKeyLabel(change.to)} (write-only: DescribeEventConfig never shows it)`
@@ -143,7 +159,9 @@ export async function configureVodEvents(io: ConfigureIo, deps: { client?: VodCl
     printConfig(io, after, label);
     const missed = planChanges(after, { ...request, SignKey: undefined });
     if (missed.length > 0) {
-      io.err(`Error: VOD did not take ${missed.map((c) => c.field).join(', ')}; run again, or check the configuration in the VOD console`);
+      io.err(
+        `Error: VOD did not take ${missed.map((c) => c.field).join(', ')}; run again, or check the configuration in the VOD console`,
+      );
       return 1;
     }
     return 0;
@@ -170,13 +188,27 @@ export async function configureVodEvents(io: ConfigureIo, deps: { client?: VodCl
  * variables are passed in: this script does not need database or user-auth settings.
  */
 function vodSettings(env: Record<string, string | undefined>): Config {
-  const names = ['VOD_SECRET_ID', 'VOD_SECRET_KEY', 'VOD_SUB_APP_ID', 'VOD_REGION', 'VOD_API_ENDPOINT', 'VOD_API_PROTOCOL', 'CALLBACK_TOKENS', 'CALLBACK_SIGN_KEYS'];
+  const names = [
+    'VOD_SECRET_ID',
+    'VOD_SECRET_KEY',
+    'VOD_SUB_APP_ID',
+    'VOD_REGION',
+    'VOD_API_ENDPOINT',
+    'VOD_API_PROTOCOL',
+    'CALLBACK_TOKENS',
+    'CALLBACK_SIGN_KEYS',
+  ];
   const picked = Object.fromEntries(names.map((name) => [name, env[name]]));
   return loadConfig({ ...picked, STAGE: 'vod-configure', AUTH_MODE: 'none' });
 }
 
 /** The callback URL with the token added; refuses URLs that would not reach the vod-events route. */
-export function callbackUrl(base: string, token: string, tokenIn: 'query' | 'path', warn: (line: string) => void = () => {}): string {
+export function callbackUrl(
+  base: string,
+  token: string,
+  tokenIn: 'query' | 'path',
+  warn: (line: string) => void = () => {},
+): string {
   let url: URL;
   try {
     url = new URL(base);
@@ -185,12 +217,17 @@ export function callbackUrl(base: string, token: string, tokenIn: 'query' | 'pat
   }
   if (url.protocol !== 'https:' && url.protocol !== 'http:') throw new UsageError('--callback-url must be an http(s) URL');
   if (url.searchParams.has('token') || /\/vod-events\/[^/]+\/?$/.test(url.pathname)) {
-    throw new UsageError('--callback-url must not carry a token: give the vod-events URL alone, the first CALLBACK_TOKENS entry is added');
+    throw new UsageError(
+      '--callback-url must not carry a token: give the vod-events URL alone, the first CALLBACK_TOKENS entry is added',
+    );
   }
-  if (url.username || url.password || url.hash) throw new UsageError('--callback-url must not contain credentials or a #fragment');
+  if (url.username || url.password || url.hash)
+    throw new UsageError('--callback-url must not contain credentials or a #fragment');
   const path = url.pathname.replace(/\/+$/, '');
   if (!path.endsWith('/vod-events')) {
-    throw new UsageError(`--callback-url must end with /vod-events (the route the vod-events function serves), got path ${JSON.stringify(url.pathname)}`);
+    throw new UsageError(
+      `--callback-url must end with /vod-events (the route the vod-events function serves), got path ${JSON.stringify(url.pathname)}`,
+    );
   }
   if (url.protocol === 'http:' && !['127.0.0.1', 'localhost', '[::1]'].includes(url.hostname)) {
     warn('Warning: the callback URL is plain http: callbacks, token included, will cross the network unencrypted');
@@ -208,7 +245,9 @@ export function callbackUrl(base: string, token: string, tokenIn: 'query' | 'pat
 export function maskUrl(url: string, knownTokens: readonly string[]): string {
   const name = (token: string) => {
     const index = knownTokens.indexOf(token);
-    return index >= 0 ? `<CALLBACK_TOKENS[${index}]>` : `<token sha256:${createHash('sha256').update(token).digest('hex').slice(0, 8)}>`;
+    return index >= 0
+      ? `<CALLBACK_TOKENS[${index}]>`
+      : `<token sha256:${createHash('sha256').update(token).digest('hex').slice(0, 8)}>`;
   };
   let parsed: URL;
   try {
@@ -219,7 +258,9 @@ export function maskUrl(url: string, knownTokens: readonly string[]): string {
   let text = `${parsed.protocol}//${parsed.host}`;
   const match = /^(.*\/vod-events\/)([^/]+)\/?$/.exec(parsed.pathname);
   text += match ? `${match[1]}${name(decodeURIComponent(match[2]!))}` : parsed.pathname;
-  const query = [...parsed.searchParams].map(([k, v]) => (k === 'token' ? `${k}=${name(v)}` : /token|sign|key|secret/i.test(k) ? `${k}=<hidden>` : `${k}=${v}`));
+  const query = [...parsed.searchParams].map(([k, v]) =>
+    k === 'token' ? `${k}=${name(v)}` : /token|sign|key|secret/i.test(k) ? `${k}=<hidden>` : `${k}=${v}`,
+  );
   return query.length > 0 ? `${text}?${query.join('&')}` : text;
 }
 

@@ -79,7 +79,12 @@ function showGallery(view: UploadView): void {
     video.muted = true;
     video.preload = 'auto';
     if (view.cover?.url) video.poster = view.cover.url;
-    renditions.append(figure(video, `${r.height ?? '?'}p · template ${r.definition ?? '?'}${r.bitrate ? ` · ${Math.round(r.bitrate / 1000)} kbps` : ''}`));
+    renditions.append(
+      figure(
+        video,
+        `${r.height ?? '?'}p · template ${r.definition ?? '?'}${r.bitrate ? ` · ${Math.round(r.bitrate / 1000)} kbps` : ''}`,
+      ),
+    );
   }
   if (view.cover?.url) images.append(image(view.cover.url, 'cover'));
   for (const s of view.snapshots ?? []) images.append(image(s.url, `snapshot at ${((s.timeOffsetMs ?? 0) / 1000).toFixed(1)} s`));
@@ -97,7 +102,12 @@ async function upload(file: File): Promise<void> {
   $('status').textContent = 'uploading';
   $<HTMLButtonElement>('cancel').disabled = false;
   controller = new AbortController();
-  const uploader = new VodUploader({ apiBaseUrl: session.apiUrl, token: session.token, vodApiUrl: session.vodApiUrl, cosDomain: session.cosDomain });
+  const uploader = new VodUploader({
+    apiBaseUrl: session.apiUrl,
+    token: session.token,
+    vodApiUrl: session.vodApiUrl,
+    cosDomain: session.cosDomain,
+  });
   try {
     const result = await uploader.upload(file, {
       signal: controller.signal,
@@ -123,7 +133,11 @@ $('signin-form').addEventListener('submit', async (event) => {
   showError(undefined);
   const userId = $<HTMLInputElement>('user').value.trim();
   try {
-    const response = await fetch('/local/session', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ userId }) });
+    const response = await fetch('/local/session', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ userId }),
+    });
     const body = (await response.json()) as Session & { error?: { message: string } };
     if (!response.ok) throw new Error(body.error?.message ?? `sign-in failed (${response.status})`);
     session = body;

@@ -55,14 +55,24 @@ export function parseSpriteVtt(text: string, vttUrl: string, signedImages: strin
     if (!match) continue;
     const absolute = new URL(match[1]!, vttUrl);
     const image = signedByPath.get(absolute.pathname) ?? absolute.href;
-    cues.push({ start: vttSeconds(from!), end: vttSeconds(to!), image, x: Number(match[2]), y: Number(match[3]), w: Number(match[4]), h: Number(match[5]) });
+    cues.push({
+      start: vttSeconds(from!),
+      end: vttSeconds(to!),
+      image,
+      x: Number(match[2]),
+      y: Number(match[3]),
+      w: Number(match[4]),
+      h: Number(match[5]),
+    });
   }
   return cues;
 }
 
 function attachSource(video: HTMLVideoElement, view: UploadView, state: DemoPlayer): void {
   const adaptive = view.adaptiveStreams?.[0]?.url;
-  const mp4 = [...(view.renditions ?? [])].filter((r) => (r.container ?? 'mp4') === 'mp4' || r.url.includes('.mp4')).sort((a, b) => (b.height ?? 0) - (a.height ?? 0))[0]?.url;
+  const mp4 = [...(view.renditions ?? [])]
+    .filter((r) => (r.container ?? 'mp4') === 'mp4' || r.url.includes('.mp4'))
+    .sort((a, b) => (b.height ?? 0) - (a.height ?? 0))[0]?.url;
   const fallback = () => {
     if (!mp4) return;
     state.source = 'mp4';
@@ -97,7 +107,13 @@ function attachSource(video: HTMLVideoElement, view: UploadView, state: DemoPlay
   }
 }
 
-async function attachThumbnails(video: HTMLVideoElement, timeline: HTMLElement, thumb: HTMLElement, view: UploadView, state: DemoPlayer): Promise<void> {
+async function attachThumbnails(
+  video: HTMLVideoElement,
+  timeline: HTMLElement,
+  thumb: HTMLElement,
+  view: UploadView,
+  state: DemoPlayer,
+): Promise<void> {
   const vtt = view.sprite?.webVttUrl;
   if (!vtt) return;
   const response = await fetch(vtt);

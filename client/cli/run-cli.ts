@@ -127,10 +127,12 @@ function resultUrls(result: UploadResult): Array<[string, string]> {
   if (result.coverUrl) urls.push(['uploaded cover', result.coverUrl]);
   const view: UploadView | undefined = result.upload;
   if (view) {
-    for (const r of view.renditions ?? []) urls.push([`rendition${r.definition ? ` ${r.definition}` : ''}${r.height ? ` (${r.height}p)` : ''}`, r.url]);
+    for (const r of view.renditions ?? [])
+      urls.push([`rendition${r.definition ? ` ${r.definition}` : ''}${r.height ? ` (${r.height}p)` : ''}`, r.url]);
     for (const s of view.adaptiveStreams ?? []) urls.push([`adaptive${s.package ? ` ${s.package}` : ''}`, s.url]);
     if (view.cover?.url) urls.push(['cover', view.cover.url]);
-    for (const s of view.snapshots ?? []) urls.push([`snapshot${s.timeOffsetMs !== undefined ? ` @${s.timeOffsetMs} ms` : ''}`, s.url]);
+    for (const s of view.snapshots ?? [])
+      urls.push([`snapshot${s.timeOffsetMs !== undefined ? ` @${s.timeOffsetMs} ms` : ''}`, s.url]);
     for (const s of view.sampleSnapshots ?? []) for (const u of s.imageUrls) urls.push(['sample snapshot', u]);
     for (const u of view.sprite?.imageUrls ?? []) urls.push(['sprite', u]);
     if (view.sprite?.webVttUrl) urls.push(['sprite vtt', view.sprite.webVttUrl]);
@@ -166,7 +168,9 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
   const fail = (code: number, error: VodUploadError | Error): number => {
     const kind = error instanceof VodUploadError ? error.kind : 'internal';
     if (json) {
-      io.stdout.write(`${JSON.stringify({ ok: false, exitCode: code, error: error instanceof VodUploadError ? error.toJSON() : { kind, message: error.message } })}\n`);
+      io.stdout.write(
+        `${JSON.stringify({ ok: false, exitCode: code, error: error instanceof VodUploadError ? error.toJSON() : { kind, message: error.message } })}\n`,
+      );
     }
     io.stderr.write(`vod-upload: ${kind === 'internal' ? 'internal error: ' : ''}${error.message}\n`);
     return code;
@@ -187,7 +191,8 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
     io.stdout.write(USAGE);
     return EXIT_CODES.ok;
   }
-  if (args.positionals.length !== 1) return usage(args.positionals.length ? 'give exactly one file' : 'give the video file to upload');
+  if (args.positionals.length !== 1)
+    return usage(args.positionals.length ? 'give exactly one file' : 'give the video file to upload');
   const file = args.positionals[0]!;
 
   const positiveNumber = (name: string, value: string | undefined): number | undefined | Error => {
@@ -261,8 +266,11 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
       const lines: string[] = [];
       lines.push(`fileId     ${result.fileId}`);
       lines.push(`uploadId   ${result.uploadId}`);
-      lines.push(`status     ${result.status}${result.status === 'COMMITTED' ? ' (run with --wait to wait for processing)' : ''}`);
-      if (result.resumed) lines.push(`resumed    ${formatBytes(result.resumedBytes)} of ${formatBytes(result.totalBytes)} were already uploaded`);
+      lines.push(
+        `status     ${result.status}${result.status === 'COMMITTED' ? ' (run with --wait to wait for processing)' : ''}`,
+      );
+      if (result.resumed)
+        lines.push(`resumed    ${formatBytes(result.resumedBytes)} of ${formatBytes(result.totalBytes)} were already uploaded`);
       for (const [label, url] of resultUrls(result)) lines.push(`${label.padEnd(10)} ${url}`);
       io.stdout.write(`${lines.join('\n')}\n`);
     }

@@ -22,7 +22,9 @@ runCli(process.argv.slice(2), {
 }).then(
   (code) => exit(code),
   (error: unknown) => {
-    process.stderr.write(`vod-upload: internal error: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+    process.stderr.write(
+      `vod-upload: internal error: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`,
+    );
     exit(1);
   },
 );

@@ -9,7 +9,13 @@ const { config, log } = runtime;
 const authenticate = createAuthenticator(config, log);
 
 export const main_handler = httpHandler(
-  { methods: ['GET'], route: '/uploads/{uploadId}', corsAllowedOrigins: config.http.corsAllowedOrigins, maxBodyBytes: config.http.maxBodyBytes, log },
+  {
+    methods: ['GET'],
+    route: '/uploads/{uploadId}',
+    corsAllowedOrigins: config.http.corsAllowedOrigins,
+    maxBodyBytes: config.http.maxBodyBytes,
+    log,
+  },
   async (request) => {
     // A token that is present is always checked: a bad one is a 401, never a silent downgrade.
     const anonymous = anonymousAllowed(config) && request.headers.authorization === undefined;

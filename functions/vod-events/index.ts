@@ -24,7 +24,9 @@ export const main_handler = httpHandler(
     return receiveCallback(request, config.callback, async (body) => {
       const event = parseVodEvent(body);
       const db = await runtime.database();
-      await handleVodEvent({ config, db, vod, log: request.log, deadline }, event, { confirmWithVod: config.callback.verifyWithVod });
+      await handleVodEvent({ config, db, vod, log: request.log, deadline }, event, {
+        confirmWithVod: config.callback.verifyWithVod,
+      });
       return { status: 200, body: {} };
     });
   },

@@ -30,7 +30,11 @@ export async function pumpEvents(deps: CleanupRun, summary: CleanupSummary): Pro
       handled = [];
       await vodApi
         .confirmEvents(handles)
-        .catch((error: unknown) => (isStaleEventHandleError(error) ? log.warn('late ConfirmEvents refused; those events come again', { error }) : Promise.reject(error)));
+        .catch((error: unknown) =>
+          isStaleEventHandleError(error)
+            ? log.warn('late ConfirmEvents refused; those events come again', { error })
+            : Promise.reject(error),
+        );
       summary.eventsConfirmed += handles.length;
     };
     for (const entry of pulled.events) {

@@ -113,7 +113,10 @@ export async function recoverMissedUploads(deps: CleanupRun, summary: CleanupSum
 
   async function handleAndAdvance(found: Array<{ media: VodMediaInfo; at: number }>): Promise<void> {
     const ours = found.filter(({ media }) => decodeUploadContext(media.BasicInfo?.SourceInfo?.SourceContext) !== undefined);
-    const known = await knownFileIds(db, ours.map(({ media }) => media.FileId!));
+    const known = await knownFileIds(
+      db,
+      ours.map(({ media }) => media.FileId!),
+    );
     const missed = new Set(ours.map(({ media }) => media.FileId!).filter((id) => !known.has(id)));
     // The search left out the metadata that validation needs: ask for it (20 files at a time).
     const described = new Map<string, VodMediaInfo>();
@@ -135,7 +138,11 @@ async function recover(deps: CleanupRun, summary: CleanupSummary, media: VodMedi
   const event = newFileUploadFromMediaInfo(media, { procedureTaskId });
   const handled = await handleVodEvent(deps, event, { confirmWithVod: false });
   if (!handled.duplicate) summary.uploadsRecovered++;
-  deps.log.info('recovered an upload whose NewFileUpload was lost', { fileId: media.FileId, uploadId: handled.uploadId, outcome: handled.outcome });
+  deps.log.info('recovered an upload whose NewFileUpload was lost', {
+    fileId: media.FileId,
+    uploadId: handled.uploadId,
+    outcome: handled.outcome,
+  });
 }
 
 /**
@@ -145,7 +152,8 @@ async function recover(deps: CleanupRun, summary: CleanupSummary, media: VodMedi
 async function attempt(deps: CleanupRun, summary: CleanupSummary, name: string, media: VodMediaInfo): Promise<boolean> {
   const fileId = media.FileId!;
   const uploadId = decodeUploadContext(media.BasicInfo?.SourceInfo?.SourceContext)?.uploadId;
-  if (await isolated(deps, summary, 'lost-upload recovery', { fileId, uploadId }, () => recover(deps, summary, media))) return true;
+  if (await isolated(deps, summary, 'lost-upload recovery', { fileId, uploadId }, () => recover(deps, summary, media)))
+    return true;
   const attempts = await recordSearchFailure(deps.db, name, fileId);
   if (attempts >= MAX_ATTEMPTS) {
     deps.log.error('lost-upload recovery gave up on a file: its handling failed every time', { fileId, uploadId, attempts });
@@ -162,7 +170,10 @@ async function retryFailed(deps: CleanupRun, summary: CleanupSummary, name: stri
   // Handled meanwhile (a late callback), or gone from VOD: nothing left to recover.
   const known = await knownFileIds(db, ids);
   for (const fileId of known) await dropSearchRetry(db, name, fileId);
-  for await (const batch of deps.vodApi.mediaInfos(ids.filter((id) => !known.has(id)), ['basicInfo', 'metaData'])) {
+  for await (const batch of deps.vodApi.mediaInfos(
+    ids.filter((id) => !known.has(id)),
+    ['basicInfo', 'metaData'],
+  )) {
     for (const fileId of batch.missing) await dropSearchRetry(db, name, fileId);
     for (const media of batch.media) {
       if (Date.now() >= deps.deadline) {

@@ -28,11 +28,16 @@ async function deleteMedia(deps: CleanupRun, summary: CleanupSummary, fileId: st
 /** Step 3. */
 export async function deleteOrphans(deps: CleanupRun, summary: CleanupSummary): Promise<void> {
   const settings = deps.config.cleanup;
-  await inBatches(deps, summary, { kind: 'orphaned-media', failedRetentionDays: settings.failedRetentionDays }, async (upload) => {
-    if (await deleteMedia(deps, summary, upload.fileId!)) {
-      await updateUpload(deps.db, upload.uploadId, { status: UploadStatus.DELETED }, upload.status);
-    }
-  });
+  await inBatches(
+    deps,
+    summary,
+    { kind: 'orphaned-media', failedRetentionDays: settings.failedRetentionDays },
+    async (upload) => {
+      if (await deleteMedia(deps, summary, upload.fileId!)) {
+        await updateUpload(deps.db, upload.uploadId, { status: UploadStatus.DELETED }, upload.status);
+      }
+    },
+  );
   // Files that arrived for an upload that already had one, or after it expired: nobody will claim them.
   let after = '';
   while (Date.now() < deps.deadline) {

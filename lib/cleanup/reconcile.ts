@@ -25,10 +25,15 @@ async function applyTaskState(deps: CleanupRun, upload: LeasedUpload, taskId: st
   } catch (error) {
     if (isUnknownTaskError(error)) {
       // VOD keeps tasks for 3 days; a task it no longer knows will never report.
-      await updateUpload(deps.db, upload.uploadId, {
-        status: UploadStatus.FAILED,
-        error: { code: 'TaskNotFound', message: `VOD no longer knows task ${taskId}` },
-      }, UploadStatus.PROCESSING);
+      await updateUpload(
+        deps.db,
+        upload.uploadId,
+        {
+          status: UploadStatus.FAILED,
+          error: { code: 'TaskNotFound', message: `VOD no longer knows task ${taskId}` },
+        },
+        UploadStatus.PROCESSING,
+      );
       return true;
     }
     throw error;

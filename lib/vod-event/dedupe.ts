@@ -60,7 +60,13 @@ export function eventDedupeKey(event: VodEvent): string {
     }
     case 'FileDeleted': {
       const deletions = event.deletions
-        .map((d) => `${d.fileId}=${d.parts.map((p) => `${p.type}/${p.definition}`).sort().join('+')}`)
+        .map(
+          (d) =>
+            `${d.fileId}=${d.parts
+              .map((p) => `${p.type}/${p.definition}`)
+              .sort()
+              .join('+')}`,
+        )
         .sort();
       return `FileDeleted:${digest(deletions.join(','))}`;
     }

@@ -20,7 +20,11 @@ function formatEventPath(path: ReadonlyArray<PropertyKey>): string {
 export class VodEventError extends InvalidInputError {
   constructor(message: string, path: ReadonlyArray<PropertyKey> = []) {
     const where = formatEventPath(path);
-    super('InvalidVodEvent', where === '' ? message : `Invalid VOD event: ${where}: ${message}`, where === '' ? undefined : where);
+    super(
+      'InvalidVodEvent',
+      where === '' ? message : `Invalid VOD event: ${where}: ${message}`,
+      where === '' ? undefined : where,
+    );
   }
 
   /** The first zod issue, located under `base` (where the parsed value sits in the event). */

@@ -78,7 +78,6 @@ export interface NewFileUploadEvent extends EventEnvelope {
   metaData?: MediaMetaData;
 }
 
-
 /** `ProcedureStateChanged` → `ProcedureStateChangeEvent` (§4.3). */
 export interface ProcedureStateChangedEvent extends EventEnvelope {
   kind: 'ProcedureStateChanged';

@@ -2,15 +2,7 @@
  * The subtasks of a procedure (`MediaProcessResultSet`, docs/vod-protocol/events.md §4.3; conventions in
  * `events.ts`): their states, and the output each type produces.
  */
-import type {
-  AdaptiveStream,
-  AnimatedGraphic,
-  Cover,
-  ImageSprite,
-  Rendition,
-  SampleSnapshotSet,
-  SnapshotSet,
-} from './media.ts';
+import type { AdaptiveStream, AnimatedGraphic, Cover, ImageSprite, Rendition, SampleSnapshotSet, SnapshotSet } from './media.ts';
 
 export const SUBTASK_STATUSES = ['PROCESSING', 'SUCCESS', 'FAIL'] as const;
 export type SubtaskStatus = (typeof SUBTASK_STATUSES)[number];

@@ -64,21 +64,40 @@ export function summariseProcessing(event: ProcedureStateChangedEvent): Processi
       summary.failures.push(failureOf(result, result.input.definition));
     } else if (result.status === 'PROCESSING') {
       // FINISH with a subtask still running is inconsistent; never call that success.
-      if (finished) summary.failures.push({ ...failureOf(result, result.input.definition), errCodeExt: UNFINISHED_SUBTASK, message: 'still PROCESSING when the procedure finished' });
+      if (finished)
+        summary.failures.push({
+          ...failureOf(result, result.input.definition),
+          errCodeExt: UNFINISHED_SUBTASK,
+          message: 'still PROCESSING when the procedure finished',
+        });
     } else if (!collectOutput(summary, result)) {
       // SUCCESS without the thing it was meant to produce would make an upload READY with nothing to play.
-      summary.failures.push({ ...failureOf(result, result.input.definition), errCodeExt: MISSING_OUTPUT, message: 'reported SUCCESS without an output URL' });
+      summary.failures.push({
+        ...failureOf(result, result.input.definition),
+        errCodeExt: MISSING_OUTPUT,
+        message: 'reported SUCCESS without an output URL',
+      });
     }
   }
 
   // The procedure-level ErrCode is deprecated; it only decides when there are no subtasks to judge by
   // (e.g. the procedure could not start).
   if (finished && event.results.length === 0 && event.errCode !== 0) {
-    summary.failures.push({ type: 'Procedure', errCode: event.errCode, errCodeExt: String(event.errCode), message: event.message });
+    summary.failures.push({
+      type: 'Procedure',
+      errCode: event.errCode,
+      errCodeExt: String(event.errCode),
+      message: event.message,
+    });
   }
 
   if (aborted) {
-    summary.failures.unshift({ type: 'Procedure', errCode: event.errCode, errCodeExt: TASK_ABORTED, message: event.message || 'VOD aborted the task' });
+    summary.failures.unshift({
+      type: 'Procedure',
+      errCode: event.errCode,
+      errCodeExt: TASK_ABORTED,
+      message: event.message || 'VOD aborted the task',
+    });
   }
 
   summary.progress = finished ? 100 : meanProgress(event.results);
@@ -112,7 +131,9 @@ function collectOutput(summary: ProcessingSummary, result: Exclude<MediaProcessR
     }
     case 'SnapshotByTimeOffset': {
       const definition = result.output?.definition || result.input.definition;
-      const pictures = (result.output?.pictures ?? []).flatMap((p) => (p.url === undefined ? [] : [{ definition, timeOffsetMs: p.timeOffsetMs, url: p.url }]));
+      const pictures = (result.output?.pictures ?? []).flatMap((p) =>
+        p.url === undefined ? [] : [{ definition, timeOffsetMs: p.timeOffsetMs, url: p.url }],
+      );
       summary.snapshots.push(...pictures);
       return pictures.length > 0;
     }

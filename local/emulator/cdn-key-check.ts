@@ -47,7 +47,8 @@ export class CdnKeyCheck {
     if (rlimit > 0) {
       const ip = req.socket.remoteAddress ?? '';
       const seen = this.clients.get(sign) ?? new Set<string>();
-      if (!seen.has(ip) && seen.size >= rlimit) return { ok: false, reason: `rlimit: already played from ${seen.size} IP address(es)` };
+      if (!seen.has(ip) && seen.size >= rlimit)
+        return { ok: false, reason: `rlimit: already played from ${seen.size} IP address(es)` };
       seen.add(ip);
       this.clients.set(sign, seen);
     }
@@ -88,7 +89,13 @@ export class CdnKeyCheck {
     const dir = segment.key.slice(0, segment.key.lastIndexOf('/') + 1);
     const name = segment.key.slice(dir.length);
     for (const meta of Object.values(this.ctx.store.doc.objects)) {
-      if (meta.bucket !== segment.bucket || !meta.key.startsWith(dir) || !meta.key.endsWith('.m3u8') || meta.key.slice(dir.length).includes('/')) continue;
+      if (
+        meta.bucket !== segment.bucket ||
+        !meta.key.startsWith(dir) ||
+        !meta.key.endsWith('.m3u8') ||
+        meta.key.slice(dir.length).includes('/')
+      )
+        continue;
       let elapsed = 0;
       let pending = 0;
       for (const line of fs.readFileSync(meta.file, 'utf8').split('\n')) {
@@ -114,7 +121,10 @@ export class CdnKeyCheck {
         if (fs.existsSync(target)) return target;
         fs.mkdirSync(path.dirname(target), { recursive: true });
         const tmp = `${target}.${process.pid}.tmp.mp4`;
-        await runFfmpeg(['-i', meta.file, '-t', String(seconds), '-map', '0', '-c', 'copy', '-movflags', '+faststart', tmp], { binary: ffmpegPath(this.ctx.options.ffmpegPath), timeoutMs: 120_000 });
+        await runFfmpeg(['-i', meta.file, '-t', String(seconds), '-map', '0', '-c', 'copy', '-movflags', '+faststart', tmp], {
+          binary: ffmpegPath(this.ctx.options.ffmpegPath),
+          timeoutMs: 120_000,
+        });
         fs.renameSync(tmp, target);
         return target;
       })();

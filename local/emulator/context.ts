@@ -49,7 +49,13 @@ const REGION_ABBREVIATIONS: Record<string, string> = {
 
 /** VOD's short region name (`storageRegion` "cq" beside `storageRegionV5` "ap-chongqing"). */
 export function regionAbbreviation(region: string): string {
-  return REGION_ABBREVIATIONS[region] ?? region.split('-').map((part) => part.slice(0, 2)).join('');
+  return (
+    REGION_ABBREVIATIONS[region] ??
+    region
+      .split('-')
+      .map((part) => part.slice(0, 2))
+      .join('')
+  );
 }
 
 /**

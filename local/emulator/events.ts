@@ -134,7 +134,12 @@ export class EventHub extends EventEmitter<EventHubEvents> {
   }
 
   /** Produces an event of `type` with its payload field; honours the switches and the mode. */
-  emitVodEvent(appId: number, type: string, field: (typeof EVENT_PAYLOAD_FIELDS)[number], payload: Record<string, unknown>): void {
+  emitVodEvent(
+    appId: number,
+    type: string,
+    field: (typeof EVENT_PAYLOAD_FIELDS)[number],
+    payload: Record<string, unknown>,
+  ): void {
     const config = this.config(appId);
     const switchName = SWITCHES[type];
     if (switchName && config[switchName] !== 'ON') return;
@@ -331,7 +336,8 @@ export class EventHub extends EventEmitter<EventHubEvents> {
     const confirmed = new Set<string>();
     for (const handle of handles) {
       const event = this.store.doc.events.find((e) => e.appId === appId && e.handle === handle);
-      if (!event || event.handedOutAt === undefined || now - event.handedOutAt > this.options.events.redeliverAfterMs) bad.push(handle);
+      if (!event || event.handedOutAt === undefined || now - event.handedOutAt > this.options.events.redeliverAfterMs)
+        bad.push(handle);
       else confirmed.add(event.id);
     }
     if (confirmed.size > 0) {

@@ -114,7 +114,8 @@ export class Faults {
   /** Whether a processing subtask is forced to fail, and the extra delay before it runs. */
   forSubtask(type: string, definition: number | undefined): { fail: boolean; delayMs: number } {
     const p = this.config.processing ?? {};
-    const fail = (definition !== undefined && (p.failDefinitions ?? []).includes(definition)) || (p.failTypes ?? []).includes(type);
+    const fail =
+      (definition !== undefined && (p.failDefinitions ?? []).includes(definition)) || (p.failTypes ?? []).includes(type);
     return { fail, delayMs: p.delayMs ?? 0 };
   }
 

@@ -35,7 +35,10 @@ const MIN_SYSTEM_MAJOR = 5;
 /** The version word of `<binary> -version` (`ffmpeg version 5.1.9-0+deb12u1 Copyright…`), if it runs. */
 export function binaryVersion(binary: string): string | undefined {
   try {
-    const first = execFileSync(binary, ['-version'], { timeout: 10_000, stdio: ['ignore', 'pipe', 'ignore'] }).toString().split('\n')[0] ?? '';
+    const first =
+      execFileSync(binary, ['-version'], { timeout: 10_000, stdio: ['ignore', 'pipe', 'ignore'] })
+        .toString()
+        .split('\n')[0] ?? '';
     return /version (\S+)/.exec(first)?.[1];
   } catch {
     return undefined;
@@ -82,7 +85,8 @@ export function selectFfmpegTools(
   versionOf: (binary: string) => string | undefined = binaryVersion,
 ): FfmpegTools {
   const mode = env.EMULATOR_FFMPEG || 'auto';
-  if (!['auto', 'system', 'packaged'].includes(mode)) throw new Error(`EMULATOR_FFMPEG must be auto, system or packaged, got "${mode}"`);
+  if (!['auto', 'system', 'packaged'].includes(mode))
+    throw new Error(`EMULATOR_FFMPEG must be auto, system or packaged, got "${mode}"`);
   let tools: FfmpegTools | undefined;
   let why = 'EMULATOR_FFMPEG=packaged';
   if (mode !== 'packaged') {
@@ -90,11 +94,19 @@ export function selectFfmpegTools(
     const versions = [ffmpeg, ffprobe].map((binary) => (binary ? versionOf(binary) : undefined));
     const majors = versions.map(majorVersion);
     if (ffmpeg && ffprobe && majors.every((major) => major !== undefined && major >= MIN_SYSTEM_MAJOR)) {
-      tools = { kind: 'system', ffmpeg, ffprobe, version: versions[0]!, probesMpegTs: true, reason: mode === 'system' ? 'EMULATOR_FFMPEG=system' : `version ${MIN_SYSTEM_MAJOR}+ on PATH` };
+      tools = {
+        kind: 'system',
+        ffmpeg,
+        ffprobe,
+        version: versions[0]!,
+        probesMpegTs: true,
+        reason: mode === 'system' ? 'EMULATOR_FFMPEG=system' : `version ${MIN_SYSTEM_MAJOR}+ on PATH`,
+      };
     } else {
-      why = !ffmpeg || !ffprobe
-        ? `no ${!ffmpeg ? 'ffmpeg' : 'ffprobe'} on PATH`
-        : `the system ffmpeg/ffprobe (${versions.map((v) => v ?? 'unreadable').join(' / ')}) are older than ${MIN_SYSTEM_MAJOR}`;
+      why =
+        !ffmpeg || !ffprobe
+          ? `no ${!ffmpeg ? 'ffmpeg' : 'ffprobe'} on PATH`
+          : `the system ffmpeg/ffprobe (${versions.map((v) => v ?? 'unreadable').join(' / ')}) are older than ${MIN_SYSTEM_MAJOR}`;
       if (mode === 'system') throw new Error(`EMULATOR_FFMPEG=system, but ${why} (Debian: apt-get install ffmpeg)`);
     }
   }
@@ -106,7 +118,14 @@ export function selectFfmpegTools(
     const ffprobe = env.FFPROBE_PATH || tools.ffprobe;
     const ffmpeg = env.FFMPEG_PATH || tools.ffmpeg;
     const probeMajor = majorVersion(versionOf(ffprobe));
-    tools = { kind: 'explicit', ffmpeg, ffprobe, version: versionOf(ffmpeg) ?? 'unknown', probesMpegTs: probeMajor !== undefined && probeMajor >= MIN_SYSTEM_MAJOR, reason: 'FFMPEG_PATH/FFPROBE_PATH' };
+    tools = {
+      kind: 'explicit',
+      ffmpeg,
+      ffprobe,
+      version: versionOf(ffmpeg) ?? 'unknown',
+      probesMpegTs: probeMajor !== undefined && probeMajor >= MIN_SYSTEM_MAJOR,
+      reason: 'FFMPEG_PATH/FFPROBE_PATH',
+    };
   }
   return tools;
 }
@@ -121,7 +140,9 @@ export function ffmpegTools(): FfmpegTools {
 
 /** One line for the log: which binaries, which version, and why. */
 export function describeFfmpegTools(tools: FfmpegTools): string {
-  const hls = tools.probesMpegTs ? 'HLS described with ffprobe' : 'HLS described with ffmpeg -i (this ffprobe crashes on MPEG-TS)';
+  const hls = tools.probesMpegTs
+    ? 'HLS described with ffprobe'
+    : 'HLS described with ffmpeg -i (this ffprobe crashes on MPEG-TS)';
   return `ffmpeg: ${tools.kind} ${tools.ffmpeg} (${tools.version}), ffprobe ${tools.ffprobe}; ${tools.reason}; ${hls}`;
 }
 
@@ -163,7 +184,19 @@ export function runFfmpeg(args: string[], options: RunOptions): Promise<void> {
   return new Promise((resolve, reject) => {
     if (options.signal?.aborted) return reject(new FfmpegError('cancelled', ''));
     const threads = options.threads ? ['-threads', String(options.threads)] : [];
-    const full = ['-hide_banner', '-nostdin', '-y', '-v', 'error', '-progress', 'pipe:1', '-nostats', ...args.slice(0, -1), ...threads, ...args.slice(-1)];
+    const full = [
+      '-hide_banner',
+      '-nostdin',
+      '-y',
+      '-v',
+      'error',
+      '-progress',
+      'pipe:1',
+      '-nostats',
+      ...args.slice(0, -1),
+      ...threads,
+      ...args.slice(-1),
+    ];
     const child = spawn(options.binary, full, { stdio: ['ignore', 'pipe', 'pipe'], cwd: options.cwd });
     options.onSpawn?.(child);
     let stderr = '';
@@ -216,7 +249,8 @@ export interface StreamSummary {
  */
 export function readStreams(binary: string, file: string): Promise<StreamSummary> {
   const tools = ffmpegTools();
-  if (binary === tools.ffmpeg && tools.probesMpegTs) return probeStreams(tools.ffprobe, file).catch(() => readStreamsWithFfmpeg(binary, file));
+  if (binary === tools.ffmpeg && tools.probesMpegTs)
+    return probeStreams(tools.ffprobe, file).catch(() => readStreamsWithFfmpeg(binary, file));
   return readStreamsWithFfmpeg(binary, file);
 }
 
@@ -240,31 +274,58 @@ function rate(value: string | undefined): number {
 /** ffprobe's reading, in the same shape as the `ffmpeg -i` one (channels as ffmpeg names them). */
 export function probeStreams(ffprobe: string, file: string): Promise<StreamSummary> {
   return new Promise((resolve, reject) => {
-    execFile(ffprobe, ['-v', 'error', '-print_format', 'json', '-show_streams', file], { timeout: 60_000, maxBuffer: 16 << 20 }, (error, stdout) => {
-      if (error) return reject(error);
-      const streams = ((JSON.parse(String(stdout)) as { streams?: ProbedStream[] }).streams ?? []);
-      const summary: StreamSummary = {};
-      const video = streams.find((s) => s.codec_type === 'video');
-      const audio = streams.find((s) => s.codec_type === 'audio');
-      if (video) summary.video = { codec: video.codec_name ?? '', width: video.width ?? 0, height: video.height ?? 0, fps: rate(video.avg_frame_rate) || rate(video.r_frame_rate) };
-      if (audio) summary.audio = { codec: audio.codec_name ?? '', sampleRate: Number(audio.sample_rate ?? 0), channels: audio.channel_layout ?? String(audio.channels ?? '') };
-      resolve(summary);
-    });
+    execFile(
+      ffprobe,
+      ['-v', 'error', '-print_format', 'json', '-show_streams', file],
+      { timeout: 60_000, maxBuffer: 16 << 20 },
+      (error, stdout) => {
+        if (error) return reject(error);
+        const streams = (JSON.parse(String(stdout)) as { streams?: ProbedStream[] }).streams ?? [];
+        const summary: StreamSummary = {};
+        const video = streams.find((s) => s.codec_type === 'video');
+        const audio = streams.find((s) => s.codec_type === 'audio');
+        if (video)
+          summary.video = {
+            codec: video.codec_name ?? '',
+            width: video.width ?? 0,
+            height: video.height ?? 0,
+            fps: rate(video.avg_frame_rate) || rate(video.r_frame_rate),
+          };
+        if (audio)
+          summary.audio = {
+            codec: audio.codec_name ?? '',
+            sampleRate: Number(audio.sample_rate ?? 0),
+            channels: audio.channel_layout ?? String(audio.channels ?? ''),
+          };
+        resolve(summary);
+      },
+    );
   });
 }
 
 /** The first video and audio stream as `ffmpeg -i` prints them. */
 export function readStreamsWithFfmpeg(binary: string, file: string): Promise<StreamSummary> {
   return new Promise((resolve) => {
-    execFile(binary, ['-hide_banner', '-nostdin', '-i', file], { timeout: 60_000, maxBuffer: 4 << 20 }, (_error, _stdout, stderr) => {
-      const summary: StreamSummary = {};
-      for (const line of String(stderr).split('\n')) {
-        const video = /Stream #\d+:\d+.*?: Video: (\w+).*?, (\d{2,5})x(\d{2,5})(?:[ ,].*?(\d+(?:\.\d+)?) fps)?/.exec(line);
-        if (video && !summary.video) summary.video = { codec: video[1]!, width: Number(video[2]), height: Number(video[3]), fps: Math.round(Number(video[4] ?? 0)) };
-        const audio = /Stream #\d+:\d+.*?: Audio: (\w+).*?, (\d+) Hz, ([\w.()]+)/.exec(line);
-        if (audio && !summary.audio) summary.audio = { codec: audio[1]!, sampleRate: Number(audio[2]), channels: audio[3]! };
-      }
-      resolve(summary);
-    });
+    execFile(
+      binary,
+      ['-hide_banner', '-nostdin', '-i', file],
+      { timeout: 60_000, maxBuffer: 4 << 20 },
+      (_error, _stdout, stderr) => {
+        const summary: StreamSummary = {};
+        for (const line of String(stderr).split('\n')) {
+          const video = /Stream #\d+:\d+.*?: Video: (\w+).*?, (\d{2,5})x(\d{2,5})(?:[ ,].*?(\d+(?:\.\d+)?) fps)?/.exec(line);
+          if (video && !summary.video)
+            summary.video = {
+              codec: video[1]!,
+              width: Number(video[2]),
+              height: Number(video[3]),
+              fps: Math.round(Number(video[4] ?? 0)),
+            };
+          const audio = /Stream #\d+:\d+.*?: Audio: (\w+).*?, (\d+) Hz, ([\w.()]+)/.exec(line);
+          if (audio && !summary.audio) summary.audio = { codec: audio[1]!, sampleRate: Number(audio[2]), channels: audio[3]! };
+        }
+        resolve(summary);
+      },
+    );
   });
 }

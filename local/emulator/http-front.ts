@@ -45,6 +45,12 @@ export function preflight(req: IncomingMessage, res: ServerResponse): void {
   res.end();
 }
 
-export function sendJson(req: IncomingMessage, res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
+export function sendJson(
+  req: IncomingMessage,
+  res: ServerResponse,
+  status: number,
+  body: unknown,
+  headers: Record<string, string> = {},
+): void {
   sendJsonBody(res, status, body, { ...corsHeaders(req), ...headers });
 }

@@ -174,7 +174,13 @@ export async function startEmulator(options: StartOptions): Promise<Emulator> {
     }
     const pathStyle = /^\/cos\/([a-z0-9-]+-\d+)\/([a-z0-9-]+)(?:\/(.*))?$/.exec(rawPath);
     if (pathStyle) {
-      const target: CosTarget = { bucket: pathStyle[1]!, region: pathStyle[2]!, key: decodeKey(pathStyle[3] ?? ''), rawQuery, host: `${pathStyle[1]}.cos.${pathStyle[2]}.myqcloud.com` };
+      const target: CosTarget = {
+        bucket: pathStyle[1]!,
+        region: pathStyle[2]!,
+        key: decodeKey(pathStyle[3] ?? ''),
+        rawQuery,
+        host: `${pathStyle[1]}.cos.${pathStyle[2]}.myqcloud.com`,
+      };
       return handleCos(ctx, req, res, target);
     }
     const mediaHost = /^\d+\.vod2\.myqcloud\.com$/.test(hostname);
@@ -195,26 +201,45 @@ export async function startEmulator(options: StartOptions): Promise<Emulator> {
     if (rawPath === '/' && req.headers['x-tc-action'] !== undefined) {
       const requestId = newRequestId();
       const action = String(req.headers['x-tc-action']);
-      if (injectFault(req, res, action, () => sendApiError(req, res, requestId, 'InternalError', 'An internal error occurred (injected fault).'))) return;
+      if (
+        injectFault(req, res, action, () =>
+          sendApiError(req, res, requestId, 'InternalError', 'An internal error occurred (injected fault).'),
+        )
+      )
+        return;
       const body = await readApiBody(req);
       return handleApi(ctx, req, res, actions, body, requestId);
     }
     const auth = firstHeader(req, 'authorization') ?? '';
     if (auth.startsWith('q-sign-algorithm=') || rawQuery.includes('q-sign-algorithm=')) {
-      return handleCos(ctx, req, res, { bucket: undefined, region: undefined, key: decodeKey(rawPath.slice(1)), rawQuery, host: hostname });
+      return handleCos(ctx, req, res, {
+        bucket: undefined,
+        region: undefined,
+        key: decodeKey(rawPath.slice(1)),
+        rawQuery,
+        host: hostname,
+      });
     }
     if (req.method === 'OPTIONS') return preflight(req, res);
     sendJson(req, res, 404, { error: { code: 'NotFound', message: `No emulator route for ${req.method} ${rawPath}` } });
   }
 
-  async function serveMedia(req: IncomingMessage, res: ServerResponse, key: string, rawPath: string, rawQuery: string): Promise<void> {
+  async function serveMedia(
+    req: IncomingMessage,
+    res: ServerResponse,
+    key: string,
+    rawPath: string,
+    rawQuery: string,
+  ): Promise<void> {
     if (req.method === 'OPTIONS') return preflight(req, res);
     const decision = keyCheck.check(req, rawPath, rawQuery);
     if (!decision.ok) return sendForbidden(res, decision.reason);
     const short = key.split('/')[0] ?? '';
     let meta = store.doc.objects[objectIndexKey(`${short}-${resolved.storageAppId}`, key)];
     if ((req.method !== 'GET' && req.method !== 'HEAD') || !meta) {
-      sendJson(req, res, meta ? 405 : 404, { error: { code: meta ? 'MethodNotAllowed' : 'NotFound', message: meta ? 'use GET or HEAD' : `no media file ${key}` } });
+      sendJson(req, res, meta ? 405 : 404, {
+        error: { code: meta ? 'MethodNotAllowed' : 'NotFound', message: meta ? 'use GET or HEAD' : `no media file ${key}` },
+      });
       return;
     }
     if (decision.exper > 0 && key.endsWith('.ts') && keyCheck.segmentStart(meta) >= decision.exper) {
@@ -222,7 +247,12 @@ export async function startEmulator(options: StartOptions): Promise<Emulator> {
     }
     if (keyCheck.enabled && key.endsWith('.m3u8')) {
       const body = keyCheck.playlist(meta, decision);
-      res.writeHead(200, { ...corsHeaders(req), 'content-type': meta.contentType, 'content-length': String(Buffer.byteLength(body)), 'cache-control': 'no-cache' });
+      res.writeHead(200, {
+        ...corsHeaders(req),
+        'content-type': meta.contentType,
+        'content-length': String(Buffer.byteLength(body)),
+        'cache-control': 'no-cache',
+      });
       res.end(req.method === 'HEAD' ? undefined : body);
       return;
     }
@@ -232,7 +262,9 @@ export async function startEmulator(options: StartOptions): Promise<Emulator> {
         const stat = fs.statSync(file);
         meta = { ...meta, file, size: stat.size, etag: `"${path.basename(file, '.mp4')}"` };
       } catch (error) {
-        sendJson(req, res, 500, { error: { code: 'InternalError', message: `preview failed: ${error instanceof Error ? error.message : String(error)}` } });
+        sendJson(req, res, 500, {
+          error: { code: 'InternalError', message: `preview failed: ${error instanceof Error ? error.message : String(error)}` },
+        });
         return;
       }
     }
@@ -260,12 +292,14 @@ export async function startEmulator(options: StartOptions): Promise<Emulator> {
     if (!LOOPBACK_NAMES.includes(hostname) || !LOOPBACK_PEERS.includes(req.socket.remoteAddress ?? '')) {
       return refuse(403, 'Forbidden', 'The /__admin endpoints answer only on localhost');
     }
-    if (origin !== undefined && !isLoopbackOrigin(origin)) return refuse(403, 'Forbidden', `The /__admin endpoints refuse requests from the page ${origin}`);
+    if (origin !== undefined && !isLoopbackOrigin(origin))
+      return refuse(403, 'Forbidden', `The /__admin endpoints refuse requests from the page ${origin}`);
     if (rawPath === '/__admin/health' && req.method === 'GET') return reply(200, { ok: true, appId: resolved.appId });
     if (rawPath === '/__admin/faults' && req.method === 'GET') return reply(200, faults.get());
     if (rawPath === '/__admin/faults' && req.method === 'POST') {
       const type = (firstHeader(req, 'content-type') ?? '').split(';')[0]!.trim().toLowerCase();
-      if (type !== 'application/json') return refuse(415, 'UnsupportedMediaType', 'POST /__admin/faults takes Content-Type: application/json');
+      if (type !== 'application/json')
+        return refuse(415, 'UnsupportedMediaType', 'POST /__admin/faults takes Content-Type: application/json');
       try {
         const text = (await readBody(req, 64 << 10)).toString('utf8');
         return reply(200, faults.set(text ? JSON.parse(text) : {}));
@@ -288,7 +322,9 @@ export async function startEmulator(options: StartOptions): Promise<Emulator> {
       }
     });
   };
-  const server = resolved.tls ? https.createServer({ key: resolved.tls.key, cert: resolved.tls.cert }, listener) : http.createServer(listener);
+  const server = resolved.tls
+    ? https.createServer({ key: resolved.tls.key, cert: resolved.tls.cert }, listener)
+    : http.createServer(listener);
   server.requestTimeout = 0; // large uploads may take long
   server.headersTimeout = 60_000;
   await new Promise<void>((resolve, reject) => {

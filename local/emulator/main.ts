@@ -34,7 +34,9 @@ async function main(): Promise<void> {
     subAppIds: (process.env.VOD_SUB_APP_ID ?? '').split(',').filter(Boolean).map(Number),
     storageAppId: intEnv('VOD_STORAGE_APP_ID', 1250000001),
     region: process.env.VOD_REGION || 'ap-guangzhou',
-    credentials: [{ secretId: process.env.VOD_SECRET_ID || LOCAL_SECRET_ID, secretKey: process.env.VOD_SECRET_KEY || LOCAL_SECRET_KEY }],
+    credentials: [
+      { secretId: process.env.VOD_SECRET_ID || LOCAL_SECRET_ID, secretKey: process.env.VOD_SECRET_KEY || LOCAL_SECRET_KEY },
+    ],
     publicUrl: process.env.EMULATOR_PUBLIC_URL || undefined,
     tls: keyFile && certFile ? readTls(keyFile, certFile) : undefined,
     processing: { concurrency: Math.max(1, intEnv('EMULATOR_PROCESSING_CONCURRENCY', 1)) },
@@ -44,7 +46,9 @@ async function main(): Promise<void> {
     log: process.env.EMULATOR_LOG === '1' ? (line) => console.error(`[vod-emulator] ${line}`) : undefined,
   });
   console.log(`VOD emulator listening on ${emulator.url}`);
-  console.log(`  API 3.0 endpoint: ${emulator.apiEndpoint}   COS Domain: ${emulator.cosDomain}   bucket: ${emulator.bucketFor()}`);
+  console.log(
+    `  API 3.0 endpoint: ${emulator.apiEndpoint}   COS Domain: ${emulator.cosDomain}   bucket: ${emulator.bucketFor()}`,
+  );
   console.log(`  ${describeFfmpegTools(ffmpegTools())}`);
   const stop = () => {
     void emulator.close().then(() => process.exit(0));

@@ -56,7 +56,13 @@ const DEFAULT_RESOLUTION_NAMES = [
 interface Claims {
   appId: number;
   fileId: string;
-  contentInfo: { audioVideoType: string; rawAdaptiveDefinition?: number; transcodeDefinition?: number; imageSpriteDefinition?: number; resolutionNames?: Array<{ MinEdgeLength: number; Name: string }> };
+  contentInfo: {
+    audioVideoType: string;
+    rawAdaptiveDefinition?: number;
+    transcodeDefinition?: number;
+    imageSpriteDefinition?: number;
+    resolutionNames?: Array<{ MinEdgeLength: number; Name: string }>;
+  };
   currentTimeStamp: number;
   expireTimeStamp?: number;
   urlAccessInfo?: { t?: string; exper?: number; rlimit?: number; us?: string; domain?: string; scheme?: string };
@@ -70,7 +76,8 @@ function checkClaims(payload: Record<string, unknown>): Claims {
   if (!isInt(payload.appId)) throw invalid('psign: appId must be an integer');
   if (typeof payload.fileId !== 'string' || payload.fileId === '') throw invalid('psign: fileId must be a string');
   if (!isInt(payload.currentTimeStamp)) throw invalid('psign: currentTimeStamp must be an integer');
-  if (payload.expireTimeStamp !== undefined && !isInt(payload.expireTimeStamp)) throw invalid('psign: expireTimeStamp must be an integer');
+  if (payload.expireTimeStamp !== undefined && !isInt(payload.expireTimeStamp))
+    throw invalid('psign: expireTimeStamp must be an integer');
   const content = payload.contentInfo as Record<string, unknown> | undefined;
   if (!content || typeof content !== 'object') throw invalid('psign: contentInfo is required');
   if (typeof content.audioVideoType !== 'string' || !AUDIO_VIDEO_TYPES.includes(content.audioVideoType)) {
@@ -79,17 +86,24 @@ function checkClaims(payload: Record<string, unknown>): Claims {
   for (const name of ['rawAdaptiveDefinition', 'transcodeDefinition', 'imageSpriteDefinition']) {
     if (content[name] !== undefined && !isInt(content[name])) throw invalid(`psign: contentInfo.${name} must be an integer`);
   }
-  if (content.audioVideoType === 'RawAdaptive' && content.rawAdaptiveDefinition === undefined) throw invalid('psign: RawAdaptive needs contentInfo.rawAdaptiveDefinition');
-  if (content.audioVideoType === 'Transcode' && content.transcodeDefinition === undefined) throw invalid('psign: Transcode needs contentInfo.transcodeDefinition');
+  if (content.audioVideoType === 'RawAdaptive' && content.rawAdaptiveDefinition === undefined)
+    throw invalid('psign: RawAdaptive needs contentInfo.rawAdaptiveDefinition');
+  if (content.audioVideoType === 'Transcode' && content.transcodeDefinition === undefined)
+    throw invalid('psign: Transcode needs contentInfo.transcodeDefinition');
   const access = payload.urlAccessInfo as Record<string, unknown> | undefined;
   if (access !== undefined) {
     if (typeof access !== 'object' || access === null) throw invalid('psign: urlAccessInfo must be an object');
-    if (access.t !== undefined && (typeof access.t !== 'string' || !/^[0-9a-f]{1,16}$/.test(access.t))) throw invalid('psign: urlAccessInfo.t must be a lower-case hexadecimal string');
-    if (access.exper !== undefined && (!isInt(access.exper) || access.exper < 30)) throw invalid('psign: urlAccessInfo.exper must be an integer of at least 30');
-    if (access.rlimit !== undefined && (!isInt(access.rlimit) || access.rlimit < 1 || access.rlimit > 9)) throw invalid('psign: urlAccessInfo.rlimit must be an integer from 1 to 9');
+    if (access.t !== undefined && (typeof access.t !== 'string' || !/^[0-9a-f]{1,16}$/.test(access.t)))
+      throw invalid('psign: urlAccessInfo.t must be a lower-case hexadecimal string');
+    if (access.exper !== undefined && (!isInt(access.exper) || access.exper < 30))
+      throw invalid('psign: urlAccessInfo.exper must be an integer of at least 30');
+    if (access.rlimit !== undefined && (!isInt(access.rlimit) || access.rlimit < 1 || access.rlimit > 9))
+      throw invalid('psign: urlAccessInfo.rlimit must be an integer from 1 to 9');
     if (access.us !== undefined && typeof access.us !== 'string') throw invalid('psign: urlAccessInfo.us must be a string');
-    if (access.domain !== undefined && typeof access.domain !== 'string') throw invalid('psign: urlAccessInfo.domain must be a string');
-    if (access.scheme !== undefined && !['HTTP', 'HTTPS', 'Default'].includes(access.scheme as string)) throw invalid('psign: urlAccessInfo.scheme must be HTTP, HTTPS or Default');
+    if (access.domain !== undefined && typeof access.domain !== 'string')
+      throw invalid('psign: urlAccessInfo.domain must be a string');
+    if (access.scheme !== undefined && !['HTTP', 'HTTPS', 'Default'].includes(access.scheme as string))
+      throw invalid('psign: urlAccessInfo.scheme must be HTTP, HTTPS or Default');
   }
   return payload as unknown as Claims;
 }
@@ -101,7 +115,8 @@ async function verifyPsign(psign: string, playKey: string): Promise<Claims> {
   } catch (error) {
     if (error instanceof PlayInfoError) throw error;
     if (error instanceof joseErrors.JOSEAlgNotAllowed) throw invalid('psign: the header must be {"alg":"HS256","typ":"JWT"}');
-    if (error instanceof joseErrors.JWSSignatureVerificationFailed) throw invalid('psign: the signature does not match (signed with the play key of this application?)');
+    if (error instanceof joseErrors.JWSSignatureVerificationFailed)
+      throw invalid('psign: the signature does not match (signed with the play key of this application?)');
     throw invalid('psign: not a JWT');
   }
 }
@@ -113,7 +128,13 @@ function urlFor(ctx: EmulatorContext, url: string, access: Claims['urlAccessInfo
   if (access?.scheme === 'HTTP' || access?.scheme === 'HTTPS') out = out.replace(/^https?:/i, access.scheme.toLowerCase() + ':');
   const key = ctx.options.hotlinkKey;
   if (!key || !access?.t) return out;
-  return signPlaybackUrl(out, { key, expiresAt: Number.parseInt(access.t, 16), exper: access.exper, rlimit: access.rlimit, us: access.us });
+  return signPlaybackUrl(out, {
+    key,
+    expiresAt: Number.parseInt(access.t, 16),
+    exper: access.exper,
+    rlimit: access.rlimit,
+    us: access.us,
+  });
 }
 
 function derived(media: MediaRecord, kind: DerivedEntry['kind'], definition: number): Record<string, unknown> | undefined {
@@ -121,7 +142,8 @@ function derived(media: MediaRecord, kind: DerivedEntry['kind'], definition: num
 }
 
 function resolutionName(width: number, height: number, names: Claims['contentInfo']['resolutionNames']): string {
-  const table = names && names.length > 0 ? [...names].sort((a, b) => a.MinEdgeLength - b.MinEdgeLength) : DEFAULT_RESOLUTION_NAMES;
+  const table =
+    names && names.length > 0 ? [...names].sort((a, b) => a.MinEdgeLength - b.MinEdgeLength) : DEFAULT_RESOLUTION_NAMES;
   const edge = Math.min(width, height);
   return (table.filter((n) => n.MinEdgeLength <= edge).pop() ?? table[0]!).Name;
 }
@@ -132,31 +154,70 @@ function mediaAnswer(ctx: EmulatorContext, media: MediaRecord, claims: Claims): 
   const basic = media.basicInfo;
   const meta = media.metaData ?? {};
   const answer: Record<string, unknown> = {
-    basicInfo: { name: String(basic.Name ?? ''), description: String(basic.Description ?? ''), duration: Number(meta.Duration ?? 0), size: Number(meta.Size ?? 0), coverUrl: sign(basic.CoverUrl) },
+    basicInfo: {
+      name: String(basic.Name ?? ''),
+      description: String(basic.Description ?? ''),
+      duration: Number(meta.Duration ?? 0),
+      size: Number(meta.Size ?? 0),
+      coverUrl: sign(basic.CoverUrl),
+    },
   };
   const content = claims.contentInfo;
-  if (content.audioVideoType === 'ProtectedAdaptive') throw new PlayInfoError('ContentNotFound', 404, 'psign: ProtectedAdaptive: the emulator makes no encrypted adaptive streams');
+  if (content.audioVideoType === 'ProtectedAdaptive')
+    throw new PlayInfoError('ContentNotFound', 404, 'psign: ProtectedAdaptive: the emulator makes no encrypted adaptive streams');
   if (content.audioVideoType === 'RawAdaptive') {
     const item = derived(media, 'adaptiveDynamicStreaming', content.rawAdaptiveDefinition!);
-    if (!item || item.DrmType) throw new PlayInfoError('ContentNotFound', 404, `the file has no clear adaptive stream of template ${content.rawAdaptiveDefinition}`);
+    if (!item || item.DrmType)
+      throw new PlayInfoError(
+        'ContentNotFound',
+        404,
+        `the file has no clear adaptive stream of template ${content.rawAdaptiveDefinition}`,
+      );
     const subStreams = ((item.SubStreamSet ?? []) as Array<Record<string, number | string>>).map((s) => ({
       type: String(s.Type ?? 'video'),
       width: Number(s.Width),
       height: Number(s.Height),
       resolutionName: resolutionName(Number(s.Width), Number(s.Height), content.resolutionNames),
     }));
-    Object.assign(answer, { audioVideoType: 'AdaptiveDynamicStream', streamingInfo: { plainOutput: { url: sign(item.Url), subStreams }, drmOutput: [], drmToken: '' } });
+    Object.assign(answer, {
+      audioVideoType: 'AdaptiveDynamicStream',
+      streamingInfo: { plainOutput: { url: sign(item.Url), subStreams }, drmOutput: [], drmToken: '' },
+    });
   } else if (content.audioVideoType === 'Transcode') {
     const item = derived(media, 'transcode', content.transcodeDefinition!);
-    if (!item) throw new PlayInfoError('ContentNotFound', 404, `the file has no transcode of template ${content.transcodeDefinition}`);
-    Object.assign(answer, { audioVideoType: 'Transcode', transcodeInfo: { url: sign(item.Url), definition: item.Definition, duration: item.Duration, size: item.Size, width: item.Width, height: item.Height } });
+    if (!item)
+      throw new PlayInfoError('ContentNotFound', 404, `the file has no transcode of template ${content.transcodeDefinition}`);
+    Object.assign(answer, {
+      audioVideoType: 'Transcode',
+      transcodeInfo: {
+        url: sign(item.Url),
+        definition: item.Definition,
+        duration: item.Duration,
+        size: item.Size,
+        width: item.Width,
+        height: item.Height,
+      },
+    });
   } else {
     if (!basic.MediaUrl) throw new PlayInfoError('ContentNotFound', 404, 'the original of this file was deleted');
-    Object.assign(answer, { audioVideoType: 'Original', originalInfo: { url: sign(basic.MediaUrl), duration: Number(meta.Duration ?? 0), size: Number(meta.Size ?? 0), width: meta.Width, height: meta.Height } });
+    Object.assign(answer, {
+      audioVideoType: 'Original',
+      originalInfo: {
+        url: sign(basic.MediaUrl),
+        duration: Number(meta.Duration ?? 0),
+        size: Number(meta.Size ?? 0),
+        width: meta.Width,
+        height: meta.Height,
+      },
+    });
   }
   if (content.imageSpriteDefinition !== undefined) {
     const sprite = derived(media, 'imageSprite', content.imageSpriteDefinition);
-    if (sprite) answer.imageSpriteInfo = { webVttUrl: sign(sprite.WebVttUrl), imageUrls: ((sprite.ImageUrlSet ?? []) as string[]).map(sign) };
+    if (sprite)
+      answer.imageSpriteInfo = {
+        webVttUrl: sign(sprite.WebVttUrl),
+        imageUrls: ((sprite.ImageUrlSet ?? []) as string[]).map(sign),
+      };
   }
   return answer;
 }
@@ -169,23 +230,36 @@ async function playInfo(ctx: EmulatorContext, rawPath: string, rawQuery: string)
   const appId = Number(match[1]);
   const fileId = match[2]!;
   const options = ctx.options;
-  if (appId !== options.appId && !options.subAppIds.includes(appId)) throw new PlayInfoError('AppNotFound', 404, `no application ${appId}`);
+  if (appId !== options.appId && !options.subAppIds.includes(appId))
+    throw new PlayInfoError('AppNotFound', 404, `no application ${appId}`);
   const psign = new URLSearchParams(rawQuery).get('psign');
   if (!psign) throw new PlayInfoError('PsignMissing', 403, 'psign is required');
-  if (!options.playKey) throw new PlayInfoError('PlayKeyNotSet', 403, 'this emulator has no play key (start it with the playKey option)');
+  if (!options.playKey)
+    throw new PlayInfoError('PlayKeyNotSet', 403, 'this emulator has no play key (start it with the playKey option)');
   const claims = await verifyPsign(psign, options.playKey);
   if (claims.appId !== appId || claims.fileId !== fileId) {
-    throw new PlayInfoError('PsignMismatch', 403, `psign is for app ${claims.appId}, file ${claims.fileId}, not for app ${appId}, file ${fileId}`);
+    throw new PlayInfoError(
+      'PsignMismatch',
+      403,
+      `psign is for app ${claims.appId}, file ${claims.fileId}, not for app ${appId}, file ${fileId}`,
+    );
   }
   const now = Math.floor(ctx.now() / 1000);
-  if (claims.expireTimeStamp !== undefined && now > claims.expireTimeStamp) throw new PlayInfoError('PsignExpired', 403, `psign expired at ${claims.expireTimeStamp}`);
+  if (claims.expireTimeStamp !== undefined && now > claims.expireTimeStamp)
+    throw new PlayInfoError('PsignExpired', 403, `psign expired at ${claims.expireTimeStamp}`);
   const media = ctx.store.doc.media[fileId];
   if (!media || media.appId !== appId) throw new PlayInfoError('FileNotFound', 404, `no file ${fileId} in application ${appId}`);
   return { code: 0, message: '', warning: '', version: 4, media: mediaAnswer(ctx, media, claims) };
 }
 
 /** `GET /getplayinfo/v4/{appId}/{fileId}?psign=…` (CORS: tcplayer.js calls it from the page). */
-export async function handlePlayInfo(ctx: EmulatorContext, req: IncomingMessage, res: ServerResponse, rawPath: string, rawQuery: string): Promise<void> {
+export async function handlePlayInfo(
+  ctx: EmulatorContext,
+  req: IncomingMessage,
+  res: ServerResponse,
+  rawPath: string,
+  rawQuery: string,
+): Promise<void> {
   if (req.method === 'OPTIONS') return preflight(req, res);
   const requestId = newRequestId();
   if (req.method !== 'GET') {
@@ -196,6 +270,12 @@ export async function handlePlayInfo(ctx: EmulatorContext, req: IncomingMessage,
     sendJson(req, res, 200, { ...(await playInfo(ctx, rawPath, rawQuery)), requestId }, { 'cache-control': 'no-store' });
   } catch (error) {
     if (!(error instanceof PlayInfoError)) throw error;
-    sendJson(req, res, error.status, { code: PLAY_INFO_CODES[error.code], message: error.message, requestId }, { 'cache-control': 'no-store' });
+    sendJson(
+      req,
+      res,
+      error.status,
+      { code: PLAY_INFO_CODES[error.code], message: error.message, requestId },
+      { 'cache-control': 'no-store' },
+    );
   }
 }

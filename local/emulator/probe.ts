@@ -50,7 +50,9 @@ function fps(rate: string | undefined): number {
 
 function run(binary: string, args: string[]): Promise<string> {
   return new Promise((resolve, reject) => {
-    execFile(binary, args, { timeout: 60_000, maxBuffer: 16 << 20 }, (error, stdout) => (error ? reject(error) : resolve(stdout)));
+    execFile(binary, args, { timeout: 60_000, maxBuffer: 16 << 20 }, (error, stdout) =>
+      error ? reject(error) : resolve(stdout),
+    );
   });
 }
 
@@ -61,7 +63,9 @@ function run(binary: string, args: string[]): Promise<string> {
 export async function probeMedia(file: string, size: number, md5: string, type: string, binary?: string): Promise<ProbeResult> {
   let probe: ProbeOutput = {};
   try {
-    probe = JSON.parse(await run(ffprobePath(binary), ['-v', 'error', '-print_format', 'json', '-show_format', '-show_streams', file])) as ProbeOutput;
+    probe = JSON.parse(
+      await run(ffprobePath(binary), ['-v', 'error', '-print_format', 'json', '-show_format', '-show_streams', file]),
+    ) as ProbeOutput;
   } catch {
     probe = {};
   }
@@ -70,8 +74,12 @@ export async function probeMedia(file: string, size: number, md5: string, type: 
   const audios = streams.filter((s) => s.codec_type === 'audio');
   const video = videos[0];
   const formatName = probe.format?.format_name ?? '';
-  const isImage = /image2|_pipe$|^png|^mjpeg|^gif|^webp/.test(formatName) && audios.length === 0 && float(probe.format?.duration) <= 0.05;
-  const rotation = video ? (Number(video.tags?.rotate ?? 0) || Math.abs(Number(video.side_data_list?.find((d) => d.rotation !== undefined)?.rotation ?? 0))) : 0;
+  const isImage =
+    /image2|_pipe$|^png|^mjpeg|^gif|^webp/.test(formatName) && audios.length === 0 && float(probe.format?.duration) <= 0.05;
+  const rotation = video
+    ? Number(video.tags?.rotate ?? 0) ||
+      Math.abs(Number(video.side_data_list?.find((d) => d.rotation !== undefined)?.rotation ?? 0))
+    : 0;
   const metaData = {
     Size: size,
     Container: formatName || type,
@@ -88,7 +96,11 @@ export async function probeMedia(file: string, size: number, md5: string, type: 
       Fps: fps(s.avg_frame_rate) || fps(s.r_frame_rate),
       CodecTag: s.codec_tag_string ?? '',
     })),
-    AudioStreamSet: audios.map((s) => ({ Bitrate: int(s.bit_rate), SamplingRate: int(s.sample_rate), Codec: s.codec_name ?? '' })),
+    AudioStreamSet: audios.map((s) => ({
+      Bitrate: int(s.bit_rate),
+      SamplingRate: int(s.sample_rate),
+      Codec: s.codec_name ?? '',
+    })),
     VideoDuration: float(video?.duration),
     AudioDuration: float(audios[0]?.duration),
     Md5: md5,

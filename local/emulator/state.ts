@@ -103,7 +103,14 @@ export interface MediaRecord {
   derived?: DerivedEntry[];
 }
 
-export type DerivedKind = 'transcode' | 'snapshotByTimeOffset' | 'sampleSnapshot' | 'imageSprite' | 'animatedGraphics' | 'adaptiveDynamicStreaming' | 'cover';
+export type DerivedKind =
+  | 'transcode'
+  | 'snapshotByTimeOffset'
+  | 'sampleSnapshot'
+  | 'imageSprite'
+  | 'animatedGraphics'
+  | 'adaptiveDynamicStreaming'
+  | 'cover';
 
 export interface DerivedEntry {
   kind: DerivedKind;

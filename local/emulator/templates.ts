@@ -50,9 +50,14 @@ export const ADAPTIVE_PRESETS: Record<number, { package: 'HLS'; renditions: numb
 /** Time-point snapshot 10: JPG at the source size. */
 export const SNAPSHOT_DEFINITIONS = new Set([10]);
 /** Sample snapshot 10: JPG every 10 % of the duration. */
-export const SAMPLE_SNAPSHOT_PRESETS: Record<number, { sampleType: 'Percent' | 'Time'; interval: number }> = { 10: { sampleType: 'Percent', interval: 10 } };
+export const SAMPLE_SNAPSHOT_PRESETS: Record<number, { sampleType: 'Percent' | 'Time'; interval: number }> = {
+  10: { sampleType: 'Percent', interval: 10 },
+};
 /** Image sprite 10: 142×80 thumbnails in a 10×10 grid, one every 10 s. */
-export const IMAGE_SPRITE_PRESETS: Record<number, { width: number; height: number; rows: number; columns: number; intervalSeconds: number }> = {
+export const IMAGE_SPRITE_PRESETS: Record<
+  number,
+  { width: number; height: number; rows: number; columns: number; intervalSeconds: number }
+> = {
   10: { width: 142, height: 80, rows: 10, columns: 10, intervalSeconds: 10 },
 };
 /** Cover by snapshot 10: JPG at the source size. */
@@ -89,7 +94,16 @@ const DEFAULT_WATERMARK_PNG = path.join(ASSETS_DIR, 'watermark.png');
 /** 501: the emulator's image watermark (top right); 502: a text watermark (bottom left). */
 export const DEFAULT_WATERMARK_TEMPLATES: Record<number, WatermarkTemplate> = {
   501: { type: 'image', imageFile: DEFAULT_WATERMARK_PNG, origin: 'TopRight', x: '4%', y: '4%', width: '20%' },
-  502: { type: 'text', text: 'VOD emulator', origin: 'BottomLeft', x: '4%', y: '4%', fontSize: '6%', fontColor: 'white', fontAlpha: 0.9 },
+  502: {
+    type: 'text',
+    text: 'VOD emulator',
+    origin: 'BottomLeft',
+    x: '4%',
+    y: '4%',
+    fontSize: '6%',
+    fontColor: 'white',
+    fontAlpha: 0.9,
+  },
 };
 
 const FONT_CANDIDATES = [
@@ -123,7 +137,10 @@ export const DEFAULT_PROCEDURES: Record<string, ProcedureTemplate> = {
   LongVideoPreset: { MediaProcessTask: TYPICAL_PIPELINE },
   demo: {
     MediaProcessTask: {
-      TranscodeTaskSet: [{ Definition: 100010, WatermarkSet: [{ Definition: 501 }] }, { Definition: 100210, WatermarkSet: [{ Definition: 501 }] }],
+      TranscodeTaskSet: [
+        { Definition: 100010, WatermarkSet: [{ Definition: 501 }] },
+        { Definition: 100210, WatermarkSet: [{ Definition: 501 }] },
+      ],
       SnapshotByTimeOffsetTaskSet: [{ Definition: 10, ExtTimeOffsetSet: ['1s', '50%'] }],
       SampleSnapshotTaskSet: [{ Definition: 10 }],
       CoverBySnapshotTaskSet: [{ Definition: 10, PositionType: 'Percent', PositionValue: 10 }],

@@ -45,21 +45,24 @@ interface VerifiedSignature {
 }
 
 function verifySignature(ctx: EmulatorContext, signature: unknown, consumeOneTime: boolean): VerifiedSignature {
-  if (typeof signature !== 'string' || signature.length === 0) throw new UgcError(UGC_CODES.SignatureInvalid, 'signature is required');
+  if (typeof signature !== 'string' || signature.length === 0)
+    throw new UgcError(UGC_CODES.SignatureInvalid, 'signature is required');
   let params: UploadSignatureParams;
   try {
     params = verify(signature, (id) => ctx.options.credentials.find((c) => c.secretId === id)?.secretKey, new Date(ctx.now()));
   } catch (error) {
     if (!(error instanceof UploadSignatureError)) throw error;
     if (error.code === 'SignatureExpired') throw new UgcError(UGC_CODES.SignatureExpired, `signature expired: ${error.message}`);
-    if (error.code === 'InvalidParameter') throw new UgcError(UGC_CODES.InvalidParameter, `signature parameter invalid: ${error.message}`);
+    if (error.code === 'InvalidParameter')
+      throw new UgcError(UGC_CODES.InvalidParameter, `signature parameter invalid: ${error.message}`);
     throw new UgcError(UGC_CODES.SignatureInvalid, `signature invalid (${error.code}): ${error.message}`);
   }
   const sub = params.vodSubAppId;
   let appId = ctx.options.appId;
   let subAppId: number | undefined;
   if (sub !== undefined && sub !== 0 && sub !== ctx.options.appId) {
-    if (!ctx.options.subAppIds.includes(sub)) throw new UgcError(UGC_CODES.InvalidParameter, `vodSubAppId ${sub} is not an application of this account`);
+    if (!ctx.options.subAppIds.includes(sub))
+      throw new UgcError(UGC_CODES.InvalidParameter, `vodSubAppId ${sub} is not an application of this account`);
     appId = sub;
     subAppId = sub;
   }
@@ -67,7 +70,10 @@ function verifySignature(ctx: EmulatorContext, signature: unknown, consumeOneTim
     const digest = createHash('sha256').update(signature).digest('hex');
     const nowSeconds = unixSeconds(ctx.now());
     if (ctx.store.doc.usedSignatures[digest] !== undefined) {
-      throw new UgcError(UGC_CODES.SignatureReused, 'this one-time signature (oneTimeValid=1) has already been used; fetch a new one');
+      throw new UgcError(
+        UGC_CODES.SignatureReused,
+        'this one-time signature (oneTimeValid=1) has already been used; fetch a new one',
+      );
     }
     ctx.store.update((doc) => {
       for (const [k, exp] of Object.entries(doc.usedSignatures)) if (exp < nowSeconds) delete doc.usedSignatures[k];
@@ -95,7 +101,8 @@ const optionalSize = (body: Record<string, unknown>, name: string): number | und
   const v = body[name];
   if (v === undefined || v === null || v === '') return undefined;
   const n = typeof v === 'string' ? Number(v) : v;
-  if (typeof n !== 'number' || !Number.isInteger(n) || n < 0) throw new UgcError(UGC_CODES.InvalidParameter, `${name} must be a non-negative integer`);
+  if (typeof n !== 'number' || !Number.isInteger(n) || n < 0)
+    throw new UgcError(UGC_CODES.InvalidParameter, `${name} must be a non-negative integer`);
   return n;
 };
 
@@ -108,7 +115,10 @@ function storageSignature(credential: TempCredential, session: UploadSession, st
 
 function applyData(ctx: EmulatorContext, session: UploadSession, credential: TempCredential) {
   const file = (f: { storagePath: string } | undefined) =>
-    f && { storageSignature: storageSignature(credential, session, f.storagePath, ctx.options.storageAppId), storagePath: f.storagePath };
+    f && {
+      storageSignature: storageSignature(credential, session, f.storagePath, ctx.options.storageAppId),
+      storagePath: f.storagePath,
+    };
   return {
     video: file(session.video),
     cover: file(session.cover),
@@ -154,7 +164,9 @@ async function apply(ctx: EmulatorContext, body: Record<string, unknown>) {
     subAppId,
     region: chooseRegion(ctx, params.storageRegion, body.storageRegion),
     video: videoType ? { name: videoName ?? 'video', type: videoType, size: optionalSize(body, 'videoSize') } : undefined,
-    cover: coverType ? { name: optionalString(body, 'coverName') ?? 'cover', type: coverType, size: optionalSize(body, 'coverSize') } : undefined,
+    cover: coverType
+      ? { name: optionalString(body, 'coverName') ?? 'cover', type: coverType, size: optionalSize(body, 'coverSize') }
+      : undefined,
     coverOnlyFor: videoType ? undefined : fileId,
     classId: params.classId,
     procedure: params.procedure,
@@ -198,7 +210,8 @@ export async function handleUgc(ctx: EmulatorContext, req: IncomingMessage, res:
   const reply = (code: number, message: string, data?: unknown) => sendJson(req, res, 200, { code, message, data: data ?? {} });
   try {
     if (req.method !== 'POST') throw new UgcError(UGC_CODES.InvalidParameter, 'use POST with a JSON body');
-    if (!(UGC_ACTIONS as readonly string[]).includes(action)) throw new UgcError(UGC_CODES.InvalidAction, `unknown Action ${action}`);
+    if (!(UGC_ACTIONS as readonly string[]).includes(action))
+      throw new UgcError(UGC_CODES.InvalidAction, `unknown Action ${action}`);
     let body: Record<string, unknown>;
     try {
       const parsed: unknown = JSON.parse((await readBody(req, 64 << 10)).toString('utf8') || '{}');
@@ -208,7 +221,12 @@ export async function handleUgc(ctx: EmulatorContext, req: IncomingMessage, res:
       if (error instanceof BodyTooLargeError) throw new UgcError(UGC_CODES.InvalidParameter, error.message);
       throw new UgcError(UGC_CODES.InvalidParameter, 'the body must be a JSON object');
     }
-    const data = action === 'ApplyUploadUGC' ? await apply(ctx, body) : action === 'CommitUploadUGC' ? await commit(ctx, body) : prepare(ctx, body);
+    const data =
+      action === 'ApplyUploadUGC'
+        ? await apply(ctx, body)
+        : action === 'CommitUploadUGC'
+          ? await commit(ctx, body)
+          : prepare(ctx, body);
     reply(UGC_CODES.OK, '成功', data);
   } catch (error) {
     if (error instanceof UgcError) return reply(error.code, error.message);

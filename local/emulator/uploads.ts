@@ -49,8 +49,10 @@ export interface ApplyInput {
 }
 
 function checkFile(kind: string, file: FileRequest): void {
-  if (MEDIA_NAME_FORBIDDEN_CHARS.test(file.name)) throw new UploadError('InvalidParameter', `${kind} name must not contain \\ / : * ? " < > |`);
-  if (!/^[a-zA-Z0-9]{1,16}$/.test(file.type)) throw new UploadError('InvalidParameter', `${kind} type must be a file extension such as mp4`);
+  if (MEDIA_NAME_FORBIDDEN_CHARS.test(file.name))
+    throw new UploadError('InvalidParameter', `${kind} name must not contain \\ / : * ? " < > |`);
+  if (!/^[a-zA-Z0-9]{1,16}$/.test(file.type))
+    throw new UploadError('InvalidParameter', `${kind} type must be a file extension such as mp4`);
   if (file.size !== undefined && (!Number.isInteger(file.size) || file.size < 0)) {
     throw new UploadError('InvalidParameter', `${kind} size must be a non-negative integer`);
   }
@@ -96,15 +98,22 @@ export function applyUpload(ctx: EmulatorContext, input: ApplyInput): { session:
   let fileId: string;
   if (input.coverOnlyFor) {
     const media = ctx.store.doc.media[input.coverOnlyFor];
-    if (!media || media.appId !== input.appId) throw new UploadError('FileNotFound', `the media ${input.coverOnlyFor} does not exist`);
+    if (!media || media.appId !== input.appId)
+      throw new UploadError('FileNotFound', `the media ${input.coverOnlyFor} does not exist`);
     fileId = media.fileId;
   } else {
     fileId = ctx.store.allocateFileId();
   }
   const short = shortBucketName(input.appId, input.region);
   const dir = `/${short}/${createHash('md5').update(fileId).digest('hex').slice(0, 8)}${fileId}`;
-  const video: StoredFile | undefined = input.video && { ...input.video, storagePath: `${dir}/${randomName(12)}.${input.video.type.toLowerCase()}` };
-  const cover: StoredFile | undefined = input.cover && { ...input.cover, storagePath: `${dir}/${randomName(12)}.${input.cover.type.toLowerCase()}` };
+  const video: StoredFile | undefined = input.video && {
+    ...input.video,
+    storagePath: `${dir}/${randomName(12)}.${input.video.type.toLowerCase()}`,
+  };
+  const cover: StoredFile | undefined = input.cover && {
+    ...input.cover,
+    storagePath: `${dir}/${randomName(12)}.${input.cover.type.toLowerCase()}`,
+  };
   const session: UploadSession = {
     vodSessionKey: randomBytes(48).toString('base64url'),
     appId: input.appId,
@@ -134,7 +143,8 @@ export function applyUpload(ctx: EmulatorContext, input: ApplyInput): { session:
 
 export function findSession(ctx: EmulatorContext, vodSessionKey: unknown, appId: number): UploadSession {
   const session = typeof vodSessionKey === 'string' ? ctx.store.doc.sessions[vodSessionKey] : undefined;
-  if (!session || session.appId !== appId) throw new UploadError('SessionNotFound', 'the vodSessionKey is unknown or belongs to another application');
+  if (!session || session.appId !== appId)
+    throw new UploadError('SessionNotFound', 'the vodSessionKey is unknown or belongs to another application');
   return session;
 }
 
@@ -235,12 +245,19 @@ export async function commitUpload(ctx: EmulatorContext, session: UploadSession)
   });
   if (session.procedure && procedureTaskId) {
     const mode = session.taskNotifyMode;
-    startProcedure(ctx, media, session.procedure, {
-      priority: session.taskPriority ?? 0,
-      notifyMode: mode === 'Change' || mode === 'None' ? mode : 'Finish',
-      sessionContext: session.sessionContext ?? '',
-      sessionId: '',
-    }, undefined, procedureTaskId);
+    startProcedure(
+      ctx,
+      media,
+      session.procedure,
+      {
+        priority: session.taskPriority ?? 0,
+        notifyMode: mode === 'Change' || mode === 'None' ? mode : 'Finish',
+        sessionContext: session.sessionContext ?? '',
+        sessionId: '',
+      },
+      undefined,
+      procedureTaskId,
+    );
   }
   ctx.events.emitVodEvent(session.appId, 'NewFileUpload', 'FileUploadEvent', {
     FileId: media.fileId,

@@ -36,7 +36,11 @@ export interface Failure {
 /** A failure of the upload client during one of its stages (signature, apply, upload, commit, processing). */
 export function clientFailure(stage: string, error: unknown): Failure {
   if (!(error instanceof VodUploadError)) {
-    return { saw: error instanceof Error ? error.message : String(error), hint: 'an unexpected error: please report it with this output', exit: VERIFY_EXIT.internal };
+    return {
+      saw: error instanceof Error ? error.message : String(error),
+      hint: 'an unexpected error: please report it with this output',
+      exit: VERIFY_EXIT.internal,
+    };
   }
   const saw = error.message;
   const status = error.status;
@@ -48,40 +52,76 @@ export function clientFailure(stage: string, error: unknown): Failure {
     };
   }
   if (error.kind === 'signature-refused' && status === 403) {
-    return { saw, hint: 'the token was accepted but this user may not upload (AUTH_* settings, the app user\'s claims)', exit: VERIFY_EXIT.tokenRefused };
+    return {
+      saw,
+      hint: "the token was accepted but this user may not upload (AUTH_* settings, the app user's claims)",
+      exit: VERIFY_EXIT.tokenRefused,
+    };
   }
   if (error.kind === 'signature-refused' && status === 429) {
-    return { saw, hint: `this user reached RATE_LIMIT_SIGNATURES${error.retryAfterSeconds ? `; try again in ${error.retryAfterSeconds} s` : ''}, or use another user`, exit: VERIFY_EXIT.tokenRefused };
+    return {
+      saw,
+      hint: `this user reached RATE_LIMIT_SIGNATURES${error.retryAfterSeconds ? `; try again in ${error.retryAfterSeconds} s` : ''}, or use another user`,
+      exit: VERIFY_EXIT.tokenRefused,
+    };
   }
-  if (error.kind === 'signature-refused') return { saw, hint: 'the backend refused the upload id while renewing its signature', exit: VERIFY_EXIT.uploadFailed };
+  if (error.kind === 'signature-refused')
+    return { saw, hint: 'the backend refused the upload id while renewing its signature', exit: VERIFY_EXIT.uploadFailed };
   if (error.kind === 'bad-input' && (status === 404 || status === 405)) {
-    const route = stage === 'processing' ? 'GET /uploads/{uploadId} (the media-status function URL: --status-api)' : 'POST /upload-signature (the upload-signature function URL: --api)';
+    const route =
+      stage === 'processing'
+        ? 'GET /uploads/{uploadId} (the media-status function URL: --status-api)'
+        : 'POST /upload-signature (the upload-signature function URL: --api)';
     return { saw, hint: `no such route: the URL is not the function serving ${route}`, exit: VERIFY_EXIT.uploadFailed };
   }
   if (error.kind === 'bad-input' && stage === 'processing') {
-    return { saw, hint: 'media-status does not know this upload: --status-api points at a deployment with another database than --api', exit: VERIFY_EXIT.uploadFailed };
+    return {
+      saw,
+      hint: 'media-status does not know this upload: --status-api points at a deployment with another database than --api',
+      exit: VERIFY_EXIT.uploadFailed,
+    };
   }
   if (error.kind === 'bad-input') {
-    return { saw, hint: 'the backend refused the clip (a short MP4): check UPLOAD_MAX_FILE_SIZE and the allowed types', exit: VERIFY_EXIT.uploadFailed };
+    return {
+      saw,
+      hint: 'the backend refused the clip (a short MP4): check UPLOAD_MAX_FILE_SIZE and the allowed types',
+      exit: VERIFY_EXIT.uploadFailed,
+    };
   }
   if (error.kind === 'network' && status !== undefined && status >= 500) {
-    return { saw, hint: 'the function failed: a 500 on every call usually means a bad or missing setting, which its log names', exit: VERIFY_EXIT.uploadFailed };
+    return {
+      saw,
+      hint: 'the function failed: a 500 on every call usually means a bad or missing setting, which its log names',
+      exit: VERIFY_EXIT.uploadFailed,
+    };
   }
   if (error.kind === 'network') {
-    const where = stage === 'signature' || stage === 'processing' ? 'the function URL (--api / --status-api)' : 'the VOD upload API (--vod-api) or COS (--cos-domain)';
+    const where =
+      stage === 'signature' || stage === 'processing'
+        ? 'the function URL (--api / --status-api)'
+        : 'the VOD upload API (--vod-api) or COS (--cos-domain)';
     return { saw, hint: `could not reach ${where}: check the URL, DNS and the network`, exit: VERIFY_EXIT.uploadFailed };
   }
   if (error.kind === 'apply-failed') {
     return {
       saw,
-      hint: 'VOD refused the upload signature (ApplyUploadUGC): the functions\' VOD_SECRET_ID / VOD_SECRET_KEY, VOD_SUB_APP_ID, or the runtime key\'s CAM permission for VOD uploads',
+      hint: "VOD refused the upload signature (ApplyUploadUGC): the functions' VOD_SECRET_ID / VOD_SECRET_KEY, VOD_SUB_APP_ID, or the runtime key's CAM permission for VOD uploads",
       exit: VERIFY_EXIT.uploadFailed,
     };
   }
   if (error.kind === 'upload-failed' || error.kind === 'credentials-expired') {
-    return { saw, hint: 'the upload to COS failed: the network to COS, or --cos-domain when not on Tencent\'s COS', exit: VERIFY_EXIT.uploadFailed };
+    return {
+      saw,
+      hint: "the upload to COS failed: the network to COS, or --cos-domain when not on Tencent's COS",
+      exit: VERIFY_EXIT.uploadFailed,
+    };
   }
-  if (error.kind === 'commit-failed') return { saw, hint: 'VOD refused CommitUploadUGC: the parts did not all reach COS, or the session expired', exit: VERIFY_EXIT.uploadFailed };
+  if (error.kind === 'commit-failed')
+    return {
+      saw,
+      hint: 'VOD refused CommitUploadUGC: the parts did not all reach COS, or the session expired',
+      exit: VERIFY_EXIT.uploadFailed,
+    };
   if (error.kind === 'timeout') return { saw, hint: 'a call timed out', exit: VERIFY_EXIT.uploadFailed };
   return { saw, hint: 'see the message', exit: VERIFY_EXIT.uploadFailed };
 }
@@ -92,11 +132,23 @@ export function endedFailure(view: UploadView): Failure {
   const saw = `the upload ended ${view.status} (${error})`;
   switch (view.status) {
     case 'REJECTED':
-      return { saw, hint: 'the media broke a MEDIA_* rule (duration, size, container, codec); the short test clip should pass them', exit: VERIFY_EXIT.processingFailed };
+      return {
+        saw,
+        hint: 'the media broke a MEDIA_* rule (duration, size, container, codec); the short test clip should pass them',
+        exit: VERIFY_EXIT.processingFailed,
+      };
     case 'FAILED':
-      return { saw, hint: 'VOD\'s processing failed: the error names the task; check that the PIPELINE_* templates exist in VOD_SUB_APP_ID', exit: VERIFY_EXIT.processingFailed };
+      return {
+        saw,
+        hint: "VOD's processing failed: the error names the task; check that the PIPELINE_* templates exist in VOD_SUB_APP_ID",
+        exit: VERIFY_EXIT.processingFailed,
+      };
     case 'EXPIRED':
-      return { saw, hint: 'the backend never heard of the file before the signature expired: the NewFileUpload event is not reaching /vod-events (see a stuck ISSUED)', exit: VERIFY_EXIT.processingFailed };
+      return {
+        saw,
+        hint: 'the backend never heard of the file before the signature expired: the NewFileUpload event is not reaching /vod-events (see a stuck ISSUED)',
+        exit: VERIFY_EXIT.processingFailed,
+      };
     default:
       return { saw, hint: 'the media was deleted from VOD while the check ran', exit: VERIFY_EXIT.processingFailed };
   }
@@ -119,7 +171,7 @@ export function stuckFailure(status: UploadStatus, seconds: number, view: Upload
     case 'UPLOADED':
       return {
         saw,
-        hint: 'the backend recorded the file but processing did not start: ProcessMedia failed or was refused (the vod-events log; the runtime key\'s CAM permission for ProcessMedia; the PIPELINE_* template ids in VOD_SUB_APP_ID). The cleanup\'s reconcile step retries after UPLOADED_RETRY_AFTER_SECONDS',
+        hint: "the backend recorded the file but processing did not start: ProcessMedia failed or was refused (the vod-events log; the runtime key's CAM permission for ProcessMedia; the PIPELINE_* template ids in VOD_SUB_APP_ID). The cleanup's reconcile step retries after UPLOADED_RETRY_AFTER_SECONDS",
         exit,
       };
     case 'PROCESSING':

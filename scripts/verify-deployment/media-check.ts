@@ -41,21 +41,25 @@ export async function fetchMedia(url: string, timeoutMs = 30_000): Promise<Buffe
   try {
     answer = await fetch(url, { signal: AbortSignal.timeout(timeoutMs) });
   } catch (error) {
-    throw new DeliveryError(`GET ${shortUrl(url)} failed: ${error instanceof Error ? error.message : String(error)}`, 'the media domain is unreachable from here');
+    throw new DeliveryError(
+      `GET ${shortUrl(url)} failed: ${error instanceof Error ? error.message : String(error)}`,
+      'the media domain is unreachable from here',
+    );
   }
   const body = Buffer.from(await answer.arrayBuffer());
   if (answer.status === 200 || answer.status === 206) {
-    if (body.length > MAX_BYTES) throw new DeliveryError(`GET ${shortUrl(url)}: ${body.length} bytes, more than a test clip's`, 'an unexpected file');
+    if (body.length > MAX_BYTES)
+      throw new DeliveryError(`GET ${shortUrl(url)}: ${body.length} bytes, more than a test clip's`, 'an unexpected file');
     return body;
   }
   const signed = /[?&]sign=/.test(url);
   const hint =
     answer.status === 403
       ? signed
-        ? 'the CDN refused the signed URL: HOTLINK_KEY on media-status is not the Key set for the VOD domain, or this machine\'s clock and the CDN\'s differ by more than 300 s'
+        ? "the CDN refused the signed URL: HOTLINK_KEY on media-status is not the Key set for the VOD domain, or this machine's clock and the CDN's differ by more than 300 s"
         : 'the CDN refused an unsigned URL: the VOD domain has Key hotlink protection on, so set HOTLINK_KEY on media-status to its key'
       : answer.status === 404
-        ? 'the URL VOD reported does not exist (yet): the domain is not the sub-application\'s, or the file was deleted'
+        ? "the URL VOD reported does not exist (yet): the domain is not the sub-application's, or the file was deleted"
         : 'an unexpected answer from the media domain';
   throw new DeliveryError(`GET ${shortUrl(url)} answered ${answer.status}: ${body.toString('utf8', 0, 160).trim()}`, hint);
 }
@@ -83,20 +87,40 @@ async function probe(file: string): Promise<{ duration?: number; codec?: string;
     }
   }
   const out = await new Promise<string>((resolve, reject) =>
-    execFile(binary!, ['-v', 'error', '-print_format', 'json', '-show_format', '-show_streams', file], { timeout: 30_000 }, (error, stdout, stderr) =>
-      error ? reject(new DeliveryError(`ffprobe cannot read it: ${stderr.trim() || error.message}`, 'the file is not playable media')) : resolve(stdout),
+    execFile(
+      binary!,
+      ['-v', 'error', '-print_format', 'json', '-show_format', '-show_streams', file],
+      { timeout: 30_000 },
+      (error, stdout, stderr) =>
+        error
+          ? reject(
+              new DeliveryError(`ffprobe cannot read it: ${stderr.trim() || error.message}`, 'the file is not playable media'),
+            )
+          : resolve(stdout),
     ),
   );
-  const parsed = JSON.parse(out) as { format?: { duration?: string }; streams?: Array<{ codec_type?: string; codec_name?: string; width?: number; height?: number }> };
+  const parsed = JSON.parse(out) as {
+    format?: { duration?: string };
+    streams?: Array<{ codec_type?: string; codec_name?: string; width?: number; height?: number }>;
+  };
   const video = parsed.streams?.find((s) => s.codec_type === 'video');
-  return { duration: Number(parsed.format?.duration) || undefined, codec: video?.codec_name, width: video?.width, height: video?.height };
+  return {
+    duration: Number(parsed.format?.duration) || undefined,
+    codec: video?.codec_name,
+    width: video?.width,
+    height: video?.height,
+  };
 }
 
 /** An MP4 rendition: `ftyp` first, then ffprobe finds a video stream. */
 export async function checkMp4(url: string, workDir: string): Promise<string> {
   const body = await fetchMedia(url);
   const kind = sniff(body);
-  if (kind !== 'mp4') throw new DeliveryError(`${shortUrl(url)} is not an MP4 (first bytes ${body.subarray(0, 8).toString('hex')})`, 'the URL serves something else than the rendition');
+  if (kind !== 'mp4')
+    throw new DeliveryError(
+      `${shortUrl(url)} is not an MP4 (first bytes ${body.subarray(0, 8).toString('hex')})`,
+      'the URL serves something else than the rendition',
+    );
   const file = path.join(workDir, 'rendition.mp4');
   fs.writeFileSync(file, body);
   const facts = await probe(file);
@@ -111,13 +135,20 @@ export async function checkImage(url: string): Promise<string> {
   const body = await fetchMedia(url);
   const kind = sniff(body);
   if (kind !== 'jpeg' && kind !== 'png' && kind !== 'webp' && kind !== 'gif') {
-    throw new DeliveryError(`${shortUrl(url)} is not an image (first bytes ${body.subarray(0, 8).toString('hex')})`, 'the cover URL serves something else than an image');
+    throw new DeliveryError(
+      `${shortUrl(url)} is not an image (first bytes ${body.subarray(0, 8).toString('hex')})`,
+      'the cover URL serves something else than an image',
+    );
   }
   return `${kind.toUpperCase()}, ${(body.length / 1024).toFixed(1)} KiB`;
 }
 
 /** The URIs of a playlist, in order. */
-const playlistUris = (text: string) => text.split(/\r?\n/).map((l) => l.trim()).filter((l) => l && !l.startsWith('#'));
+const playlistUris = (text: string) =>
+  text
+    .split(/\r?\n/)
+    .map((l) => l.trim())
+    .filter((l) => l && !l.startsWith('#'));
 
 /**
  * A URI of a playlist as a player must request it: resolved against the playlist's URL and, unless the
@@ -127,18 +158,23 @@ function segmentUrl(uri: string, playlistUrl: string): { url: string; rewritten:
   const resolved = new URL(uri, playlistUrl);
   if (resolved.searchParams.has('sign')) return { url: resolved.toString(), rewritten: true };
   const query = new URL(playlistUrl).search;
-  return { url: query ? `${resolved.toString()}${resolved.search ? `&${query.slice(1)}` : query}` : resolved.toString(), rewritten: false };
+  return {
+    url: query ? `${resolved.toString()}${resolved.search ? `&${query.slice(1)}` : query}` : resolved.toString(),
+    rewritten: false,
+  };
 }
 
 /** An HLS stream: the playlist (and a master's first variant), then its first segment. */
 export async function checkHls(url: string): Promise<string> {
   let playlistUrl = url;
   let text = (await fetchMedia(playlistUrl)).toString('utf8');
-  if (!text.startsWith('#EXTM3U')) throw new DeliveryError(`${shortUrl(url)} is not an HLS playlist`, 'the adaptive stream URL serves something else');
+  if (!text.startsWith('#EXTM3U'))
+    throw new DeliveryError(`${shortUrl(url)} is not an HLS playlist`, 'the adaptive stream URL serves something else');
   let rewritten: boolean | undefined;
   if (text.includes('#EXT-X-STREAM-INF')) {
     const first = playlistUris(text)[0];
-    if (!first) throw new DeliveryError(`${shortUrl(url)}: a master playlist without variants`, 'VOD produced an empty adaptive stream');
+    if (!first)
+      throw new DeliveryError(`${shortUrl(url)}: a master playlist without variants`, 'VOD produced an empty adaptive stream');
     const variant = segmentUrl(first, playlistUrl);
     rewritten = variant.rewritten;
     playlistUrl = variant.url;
@@ -151,7 +187,10 @@ export async function checkHls(url: string): Promise<string> {
   const body = await fetchMedia(segment.url);
   const kind = sniff(body);
   if (kind !== 'ts' && kind !== 'mp4') {
-    throw new DeliveryError(`${shortUrl(segment.url)} is not a TS or fMP4 segment (first bytes ${body.subarray(0, 8).toString('hex')})`, 'the segment URL serves something else');
+    throw new DeliveryError(
+      `${shortUrl(segment.url)} is not a TS or fMP4 segment (first bytes ${body.subarray(0, 8).toString('hex')})`,
+      'the segment URL serves something else',
+    );
   }
   let how = rewritten ? 'the CDN signed the URIs in the playlist' : 'unsigned';
   if (!rewritten && /[?&]sign=/.test(url)) {

@@ -9,7 +9,18 @@
  */
 import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import {
+  cpSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { inflateRawSync } from 'node:zlib';
@@ -80,11 +91,18 @@ function readZip(file: string): ZipEntry[] {
   return entries;
 }
 
-function run(command: string, args: string[], env: Record<string, string | undefined>, cwd = project): Promise<{ stdout: string; stderr: string }> {
+function run(
+  command: string,
+  args: string[],
+  env: Record<string, string | undefined>,
+  cwd = project,
+): Promise<{ stdout: string; stderr: string }> {
   const clean = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined)) as Record<string, string>;
   return new Promise((resolve, reject) => {
     execFile(command, args, { cwd, env: clean, maxBuffer: 32 * 1024 * 1024, timeout: 60_000 }, (error, stdout, stderr) =>
-      error ? reject(new Error(`${command} ${args.join(' ')} failed: ${error.message}\n${stdout}\n${stderr}`)) : resolve({ stdout, stderr }),
+      error
+        ? reject(new Error(`${command} ${args.join(' ')} failed: ${error.message}\n${stdout}\n${stderr}`))
+        : resolve({ stdout, stderr }),
     );
   });
 }
@@ -103,8 +121,10 @@ const deployEnv = () => ({
   NODE_OPTIONS: '--require ./scripts/sls-offline.cjs',
 });
 
-const serverless = (args: string[]) => run(process.execPath, [path.join(project, 'node_modules/serverless/bin/serverless.js'), ...args], deployEnv());
-const npmPackage = (...extra: string[]) => run('npm', ['run', '--silent', 'package', ...(extra.length ? ['--', ...extra] : [])], baseEnv());
+const serverless = (args: string[]) =>
+  run(process.execPath, [path.join(project, 'node_modules/serverless/bin/serverless.js'), ...args], deployEnv());
+const npmPackage = (...extra: string[]) =>
+  run('npm', ['run', '--silent', 'package', ...(extra.length ? ['--', ...extra] : [])], baseEnv());
 
 /** The functions that exist: a folder under functions/ with an index.ts. */
 function functionDirs(): string[] {
@@ -121,7 +141,11 @@ async function exportedType(file: string, exportName: string): Promise<string> {
     CALLBACK_TOKENS: 'placeholder-token-0123456789',
     LOG_LEVEL: 'error',
   });
-  const { stdout } = await run(process.execPath, ['-e', `process.stdout.write(typeof require(${JSON.stringify(file)})[${JSON.stringify(exportName)}])`], env);
+  const { stdout } = await run(
+    process.execPath,
+    ['-e', `process.stdout.write(typeof require(${JSON.stringify(file)})[${JSON.stringify(exportName)}])`],
+    env,
+  );
   return stdout;
 }
 
@@ -149,7 +173,10 @@ beforeAll(() => {
 
 afterAll(() => {
   if (sizes.length > 0) {
-    const lines = sizes.map((s) => `${s.artifact.padEnd(34)} ${s.entry.padEnd(32)} ${(s.bytes / 1024).toFixed(1).padStart(8)} KiB  ${(s.compressed / 1024).toFixed(1).padStart(7)} KiB zipped`);
+    const lines = sizes.map(
+      (s) =>
+        `${s.artifact.padEnd(34)} ${s.entry.padEnd(32)} ${(s.bytes / 1024).toFixed(1).padStart(8)} KiB  ${(s.compressed / 1024).toFixed(1).padStart(7)} KiB zipped`,
+    );
     process.stdout.write(`\nDeployment artifacts:\n${lines.join('\n')}\n`);
   }
   if (project) rmSync(project, { recursive: true, force: true });
@@ -179,7 +206,11 @@ describe('npm run package', () => {
   test('source maps only when asked for (--sourcemap)', async () => {
     await npmPackage('--sourcemap');
     for (const name of functionDirs()) {
-      expect(readZip(path.join(project, 'dist', `${name}.zip`)).map((e) => e.name).sort()).toEqual(['index.js', 'index.js.map']);
+      expect(
+        readZip(path.join(project, 'dist', `${name}.zip`))
+          .map((e) => e.name)
+          .sort(),
+      ).toEqual(['index.js', 'index.js.map']);
     }
     await npmPackage();
     for (const name of functionDirs()) {
@@ -192,7 +223,15 @@ describe('serverless package (serverless@3 + serverless-tencent-scf), offline, n
   let resolved: {
     provider: Record<string, unknown>;
     package: { patterns: string[] };
-    functions: Record<string, { handler: string; url?: { method: string; path: string }; events?: Array<Record<string, { name: string; parameters: Record<string, unknown> }>>; environment?: { variables: Record<string, string> } }>;
+    functions: Record<
+      string,
+      {
+        handler: string;
+        url?: { method: string; path: string };
+        events?: Array<Record<string, { name: string; parameters: Record<string, unknown> }>>;
+        environment?: { variables: Record<string, string> };
+      }
+    >;
   };
 
   beforeAll(async () => {
@@ -216,8 +255,19 @@ describe('serverless package (serverless@3 + serverless-tencent-scf), offline, n
     const entries = readZip(archive);
     const names = entries.map((e) => e.name).sort();
     expect(names).toEqual(functionDirs().map((name) => `dist/${name}/index.js`));
-    for (const entry of entries) sizes.push({ artifact: `.serverless/${SERVICE}.zip`, entry: entry.name, bytes: entry.size, compressed: entry.compressedSize });
-    sizes.push({ artifact: `.serverless/${SERVICE}.zip`, entry: '(whole archive)', bytes: entries.reduce((n, e) => n + e.size, 0), compressed: statSync(archive).size });
+    for (const entry of entries)
+      sizes.push({
+        artifact: `.serverless/${SERVICE}.zip`,
+        entry: entry.name,
+        bytes: entry.size,
+        compressed: entry.compressedSize,
+      });
+    sizes.push({
+      artifact: `.serverless/${SERVICE}.zip`,
+      entry: '(whole archive)',
+      bytes: entries.reduce((n, e) => n + e.size, 0),
+      compressed: statSync(archive).size,
+    });
 
     const unpacked = path.join(project, '.unzipped-service');
     extract(entries, unpacked);
@@ -281,8 +331,8 @@ describe('serverless package (serverless@3 + serverless-tencent-scf), offline, n
 
   test('a required secret missing from the environment stops serverless before anything is packaged', async () => {
     const env = { ...deployEnv(), DATABASE_URL: undefined };
-    await expect(run(process.execPath, [path.join(project, 'node_modules/serverless/bin/serverless.js'), 'print', '--stage', 'test'], env)).rejects.toThrow(
-      /DATABASE_URL[\s\S]*Value not found at "env" source|Value not found at "env" source[\s\S]*DATABASE_URL/,
-    );
+    await expect(
+      run(process.execPath, [path.join(project, 'node_modules/serverless/bin/serverless.js'), 'print', '--stage', 'test'], env),
+    ).rejects.toThrow(/DATABASE_URL[\s\S]*Value not found at "env" source|Value not found at "env" source[\s\S]*DATABASE_URL/);
   });
 });

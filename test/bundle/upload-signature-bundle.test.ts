@@ -12,7 +12,14 @@ import { functionEnv, TEST_SECRET_ID, TEST_SECRET_KEY } from '../support/env';
 import { userToken } from '../support/jwt';
 
 const apiGateway = (token: string | undefined, body: string, isBase64Encoded = false) => ({
-  requestContext: { serviceId: 'service-x', path: '/upload-signature', httpMethod: 'POST', requestId: 'apigw-1', sourceIp: '10.0.0.1', stage: 'release' },
+  requestContext: {
+    serviceId: 'service-x',
+    path: '/upload-signature',
+    httpMethod: 'POST',
+    requestId: 'apigw-1',
+    sourceIp: '10.0.0.1',
+    stage: 'release',
+  },
   headers: { 'Content-Type': 'application/json', ...(token ? { Authorization: `Bearer ${token}` } : {}) },
   body,
   pathParameters: {},
@@ -26,7 +33,11 @@ const apiGateway = (token: string | undefined, body: string, isBase64Encoded = f
 });
 
 const functionUrl = (token: string | undefined, body: string) => ({
-  headers: { 'content-type': 'application/json', 'x-scf-remote-addr': '10.0.0.2', ...(token ? { authorization: `Bearer ${token}` } : {}) },
+  headers: {
+    'content-type': 'application/json',
+    'x-scf-remote-addr': '10.0.0.2',
+    ...(token ? { authorization: `Bearer ${token}` } : {}),
+  },
   body,
   httpMethod: 'POST',
   path: '/upload-signature',
@@ -38,7 +49,8 @@ let dropDatabase: (() => Promise<void>) | undefined;
 let env: Record<string, string | undefined>;
 
 beforeAll(async () => {
-  if (!existsSync(distBundle('upload-signature'))) throw new Error('dist/upload-signature/index.js is missing: run `npm run build` first');
+  if (!existsSync(distBundle('upload-signature')))
+    throw new Error('dist/upload-signature/index.js is missing: run `npm run build` first');
   dataDir = mkdtempSync(path.join(tmpdir(), 'vub-data-'));
   let database: Record<string, string> = { DATA_DIR: dataDir };
   if (usingPostgres) {
@@ -101,10 +113,16 @@ test('a bad environment fails at start-up naming the variable', async () => {
 test('the bundle caps ISSUED uploads per user (429 TooManyPendingUploads with the limit) and refuses a bad UPLOAD_MAX_AGE_SECONDS at start-up', async () => {
   const capped = { ...env, RATE_LIMIT_SIGNATURES: '100', UPLOAD_MAX_ISSUED_PER_USER: '2' };
   const carol = await userToken('carol');
-  const { results } = await invokeBundle('upload-signature', [functionUrl(carol, '{}'), functionUrl(carol, '{}'), functionUrl(carol, '{}')], capped);
+  const { results } = await invokeBundle(
+    'upload-signature',
+    [functionUrl(carol, '{}'), functionUrl(carol, '{}'), functionUrl(carol, '{}')],
+    capped,
+  );
   expect(results.map((r) => r.statusCode)).toEqual([200, 200, 429]);
   expect(JSON.parse(results[2]!.body).error).toMatchObject({ code: 'TooManyPendingUploads', limit: 2 });
-  await expect(invokeBundle('upload-signature', [], { ...env, UPLOAD_MAX_AGE_SECONDS: '600', SIGNATURE_VALIDITY_SECONDS: '3600' })).rejects.toMatchObject({
+  await expect(
+    invokeBundle('upload-signature', [], { ...env, UPLOAD_MAX_AGE_SECONDS: '600', SIGNATURE_VALIDITY_SECONDS: '3600' }),
+  ).rejects.toMatchObject({
     stderr: expect.stringContaining('UPLOAD_MAX_AGE_SECONDS'),
   });
 }, 60_000);

@@ -85,49 +85,57 @@ afterAll(async () => {
   await stack?.close();
 });
 
-maybe('the esbuild browser bundle uploads a File from Chromium, and resumes a cancelled upload from localStorage', async () => {
-  expect(bundleBytes).toBeGreaterThan(0);
-  expect(bundleBytes).toBeLessThan(400 * 1024);
-  const page = await browser.newPage();
-  const errors: string[] = [];
-  page.on('pageerror', (e) => errors.push(e.message));
-  await page.goto(stack.apiUrl + '/');
-  const config = { token: await userToken('browser-user'), vodApiUrl: stack.vodApiUrl, cosDomain: stack.cosDomain };
+maybe(
+  'the esbuild browser bundle uploads a File from Chromium, and resumes a cancelled upload from localStorage',
+  async () => {
+    expect(bundleBytes).toBeGreaterThan(0);
+    expect(bundleBytes).toBeLessThan(400 * 1024);
+    const page = await browser.newPage();
+    const errors: string[] = [];
+    page.on('pageerror', (e) => errors.push(e.message));
+    await page.goto(stack.apiUrl + '/');
+    const config = { token: await userToken('browser-user'), vodApiUrl: stack.vodApiUrl, cosDomain: stack.cosDomain };
 
-  // 1. A whole upload.
-  stack.requests.length = 0;
-  const whole = await page.evaluate(([c]) => window.runUpload({ ...c, size: 2 * 1024 * 1024 + 99 }), [config] as const);
-  expect(whole).toMatchObject({ ok: true, stored: 0, result: { status: 'COMMITTED', resumed: false, totalBytes: 2 * MIB + 99 } });
-  expect(whole.result.fileId).toMatch(/^\d+$/);
-  expect(whole.progress.at(-1)).toBe(2 * MIB + 99);
-  expect(partPuts(stack.requests).sort()).toEqual([1, 2, 3]);
+    // 1. A whole upload.
+    stack.requests.length = 0;
+    const whole = await page.evaluate(([c]) => window.runUpload({ ...c, size: 2 * 1024 * 1024 + 99 }), [config] as const);
+    expect(whole).toMatchObject({
+      ok: true,
+      stored: 0,
+      result: { status: 'COMMITTED', resumed: false, totalBytes: 2 * MIB + 99 },
+    });
+    expect(whole.result.fileId).toMatch(/^\d+$/);
+    expect(whole.progress.at(-1)).toBe(2 * MIB + 99);
+    expect(partPuts(stack.requests).sort()).toEqual([1, 2, 3]);
 
-  // 2. Cancelled (the page's AbortController) once the emulator has 3 of 24 parts, then the same file
-  //    again after a reload: only the missing parts are sent.
-  stack.requests.length = 0;
-  const parts = 24;
-  const size = parts * MIB;
-  let done = 0;
-  stack.onRequestDone = (r) => {
-    if (partPuts([r]).length && ++done === 3) void page.evaluate(() => window.abortUpload());
-  };
-  const cancelled = await page.evaluate(([c, s]) => window.runUpload({ ...c, size: s }), [config, size] as const);
-  stack.onRequestDone = undefined;
-  expect(cancelled).toMatchObject({ ok: false, kind: 'cancelled', stored: 1 });
-  await new Promise((r) => setTimeout(r, 200));
-  const firstParts = new Set(partPuts(stack.requests));
-  expect(firstParts.size).toBeGreaterThanOrEqual(3);
-  expect(firstParts.size).toBeLessThan(parts);
+    // 2. Cancelled (the page's AbortController) once the emulator has 3 of 24 parts, then the same file
+    //    again after a reload: only the missing parts are sent.
+    stack.requests.length = 0;
+    const parts = 24;
+    const size = parts * MIB;
+    let done = 0;
+    stack.onRequestDone = (r) => {
+      if (partPuts([r]).length && ++done === 3) void page.evaluate(() => window.abortUpload());
+    };
+    const cancelled = await page.evaluate(([c, s]) => window.runUpload({ ...c, size: s }), [config, size] as const);
+    stack.onRequestDone = undefined;
+    expect(cancelled).toMatchObject({ ok: false, kind: 'cancelled', stored: 1 });
+    await new Promise((r) => setTimeout(r, 200));
+    const firstParts = new Set(partPuts(stack.requests));
+    expect(firstParts.size).toBeGreaterThanOrEqual(3);
+    expect(firstParts.size).toBeLessThan(parts);
 
-  stack.requests.length = 0;
-  await page.reload(); // a new page load: only localStorage remembers the upload
-  const resumed = await page.evaluate(([c, s]) => window.runUpload({ ...c, size: s }), [config, size] as const);
-  expect(resumed).toMatchObject({ ok: true, stored: 0, result: { resumed: true, totalBytes: size } });
-  const secondParts = partPuts(stack.requests);
-  expect(secondParts.length).toBeLessThanOrEqual(parts - 3);
-  expect(secondParts.length + resumed.result.resumedBytes / MIB).toBe(parts);
-  expect(new Set([...secondParts, ...firstParts]).size).toBe(parts);
-  expect(resumed.progress[0]).toBeGreaterThanOrEqual(3 * MIB);
-  expect(errors).toEqual([]);
-  await page.close();
-}, 45_000);
+    stack.requests.length = 0;
+    await page.reload(); // a new page load: only localStorage remembers the upload
+    const resumed = await page.evaluate(([c, s]) => window.runUpload({ ...c, size: s }), [config, size] as const);
+    expect(resumed).toMatchObject({ ok: true, stored: 0, result: { resumed: true, totalBytes: size } });
+    const secondParts = partPuts(stack.requests);
+    expect(secondParts.length).toBeLessThanOrEqual(parts - 3);
+    expect(secondParts.length + resumed.result.resumedBytes / MIB).toBe(parts);
+    expect(new Set([...secondParts, ...firstParts]).size).toBe(parts);
+    expect(resumed.progress[0]).toBeGreaterThanOrEqual(3 * MIB);
+    expect(errors).toEqual([]);
+    await page.close();
+  },
+  45_000,
+);

@@ -54,13 +54,19 @@ export async function buildPackInstall(): Promise<InstalledPackage> {
   await run(path.join(ROOT, 'node_modules', '.bin', 'tsx'), ['scripts/build-client.ts'], { cwd: ROOT });
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'vod-client-package-'));
   // Build just done above; --ignore-scripts skips the manifest's prepack (a second build).
-  const packed = await run('npm', ['pack', '--json', '--ignore-scripts', '--pack-destination', dir], { cwd: CLIENT_DIR, env: plainEnv() });
+  const packed = await run('npm', ['pack', '--json', '--ignore-scripts', '--pack-destination', dir], {
+    cwd: CLIENT_DIR,
+    env: plainEnv(),
+  });
   const [info] = JSON.parse(packed.stdout) as Array<{ filename: string; files: Array<{ path: string }> }>;
   const tarball = path.join(dir, info!.filename);
   // A package.json of its own, so npm installs here and not into a project found further up.
   fs.writeFileSync(path.join(dir, 'package.json'), `${JSON.stringify({ name: 'consumer-app', private: true }, null, 2)}\n`);
   const install = (mode: string) =>
-    run('npm', ['install', tarball, mode, '--ignore-scripts', '--no-audit', '--no-fund', '--loglevel=error'], { cwd: dir, env: plainEnv() });
+    run('npm', ['install', tarball, mode, '--ignore-scripts', '--no-audit', '--no-fund', '--loglevel=error'], {
+      cwd: dir,
+      env: plainEnv(),
+    });
   let installMode: InstalledPackage['installMode'] = 'offline';
   try {
     await install('--offline');
@@ -88,14 +94,20 @@ export async function buildPackInstall(): Promise<InstalledPackage> {
  */
 export function moduleSpecifiers(source: string): string[] {
   const found = new Set<string>();
-  const patterns = [/\brequire\(\s*(['"])([^'"]+)\1\s*\)/g, /\bfrom\s*(['"])([^'"]+)\1/g, /\bimport\(\s*(['"])([^'"]+)\1\s*\)/g, /^\s*import\s*(['"])([^'"]+)\1/gm];
+  const patterns = [
+    /\brequire\(\s*(['"])([^'"]+)\1\s*\)/g,
+    /\bfrom\s*(['"])([^'"]+)\1/g,
+    /\bimport\(\s*(['"])([^'"]+)\1\s*\)/g,
+    /^\s*import\s*(['"])([^'"]+)\1/gm,
+  ];
   for (const pattern of patterns) for (const match of source.matchAll(pattern)) found.add(match[2]!);
   return [...found].sort();
 }
 
 /** Every file under `dir`, relative to it, with `/` separators. */
 export function filesUnder(dir: string): string[] {
-  return fs.readdirSync(dir, { recursive: true, withFileTypes: true })
+  return fs
+    .readdirSync(dir, { recursive: true, withFileTypes: true })
     .filter((entry) => entry.isFile())
     .map((entry) => path.relative(dir, path.join(entry.parentPath, entry.name)).split(path.sep).join('/'))
     .sort();

@@ -35,19 +35,34 @@ afterAll(async () => {
   pkg?.close();
 });
 
-const rootManifest = JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as { devDependencies: Record<string, string> };
+const rootManifest = JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as {
+  devDependencies: Record<string, string>;
+};
 
 test('the tarball holds the built files, the README and the manifest; the dependencies are the lockfile versions', () => {
   expect(pkg.packedFiles.filter((f) => !f.startsWith('dist/') && f !== 'README.md' && f !== 'package.json')).toEqual([]);
-  expect(pkg.packedFiles).toEqual(expect.arrayContaining(['dist/index.mjs', 'dist/index.cjs', 'dist/browser.mjs', 'dist/cli.cjs', 'dist/types/client/index.d.ts', 'dist/types/client/browser.d.ts', 'README.md']));
-  const lock = JSON.parse(fs.readFileSync(path.join(ROOT, 'package-lock.json'), 'utf8')) as { packages: Record<string, { version: string }> };
+  expect(pkg.packedFiles).toEqual(
+    expect.arrayContaining([
+      'dist/index.mjs',
+      'dist/index.cjs',
+      'dist/browser.mjs',
+      'dist/cli.cjs',
+      'dist/types/client/index.d.ts',
+      'dist/types/client/browser.d.ts',
+      'README.md',
+    ]),
+  );
+  const lock = JSON.parse(fs.readFileSync(path.join(ROOT, 'package-lock.json'), 'utf8')) as {
+    packages: Record<string, { version: string }>;
+  };
   const deps = readManifest().dependencies;
   expect(Object.keys(deps).sort()).toEqual(['cos-js-sdk-v5', 'cos-nodejs-sdk-v5']);
   for (const [name, version] of Object.entries(deps)) expect(version).toBe(lock.packages[`node_modules/${name}`]?.version);
   // Installed alone: none of the repo's other dev dependencies came along, and none resolves from there.
   const others = Object.keys(rootManifest.devDependencies).filter((dev) => !(dev in deps));
   expect(others).toEqual(expect.arrayContaining(['tsx', 'typescript', 'esbuild', 'jest']));
-  for (const dev of others) expect({ dev, installed: fs.existsSync(path.join(pkg.dir, 'node_modules', dev)) }).toEqual({ dev, installed: false });
+  for (const dev of others)
+    expect({ dev, installed: fs.existsSync(path.join(pkg.dir, 'node_modules', dev)) }).toEqual({ dev, installed: false });
   expect(() => require.resolve('tsx', { paths: [pkg.dir] })).toThrow();
   expect(fs.readFileSync(path.join(pkg.packageDir, 'dist', 'cli.cjs'), 'utf8').startsWith('#!/usr/bin/env node\n')).toBe(true);
 });
@@ -73,15 +88,24 @@ test('the built files import only the package dependencies and Node builtins: no
   // Declarations: relative imports only, each to a declaration file in the package.
   for (const file of filesUnder(dist).filter((f) => f.endsWith('.d.ts'))) {
     for (const s of moduleSpecifiers(fs.readFileSync(path.join(dist, file), 'utf8'))) {
-      expect({ file, s, ok: s.startsWith('.') && fs.existsSync(path.join(dist, path.dirname(file), s.replace(/\.js$/, '.d.ts'))) }).toEqual({ file, s, ok: true });
+      expect({
+        file,
+        s,
+        ok: s.startsWith('.') && fs.existsSync(path.join(dist, path.dirname(file), s.replace(/\.js$/, '.d.ts'))),
+      }).toEqual({ file, s, ok: true });
     }
   }
 });
 
 test('the CommonJS and ES module entries offer the same names', async () => {
-  const names = async (args: string[]) => JSON.parse((await run(process.execPath, args, { cwd: pkg.dir, env: plainEnv() })).stdout) as string[];
+  const names = async (args: string[]) =>
+    JSON.parse((await run(process.execPath, args, { cwd: pkg.dir, env: plainEnv() })).stdout) as string[];
   const cjs = await names(['-e', `console.log(JSON.stringify(Object.keys(require('@vod-upload/client')).sort()))`]);
-  const esm = await names(['--input-type=module', '-e', `import * as c from '@vod-upload/client'; console.log(JSON.stringify(Object.keys(c).sort()))`]);
+  const esm = await names([
+    '--input-type=module',
+    '-e',
+    `import * as c from '@vod-upload/client'; console.log(JSON.stringify(Object.keys(c).sort()))`,
+  ]);
   expect(esm).toEqual(cjs);
   expect(cjs).toEqual(expect.arrayContaining(['VodUploader', 'uploadVideo', 'VodUploadError', 'EXIT_CODES', 'FileResumeStore']));
 }, 30_000);
@@ -102,17 +126,48 @@ new BrowserUploader({ apiBaseUrl: '/' }).upload('clip.mp4');
   fs.writeFileSync(path.join(pkg.dir, 'app.ts'), app);
   fs.writeFileSync(path.join(pkg.dir, 'app.mts'), app);
   const tsc = path.join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc');
-  for (const resolution of [{ module: 'node16', moduleResolution: 'node16' }, { module: 'preserve', moduleResolution: 'bundler' }]) {
-    const config = { compilerOptions: { ...resolution, target: 'ES2022', lib: ['ES2023', 'DOM'], types: [], strict: true, noEmit: true, skipLibCheck: false }, files: ['app.ts', 'app.mts'] };
+  for (const resolution of [
+    { module: 'node16', moduleResolution: 'node16' },
+    { module: 'preserve', moduleResolution: 'bundler' },
+  ]) {
+    const config = {
+      compilerOptions: {
+        ...resolution,
+        target: 'ES2022',
+        lib: ['ES2023', 'DOM'],
+        types: [],
+        strict: true,
+        noEmit: true,
+        skipLibCheck: false,
+      },
+      files: ['app.ts', 'app.mts'],
+    };
     fs.writeFileSync(path.join(pkg.dir, 'tsconfig.json'), JSON.stringify(config));
-    const checked = await run(process.execPath, [tsc, '-p', pkg.dir], { cwd: pkg.dir }).catch((error: { stdout: string }) => error);
-    expect({ resolution: resolution.moduleResolution, output: checked.stdout.trim() }).toEqual({ resolution: resolution.moduleResolution, output: '' });
+    const checked = await run(process.execPath, [tsc, '-p', pkg.dir], { cwd: pkg.dir }).catch(
+      (error: { stdout: string }) => error,
+    );
+    expect({ resolution: resolution.moduleResolution, output: checked.stdout.trim() }).toEqual({
+      resolution: resolution.moduleResolution,
+      output: '',
+    });
   }
 }, 60_000);
 
 test('a bundler building an app for browsers takes the browser entry and cos-js-sdk-v5', async () => {
-  fs.writeFileSync(path.join(pkg.dir, 'web-app.mjs'), `import { VodUploader } from '@vod-upload/client';\nwindow.uploader = new VodUploader({ apiBaseUrl: location.origin });\n`);
-  const out = await build({ absWorkingDir: pkg.dir, entryPoints: ['web-app.mjs'], bundle: true, platform: 'browser', format: 'esm', write: false, logLevel: 'silent', metafile: true });
+  fs.writeFileSync(
+    path.join(pkg.dir, 'web-app.mjs'),
+    `import { VodUploader } from '@vod-upload/client';\nwindow.uploader = new VodUploader({ apiBaseUrl: location.origin });\n`,
+  );
+  const out = await build({
+    absWorkingDir: pkg.dir,
+    entryPoints: ['web-app.mjs'],
+    bundle: true,
+    platform: 'browser',
+    format: 'esm',
+    write: false,
+    logLevel: 'silent',
+    metafile: true,
+  });
   const inputs = Object.keys(out.metafile.inputs);
   expect(inputs).toEqual(expect.arrayContaining(['node_modules/@vod-upload/client/dist/browser.mjs']));
   expect(inputs.some((i) => i.startsWith('node_modules/cos-js-sdk-v5/'))).toBe(true);
@@ -151,42 +206,68 @@ function stackEnv(s: ClientStack, token: string): Record<string, string> {
   };
 }
 
-maybe('`npx vod-upload <file> --wait` from the installed package uploads and waits for READY', async () => {
-  const s = stack!;
-  const file = makeFile(s, 'package-cli.mp4', 3 * MIB + 5, 31);
-  // Plays the VOD-events side: once the commit is done, the user's newest upload becomes READY.
-  s.onRequestDone = (r) => {
-    if (!r.url.includes('Action=CommitUploadUGC')) return;
-    void s.testDb.db
-      .query<{ upload_id: string }>('SELECT upload_id FROM uploads WHERE user_id = $1 ORDER BY created_at DESC LIMIT 1', ['package-cli'])
-      .then(({ rows }) => updateUpload(s.testDb.db, rows[0]!.upload_id, { status: 'READY', result: { renditions: [{ url: 'http://media.example/p/720.mp4', definition: 100020 }] } }));
-  };
-  const cli = await runIn(pkg.dir, 'npx', ['--no', 'vod-upload', file, '--wait', '--timeout', '20', '--json', '--chunk-size', '1'], stackEnv(s, await userToken('package-cli')));
-  s.onRequestDone = undefined;
-  expect({ code: cli.code, stderr: cli.code === 0 ? '' : cli.stderr }).toEqual({ code: 0, stderr: '' });
-  const out = JSON.parse(cli.stdout.trim()) as { ok: boolean; status: string; fileId: string; totalBytes: number; upload: { renditions: Array<{ url: string }> } };
-  expect(out).toMatchObject({ ok: true, status: 'READY', totalBytes: 3 * MIB + 5 });
-  expect(out.fileId).toMatch(/^\d+$/);
-  expect(out.upload.renditions[0]!.url).toBe('http://media.example/p/720.mp4');
-  expect(cli.stderr).toMatch(/processing\s+READY/);
-}, 60_000);
+maybe(
+  '`npx vod-upload <file> --wait` from the installed package uploads and waits for READY',
+  async () => {
+    const s = stack!;
+    const file = makeFile(s, 'package-cli.mp4', 3 * MIB + 5, 31);
+    // Plays the VOD-events side: once the commit is done, the user's newest upload becomes READY.
+    s.onRequestDone = (r) => {
+      if (!r.url.includes('Action=CommitUploadUGC')) return;
+      void s.testDb.db
+        .query<{ upload_id: string }>('SELECT upload_id FROM uploads WHERE user_id = $1 ORDER BY created_at DESC LIMIT 1', [
+          'package-cli',
+        ])
+        .then(({ rows }) =>
+          updateUpload(s.testDb.db, rows[0]!.upload_id, {
+            status: 'READY',
+            result: { renditions: [{ url: 'http://media.example/p/720.mp4', definition: 100020 }] },
+          }),
+        );
+    };
+    const cli = await runIn(
+      pkg.dir,
+      'npx',
+      ['--no', 'vod-upload', file, '--wait', '--timeout', '20', '--json', '--chunk-size', '1'],
+      stackEnv(s, await userToken('package-cli')),
+    );
+    s.onRequestDone = undefined;
+    expect({ code: cli.code, stderr: cli.code === 0 ? '' : cli.stderr }).toEqual({ code: 0, stderr: '' });
+    const out = JSON.parse(cli.stdout.trim()) as {
+      ok: boolean;
+      status: string;
+      fileId: string;
+      totalBytes: number;
+      upload: { renditions: Array<{ url: string }> };
+    };
+    expect(out).toMatchObject({ ok: true, status: 'READY', totalBytes: 3 * MIB + 5 });
+    expect(out.fileId).toMatch(/^\d+$/);
+    expect(out.upload.renditions[0]!.url).toBe('http://media.example/p/720.mp4');
+    expect(cli.stderr).toMatch(/processing\s+READY/);
+  },
+  60_000,
+);
 
-maybe('a six-line ES module script importing the installed library uploads with plain node and exits by itself', async () => {
-  const s = stack!;
-  const file = makeFile(s, 'package-script.mp4', 2 * MIB, 32);
-  fs.writeFileSync(
-    path.join(pkg.dir, 'upload.mjs'),
-    `import { uploadVideo } from '@vod-upload/client';
+maybe(
+  'a six-line ES module script importing the installed library uploads with plain node and exits by itself',
+  async () => {
+    const s = stack!;
+    const file = makeFile(s, 'package-script.mp4', 2 * MIB, 32);
+    fs.writeFileSync(
+      path.join(pkg.dir, 'upload.mjs'),
+      `import { uploadVideo } from '@vod-upload/client';
 const env = process.env;
 const options = { apiBaseUrl: env.VOD_UPLOAD_API, token: env.VOD_UPLOAD_TOKEN, vodApiUrl: env.VOD_UPLOAD_VOD_API, cosDomain: env.VOD_UPLOAD_COS_DOMAIN };
 let last = 0;
 const result = await uploadVideo(process.argv[2], { ...options, onProgress: (p) => (last = p.fraction) });
 console.log(JSON.stringify({ fileId: result.fileId, status: result.status, last }));
 `,
-  );
-  const started = Date.now();
-  const script = await runIn(pkg.dir, process.execPath, ['upload.mjs', file], stackEnv(s, await userToken('package-script')));
-  expect({ code: script.code, stderr: script.stderr }).toEqual({ code: 0, stderr: '' });
-  expect(JSON.parse(script.stdout)).toMatchObject({ fileId: expect.stringMatching(/^\d+$/), status: 'COMMITTED', last: 1 });
-  expect(Date.now() - started).toBeLessThan(15_000);
-}, 40_000);
+    );
+    const started = Date.now();
+    const script = await runIn(pkg.dir, process.execPath, ['upload.mjs', file], stackEnv(s, await userToken('package-script')));
+    expect({ code: script.code, stderr: script.stderr }).toEqual({ code: 0, stderr: '' });
+    expect(JSON.parse(script.stdout)).toMatchObject({ fileId: expect.stringMatching(/^\d+$/), status: 'COMMITTED', last: 1 });
+    expect(Date.now() - started).toBeLessThan(15_000);
+  },
+  40_000,
+);

@@ -50,8 +50,15 @@ export interface ClientStack {
 function toEvent(req: http.IncomingMessage, body: string): ScfHttpEvent {
   const url = new URL(req.url ?? '/', 'http://localhost');
   const headers: Record<string, string> = { 'x-scf-remote-addr': '127.0.0.1' };
-  for (const [k, v] of Object.entries(req.headers)) if (v !== undefined) headers[k.toLowerCase()] = Array.isArray(v) ? v.join(', ') : v;
-  return { httpMethod: req.method ?? 'GET', path: url.pathname, headers, body, queryString: Object.fromEntries(url.searchParams) };
+  for (const [k, v] of Object.entries(req.headers))
+    if (v !== undefined) headers[k.toLowerCase()] = Array.isArray(v) ? v.join(', ') : v;
+  return {
+    httpMethod: req.method ?? 'GET',
+    path: url.pathname,
+    headers,
+    body,
+    queryString: Object.fromEntries(url.searchParams),
+  };
 }
 
 export interface StaticFile {
@@ -104,13 +111,20 @@ async function serve(
 }
 
 export async function startClientStack(
-  options: { emulator?: Partial<StartOptions>; limitedSignatures?: number; /** Served by the API server (GET). */ files?: Record<string, StaticFile> } = {},
+  options: {
+    emulator?: Partial<StartOptions>;
+    limitedSignatures?: number /** Served by the API server (GET). */;
+    files?: Record<string, StaticFile>;
+  } = {},
 ): Promise<ClientStack> {
   const testDb = await openTestDatabase();
   const dbEnv = testDb.url ? { DATABASE_URL: testDb.url } : { DATA_DIR: testDb.dataDir };
   const signature = loadFunction('upload-signature', functionEnv(dbEnv));
   const status = loadFunction('media-status', functionEnv(dbEnv));
-  const limited = loadFunction('upload-signature', functionEnv({ ...dbEnv, RATE_LIMIT_SIGNATURES: String(options.limitedSignatures ?? 2), RATE_LIMIT_WINDOW_SECONDS: '3600' }));
+  const limited = loadFunction(
+    'upload-signature',
+    functionEnv({ ...dbEnv, RATE_LIMIT_SIGNATURES: String(options.limitedSignatures ?? 2), RATE_LIMIT_WINDOW_SECONDS: '3600' }),
+  );
   const routes = (sig: HttpMainHandler) => (pathname: string) =>
     pathname === '/upload-signature' ? sig : /^\/uploads\/[^/]+$/.test(pathname) ? status : undefined;
   const api = await serve(routes(signature), options.files);
@@ -170,9 +184,11 @@ export function partPuts(requests: RequestLog[]): number[] {
 }
 
 /** InitiateMultipartUpload requests (`POST /key?uploads`). */
-export const multipartInits = (requests: RequestLog[]) => requests.filter((r) => r.method === 'POST' && /\?uploads(=|&|$)/.test(r.url));
+export const multipartInits = (requests: RequestLog[]) =>
+  requests.filter((r) => r.method === 'POST' && /\?uploads(=|&|$)/.test(r.url));
 
-export const ugcCalls = (requests: RequestLog[], action: string) => requests.filter((r) => r.url.includes(`Action=${action}`)).length;
+export const ugcCalls = (requests: RequestLog[], action: string) =>
+  requests.filter((r) => r.url.includes(`Action=${action}`)).length;
 
 export interface CosProxy {
   /** Value for the client's `cosDomain`. */
@@ -186,7 +202,10 @@ export interface CosProxy {
  * A loopback proxy in front of the emulator for COS traffic (point `cosDomain` at `domain`). It counts
  * the part bytes it forwards; `fail` may answer a request itself with an HTTP status (e.g. 503).
  */
-export async function startCosProxy(targetPort: number, fail: (req: { method: string; url: string }) => number | undefined = () => undefined): Promise<CosProxy> {
+export async function startCosProxy(
+  targetPort: number,
+  fail: (req: { method: string; url: string }) => number | undefined = () => undefined,
+): Promise<CosProxy> {
   const proxy = { partBytes: 0 } as CosProxy;
   const server = http.createServer((req, res) => {
     const status = fail({ method: req.method ?? '', url: req.url ?? '' });
@@ -194,7 +213,9 @@ export async function startCosProxy(targetPort: number, fail: (req: { method: st
       req.resume();
       req.on('end', () => {
         res.writeHead(status, { 'content-type': 'application/xml' });
-        res.end(`<?xml version="1.0" encoding="UTF-8"?><Error><Code>ServiceUnavailable</Code><Message>injected by the test proxy</Message></Error>`);
+        res.end(
+          `<?xml version="1.0" encoding="UTF-8"?><Error><Code>ServiceUnavailable</Code><Message>injected by the test proxy</Message></Error>`,
+        );
       });
       return;
     }

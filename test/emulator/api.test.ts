@@ -43,7 +43,12 @@ async function uploadClip(c: VodClient = client, subAppId?: number) {
     Protocol: 'http:',
     ConfCwd: confDir,
   });
-  await cosCall(cos, 'sliceUploadFile', { Bucket: applied.StorageBucket, Region: applied.StorageRegion, Key: applied.MediaStoragePath!.slice(1), FilePath: CLIP });
+  await cosCall(cos, 'sliceUploadFile', {
+    Bucket: applied.StorageBucket,
+    Region: applied.StorageRegion,
+    Key: applied.MediaStoragePath!.slice(1),
+    FilePath: CLIP,
+  });
   const committed = await c.CommitUpload({ VodSessionKey: applied.VodSessionKey!, SubAppId: subAppId });
   return { applied, committed };
 }
@@ -57,7 +62,12 @@ describe('API 3.0 actions through tencentcloud-sdk-nodejs-vod', () => {
     expect(r.MediaStoragePath).toMatch(/^\/[0-9a-f]{8}vodgz1500000001\/[0-9a-f]{8}\d{19}\/\w+\.mp4$/);
     expect(r.CoverStoragePath).toMatch(/\.png$/);
     expect(r.VodSessionKey).toEqual(expect.any(String));
-    expect(r.TempCertificate).toEqual({ SecretId: expect.any(String), SecretKey: expect.any(String), Token: expect.any(String), ExpiredTime: expect.any(Number) });
+    expect(r.TempCertificate).toEqual({
+      SecretId: expect.any(String),
+      SecretKey: expect.any(String),
+      Token: expect.any(String),
+      ExpiredTime: expect.any(Number),
+    });
     expect(r.TempCertificate!.ExpiredTime).toBeGreaterThan(Math.floor(t.clock.now() / 1000));
     expect(r.RequestId).toMatch(/^[0-9a-f-]{36}$/);
   });
@@ -107,7 +117,9 @@ describe('API 3.0 actions through tencentcloud-sdk-nodejs-vod', () => {
     const applied = await client.ApplyUpload({ MediaType: 'mp4' });
     expect((await apiError(client.CommitUpload({ VodSessionKey: applied.VodSessionKey! }))).code).toBe('FailedOperation');
     expect((await apiError(client.CommitUpload({ VodSessionKey: 'nope' }))).code).toBe('InvalidParameterValue.VodSessionKey');
-    expect((await apiError(client.ApplyUpload({ MediaType: 'mp4', StorageRegion: 'ap-tokyo' }))).code).toBe('InvalidParameterValue.StorageRegion');
+    expect((await apiError(client.ApplyUpload({ MediaType: 'mp4', StorageRegion: 'ap-tokyo' }))).code).toBe(
+      'InvalidParameterValue.StorageRegion',
+    );
     expect((await apiError(client.ApplyUpload({} as never))).code).toBe('MissingParameter');
   });
 
@@ -128,9 +140,20 @@ describe('API 3.0 actions through tencentcloud-sdk-nodejs-vod', () => {
       DeleteMediaCompleteEventSwitch: 'OFF',
       PersistenceCompleteEventSwitch: 'OFF',
     });
-    await client.ModifyEventConfig({ SubAppId: 1500000099, Mode: 'PULL', UploadMediaCompleteEventSwitch: 'ON', NotificationUrl: 'http://127.0.0.1:9/hook', SignKey: 'abc123' });
+    await client.ModifyEventConfig({
+      SubAppId: 1500000099,
+      Mode: 'PULL',
+      UploadMediaCompleteEventSwitch: 'ON',
+      NotificationUrl: 'http://127.0.0.1:9/hook',
+      SignKey: 'abc123',
+    });
     const sub = await client.DescribeEventConfig({ SubAppId: 1500000099 });
-    expect(sub).toMatchObject({ Mode: 'PULL', NotificationUrl: 'http://127.0.0.1:9/hook', UploadMediaCompleteEventSwitch: 'ON', DeleteMediaCompleteEventSwitch: 'OFF' });
+    expect(sub).toMatchObject({
+      Mode: 'PULL',
+      NotificationUrl: 'http://127.0.0.1:9/hook',
+      UploadMediaCompleteEventSwitch: 'ON',
+      DeleteMediaCompleteEventSwitch: 'OFF',
+    });
     expect(sub).not.toHaveProperty('SignKey');
     expect((await client.DescribeEventConfig({})).Mode).toBe('PUSH');
     expect((await apiError(client.ModifyEventConfig({ Mode: 'POLL' }))).code).toBe('InvalidParameterValue');
@@ -139,7 +162,12 @@ describe('API 3.0 actions through tencentcloud-sdk-nodejs-vod', () => {
   });
 
   test('PullEvents / ConfirmEvents: NewFileUpload and FileDeleted in PULL mode, scoped to the sub-application', async () => {
-    await client.ModifyEventConfig({ SubAppId: 1500000099, Mode: 'PULL', UploadMediaCompleteEventSwitch: 'ON', DeleteMediaCompleteEventSwitch: 'ON' });
+    await client.ModifyEventConfig({
+      SubAppId: 1500000099,
+      Mode: 'PULL',
+      UploadMediaCompleteEventSwitch: 'ON',
+      DeleteMediaCompleteEventSwitch: 'ON',
+    });
     const { committed } = await uploadClip(client, 1500000099);
     const pulled = await client.PullEvents({ SubAppId: 1500000099 });
     expect(pulled.EventSet).toHaveLength(1);
@@ -151,7 +179,9 @@ describe('API 3.0 actions through tencentcloud-sdk-nodejs-vod', () => {
     expect(event.FileDeleteEvent).toBeNull();
     expect((await client.PullEvents({})).EventSet).toBeNull(); // the primary application has none
     await client.ConfirmEvents({ SubAppId: 1500000099, EventHandles: [event.EventHandle!] });
-    expect((await apiError(client.ConfirmEvents({ SubAppId: 1500000099, EventHandles: [event.EventHandle!] }))).code).toBe('InvalidParameterValue');
+    expect((await apiError(client.ConfirmEvents({ SubAppId: 1500000099, EventHandles: [event.EventHandle!] }))).code).toBe(
+      'InvalidParameterValue',
+    );
 
     await client.DeleteMedia({ FileId: committed.FileId!, SubAppId: 1500000099 });
     const deleted = await client.PullEvents({ SubAppId: 1500000099 });
@@ -210,7 +240,13 @@ describe('TC3-HMAC-SHA256 verification', () => {
       req.on('end', () => {
         const body = Buffer.from(Buffer.concat(chunks).toString('utf8').replace('"PUSH"', '"PULL"'));
         const upstream = http.request(
-          { host: '127.0.0.1', port: t.emulator.port, method: req.method, path: req.url, headers: { ...req.headers, 'content-length': String(body.length) } },
+          {
+            host: '127.0.0.1',
+            port: t.emulator.port,
+            method: req.method,
+            path: req.url,
+            headers: { ...req.headers, 'content-length': String(body.length) },
+          },
           (up) => {
             res.writeHead(up.statusCode ?? 502, up.headers);
             up.pipe(res);
@@ -250,7 +286,12 @@ describe('TC3-HMAC-SHA256 verification', () => {
   test('a request without Authorization gets the error envelope with HTTP 200', async () => {
     const response = await fetch(`${t.emulator.url}/`, {
       method: 'POST',
-      headers: { 'content-type': 'application/json', 'x-tc-action': 'DescribeEventConfig', 'x-tc-version': '2018-07-17', 'x-tc-timestamp': String(Math.floor(Date.now() / 1000)) },
+      headers: {
+        'content-type': 'application/json',
+        'x-tc-action': 'DescribeEventConfig',
+        'x-tc-version': '2018-07-17',
+        'x-tc-timestamp': String(Math.floor(Date.now() / 1000)),
+      },
       body: '{}',
     });
     expect(response.status).toBe(200);

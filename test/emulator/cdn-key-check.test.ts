@@ -27,7 +27,10 @@ beforeAll(async () => {
   t = await startTestEmulator({ hotlinkKey: KEY });
   client = vodClient(t.emulator);
   const fileId = await uploadViaApi(t, client, 'h', clip);
-  const { TaskId } = await client.ProcessMedia({ FileId: fileId, MediaProcessTask: { TranscodeTaskSet: [{ Definition: 100010 }, { Definition: 100210 }] } });
+  const { TaskId } = await client.ProcessMedia({
+    FileId: fileId,
+    MediaProcessTask: { TranscodeTaskSet: [{ Definition: 100010 }, { Definition: 100210 }] },
+  });
   await t.emulator.processing.idle();
   const task = (await client.DescribeTaskDetail({ TaskId: TaskId! })).ProcedureTask!;
   [mp4, hls] = task.MediaProcessResultSet!.map((r) => r.TranscodeTask!.Output!.Url!) as [string, string];
@@ -51,9 +54,14 @@ test('unsigned, expired, tampered or wrongly keyed URLs get 403; signed ones pla
   expect(await status(signPlaybackUrl(mp4, { key: KEY, expiresAt: now() - 400 }))).toBe(403);
   expect(await status(signPlaybackUrl(mp4, { key: 'someOtherKey1', expiresAt: now() + 600 }))).toBe(403);
   const signed = signPlaybackUrl(mp4, { key: KEY, expiresAt: now() + 600 });
-  expect(await status(signed.replace(/t=([0-9a-f]+)/, (_, t: string) => `t=${(Number.parseInt(t, 16) + 1).toString(16)}`))).toBe(403);
+  expect(await status(signed.replace(/t=([0-9a-f]+)/, (_, t: string) => `t=${(Number.parseInt(t, 16) + 1).toString(16)}`))).toBe(
+    403,
+  );
   // A signature for another folder does not open this one.
-  const elsewhere = signPlaybackUrl(mp4.replace(/\/[^/]+\/v\.f100010\.mp4$/, '/other/v.f100010.mp4'), { key: KEY, expiresAt: now() + 600 });
+  const elsewhere = signPlaybackUrl(mp4.replace(/\/[^/]+\/v\.f100010\.mp4$/, '/other/v.f100010.mp4'), {
+    key: KEY,
+    expiresAt: now() + 600,
+  });
   expect(await status(`${mp4}?${elsewhere.split('?')[1]}`)).toBe(403);
   t.clock.advance(1000_000);
   try {
@@ -109,10 +117,12 @@ test('rlimit: a second client IP is refused, the first keeps playing', async () 
   const url = signPlaybackUrl(mp4, { key: KEY, expiresAt: now() + 600, rlimit: 1, us: 'one-viewer' });
   const from = (localAddress: string) =>
     new Promise<number>((resolve, reject) => {
-      http.get(url, { localAddress }, (res) => {
-        res.resume();
-        resolve(res.statusCode ?? 0);
-      }).on('error', reject);
+      http
+        .get(url, { localAddress }, (res) => {
+          res.resume();
+          resolve(res.statusCode ?? 0);
+        })
+        .on('error', reject);
     });
   expect(await from('127.0.0.1')).toBe(200);
   expect(await from('127.0.0.2')).toBe(403);

@@ -8,7 +8,19 @@ import fs from 'node:fs';
 import { uploadView } from '#lib/upload-view';
 import type { Upload } from '#lib/upload-store';
 import { UGC_CODES } from '../../local/emulator/index.ts';
-import { bucketOf, CLIP, COVER, cosCall, cosForApply, keyOf, startTestEmulator, tempDir, ugc, uploadSignature, vodClient } from './helpers';
+import {
+  bucketOf,
+  CLIP,
+  COVER,
+  cosCall,
+  cosForApply,
+  keyOf,
+  startTestEmulator,
+  tempDir,
+  ugc,
+  uploadSignature,
+  vodClient,
+} from './helpers';
 import type { ApplyData, TestEmulator } from './helpers';
 
 const work = tempDir('vod-emulator-cover-');
@@ -21,7 +33,12 @@ afterEach(() => t.close());
 afterAll(() => fs.rmSync(work, { recursive: true, force: true }));
 
 async function put(data: ApplyData, storagePath: string, file: string): Promise<void> {
-  await cosCall(cosForApply(t.emulator, data, work), 'putObject', { Bucket: bucketOf(data), Region: data.storageRegionV5, Key: keyOf(storagePath), Body: fs.readFileSync(file) });
+  await cosCall(cosForApply(t.emulator, data, work), 'putObject', {
+    Bucket: bucketOf(data),
+    Region: data.storageRegionV5,
+    Key: keyOf(storagePath),
+    Body: fs.readFileSync(file),
+  });
 }
 
 /** Alice's upload: a video without a cover, committed with her own signature. */
@@ -38,7 +55,13 @@ async function aliceUploads(): Promise<string> {
 /** Mallory, with a signature of her own, sends a cover for `fileId`. */
 async function malloryReplacesCover(fileId: string, signInput: Record<string, unknown> = {}) {
   const signature = () => uploadSignature(t.clock, { sourceContext: 'userId=mallory', ...signInput });
-  const applied = await ugc(t.emulator, 'ApplyUploadUGC', { signature: signature(), fileId, coverName: 'mine', coverType: 'png', coverSize: fs.statSync(COVER).size });
+  const applied = await ugc(t.emulator, 'ApplyUploadUGC', {
+    signature: signature(),
+    fileId,
+    coverName: 'mine',
+    coverType: 'png',
+    coverSize: fs.statSync(COVER).size,
+  });
   if (applied.code !== 0) return applied;
   const data = applied.data as ApplyData;
   await put(data, data.cover!.storagePath, COVER);

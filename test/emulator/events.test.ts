@@ -172,7 +172,9 @@ describe('PULL queue', () => {
     const again = (await client.PullEvents({})).EventSet![0]!;
     expect(again.FileUploadEvent!.FileId).toBe(fileId);
     expect(again.EventHandle).not.toBe(first.EventHandle);
-    await expect(client.ConfirmEvents({ EventHandles: [first.EventHandle!] })).rejects.toMatchObject({ code: 'InvalidParameterValue' });
+    await expect(client.ConfirmEvents({ EventHandles: [first.EventHandle!] })).rejects.toMatchObject({
+      code: 'InvalidParameterValue',
+    });
     await client.ConfirmEvents({ EventHandles: [again.EventHandle!] });
     t.clock.advance(31_000);
     expect((await client.PullEvents({})).EventSet).toBeNull();
@@ -182,7 +184,9 @@ describe('PULL queue', () => {
     await uploadViaApi(t, client);
     const first = (await client.PullEvents({})).EventSet![0]!;
     t.clock.advance(31_000);
-    await expect(client.ConfirmEvents({ EventHandles: [first.EventHandle!] })).rejects.toMatchObject({ code: 'InvalidParameterValue' });
+    await expect(client.ConfirmEvents({ EventHandles: [first.EventHandle!] })).rejects.toMatchObject({
+      code: 'InvalidParameterValue',
+    });
     expect((await client.PullEvents({})).EventSet).toHaveLength(1);
   });
 
@@ -194,7 +198,9 @@ describe('PULL queue', () => {
     const second = (await client.PullEvents({})).EventSet!;
     expect(second).toHaveLength(4);
     expect(new Set([...first, ...second].map((e) => e.FileDeleteEvent!.FileIdSet![0])).size).toBe(20);
-    await expect(client.ConfirmEvents({ EventHandles: first.map((e) => e.EventHandle!).concat('x') })).rejects.toMatchObject({ code: 'InvalidParameterValue' });
+    await expect(client.ConfirmEvents({ EventHandles: first.map((e) => e.EventHandle!).concat('x') })).rejects.toMatchObject({
+      code: 'InvalidParameterValue',
+    });
 
     // 4 days on: the API would refuse the SDK's (real-time) timestamp, so ask the queue directly.
     t.clock.advance(4 * 24 * 3600_000 + 1000);

@@ -12,7 +12,11 @@ beforeEach(async () => {
 afterEach(() => t.close());
 
 async function admin(body: unknown): Promise<{ status: number; json: any }> {
-  const response = await fetch(`${t.emulator.url}/__admin/faults`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+  const response = await fetch(`${t.emulator.url}/__admin/faults`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(body),
+  });
   return { status: response.status, json: await response.json() };
 }
 
@@ -56,7 +60,13 @@ describe('API faults', () => {
     const run = async () => {
       t.emulator.setFaults({ seed: 7, api: { internalErrorRate: 0.5 } });
       const outcomes: boolean[] = [];
-      for (let i = 0; i < 30; i++) outcomes.push(await client.DescribeEventConfig({}).then(() => true, () => false));
+      for (let i = 0; i < 30; i++)
+        outcomes.push(
+          await client.DescribeEventConfig({}).then(
+            () => true,
+            () => false,
+          ),
+        );
       return outcomes;
     };
     const first = await run();
@@ -71,11 +81,16 @@ describe('PUSH faults', () => {
   let receiver: Receiver;
   beforeEach(async () => {
     receiver = await startReceiver();
-    await vodClient(t.emulator).ModifyEventConfig({ Mode: 'PUSH', NotificationUrl: receiver.url, DeleteMediaCompleteEventSwitch: 'ON' });
+    await vodClient(t.emulator).ModifyEventConfig({
+      Mode: 'PUSH',
+      NotificationUrl: receiver.url,
+      DeleteMediaCompleteEventSwitch: 'ON',
+    });
   });
   afterEach(() => receiver.close());
 
-  const emit = (id: string) => t.emulator.events.emitVodEvent(t.emulator.appId, 'FileDeleted', 'FileDeleteEvent', { FileIdSet: [id] });
+  const emit = (id: string) =>
+    t.emulator.events.emitVodEvent(t.emulator.appId, 'FileDeleted', 'FileDeleteEvent', { FileIdSet: [id] });
   const received = () => receiver.bodies.map((b) => b.FileDeleteEvent.FileIdSet[0] as string);
 
   test('drop: the callback is never sent', async () => {

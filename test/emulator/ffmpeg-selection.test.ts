@@ -7,13 +7,24 @@
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { describeFfmpegTools, probeStreams, readStreamsWithFfmpeg, selectFfmpegTools, type FfmpegCandidates } from '../../local/emulator/ffmpeg.ts';
+import {
+  describeFfmpegTools,
+  probeStreams,
+  readStreamsWithFfmpeg,
+  selectFfmpegTools,
+  type FfmpegCandidates,
+} from '../../local/emulator/ffmpeg.ts';
 import { startTestEmulator, tempDir, uploadViaApi, vodClient } from './helpers';
 
 const PACKAGED = { ffmpeg: '/pkg/ffmpeg', ffprobe: '/pkg/ffprobe' };
 const candidates = (system: FfmpegCandidates['system']): FfmpegCandidates => ({ system, packaged: () => PACKAGED });
 const versions = (table: Record<string, string | undefined>) => (binary: string) => table[binary];
-const DEBIAN = { '/usr/bin/ffmpeg': '5.1.9-0+deb12u1', '/usr/bin/ffprobe': '5.1.9-0+deb12u1', '/pkg/ffmpeg': 'N-47683-g0e8eb07980-static', '/pkg/ffprobe': 'N-66595-gc2b38619c0-static' };
+const DEBIAN = {
+  '/usr/bin/ffmpeg': '5.1.9-0+deb12u1',
+  '/usr/bin/ffprobe': '5.1.9-0+deb12u1',
+  '/pkg/ffmpeg': 'N-47683-g0e8eb07980-static',
+  '/pkg/ffprobe': 'N-66595-gc2b38619c0-static',
+};
 const SYSTEM = { ffmpeg: '/usr/bin/ffmpeg', ffprobe: '/usr/bin/ffprobe' };
 
 describe('selectFfmpegTools', () => {
@@ -21,7 +32,9 @@ describe('selectFfmpegTools', () => {
     const tools = selectFfmpegTools({}, candidates(SYSTEM), versions(DEBIAN));
     expect(tools).toMatchObject({ kind: 'system', ...SYSTEM, version: '5.1.9-0+deb12u1', probesMpegTs: true });
     expect(describeFfmpegTools(tools)).toMatch(/^ffmpeg: system \/usr\/bin\/ffmpeg \(5\.1\.9.*HLS described with ffprobe$/);
-    expect(selectFfmpegTools({}, candidates(SYSTEM), versions({ '/usr/bin/ffmpeg': 'n7.0', '/usr/bin/ffprobe': '7.1' })).kind).toBe('system');
+    expect(
+      selectFfmpegTools({}, candidates(SYSTEM), versions({ '/usr/bin/ffmpeg': 'n7.0', '/usr/bin/ffprobe': '7.1' })).kind,
+    ).toBe('system');
   });
 
   test.each([
@@ -38,15 +51,34 @@ describe('selectFfmpegTools', () => {
   });
 
   test('EMULATOR_FFMPEG forces one: packaged even beside a good system ffmpeg; system or an error naming the package', () => {
-    expect(selectFfmpegTools({ EMULATOR_FFMPEG: 'packaged' }, candidates(SYSTEM), versions(DEBIAN))).toMatchObject({ kind: 'packaged', reason: 'EMULATOR_FFMPEG=packaged' });
-    expect(selectFfmpegTools({ EMULATOR_FFMPEG: 'system' }, candidates(SYSTEM), versions(DEBIAN))).toMatchObject({ kind: 'system', reason: 'EMULATOR_FFMPEG=system' });
-    expect(() => selectFfmpegTools({ EMULATOR_FFMPEG: 'system' }, candidates({}), versions(DEBIAN))).toThrow(/EMULATOR_FFMPEG=system, but no ffmpeg on PATH.*apt-get install ffmpeg/);
-    expect(() => selectFfmpegTools({ EMULATOR_FFMPEG: 'newest' }, candidates(SYSTEM), versions(DEBIAN))).toThrow(/auto, system or packaged/);
+    expect(selectFfmpegTools({ EMULATOR_FFMPEG: 'packaged' }, candidates(SYSTEM), versions(DEBIAN))).toMatchObject({
+      kind: 'packaged',
+      reason: 'EMULATOR_FFMPEG=packaged',
+    });
+    expect(selectFfmpegTools({ EMULATOR_FFMPEG: 'system' }, candidates(SYSTEM), versions(DEBIAN))).toMatchObject({
+      kind: 'system',
+      reason: 'EMULATOR_FFMPEG=system',
+    });
+    expect(() => selectFfmpegTools({ EMULATOR_FFMPEG: 'system' }, candidates({}), versions(DEBIAN))).toThrow(
+      /EMULATOR_FFMPEG=system, but no ffmpeg on PATH.*apt-get install ffmpeg/,
+    );
+    expect(() => selectFfmpegTools({ EMULATOR_FFMPEG: 'newest' }, candidates(SYSTEM), versions(DEBIAN))).toThrow(
+      /auto, system or packaged/,
+    );
   });
 
   test('FFMPEG_PATH / FFPROBE_PATH name the binaries outright; MPEG-TS is probed only with an ffprobe 5+', () => {
-    expect(selectFfmpegTools({ FFMPEG_PATH: '/opt/ffmpeg' }, candidates(SYSTEM), versions(DEBIAN))).toMatchObject({ kind: 'explicit', ffmpeg: '/opt/ffmpeg', ffprobe: '/usr/bin/ffprobe', probesMpegTs: true });
-    expect(selectFfmpegTools({ FFPROBE_PATH: '/pkg/ffprobe' }, candidates(SYSTEM), versions(DEBIAN))).toMatchObject({ kind: 'explicit', ffmpeg: '/usr/bin/ffmpeg', probesMpegTs: false });
+    expect(selectFfmpegTools({ FFMPEG_PATH: '/opt/ffmpeg' }, candidates(SYSTEM), versions(DEBIAN))).toMatchObject({
+      kind: 'explicit',
+      ffmpeg: '/opt/ffmpeg',
+      ffprobe: '/usr/bin/ffprobe',
+      probesMpegTs: true,
+    });
+    expect(selectFfmpegTools({ FFPROBE_PATH: '/pkg/ffprobe' }, candidates(SYSTEM), versions(DEBIAN))).toMatchObject({
+      kind: 'explicit',
+      ffmpeg: '/usr/bin/ffmpeg',
+      probesMpegTs: false,
+    });
   });
 });
 
@@ -61,7 +93,32 @@ withSystem('the real binaries', () => {
   let segment: string;
   beforeAll(() => {
     playlist = path.join(work, 'v.m3u8');
-    execFileSync(real.ffmpeg, ['-v', 'error', '-y', '-f', 'lavfi', '-i', 'testsrc=size=320x180:rate=25', '-f', 'lavfi', '-i', 'sine=sample_rate=44100', '-t', '2', '-c:v', 'libx264', '-c:a', 'aac', '-f', 'hls', '-hls_time', '1', '-hls_list_size', '0', playlist]);
+    execFileSync(real.ffmpeg, [
+      '-v',
+      'error',
+      '-y',
+      '-f',
+      'lavfi',
+      '-i',
+      'testsrc=size=320x180:rate=25',
+      '-f',
+      'lavfi',
+      '-i',
+      'sine=sample_rate=44100',
+      '-t',
+      '2',
+      '-c:v',
+      'libx264',
+      '-c:a',
+      'aac',
+      '-f',
+      'hls',
+      '-hls_time',
+      '1',
+      '-hls_list_size',
+      '0',
+      playlist,
+    ]);
     segment = path.join(work, fs.readdirSync(work).find((f) => f.endsWith('.ts'))!);
   });
   afterAll(() => fs.rmSync(work, { recursive: true, force: true }));
@@ -79,20 +136,27 @@ withSystem('the real binaries', () => {
   test.each([
     ['system', {}],
     ['packaged', { ffmpegPath: packaged.ffmpeg, ffprobePath: packaged.ffprobe }],
-  ])('an HLS transcode in the emulator with the %s binaries is described in full', async (_kind, binaries) => {
-    const t = await startTestEmulator(binaries);
-    try {
-      const client = vodClient(t.emulator);
-      const fileId = await uploadViaApi(t, client);
-      const { TaskId } = await client.ProcessMedia({ FileId: fileId, MediaProcessTask: { TranscodeTaskSet: [{ Definition: 100210 }] } });
-      await t.emulator.processing.idle();
-      const detail = await client.DescribeTaskDetail({ TaskId: TaskId! });
-      const output = detail.ProcedureTask!.MediaProcessResultSet![0]!.TranscodeTask!.Output!;
-      expect(output).toMatchObject({ Container: 'hls', VideoStreamSet: [{ Codec: 'h264' }] });
-      expect(output.Width).toBeGreaterThan(0);
-      expect(output.VideoStreamSet![0]!.Fps).toBeGreaterThan(0);
-    } finally {
-      await t.close();
-    }
-  }, 60_000);
+  ])(
+    'an HLS transcode in the emulator with the %s binaries is described in full',
+    async (_kind, binaries) => {
+      const t = await startTestEmulator(binaries);
+      try {
+        const client = vodClient(t.emulator);
+        const fileId = await uploadViaApi(t, client);
+        const { TaskId } = await client.ProcessMedia({
+          FileId: fileId,
+          MediaProcessTask: { TranscodeTaskSet: [{ Definition: 100210 }] },
+        });
+        await t.emulator.processing.idle();
+        const detail = await client.DescribeTaskDetail({ TaskId: TaskId! });
+        const output = detail.ProcedureTask!.MediaProcessResultSet![0]!.TranscodeTask!.Output!;
+        expect(output).toMatchObject({ Container: 'hls', VideoStreamSet: [{ Codec: 'h264' }] });
+        expect(output.Width).toBeGreaterThan(0);
+        expect(output.VideoStreamSet![0]!.Fps).toBeGreaterThan(0);
+      } finally {
+        await t.close();
+      }
+    },
+    60_000,
+  );
 });

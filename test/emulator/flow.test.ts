@@ -12,7 +12,18 @@ import { openTestDatabase, type TestDatabase } from '../support/db';
 import { functionEnv, TEST_SECRET_ID, TEST_SECRET_KEY } from '../support/env';
 import { functionUrlEvent, loadFunction, type HttpMainHandler } from '../support/function';
 import { userToken } from '../support/jwt';
-import { bucketOf, CLIP, cosCall, cosForApply, keyOf, startReceiver, startTestEmulator, tempDir, ugc, vodClient } from './helpers';
+import {
+  bucketOf,
+  CLIP,
+  cosCall,
+  cosForApply,
+  keyOf,
+  startReceiver,
+  startTestEmulator,
+  tempDir,
+  ugc,
+  vodClient,
+} from './helpers';
 import type { ApplyData, Receiver, TestEmulator, VodClient } from './helpers';
 
 // PGlite (the function's embedded database) needs Node's --experimental-vm-modules under jest, as
@@ -64,11 +75,22 @@ async function getSignature(user: string, body: Record<string, unknown>): Promis
 async function uploadAsClient(user: string) {
   const size = fs.statSync(CLIP).size;
   const first = await getSignature(user, { fileName: 'clip.mp4', fileSize: size, fileType: 'mp4' });
-  const apply = await ugc(t.emulator, 'ApplyUploadUGC', { signature: first.signature, videoName: 'clip', videoType: 'mp4', videoSize: size, uploadFromWeb: true });
+  const apply = await ugc(t.emulator, 'ApplyUploadUGC', {
+    signature: first.signature,
+    videoName: 'clip',
+    videoType: 'mp4',
+    videoSize: size,
+    uploadFromWeb: true,
+  });
   expect(apply.code).toBe(0);
   const data = apply.data as ApplyData;
   const cos = cosForApply(t.emulator, data, work);
-  await cosCall(cos, 'sliceUploadFile', { Bucket: bucketOf(data), Region: data.storageRegionV5, Key: keyOf(data.video.storagePath), FilePath: CLIP });
+  await cosCall(cos, 'sliceUploadFile', {
+    Bucket: bucketOf(data),
+    Region: data.storageRegionV5,
+    Key: keyOf(data.video.storagePath),
+    FilePath: CLIP,
+  });
   const again = await getSignature(user, { uploadId: first.uploadId });
   const commit = await ugc(t.emulator, 'CommitUploadUGC', { signature: again.signature, vodSessionKey: data.vodSessionKey });
   expect(commit.code).toBe(0);
@@ -76,14 +98,24 @@ async function uploadAsClient(user: string) {
 }
 
 maybe('signature function → Apply → COS → Commit → DescribeMediaInfos, and NewFileUpload by PUSH', async () => {
-  await client.ModifyEventConfig({ Mode: 'PUSH', NotificationUrl: receiver.url, UploadMediaCompleteEventSwitch: 'ON', SignKey: 'flowSignKey1' });
+  await client.ModifyEventConfig({
+    Mode: 'PUSH',
+    NotificationUrl: receiver.url,
+    UploadMediaCompleteEventSwitch: 'ON',
+    SignKey: 'flowSignKey1',
+  });
   const { uploadId, signature, fileId, commit } = await uploadAsClient('alice');
 
   const info = await client.DescribeMediaInfos({ FileIds: [fileId] });
   const media = info.MediaInfoSet![0]!;
   expect(media.BasicInfo!.MediaUrl).toBe(commit.data.video.url);
   expect(media.BasicInfo!.Name).toBe('clip');
-  expect(media.MetaData).toMatchObject({ Size: fs.statSync(CLIP).size, Width: 320, Height: 240, Container: expect.stringContaining('mp4') });
+  expect(media.MetaData).toMatchObject({
+    Size: fs.statSync(CLIP).size,
+    Width: 320,
+    Height: 240,
+    Container: expect.stringContaining('mp4'),
+  });
   expect(media.MetaData!.Duration).toBeCloseTo(2, 0);
   expect(media.MetaData!.VideoStreamSet![0]).toMatchObject({ Codec: 'h264', Fps: 25 });
 

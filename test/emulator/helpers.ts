@@ -205,10 +205,21 @@ export async function startReceiver(): Promise<Receiver> {
 }
 
 /** Uploads the fixture through ApplyUpload/CommitUpload and returns the file id. */
-export async function uploadViaApi(t: TestEmulator, client: VodClient, sourceContext = 'ctx', file = CLIP, subAppId?: number): Promise<string> {
+export async function uploadViaApi(
+  t: TestEmulator,
+  client: VodClient,
+  sourceContext = 'ctx',
+  file = CLIP,
+  subAppId?: number,
+): Promise<string> {
   const confDir = path.join(t.dataDir, '..', `${path.basename(t.dataDir)}-cos-conf`);
   const sub = subAppId === undefined ? {} : { SubAppId: subAppId };
-  const applied = await client.ApplyUpload({ MediaType: path.extname(file).slice(1) || 'mp4', MediaName: path.basename(file, path.extname(file)), SourceContext: sourceContext, ...sub });
+  const applied = await client.ApplyUpload({
+    MediaType: path.extname(file).slice(1) || 'mp4',
+    MediaName: path.basename(file, path.extname(file)),
+    SourceContext: sourceContext,
+    ...sub,
+  });
   const cos = new COS({
     SecretId: applied.TempCertificate!.SecretId,
     SecretKey: applied.TempCertificate!.SecretKey,
@@ -217,7 +228,11 @@ export async function uploadViaApi(t: TestEmulator, client: VodClient, sourceCon
     Protocol: 'http:',
     ConfCwd: confDir,
   });
-  await cosCall(cos, 'putObject', { Bucket: applied.StorageBucket, Region: applied.StorageRegion, Key: applied.MediaStoragePath!.slice(1), Body: fs.readFileSync(file) });
+  await cosCall(cos, 'putObject', {
+    Bucket: applied.StorageBucket,
+    Region: applied.StorageRegion,
+    Key: applied.MediaStoragePath!.slice(1),
+    Body: fs.readFileSync(file),
+  });
   return (await client.CommitUpload({ VodSessionKey: applied.VodSessionKey!, ...sub })).FileId!;
 }
-

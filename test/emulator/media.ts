@@ -24,10 +24,20 @@ export async function makeClip(file: string, spec: ClipSpec): Promise<string> {
   const plain = spec.rotate ? `${file}.plain.mp4` : file;
   const audio = spec.audio ? ['-f', 'lavfi', '-i', `sine=frequency=440:sample_rate=44100:duration=${spec.seconds}`] : [];
   await exec(FFMPEG, [
-    '-v', 'error', '-y',
-    '-f', 'lavfi', '-i', `testsrc2=size=${spec.width}x${spec.height}:rate=25:duration=${spec.seconds}`,
+    '-v',
+    'error',
+    '-y',
+    '-f',
+    'lavfi',
+    '-i',
+    `testsrc2=size=${spec.width}x${spec.height}:rate=25:duration=${spec.seconds}`,
     ...audio,
-    '-c:v', 'libx264', '-preset', 'ultrafast', '-pix_fmt', 'yuv420p',
+    '-c:v',
+    'libx264',
+    '-preset',
+    'ultrafast',
+    '-pix_fmt',
+    'yuv420p',
     ...(spec.audio ? ['-c:a', 'aac', '-shortest'] : []),
     plain,
   ]);
@@ -49,7 +59,15 @@ export async function download(url: string, dir: string): Promise<string> {
 
 export interface Probed {
   format: { format_name: string; duration?: string };
-  streams: { codec_type: string; codec_name: string; width?: number; height?: number; sample_rate?: string; tags?: Record<string, string>; side_data_list?: { rotation?: number }[] }[];
+  streams: {
+    codec_type: string;
+    codec_name: string;
+    width?: number;
+    height?: number;
+    sample_rate?: string;
+    tags?: Record<string, string>;
+    side_data_list?: { rotation?: number }[];
+  }[];
 }
 
 export async function ffprobe(file: string): Promise<Probed> {
@@ -67,12 +85,29 @@ export const streamsOf = (file: string) => readStreams(FFMPEG, file);
  * The RGB pixels of one frame (at `seconds`, or the only frame of an image), cropped to
  * `crop` (x, y, w, h in the frame's pixels) when given.
  */
-export async function rgb(file: string, options: { seconds?: number; crop?: [number, number, number, number] } = {}): Promise<Buffer> {
+export async function rgb(
+  file: string,
+  options: { seconds?: number; crop?: [number, number, number, number] } = {},
+): Promise<Buffer> {
   const filters = options.crop ? [`crop=${options.crop[2]}:${options.crop[3]}:${options.crop[0]}:${options.crop[1]}`] : [];
   const seek = options.seconds === undefined ? [] : ['-ss', String(options.seconds)];
   const { stdout } = await exec(
     FFMPEG,
-    ['-v', 'error', ...seek, '-i', file, ...(filters.length ? ['-vf', filters.join(',')] : []), '-frames:v', '1', '-f', 'rawvideo', '-pix_fmt', 'rgb24', 'pipe:1'],
+    [
+      '-v',
+      'error',
+      ...seek,
+      '-i',
+      file,
+      ...(filters.length ? ['-vf', filters.join(',')] : []),
+      '-frames:v',
+      '1',
+      '-f',
+      'rawvideo',
+      '-pix_fmt',
+      'rgb24',
+      'pipe:1',
+    ],
     { encoding: 'buffer', maxBuffer: 64 << 20 },
   );
   return stdout;

@@ -70,7 +70,9 @@ test('a good Psign for the adaptive stream: its master playlist, sub-streams, sp
   const media = body.media;
   const master: string = media.streamingInfo.plainOutput.url;
   expect(master).toMatch(/\.m3u8\?t=[0-9a-f]+&rlimit=3&us=a1b2c3d4e5&sign=[0-9a-f]{32}$/);
-  expect(media.streamingInfo.plainOutput.subStreams).toEqual(expect.arrayContaining([expect.objectContaining({ type: 'video', width: 320, height: 180, resolutionName: '240P' })]));
+  expect(media.streamingInfo.plainOutput.subStreams).toEqual(
+    expect.arrayContaining([expect.objectContaining({ type: 'video', width: 320, height: 180, resolutionName: '240P' })]),
+  );
   expect(media.imageSpriteInfo.imageUrls.length).toBeGreaterThan(0);
   expect(media.basicInfo.coverUrl).toContain('sign=');
   for (const url of [master, media.imageSpriteInfo.webVttUrl, media.imageSpriteInfo.imageUrls[0], media.basicInfo.coverUrl]) {
@@ -82,25 +84,44 @@ test('a good Psign for the adaptive stream: its master playlist, sub-streams, sp
   const query = new URL(master).search;
   expect((await fetch(new URL(sub, master).href.split('?')[0] + query)).status).toBe(200);
   // Without the sprite in contentInfo, no imageSpriteInfo.
-  const bare = await playInfo(await signPsign(claims({ contentInfo: { audioVideoType: 'RawAdaptive', rawAdaptiveDefinition: 10 } }), PLAY_KEY));
+  const bare = await playInfo(
+    await signPsign(claims({ contentInfo: { audioVideoType: 'RawAdaptive', rawAdaptiveDefinition: 10 } }), PLAY_KEY),
+  );
   expect(bare.body.media).not.toHaveProperty('imageSpriteInfo');
 });
 
 test('Transcode and Original give that output alone; exper carries into the URLs; no urlAccessInfo means unsigned URLs (403 at this CDN)', async () => {
-  const transcode = await playInfo(await signPsign(claims({ contentInfo: { audioVideoType: 'Transcode', transcodeDefinition: 100010 }, urlAccessInfo: { t: (now() + 900).toString(16), exper: 30 } }), PLAY_KEY));
+  const transcode = await playInfo(
+    await signPsign(
+      claims({
+        contentInfo: { audioVideoType: 'Transcode', transcodeDefinition: 100010 },
+        urlAccessInfo: { t: (now() + 900).toString(16), exper: 30 },
+      }),
+      PLAY_KEY,
+    ),
+  );
   expect(transcode.body.media.audioVideoType).toBe('Transcode');
   expect(transcode.body.media).not.toHaveProperty('streamingInfo');
   expect(transcode.body.media.transcodeInfo.url).toMatch(/\.mp4\?t=[0-9a-f]+&exper=30&sign=/);
   expect((await fetch(transcode.body.media.transcodeInfo.url)).status).toBe(200);
 
-  const original = await playInfo(await signPsign(claims({ contentInfo: { audioVideoType: 'Original' }, urlAccessInfo: undefined }), PLAY_KEY));
+  const original = await playInfo(
+    await signPsign(claims({ contentInfo: { audioVideoType: 'Original' }, urlAccessInfo: undefined }), PLAY_KEY),
+  );
   expect(original.body.media.audioVideoType).toBe('Original');
   expect(original.body.media.originalInfo.url).not.toContain('sign=');
   expect((await fetch(original.body.media.originalInfo.url)).status).toBe(403);
 });
 
 test('refused: missing, expired, tampered, wrongly keyed, wrong-file, wrong-app, wrongly typed and non-HS256 Psigns; unknown files and content', async () => {
-  const refused = async (psign: string | undefined, code: number, status: number, message: RegExp, app: number | string = appId, file = fileId) => {
+  const refused = async (
+    psign: string | undefined,
+    code: number,
+    status: number,
+    message: RegExp,
+    app: number | string = appId,
+    file = fileId,
+  ) => {
     const answer = await playInfo(psign, app, file);
     expect([answer.status, answer.body.code]).toEqual([status, code]);
     expect(answer.body.message).toMatch(message);
@@ -110,22 +131,59 @@ test('refused: missing, expired, tampered, wrongly keyed, wrong-file, wrong-app,
   await refused(await signPsign(claims({ expireTimeStamp: now() - 1 }), PLAY_KEY), PLAY_INFO_CODES.PsignExpired, 403, /expired/);
   const good = await signPsign(claims(), PLAY_KEY);
   const [h, p, s] = good.split('.') as [string, string, string];
-  const forged = Buffer.from(JSON.stringify({ ...JSON.parse(Buffer.from(p, 'base64url').toString()), expireTimeStamp: now() + 10 ** 6 })).toString('base64url');
+  const forged = Buffer.from(
+    JSON.stringify({ ...JSON.parse(Buffer.from(p, 'base64url').toString()), expireTimeStamp: now() + 10 ** 6 }),
+  ).toString('base64url');
   await refused(`${h}.${forged}.${s}`, PLAY_INFO_CODES.PsignInvalid, 403, /signature does not match/);
   await refused(await signPsign(claims(), 'AnotherPlayKey0123'), PLAY_INFO_CODES.PsignInvalid, 403, /signature does not match/);
-  await refused(await signPsign(claims({ fileId: '5285890784200000999' }), PLAY_KEY), PLAY_INFO_CODES.PsignMismatch, 403, /not for app/);
+  await refused(
+    await signPsign(claims({ fileId: '5285890784200000999' }), PLAY_KEY),
+    PLAY_INFO_CODES.PsignMismatch,
+    403,
+    /not for app/,
+  );
   await refused(good, PLAY_INFO_CODES.PsignMismatch, 403, /not for app/, appId, '5285890784200000999');
   await refused(good, PLAY_INFO_CODES.AppNotFound, 404, /no application/, 1234567);
-  await refused(await signPsign({ ...claims(), appId: String(appId) } as unknown as PsignClaims, PLAY_KEY), PLAY_INFO_CODES.PsignInvalid, 403, /appId must be an integer/);
-  await refused(await signPsign(claims({ contentInfo: { audioVideoType: 'Transocde' as 'Transcode' } }), PLAY_KEY), PLAY_INFO_CODES.PsignInvalid, 403, /audioVideoType/);
-  await refused(await signPsign(claims({ contentInfo: { audioVideoType: 'Transcode', transcodeDefinition: '100010' as unknown as number } }), PLAY_KEY), PLAY_INFO_CODES.PsignInvalid, 403, /transcodeDefinition must be an integer/);
-  await refused(await signPsign(claims({ urlAccessInfo: { t: (now() + 900).toString(16), exper: 10 } }), PLAY_KEY), PLAY_INFO_CODES.PsignInvalid, 403, /exper/);
-  const hs512 = await new SignJWT({ ...claims() }).setProtectedHeader({ alg: 'HS512', typ: 'JWT' }).sign(new TextEncoder().encode(PLAY_KEY));
+  await refused(
+    await signPsign({ ...claims(), appId: String(appId) } as unknown as PsignClaims, PLAY_KEY),
+    PLAY_INFO_CODES.PsignInvalid,
+    403,
+    /appId must be an integer/,
+  );
+  await refused(
+    await signPsign(claims({ contentInfo: { audioVideoType: 'Transocde' as 'Transcode' } }), PLAY_KEY),
+    PLAY_INFO_CODES.PsignInvalid,
+    403,
+    /audioVideoType/,
+  );
+  await refused(
+    await signPsign(
+      claims({ contentInfo: { audioVideoType: 'Transcode', transcodeDefinition: '100010' as unknown as number } }),
+      PLAY_KEY,
+    ),
+    PLAY_INFO_CODES.PsignInvalid,
+    403,
+    /transcodeDefinition must be an integer/,
+  );
+  await refused(
+    await signPsign(claims({ urlAccessInfo: { t: (now() + 900).toString(16), exper: 10 } }), PLAY_KEY),
+    PLAY_INFO_CODES.PsignInvalid,
+    403,
+    /exper/,
+  );
+  const hs512 = await new SignJWT({ ...claims() })
+    .setProtectedHeader({ alg: 'HS512', typ: 'JWT' })
+    .sign(new TextEncoder().encode(PLAY_KEY));
   await refused(hs512, PLAY_INFO_CODES.PsignInvalid, 403, /HS256/);
   const unsigned = `${Buffer.from('{"alg":"none","typ":"JWT"}').toString('base64url')}.${p}.`;
   await refused(unsigned, PLAY_INFO_CODES.PsignInvalid, 403, /HS256|not a JWT/);
   await refused('not-a-jwt', PLAY_INFO_CODES.PsignInvalid, 403, /not a JWT/);
-  await refused(await signPsign(claims({ contentInfo: { audioVideoType: 'Transcode', transcodeDefinition: 100030 } }), PLAY_KEY), PLAY_INFO_CODES.ContentNotFound, 404, /no transcode of template 100030/);
+  await refused(
+    await signPsign(claims({ contentInfo: { audioVideoType: 'Transcode', transcodeDefinition: 100030 } }), PLAY_KEY),
+    PLAY_INFO_CODES.ContentNotFound,
+    404,
+    /no transcode of template 100030/,
+  );
   await refused(good, PLAY_INFO_CODES.InvalidParameter, 400, /decimal/, 'abc');
   const unknownFile = await signPsign(claims({ fileId: '5285890784200000998' }), PLAY_KEY);
   await refused(unknownFile, PLAY_INFO_CODES.FileNotFound, 404, /no file/, appId, '5285890784200000998');

@@ -7,7 +7,20 @@ import fs from 'node:fs';
 import { eventDedupeKey, parsePullEventsResponse, parseVodEventJson, summariseProcessing } from '#lib/vod-event';
 import type { ProcedureStateChangedEvent, VodEvent } from '#lib/vod-event';
 import type { ProcessingTask } from '../../local/emulator/state.ts';
-import { bucketOf, CLIP, cosCall, cosForApply, keyOf, startReceiver, startTestEmulator, tempDir, ugc, uploadSignature, uploadViaApi, vodClient } from './helpers';
+import {
+  bucketOf,
+  CLIP,
+  cosCall,
+  cosForApply,
+  keyOf,
+  startReceiver,
+  startTestEmulator,
+  tempDir,
+  ugc,
+  uploadSignature,
+  uploadViaApi,
+  vodClient,
+} from './helpers';
 import type { ApplyData, TestEmulator, VodClient } from './helpers';
 
 jest.setTimeout(60_000);
@@ -55,12 +68,25 @@ async function pullUntil(done: (events: VodEvent[]) => boolean): Promise<VodEven
 }
 
 test('a procedure named in the upload signature processes the file on commit', async () => {
-  const signature = uploadSignature(t.clock, { procedure: 'quick', taskNotifyMode: 'Finish', taskPriority: 2, sessionContext: 'from-signature' });
+  const signature = uploadSignature(t.clock, {
+    procedure: 'quick',
+    taskNotifyMode: 'Finish',
+    taskPriority: 2,
+    sessionContext: 'from-signature',
+  });
   const applied = await ugc(t.emulator, 'ApplyUploadUGC', { signature, videoName: 'clip', videoType: 'mp4' });
   expect(applied.code).toBe(0);
   const data = applied.data as ApplyData;
-  await cosCall(cosForApply(t.emulator, data, work), 'putObject', { Bucket: bucketOf(data), Region: data.storageRegionV5, Key: keyOf(data.video.storagePath), Body: fs.readFileSync(CLIP) });
-  const commit = await ugc(t.emulator, 'CommitUploadUGC', { signature: uploadSignature(t.clock), vodSessionKey: data.vodSessionKey });
+  await cosCall(cosForApply(t.emulator, data, work), 'putObject', {
+    Bucket: bucketOf(data),
+    Region: data.storageRegionV5,
+    Key: keyOf(data.video.storagePath),
+    Body: fs.readFileSync(CLIP),
+  });
+  const commit = await ugc(t.emulator, 'CommitUploadUGC', {
+    signature: uploadSignature(t.clock),
+    vodSessionKey: data.vodSessionKey,
+  });
   expect(commit.code).toBe(0);
   const fileId = commit.data.fileId as string;
 
@@ -87,18 +113,41 @@ test('a procedure named in the upload signature processes the file on commit', a
 test('ProcessMediaByProcedure: known names run, unknown ones are refused, SessionId de-dup', async () => {
   const fileId = await uploadViaApi(t, client, 'by-procedure');
   await pullUntil((all) => all.some((e) => e.kind === 'NewFileUpload' && e.fileId === fileId));
-  await expect(client.ProcessMediaByProcedure({ FileId: fileId, ProcedureName: 'nope' })).rejects.toMatchObject({ code: 'InvalidParameter.ProcedureNameNotExist' });
-  const { TaskId } = await client.ProcessMediaByProcedure({ FileId: fileId, ProcedureName: 'quick', SessionId: 'p-1', TasksNotifyMode: 'Change' });
+  await expect(client.ProcessMediaByProcedure({ FileId: fileId, ProcedureName: 'nope' })).rejects.toMatchObject({
+    code: 'InvalidParameter.ProcedureNameNotExist',
+  });
+  const { TaskId } = await client.ProcessMediaByProcedure({
+    FileId: fileId,
+    ProcedureName: 'quick',
+    SessionId: 'p-1',
+    TasksNotifyMode: 'Change',
+  });
   expect(TaskId).toMatch(/-Procedure-/);
-  await expect(client.ProcessMediaByProcedure({ FileId: fileId, ProcedureName: 'quick', SessionId: 'p-1' })).rejects.toMatchObject({ code: 'InvalidParameterValue.SessionId' });
+  await expect(
+    client.ProcessMediaByProcedure({ FileId: fileId, ProcedureName: 'quick', SessionId: 'p-1' }),
+  ).rejects.toMatchObject({ code: 'InvalidParameterValue.SessionId' });
   // Over 50 characters is its own code; a repeat is InvalidParameterValue.SessionId.
-  await expect(client.ProcessMediaByProcedure({ FileId: fileId, ProcedureName: 'quick', SessionId: 'x'.repeat(51) })).rejects.toMatchObject({ code: 'InvalidParameterValue.SessionIdTooLong' });
-  await expect(client.ProcessMedia({ FileId: fileId, MediaProcessTask: { ImageSpriteTaskSet: [{ Definition: 10 }] }, SessionId: 'y'.repeat(51) })).rejects.toMatchObject({ code: 'InvalidParameterValue.SessionIdTooLong' });
-  const events = await pullUntil((all) => all.some((e) => e.kind === 'ProcedureStateChanged' && e.taskId === TaskId && e.status === 'FINISH'));
+  await expect(
+    client.ProcessMediaByProcedure({ FileId: fileId, ProcedureName: 'quick', SessionId: 'x'.repeat(51) }),
+  ).rejects.toMatchObject({ code: 'InvalidParameterValue.SessionIdTooLong' });
+  await expect(
+    client.ProcessMedia({
+      FileId: fileId,
+      MediaProcessTask: { ImageSpriteTaskSet: [{ Definition: 10 }] },
+      SessionId: 'y'.repeat(51),
+    }),
+  ).rejects.toMatchObject({ code: 'InvalidParameterValue.SessionIdTooLong' });
+  const events = await pullUntil((all) =>
+    all.some((e) => e.kind === 'ProcedureStateChanged' && e.taskId === TaskId && e.status === 'FINISH'),
+  );
   const mine = events.filter((e): e is ProcedureStateChangedEvent => e.kind === 'ProcedureStateChanged' && e.taskId === TaskId);
   // Change mode: 3 subtasks → 3 starts + 2 finishes as PROCESSING, then FINISH.
   expect(mine.map((e) => e.status)).toEqual(['PROCESSING', 'PROCESSING', 'PROCESSING', 'PROCESSING', 'PROCESSING', 'FINISH']);
-  expect(mine[0]!.results.map((r) => r.type === 'Unknown' ? r.rawType : r.status)).toEqual(['PROCESSING', 'PROCESSING', 'PROCESSING']);
+  expect(mine[0]!.results.map((r) => (r.type === 'Unknown' ? r.rawType : r.status))).toEqual([
+    'PROCESSING',
+    'PROCESSING',
+    'PROCESSING',
+  ]);
   expect(summariseProcessing(mine[5]!).outcome).toBe('SUCCESS');
   const { TaskSet } = await client.DescribeTasks({ FileId: fileId, Limit: 100 });
   expect(TaskSet!.find((task) => task.SessionId === 'p-1')?.TaskId).toBe(TaskId);
@@ -110,10 +159,16 @@ test('PUSH: the FINISH event reaches the callback URL (with Sign/T) and parses; 
     await client.ModifyEventConfig({ Mode: 'PUSH', NotificationUrl: receiver.url, SignKey: 'abc123' });
     t.emulator.setFaults({ push: { duplicateRate: 1 } });
     const fileId = await uploadViaApi(t, client, 'push');
-    const { TaskId } = await client.ProcessMedia({ FileId: fileId, MediaProcessTask: { ImageSpriteTaskSet: [{ Definition: 10 }] }, SessionContext: 'pushed' });
+    const { TaskId } = await client.ProcessMedia({
+      FileId: fileId,
+      MediaProcessTask: { ImageSpriteTaskSet: [{ Definition: 10 }] },
+      SessionContext: 'pushed',
+    });
     await t.emulator.processing.idle();
     await t.emulator.flush();
-    const copies = receiver.bodies.filter((b) => b.EventType === 'ProcedureStateChanged' && b.ProcedureStateChangeEvent.TaskId === TaskId);
+    const copies = receiver.bodies.filter(
+      (b) => b.EventType === 'ProcedureStateChanged' && b.ProcedureStateChangeEvent.TaskId === TaskId,
+    );
     expect(copies).toHaveLength(2);
     expect(new Set(copies.map((c) => eventDedupeKey(parseVodEventJson(JSON.stringify(c))))).size).toBe(1);
     const body = copies[0]!;
@@ -132,7 +187,10 @@ test('a job in flight when the emulator stops runs again after the restart', asy
   const fileId = await uploadViaApi(t, client, 'restart');
   t.emulator.setFaults({ processing: { delayMs: 10_000 } });
   const started = new Promise<ProcessingTask>((resolve) => t.emulator.processing.once('taskStarted', resolve));
-  const { TaskId } = await client.ProcessMedia({ FileId: fileId, MediaProcessTask: { SnapshotByTimeOffsetTaskSet: [{ Definition: 10, ExtTimeOffsetSet: ['1s'] }] } });
+  const { TaskId } = await client.ProcessMedia({
+    FileId: fileId,
+    MediaProcessTask: { SnapshotByTimeOffsetTaskSet: [{ Definition: 10, ExtTimeOffsetSet: ['1s'] }] },
+  });
   expect((await started).taskId).toBe(TaskId);
   expect((await client.DescribeTaskDetail({ TaskId: TaskId! })).Status).toBe('PROCESSING');
   const before = Date.now();
@@ -159,7 +217,10 @@ test('the pool runs at most `processing.concurrency` jobs at once', async () => 
     });
     t2.emulator.processing.on('taskFinished', () => running--);
     for (let i = 0; i < 4; i++) {
-      await client2.ProcessMedia({ FileId: fileId, MediaProcessTask: { SnapshotByTimeOffsetTaskSet: [{ Definition: 10, ExtTimeOffsetSet: ['0.5s'] }] } });
+      await client2.ProcessMedia({
+        FileId: fileId,
+        MediaProcessTask: { SnapshotByTimeOffsetTaskSet: [{ Definition: 10, ExtTimeOffsetSet: ['0.5s'] }] },
+      });
     }
     await t2.emulator.processing.idle();
     expect(most).toBe(2);
@@ -176,7 +237,10 @@ test('without a usable ffmpeg, subtasks fail with a message that says so', async
   try {
     const client2 = vodClient(t2.emulator);
     const fileId = await uploadViaApi(t2, client2, 'no-ffmpeg');
-    const { TaskId } = await client2.ProcessMedia({ FileId: fileId, MediaProcessTask: { TranscodeTaskSet: [{ Definition: 100010 }] } });
+    const { TaskId } = await client2.ProcessMedia({
+      FileId: fileId,
+      MediaProcessTask: { TranscodeTaskSet: [{ Definition: 100010 }] },
+    });
     await t2.emulator.processing.idle();
     const detail = await client2.DescribeTaskDetail({ TaskId: TaskId! });
     expect(detail.Status).toBe('FINISH');

@@ -54,8 +54,18 @@ async function finished(taskId: string) {
 }
 
 function result(task: { MediaProcessResultSet?: any[] }, type: string, definition?: number): any {
-  const field = { Transcode: 'TranscodeTask', SnapshotByTimeOffset: 'SnapshotByTimeOffsetTask', SampleSnapshot: 'SampleSnapshotTask', ImageSprites: 'ImageSpriteTask', CoverBySnapshot: 'CoverBySnapshotTask', AnimatedGraphics: 'AnimatedGraphicTask', AdaptiveDynamicStreaming: 'AdaptiveDynamicStreamingTask' }[type]!;
-  const entry = task.MediaProcessResultSet!.find((r) => r.Type === type && (definition === undefined || r[field].Input.Definition === definition));
+  const field = {
+    Transcode: 'TranscodeTask',
+    SnapshotByTimeOffset: 'SnapshotByTimeOffsetTask',
+    SampleSnapshot: 'SampleSnapshotTask',
+    ImageSprites: 'ImageSpriteTask',
+    CoverBySnapshot: 'CoverBySnapshotTask',
+    AnimatedGraphics: 'AnimatedGraphicTask',
+    AdaptiveDynamicStreaming: 'AdaptiveDynamicStreamingTask',
+  }[type]!;
+  const entry = task.MediaProcessResultSet!.find(
+    (r) => r.Type === type && (definition === undefined || r[field].Input.Definition === definition),
+  );
   expect(entry).toBeDefined();
   return entry[field];
 }
@@ -70,7 +80,11 @@ describe('a landscape clip with audio through every task type', () => {
     const reply = await client.ProcessMedia({
       FileId: fileId,
       MediaProcessTask: {
-        TranscodeTaskSet: [{ Definition: 100010, WatermarkSet: [{ Definition: 501 }] }, { Definition: 100030 }, { Definition: 100210 }],
+        TranscodeTaskSet: [
+          { Definition: 100010, WatermarkSet: [{ Definition: 501 }] },
+          { Definition: 100030 },
+          { Definition: 100210 },
+        ],
         SnapshotByTimeOffsetTaskSet: [
           { Definition: 10, ExtTimeOffsetSet: ['1s', '50%'], TimeOffsetSet: [500] },
           // Same definition again: a watermarked variant of 1 s, compared with the plain one below.
@@ -92,7 +106,15 @@ describe('a landscape clip with audio through every task type', () => {
 
   test('the task id, and every subtask succeeded with times and progress', () => {
     expect(taskId).toMatch(/^1500000001-procedurev2-[0-9a-f]{32}t0$/);
-    expect(task).toMatchObject({ TaskId: taskId, Status: 'FINISH', FileId: fileId, SessionContext: 'upload-123', SessionId: 'landscape-v1', TasksPriority: 3, TasksNotifyMode: 'Change' });
+    expect(task).toMatchObject({
+      TaskId: taskId,
+      Status: 'FINISH',
+      FileId: fileId,
+      SessionContext: 'upload-123',
+      SessionId: 'landscape-v1',
+      TasksPriority: 3,
+      TasksNotifyMode: 'Change',
+    });
     expect(task.MediaProcessResultSet).toHaveLength(9);
     for (const entry of task.MediaProcessResultSet) {
       const sub = Object.entries(entry).find(([k, v]) => k.endsWith('Task') && v)![1] as any;
@@ -121,7 +143,9 @@ describe('a landscape clip with audio through every task type', () => {
     expect(marked[2]).toBeLessThan(90);
     // The same region of the source (scaled ×1.5) is not that red.
     const source = meanColour(await rgb(landscape, { seconds: 1, crop: [750, 37, 150, 45] }));
-    expect(Math.abs(source[0] - marked[0]) + Math.abs(source[1] - marked[1]) + Math.abs(source[2] - marked[2])).toBeGreaterThan(80);
+    expect(Math.abs(source[0] - marked[0]) + Math.abs(source[1] - marked[1]) + Math.abs(source[2] - marked[2])).toBeGreaterThan(
+      80,
+    );
   });
 
   test('HLS rendition: a VOD playlist whose segments are served', async () => {
@@ -181,14 +205,22 @@ describe('a landscape clip with audio through every task type', () => {
   test('cover by snapshot becomes the media cover; GIF and adaptive HLS are there; DescribeMediaInfos lists all', async () => {
     const cover = result(task, 'CoverBySnapshot').Output.CoverUrl;
     const gif = result(task, 'AnimatedGraphics').Output;
-    expect(gif).toMatchObject({ Definition: 20000, Container: 'gif', Width: 960, Height: 540, StartTimeOffset: 0, EndTimeOffset: 2 });
+    expect(gif).toMatchObject({
+      Definition: 20000,
+      Container: 'gif',
+      Width: 960,
+      Height: 540,
+      StartTimeOffset: 0,
+      EndTimeOffset: 2,
+    });
     expect(videoStream(await ffprobe(await download(gif.Url, work)))).toMatchObject({ codec_name: 'gif', width: 960 });
     const adaptive = result(task, 'AdaptiveDynamicStreaming').Output;
     // Renditions that fit a 540p source: 360p and 540p, not 720p and up.
     expect(adaptive.SubStreamSet.map((s: any) => s.Height)).toEqual([360, 540]);
     const master = await (await fetch(adaptive.Url)).text();
     expect(master).toMatch(/RESOLUTION=640x360[\s\S]*RESOLUTION=960x540/);
-    for (const line of master.split('\n').filter((l) => l.endsWith('.m3u8'))) expect((await fetch(new URL(line, adaptive.Url))).status).toBe(200);
+    for (const line of master.split('\n').filter((l) => l.endsWith('.m3u8')))
+      expect((await fetch(new URL(line, adaptive.Url))).status).toBe(200);
 
     const info = (await client.DescribeMediaInfos({ FileIds: [fileId] })).MediaInfoSet![0]!;
     expect(info.BasicInfo!.CoverUrl).toBe(cover);
@@ -222,7 +254,10 @@ describe('a landscape clip with audio through every task type', () => {
 
   test('DescribeTaskDetail returns the same ProcedureTask: it parses as the event does (the reconciler path)', async () => {
     const detail = await client.DescribeTaskDetail({ TaskId: taskId });
-    const event = parseVodEvent({ EventType: 'ProcedureStateChanged', ProcedureStateChangeEvent: detail.ProcedureTask }) as ProcedureStateChangedEvent;
+    const event = parseVodEvent({
+      EventType: 'ProcedureStateChanged',
+      ProcedureStateChangeEvent: detail.ProcedureTask,
+    }) as ProcedureStateChangedEvent;
     expect(event).toMatchObject({ taskId, fileId, status: 'FINISH', sessionId: 'landscape-v1' });
     const fromEvent = parseVodEvent(omitNulls(procedureEvents(taskId).at(-1))) as ProcedureStateChangedEvent;
     expect(summariseProcessing(event)).toEqual(summariseProcessing(fromEvent));
@@ -231,16 +266,33 @@ describe('a landscape clip with audio through every task type', () => {
 
   test('DescribeTasks finds the task by FileId, with its SessionId', async () => {
     const { TaskSet } = await client.DescribeTasks({ FileId: fileId });
-    expect(TaskSet).toEqual([expect.objectContaining({ TaskId: taskId, Status: 'FINISH', FileId: fileId, TaskType: 'Procedure', SessionId: 'landscape-v1', SessionContext: 'upload-123' })]);
+    expect(TaskSet).toEqual([
+      expect.objectContaining({
+        TaskId: taskId,
+        Status: 'FINISH',
+        FileId: fileId,
+        TaskType: 'Procedure',
+        SessionId: 'landscape-v1',
+        SessionContext: 'upload-123',
+      }),
+    ]);
     expect(TaskSet![0]!.CreateTime).toMatch(/^\d{4}-\d\d-\d\dT/);
   });
 
   test('a repeated SessionId is refused within 3 days, accepted after', async () => {
-    const again = { FileId: fileId, MediaProcessTask: { SnapshotByTimeOffsetTaskSet: [{ Definition: 10, ExtTimeOffsetSet: ['1s'] }] }, SessionId: 'landscape-v1', TasksNotifyMode: 'None' };
+    const again = {
+      FileId: fileId,
+      MediaProcessTask: { SnapshotByTimeOffsetTaskSet: [{ Definition: 10, ExtTimeOffsetSet: ['1s'] }] },
+      SessionId: 'landscape-v1',
+      TasksNotifyMode: 'None',
+    };
     await expect(client.ProcessMedia(again)).rejects.toMatchObject({ code: 'InvalidParameterValue.SessionId' });
     // Three days later for the SDK (which signs with Date.now) and the emulator (whose clock follows it).
     const later = 3 * 24 * 3600_000 + 1000;
-    jest.useFakeTimers({ doNotFake: ['nextTick', 'setImmediate', 'setTimeout', 'setInterval', 'clearTimeout', 'clearInterval', 'queueMicrotask'], now: Date.now() + later });
+    jest.useFakeTimers({
+      doNotFake: ['nextTick', 'setImmediate', 'setTimeout', 'setInterval', 'clearTimeout', 'clearInterval', 'queueMicrotask'],
+      now: Date.now() + later,
+    });
     let TaskId: string | undefined;
     try {
       ({ TaskId } = await client.ProcessMedia(again));
@@ -259,10 +311,15 @@ test('a rotated portrait clip without audio: display orientation kept, no audio 
     FileId: fileId,
     MediaProcessTask: {
       TranscodeTaskSet: [{ Definition: 100010 }],
-      SnapshotByTimeOffsetTaskSet: [
-        { Definition: 10, ExtTimeOffsetSet: ['1s'] },
+      SnapshotByTimeOffsetTaskSet: [{ Definition: 10, ExtTimeOffsetSet: ['1s'] }],
+      CoverBySnapshotTaskSet: [
+        {
+          Definition: 10,
+          PositionType: 'Time',
+          PositionValue: 1,
+          WatermarkSet: [{ Definition: 502, TextContent: 'HELLO EMULATOR' }],
+        },
       ],
-      CoverBySnapshotTaskSet: [{ Definition: 10, PositionType: 'Time', PositionValue: 1, WatermarkSet: [{ Definition: 502, TextContent: 'HELLO EMULATOR' }] }],
     },
   });
   const task = await finished(TaskId!);
@@ -312,7 +369,10 @@ test('a transcode time range, and watermarks limited to a time window', async ()
 
 test('a broken file, an audio-only file, an unknown template and an injected fault fail their subtasks with clear messages', async () => {
   const bad = await uploadViaApi(t, client, 'b', broken);
-  const { TaskId } = await client.ProcessMedia({ FileId: bad, MediaProcessTask: { TranscodeTaskSet: [{ Definition: 100010 }], ImageSpriteTaskSet: [{ Definition: 10 }] } });
+  const { TaskId } = await client.ProcessMedia({
+    FileId: bad,
+    MediaProcessTask: { TranscodeTaskSet: [{ Definition: 100010 }], ImageSpriteTaskSet: [{ Definition: 10 }] },
+  });
   const task = await finished(TaskId!);
   for (const sub of [result(task, 'Transcode'), result(task, 'ImageSprites')]) {
     expect(sub).toMatchObject({ Status: 'FAIL', ErrCode: 60000, ErrCodeExt: 'SourceFileError', Output: null });
@@ -324,16 +384,39 @@ test('a broken file, an audio-only file, an unknown template and an injected fau
   const audioOnly = path.join(work, 'tone.m4a');
   execFileSync(FFMPEG, ['-v', 'error', '-y', '-f', 'lavfi', '-i', 'sine=frequency=440:duration=1', '-c:a', 'aac', audioOnly]);
   const tone = await uploadViaApi(t, client, 'a', audioOnly);
-  const toneTask = await finished((await client.ProcessMedia({ FileId: tone, MediaProcessTask: { SnapshotByTimeOffsetTaskSet: [{ Definition: 10, ExtTimeOffsetSet: ['0.5s'] }] } })).TaskId!);
-  expect(result(toneTask, 'SnapshotByTimeOffset')).toMatchObject({ Status: 'FAIL', ErrCode: 60000, ErrCodeExt: 'SourceFileError.NoVideoMedia', Message: 'the source file has no video stream' });
+  const toneTask = await finished(
+    (
+      await client.ProcessMedia({
+        FileId: tone,
+        MediaProcessTask: { SnapshotByTimeOffsetTaskSet: [{ Definition: 10, ExtTimeOffsetSet: ['0.5s'] }] },
+      })
+    ).TaskId!,
+  );
+  expect(result(toneTask, 'SnapshotByTimeOffset')).toMatchObject({
+    Status: 'FAIL',
+    ErrCode: 60000,
+    ErrCodeExt: 'SourceFileError.NoVideoMedia',
+    Message: 'the source file has no video stream',
+  });
 
   const good = await uploadViaApi(t, client, 'g');
   t.emulator.setFaults({ processing: { failDefinitions: [100020] } });
   try {
-    const reply = await client.ProcessMedia({ FileId: good, MediaProcessTask: { TranscodeTaskSet: [{ Definition: 99999 }, { Definition: 100020 }, { Definition: 100010 }] } });
+    const reply = await client.ProcessMedia({
+      FileId: good,
+      MediaProcessTask: { TranscodeTaskSet: [{ Definition: 99999 }, { Definition: 100020 }, { Definition: 100010 }] },
+    });
     const mixed = await finished(reply.TaskId!);
-    expect(result(mixed, 'Transcode', 99999)).toMatchObject({ Status: 'FAIL', ErrCode: 40000, ErrCodeExt: 'InvalidInput.DefinitionNotExist' });
-    expect(result(mixed, 'Transcode', 100020)).toMatchObject({ Status: 'FAIL', ErrCodeExt: 'InternalError', Message: expect.stringContaining('injected') });
+    expect(result(mixed, 'Transcode', 99999)).toMatchObject({
+      Status: 'FAIL',
+      ErrCode: 40000,
+      ErrCodeExt: 'InvalidInput.DefinitionNotExist',
+    });
+    expect(result(mixed, 'Transcode', 100020)).toMatchObject({
+      Status: 'FAIL',
+      ErrCodeExt: 'InternalError',
+      Message: expect.stringContaining('injected'),
+    });
     expect(result(mixed, 'Transcode', 100010)).toMatchObject({ Status: 'SUCCESS' });
   } finally {
     t.emulator.setFaults({});
@@ -344,7 +427,11 @@ test('a broken file, an audio-only file, an unknown template and an injected fau
 
 test('an admin fault aborts the next task: DescribeTaskDetail and DescribeTasks say ABORTED, no event; the backend reads it as failed', async () => {
   const fileId = await uploadViaApi(t, client, 'abort');
-  const admin = await fetch(`${t.emulator.url}/__admin/faults`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ processing: { abortNext: 1 } }) });
+  const admin = await fetch(`${t.emulator.url}/__admin/faults`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ processing: { abortNext: 1 } }),
+  });
   expect(admin.status).toBe(200);
   try {
     const request = { FileId: fileId, MediaProcessTask: { ImageSpriteTaskSet: [{ Definition: 10 }] } };
@@ -369,16 +456,27 @@ test('an admin fault aborts the next task: DescribeTaskDetail and DescribeTasks 
 });
 
 test('request errors: unknown FileId, no task, bad task sets, unknown task id', async () => {
-  await expect(client.ProcessMedia({ FileId: '5285890799999999999', MediaProcessTask: { TranscodeTaskSet: [{ Definition: 100010 }] } })).rejects.toMatchObject({
+  await expect(
+    client.ProcessMedia({ FileId: '5285890799999999999', MediaProcessTask: { TranscodeTaskSet: [{ Definition: 100010 }] } }),
+  ).rejects.toMatchObject({
     code: 'ResourceNotFound.FileNotExist',
   });
   const fileId = await uploadViaApi(t, client, 'e');
   await expect(client.ProcessMedia({ FileId: fileId })).rejects.toMatchObject({ code: 'InvalidParameterValue' });
-  await expect(client.ProcessMedia({ FileId: fileId, MediaProcessTask: { CoverBySnapshotTaskSet: [{ Definition: 10, PositionType: 'Middle' as any, PositionValue: 1 }] } })).rejects.toMatchObject({
+  await expect(
+    client.ProcessMedia({
+      FileId: fileId,
+      MediaProcessTask: { CoverBySnapshotTaskSet: [{ Definition: 10, PositionType: 'Middle' as any, PositionValue: 1 }] },
+    }),
+  ).rejects.toMatchObject({
     code: 'InvalidParameterValue',
   });
-  await expect(client.ProcessMedia({ FileId: fileId, TasksPriority: 11, MediaProcessTask: { ImageSpriteTaskSet: [{ Definition: 10 }] } })).rejects.toMatchObject({ code: 'InvalidParameterValue' });
-  await expect(client.DescribeTaskDetail({ TaskId: '1500000001-procedurev2-00000000000000000000000000000000t0' })).rejects.toMatchObject({ code: 'InvalidParameterValue.TaskId' });
+  await expect(
+    client.ProcessMedia({ FileId: fileId, TasksPriority: 11, MediaProcessTask: { ImageSpriteTaskSet: [{ Definition: 10 }] } }),
+  ).rejects.toMatchObject({ code: 'InvalidParameterValue' });
+  await expect(
+    client.DescribeTaskDetail({ TaskId: '1500000001-procedurev2-00000000000000000000000000000000t0' }),
+  ).rejects.toMatchObject({ code: 'InvalidParameterValue.TaskId' });
 });
 
 test('jobs run in priority order (then first come, first served); Finish mode notifies once', async () => {
@@ -389,7 +487,13 @@ test('jobs run in priority order (then first come, first served); Finish mode no
   t.emulator.processing.on('taskStarted', onStart);
   try {
     const submit = async (priority: number) =>
-      (await client.ProcessMedia({ FileId: fileId, TasksPriority: priority, MediaProcessTask: { SnapshotByTimeOffsetTaskSet: [{ Definition: 10, ExtTimeOffsetSet: ['0.5s'] }] } })).TaskId!;
+      (
+        await client.ProcessMedia({
+          FileId: fileId,
+          TasksPriority: priority,
+          MediaProcessTask: { SnapshotByTimeOffsetTaskSet: [{ Definition: 10, ExtTimeOffsetSet: ['0.5s'] }] },
+        })
+      ).TaskId!;
     const ids = [await submit(0), await submit(5), await submit(-3), await submit(5), await submit(10)];
     expect((await client.DescribeTaskDetail({ TaskId: ids[0]! })).Status).toBe('WAITING');
     t.emulator.processing.resume();

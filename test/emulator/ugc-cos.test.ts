@@ -71,7 +71,9 @@ function md5File(file: string): string {
   return createHash('md5').update(fs.readFileSync(file)).digest('hex');
 }
 
-async function cosError(promise: Promise<unknown>): Promise<{ statusCode?: number; code?: string; message?: string; error?: any }> {
+async function cosError(
+  promise: Promise<unknown>,
+): Promise<{ statusCode?: number; code?: string; message?: string; error?: any }> {
   try {
     await promise;
   } catch (error) {
@@ -111,24 +113,48 @@ describe('ApplyUploadUGC / CommitUploadUGC', () => {
     expect(data.appId).toBe(1500000001);
 
     const cos = cosForApply(t.emulator, data, work);
-    const put = await cosCall(cos, 'putObject', { Bucket: bucketOf(data), Region: data.storageRegionV5, Key: keyOf(data.video.storagePath), Body: fs.readFileSync(CLIP) });
+    const put = await cosCall(cos, 'putObject', {
+      Bucket: bucketOf(data),
+      Region: data.storageRegionV5,
+      Key: keyOf(data.video.storagePath),
+      Body: fs.readFileSync(CLIP),
+    });
     expect(put.ETag).toBe(`"${md5File(CLIP)}"`);
-    await cosCall(cos, 'putObject', { Bucket: bucketOf(data), Region: data.storageRegionV5, Key: keyOf(data.cover!.storagePath), Body: fs.createReadStream(COVER) });
+    await cosCall(cos, 'putObject', {
+      Bucket: bucketOf(data),
+      Region: data.storageRegionV5,
+      Key: keyOf(data.cover!.storagePath),
+      Body: fs.createReadStream(COVER),
+    });
 
-    const head = await cosCall(cos, 'headObject', { Bucket: bucketOf(data), Region: data.storageRegionV5, Key: keyOf(data.video.storagePath) });
+    const head = await cosCall(cos, 'headObject', {
+      Bucket: bucketOf(data),
+      Region: data.storageRegionV5,
+      Key: keyOf(data.video.storagePath),
+    });
     expect(head.headers['content-length']).toBe(String(size));
-    const range = await cosCall(cos, 'getObject', { Bucket: bucketOf(data), Region: data.storageRegionV5, Key: keyOf(data.video.storagePath), Range: 'bytes=4-11' });
+    const range = await cosCall(cos, 'getObject', {
+      Bucket: bucketOf(data),
+      Region: data.storageRegionV5,
+      Key: keyOf(data.video.storagePath),
+      Range: 'bytes=4-11',
+    });
     expect(range.statusCode).toBe(206);
     expect(range.headers['content-range']).toBe(`bytes 4-11/${size}`);
     expect(Buffer.from(range.Body).equals(fs.readFileSync(CLIP).subarray(4, 12))).toBe(true);
 
-    const commit = await ugc(t.emulator, 'CommitUploadUGC', { signature: uploadSignature(t.clock), vodSessionKey: data.vodSessionKey });
+    const commit = await ugc(t.emulator, 'CommitUploadUGC', {
+      signature: uploadSignature(t.clock),
+      vodSessionKey: data.vodSessionKey,
+    });
     expect(commit.code).toBe(0);
     const fileId = commit.data.fileId as string;
     expect(data.video.storagePath).toContain(fileId);
     expect(commit.data.video.url).toBe(`${t.emulator.url}/media${data.video.storagePath}`);
     expect(commit.data.cover.url).toBe(`${t.emulator.url}/media${data.cover!.storagePath}`);
-    const verify = Buffer.from(commit.data.video.verify_content as string, 'base64').subarray(20).toString();
+    const verify = Buffer.from(commit.data.video.verify_content as string, 'base64')
+      .subarray(20)
+      .toString();
     expect(verify).toMatch(new RegExp(`^ExpTime=\\d+&FileId=${fileId}$`));
 
     const media = await fetch(commit.data.video.url, { headers: { range: 'bytes=0-3' } });
@@ -136,11 +162,19 @@ describe('ApplyUploadUGC / CommitUploadUGC', () => {
     expect(Buffer.from(await media.arrayBuffer()).equals(fs.readFileSync(CLIP).subarray(0, 4))).toBe(true);
 
     const info = await vodClient(t.emulator).DescribeMediaInfos({ FileIds: [fileId] });
-    expect(info.MediaInfoSet![0]!.BasicInfo).toMatchObject({ Name: 'clip', ClassId: 3, CoverUrl: commit.data.cover.url, SourceInfo: { SourceContext: 'upload-42' } });
+    expect(info.MediaInfoSet![0]!.BasicInfo).toMatchObject({
+      Name: 'clip',
+      ClassId: 3,
+      CoverUrl: commit.data.cover.url,
+      SourceInfo: { SourceContext: 'upload-42' },
+    });
     expect(info.MediaInfoSet![0]!.MetaData).toMatchObject({ Width: 320, Height: 240, Size: size });
 
     // Committing again is idempotent (a client that lost the reply retries).
-    const again = await ugc(t.emulator, 'CommitUploadUGC', { signature: uploadSignature(t.clock), vodSessionKey: data.vodSessionKey });
+    const again = await ugc(t.emulator, 'CommitUploadUGC', {
+      signature: uploadSignature(t.clock),
+      vodSessionKey: data.vodSessionKey,
+    });
     expect(again).toMatchObject({ code: 0, data: { fileId } });
   });
 
@@ -148,45 +182,93 @@ describe('ApplyUploadUGC / CommitUploadUGC', () => {
     const expired = uploadSignature(t.clock, { validitySeconds: 60 });
     t.clock.advance(61_000);
     try {
-      expect(await ugc(t.emulator, 'ApplyUploadUGC', { signature: expired, videoType: 'mp4' })).toMatchObject({ code: UGC_CODES.SignatureExpired });
+      expect(await ugc(t.emulator, 'ApplyUploadUGC', { signature: expired, videoType: 'mp4' })).toMatchObject({
+        code: UGC_CODES.SignatureExpired,
+      });
     } finally {
       t.clock.advance(-61_000);
     }
-    expect(await ugc(t.emulator, 'ApplyUploadUGC', { signature: uploadSignature(t.clock, {}, 'wrong-key'), videoType: 'mp4' })).toMatchObject({ code: UGC_CODES.SignatureInvalid });
-    expect(await ugc(t.emulator, 'ApplyUploadUGC', { signature: 'bm90IGEgc2lnbmF0dXJl', videoType: 'mp4' })).toMatchObject({ code: UGC_CODES.SignatureInvalid });
+    expect(
+      await ugc(t.emulator, 'ApplyUploadUGC', { signature: uploadSignature(t.clock, {}, 'wrong-key'), videoType: 'mp4' }),
+    ).toMatchObject({ code: UGC_CODES.SignatureInvalid });
+    expect(await ugc(t.emulator, 'ApplyUploadUGC', { signature: 'bm90IGEgc2lnbmF0dXJl', videoType: 'mp4' })).toMatchObject({
+      code: UGC_CODES.SignatureInvalid,
+    });
 
     // A correctly MACed signature whose sourceContext exceeds 250 characters (sign() refuses to make one).
     const now = Math.floor(t.clock.now() / 1000);
-    const original = encodeOriginal({ secretId: SECRET_ID, currentTimeStamp: now, expireTime: now + 600, random: 7, sourceContext: 'x'.repeat(251) });
-    const tooLong = Buffer.concat([createHmac('sha1', SECRET_KEY).update(original).digest(), Buffer.from(original)]).toString('base64');
+    const original = encodeOriginal({
+      secretId: SECRET_ID,
+      currentTimeStamp: now,
+      expireTime: now + 600,
+      random: 7,
+      sourceContext: 'x'.repeat(251),
+    });
+    const tooLong = Buffer.concat([createHmac('sha1', SECRET_KEY).update(original).digest(), Buffer.from(original)]).toString(
+      'base64',
+    );
     const limitReply = await ugc(t.emulator, 'ApplyUploadUGC', { signature: tooLong, videoType: 'mp4' });
     expect(limitReply.code).toBe(UGC_CODES.InvalidParameter);
     expect(limitReply.message).toContain('sourceContext');
 
     // Empty optional values, as Tencent's Node sample signs them, are accepted and mean "absent".
     const sample = `secretId=${SECRET_ID}&currentTimeStamp=${now}&expireTime=${now + 600}&random=8&procedure=&sourceContext=`;
-    const sampleSignature = Buffer.concat([createHmac('sha1', SECRET_KEY).update(sample).digest(), Buffer.from(sample)]).toString('base64');
-    expect(await ugc(t.emulator, 'ApplyUploadUGC', { signature: sampleSignature, videoType: 'mp4' })).toMatchObject({ code: 0, data: { vodSessionKey: expect.any(String) } });
+    const sampleSignature = Buffer.concat([createHmac('sha1', SECRET_KEY).update(sample).digest(), Buffer.from(sample)]).toString(
+      'base64',
+    );
+    expect(await ugc(t.emulator, 'ApplyUploadUGC', { signature: sampleSignature, videoType: 'mp4' })).toMatchObject({
+      code: 0,
+      data: { vodSessionKey: expect.any(String) },
+    });
 
     const once = uploadSignature(t.clock, { oneTimeValid: 1 });
     expect((await ugc(t.emulator, 'ApplyUploadUGC', { signature: once, videoType: 'mp4' })).code).toBe(0);
-    expect(await ugc(t.emulator, 'ApplyUploadUGC', { signature: once, videoType: 'mp4' })).toMatchObject({ code: UGC_CODES.SignatureReused });
+    expect(await ugc(t.emulator, 'ApplyUploadUGC', { signature: once, videoType: 'mp4' })).toMatchObject({
+      code: UGC_CODES.SignatureReused,
+    });
   });
 
   test('request errors: bad names, unknown session, commit before upload, size mismatch, storage region, sub-application', async () => {
-    expect((await ugc(t.emulator, 'ApplyUploadUGC', { signature: uploadSignature(t.clock), videoName: 'a/b', videoType: 'mp4' })).code).toBe(UGC_CODES.InvalidParameter);
-    expect((await ugc(t.emulator, 'ApplyUploadUGC', { signature: uploadSignature(t.clock) })).code).toBe(UGC_CODES.InvalidParameter);
-    expect((await ugc(t.emulator, 'CommitUploadUGC', { signature: uploadSignature(t.clock), vodSessionKey: 'unknown' })).code).toBe(UGC_CODES.SessionInvalid);
-    expect((await ugc(t.emulator, 'ApplyUploadUGC', { signature: uploadSignature(t.clock, { storageRegion: 'ap-tokyo' }), videoType: 'mp4' })).code).toBe(UGC_CODES.InvalidParameter);
-    expect((await ugc(t.emulator, 'ApplyUploadUGC', { signature: uploadSignature(t.clock, { vodSubAppId: 1234 }), videoType: 'mp4' })).code).toBe(UGC_CODES.InvalidParameter);
+    expect(
+      (await ugc(t.emulator, 'ApplyUploadUGC', { signature: uploadSignature(t.clock), videoName: 'a/b', videoType: 'mp4' })).code,
+    ).toBe(UGC_CODES.InvalidParameter);
+    expect((await ugc(t.emulator, 'ApplyUploadUGC', { signature: uploadSignature(t.clock) })).code).toBe(
+      UGC_CODES.InvalidParameter,
+    );
+    expect(
+      (await ugc(t.emulator, 'CommitUploadUGC', { signature: uploadSignature(t.clock), vodSessionKey: 'unknown' })).code,
+    ).toBe(UGC_CODES.SessionInvalid);
+    expect(
+      (
+        await ugc(t.emulator, 'ApplyUploadUGC', {
+          signature: uploadSignature(t.clock, { storageRegion: 'ap-tokyo' }),
+          videoType: 'mp4',
+        })
+      ).code,
+    ).toBe(UGC_CODES.InvalidParameter);
+    expect(
+      (await ugc(t.emulator, 'ApplyUploadUGC', { signature: uploadSignature(t.clock, { vodSubAppId: 1234 }), videoType: 'mp4' }))
+        .code,
+    ).toBe(UGC_CODES.InvalidParameter);
     expect((await ugc(t.emulator, 'NoSuchAction', { signature: uploadSignature(t.clock) })).code).toBe(UGC_CODES.InvalidAction);
 
     const data = await apply({ videoSize: 10 });
-    const notYet = await ugc(t.emulator, 'CommitUploadUGC', { signature: uploadSignature(t.clock), vodSessionKey: data.vodSessionKey });
+    const notYet = await ugc(t.emulator, 'CommitUploadUGC', {
+      signature: uploadSignature(t.clock),
+      vodSessionKey: data.vodSessionKey,
+    });
     expect(notYet.code).toBe(UGC_CODES.UploadIncomplete);
     const cos = cosForApply(t.emulator, data, work);
-    await cosCall(cos, 'putObject', { Bucket: bucketOf(data), Region: data.storageRegionV5, Key: keyOf(data.video.storagePath), Body: Buffer.alloc(11) });
-    const mismatch = await ugc(t.emulator, 'CommitUploadUGC', { signature: uploadSignature(t.clock), vodSessionKey: data.vodSessionKey });
+    await cosCall(cos, 'putObject', {
+      Bucket: bucketOf(data),
+      Region: data.storageRegionV5,
+      Key: keyOf(data.video.storagePath),
+      Body: Buffer.alloc(11),
+    });
+    const mismatch = await ugc(t.emulator, 'CommitUploadUGC', {
+      signature: uploadSignature(t.clock),
+      vodSessionKey: data.vodSessionKey,
+    });
     expect(mismatch.code).toBe(UGC_CODES.UploadIncomplete);
     expect(mismatch.message).toContain('11 bytes');
   });
@@ -194,7 +276,10 @@ describe('ApplyUploadUGC / CommitUploadUGC', () => {
   test('procedure, sessionContext and the sub-application from the signature are honoured', async () => {
     const t2 = await startTestEmulator({ subAppIds: [1500000777], procedures: ['VideoPipeline'] });
     try {
-      const bad = await ugc(t2.emulator, 'ApplyUploadUGC', { signature: uploadSignature(t2.clock, { procedure: 'Nope' }), videoType: 'mp4' });
+      const bad = await ugc(t2.emulator, 'ApplyUploadUGC', {
+        signature: uploadSignature(t2.clock, { procedure: 'Nope' }),
+        videoType: 'mp4',
+      });
       expect(bad.code).toBe(UGC_CODES.InvalidParameter);
       const reply = await ugc(t2.emulator, 'ApplyUploadUGC', {
         signature: uploadSignature(t2.clock, { procedure: 'VideoPipeline', sessionContext: 'sess', vodSubAppId: 1500000777 }),
@@ -204,17 +289,32 @@ describe('ApplyUploadUGC / CommitUploadUGC', () => {
       expect(reply.code).toBe(0);
       const data = reply.data as ApplyData;
       expect(data.storageBucket).toMatch(/vodgz1500000777$/);
-      await cosCall(cosForApply(t2.emulator, data, work), 'putObject', { Bucket: bucketOf(data), Region: data.storageRegionV5, Key: keyOf(data.video.storagePath), Body: fs.readFileSync(CLIP) });
+      await cosCall(cosForApply(t2.emulator, data, work), 'putObject', {
+        Bucket: bucketOf(data),
+        Region: data.storageRegionV5,
+        Key: keyOf(data.video.storagePath),
+        Body: fs.readFileSync(CLIP),
+      });
       // Commit needs a signature for the same sub-application.
-      expect((await ugc(t2.emulator, 'CommitUploadUGC', { signature: uploadSignature(t2.clock), vodSessionKey: data.vodSessionKey })).code).toBe(UGC_CODES.SessionInvalid);
-      const commit = await ugc(t2.emulator, 'CommitUploadUGC', { signature: uploadSignature(t2.clock, { vodSubAppId: 1500000777 }), vodSessionKey: data.vodSessionKey });
+      expect(
+        (await ugc(t2.emulator, 'CommitUploadUGC', { signature: uploadSignature(t2.clock), vodSessionKey: data.vodSessionKey }))
+          .code,
+      ).toBe(UGC_CODES.SessionInvalid);
+      const commit = await ugc(t2.emulator, 'CommitUploadUGC', {
+        signature: uploadSignature(t2.clock, { vodSubAppId: 1500000777 }),
+        vodSessionKey: data.vodSessionKey,
+      });
       expect(commit.code).toBe(0);
       const media = t2.emulator.context.store.doc.media[commit.data.fileId]!;
       expect(media).toMatchObject({ appId: 1500000777, procedure: 'VideoPipeline', sessionContext: 'sess' });
       expect(media.procedureTaskId).toMatch(/^1500000777-Procedure-/);
       const client = vodClient(t2.emulator);
-      expect((await client.DescribeMediaInfos({ FileIds: [commit.data.fileId] })).NotExistFileIdSet).toEqual([commit.data.fileId]);
-      expect((await client.DescribeMediaInfos({ FileIds: [commit.data.fileId], SubAppId: 1500000777 })).MediaInfoSet).toHaveLength(1);
+      expect((await client.DescribeMediaInfos({ FileIds: [commit.data.fileId] })).NotExistFileIdSet).toEqual([
+        commit.data.fileId,
+      ]);
+      expect(
+        (await client.DescribeMediaInfos({ FileIds: [commit.data.fileId], SubAppId: 1500000777 })).MediaInfoSet,
+      ).toHaveLength(1);
     } finally {
       await t2.close();
     }
@@ -223,30 +323,62 @@ describe('ApplyUploadUGC / CommitUploadUGC', () => {
   test('a cover-only upload (fileId + cover) replaces the cover of existing media', async () => {
     const data = await apply();
     const cos = cosForApply(t.emulator, data, work);
-    await cosCall(cos, 'putObject', { Bucket: bucketOf(data), Region: data.storageRegionV5, Key: keyOf(data.video.storagePath), Body: fs.readFileSync(CLIP) });
-    const commit = await ugc(t.emulator, 'CommitUploadUGC', { signature: uploadSignature(t.clock), vodSessionKey: data.vodSessionKey });
+    await cosCall(cos, 'putObject', {
+      Bucket: bucketOf(data),
+      Region: data.storageRegionV5,
+      Key: keyOf(data.video.storagePath),
+      Body: fs.readFileSync(CLIP),
+    });
+    const commit = await ugc(t.emulator, 'CommitUploadUGC', {
+      signature: uploadSignature(t.clock),
+      vodSessionKey: data.vodSessionKey,
+    });
     const fileId = commit.data.fileId as string;
     expect(commit.data.cover).toBeUndefined();
 
-    const coverApply = await ugc(t.emulator, 'ApplyUploadUGC', { signature: uploadSignature(t.clock), fileId, coverName: 'new', coverType: 'png', coverSize: fs.statSync(COVER).size });
+    const coverApply = await ugc(t.emulator, 'ApplyUploadUGC', {
+      signature: uploadSignature(t.clock),
+      fileId,
+      coverName: 'new',
+      coverType: 'png',
+      coverSize: fs.statSync(COVER).size,
+    });
     expect(coverApply.code).toBe(0);
     const coverData = coverApply.data as ApplyData;
     expect(coverData.video).toBeUndefined();
     expect(coverData.cover!.storagePath).toContain(fileId);
-    await cosCall(cosForApply(t.emulator, coverData, work), 'putObject', { Bucket: bucketOf(coverData), Region: coverData.storageRegionV5, Key: keyOf(coverData.cover!.storagePath), Body: fs.readFileSync(COVER) });
-    const coverCommit = await ugc(t.emulator, 'CommitUploadUGC', { signature: uploadSignature(t.clock), vodSessionKey: coverData.vodSessionKey });
+    await cosCall(cosForApply(t.emulator, coverData, work), 'putObject', {
+      Bucket: bucketOf(coverData),
+      Region: coverData.storageRegionV5,
+      Key: keyOf(coverData.cover!.storagePath),
+      Body: fs.readFileSync(COVER),
+    });
+    const coverCommit = await ugc(t.emulator, 'CommitUploadUGC', {
+      signature: uploadSignature(t.clock),
+      vodSessionKey: coverData.vodSessionKey,
+    });
     expect(coverCommit).toMatchObject({ code: 0, data: { fileId } });
     const info = await vodClient(t.emulator).DescribeMediaInfos({ FileIds: [fileId] });
     expect(info.MediaInfoSet![0]!.BasicInfo!.CoverUrl).toBe(coverCommit.data.cover.url);
     expect((await fetch(coverCommit.data.cover.url)).headers.get('content-length')).toBe(String(fs.statSync(COVER).size));
 
-    const unknown = await ugc(t.emulator, 'ApplyUploadUGC', { signature: uploadSignature(t.clock), fileId: '1111111111111111111', coverType: 'png' });
+    const unknown = await ugc(t.emulator, 'ApplyUploadUGC', {
+      signature: uploadSignature(t.clock),
+      fileId: '1111111111111111111',
+      coverType: 'png',
+    });
     expect(unknown.code).toBe(UGC_CODES.FileNotFound);
   });
 
   test('PrepareUploadUGC lists the storage regions', async () => {
     const reply = await ugc(t.emulator, 'PrepareUploadUGC', { signature: uploadSignature(t.clock) });
-    expect(reply).toMatchObject({ code: 0, data: { appId: 1500000001, cosRegionList: [{ region: 'ap-guangzhou', domain: `${t.emulator.bucketFor()}.cos.ap-guangzhou.myqcloud.com` }] } });
+    expect(reply).toMatchObject({
+      code: 0,
+      data: {
+        appId: 1500000001,
+        cosRegionList: [{ region: 'ap-guangzhou', domain: `${t.emulator.bucketFor()}.cos.ap-guangzhou.myqcloud.com` }],
+      },
+    });
   });
 });
 
@@ -258,7 +390,10 @@ describe('COS with the temporary credentials', () => {
     const data = await apply({ videoSize: 64 * 1024 * 1024 });
     const bucket = bucketOf(data);
     const key = keyOf(data.video.storagePath);
-    const partPuts = () => requests.filter((r) => r.method === 'PUT' && r.url.includes('partNumber=') && r.url.includes(encodeURIComponent(key).split('%2F').pop()!)).length;
+    const partPuts = () =>
+      requests.filter(
+        (r) => r.method === 'PUT' && r.url.includes('partNumber=') && r.url.includes(encodeURIComponent(key).split('%2F').pop()!),
+      ).length;
 
     // 1. Parallel upload of the whole file.
     const cos = cosForApply(t.emulator, data, work);
@@ -314,7 +449,13 @@ describe('COS with the temporary credentials', () => {
     expect(partsKept).toBeGreaterThanOrEqual(3);
 
     const resumedClient = cosForApply(t.emulator, data, work);
-    const resumed = await cosCall(resumedClient, 'sliceUploadFile', { Bucket: bucket, Region: data.storageRegionV5, Key: key, FilePath: file, ChunkSize: 4 * 1024 * 1024 });
+    const resumed = await cosCall(resumedClient, 'sliceUploadFile', {
+      Bucket: bucket,
+      Region: data.storageRegionV5,
+      Key: key,
+      FilePath: file,
+      ChunkSize: 4 * 1024 * 1024,
+    });
     expect(resumed.ETag).toMatch(/-16"$/);
     const secondRun = partPuts() - before - firstRun;
     expect(firstRun + secondRun).toBeLessThanOrEqual(16 + 2); // parts in flight at the cancel may be sent again
@@ -323,7 +464,10 @@ describe('COS with the temporary credentials', () => {
     const final = Object.values(t.emulator.context.store.doc.objects).find((o) => o.key === key)!;
     expect(final.md5).toBe(expectedMd5);
 
-    const commit = await ugc(t.emulator, 'CommitUploadUGC', { signature: uploadSignature(t.clock), vodSessionKey: data.vodSessionKey });
+    const commit = await ugc(t.emulator, 'CommitUploadUGC', {
+      signature: uploadSignature(t.clock),
+      vodSessionKey: data.vodSessionKey,
+    });
     expect(commit.code).toBe(0);
     fs.rmSync(file);
   }, 90_000);
@@ -348,23 +492,76 @@ describe('COS with the temporary credentials', () => {
     const uploads = await cosCall(cos, 'multipartList', { Bucket: p.Bucket, Region: p.Region, Prefix: p.Key });
     expect(uploads.Upload.map((u: any) => u.UploadId)).toContain(UploadId);
 
-    const wrongEtag = await cosError(cosCall(cos, 'multipartComplete', { ...p, UploadId, Parts: [{ PartNumber: 1, ETag: u1.ETag }, { PartNumber: 2, ETag: '"0000"' }] }));
+    const wrongEtag = await cosError(
+      cosCall(cos, 'multipartComplete', {
+        ...p,
+        UploadId,
+        Parts: [
+          { PartNumber: 1, ETag: u1.ETag },
+          { PartNumber: 2, ETag: '"0000"' },
+        ],
+      }),
+    );
     expect(wrongEtag.statusCode).toBe(400);
     expect(wrongEtag.code).toBe('InvalidPart');
-    const order = await cosError(cosCall(cos, 'multipartComplete', { ...p, UploadId, Parts: [{ PartNumber: 2, ETag: u2.ETag }, { PartNumber: 1, ETag: u1.ETag }] }));
+    const order = await cosError(
+      cosCall(cos, 'multipartComplete', {
+        ...p,
+        UploadId,
+        Parts: [
+          { PartNumber: 2, ETag: u2.ETag },
+          { PartNumber: 1, ETag: u1.ETag },
+        ],
+      }),
+    );
     expect(order.code).toBe('InvalidPartOrder');
-    const small = await cosError(cosCall(cos, 'multipartComplete', { ...p, UploadId, Parts: [{ PartNumber: 2, ETag: u2.ETag }, { PartNumber: 3, ETag: u2.ETag }] }));
+    const small = await cosError(
+      cosCall(cos, 'multipartComplete', {
+        ...p,
+        UploadId,
+        Parts: [
+          { PartNumber: 2, ETag: u2.ETag },
+          { PartNumber: 3, ETag: u2.ETag },
+        ],
+      }),
+    );
     expect(small.code).toBe('InvalidPart');
 
-    const ok = await cosCall(cos, 'multipartComplete', { ...p, UploadId, Parts: [{ PartNumber: 1, ETag: u1.ETag }, { PartNumber: 2, ETag: u2.ETag }] });
+    const ok = await cosCall(cos, 'multipartComplete', {
+      ...p,
+      UploadId,
+      Parts: [
+        { PartNumber: 1, ETag: u1.ETag },
+        { PartNumber: 2, ETag: u2.ETag },
+      ],
+    });
     expect(ok.ETag).toMatch(/-2"$/);
     const body = await cosCall(cos, 'getObject', p);
     expect(Buffer.from(body.Body).equals(Buffer.concat([part1, part2]))).toBe(true);
 
     const init2 = await cosCall(cos, 'multipartInit', p);
-    const s1 = await cosCall(cos, 'multipartUpload', { ...p, UploadId: init2.UploadId, PartNumber: 1, Body: Buffer.from('tiny') });
-    const s2 = await cosCall(cos, 'multipartUpload', { ...p, UploadId: init2.UploadId, PartNumber: 2, Body: Buffer.from('tiny') });
-    const tooSmall = await cosError(cosCall(cos, 'multipartComplete', { ...p, UploadId: init2.UploadId, Parts: [{ PartNumber: 1, ETag: s1.ETag }, { PartNumber: 2, ETag: s2.ETag }] }));
+    const s1 = await cosCall(cos, 'multipartUpload', {
+      ...p,
+      UploadId: init2.UploadId,
+      PartNumber: 1,
+      Body: Buffer.from('tiny'),
+    });
+    const s2 = await cosCall(cos, 'multipartUpload', {
+      ...p,
+      UploadId: init2.UploadId,
+      PartNumber: 2,
+      Body: Buffer.from('tiny'),
+    });
+    const tooSmall = await cosError(
+      cosCall(cos, 'multipartComplete', {
+        ...p,
+        UploadId: init2.UploadId,
+        Parts: [
+          { PartNumber: 1, ETag: s1.ETag },
+          { PartNumber: 2, ETag: s2.ETag },
+        ],
+      }),
+    );
     expect(tooSmall.code).toBe('EntityTooSmall');
     await cosCall(cos, 'multipartAbort', { ...p, UploadId: init2.UploadId });
     const gone = await cosError(cosCall(cos, 'multipartListPart', { ...p, UploadId: init2.UploadId }));
@@ -373,7 +570,12 @@ describe('COS with the temporary credentials', () => {
 
   test('a wrong or expired credential is refused with COS XML errors', async () => {
     const data = await apply();
-    const p = { Bucket: bucketOf(data), Region: data.storageRegionV5, Key: keyOf(data.video.storagePath), Body: Buffer.from('x') };
+    const p = {
+      Bucket: bucketOf(data),
+      Region: data.storageRegionV5,
+      Key: keyOf(data.video.storagePath),
+      Body: Buffer.from('x'),
+    };
 
     const wrongKey = cosForApply(t.emulator, { ...data, tempCertificate: { ...data.tempCertificate, secretKey: 'wrong' } }, work);
     const e1 = await cosError(cosCall(wrongKey, 'putObject', p));
@@ -389,11 +591,20 @@ describe('COS with the temporary credentials', () => {
     expect(e3.code).toBe('AccessDenied');
 
     // Raw response: an XML <Error> document with COS's fields.
-    const raw = await fetch(`${t.emulator.url}/cos/${p.Bucket}/${p.Region}/${p.Key}`, { method: 'PUT', body: 'x', headers: { authorization: 'q-sign-algorithm=sha1&q-ak=AKIDnobody&q-sign-time=1;2&q-key-time=1;2&q-header-list=&q-url-param-list=&q-signature=00' } });
+    const raw = await fetch(`${t.emulator.url}/cos/${p.Bucket}/${p.Region}/${p.Key}`, {
+      method: 'PUT',
+      body: 'x',
+      headers: {
+        authorization:
+          'q-sign-algorithm=sha1&q-ak=AKIDnobody&q-sign-time=1;2&q-key-time=1;2&q-header-list=&q-url-param-list=&q-signature=00',
+      },
+    });
     expect(raw.status).toBe(403);
     expect(raw.headers.get('content-type')).toBe('application/xml');
     const xml = await raw.text();
-    expect(xml).toMatch(/<Error><Code>InvalidAccessKeyId<\/Code><Message>[^<]+<\/Message><Resource>[^<]+<\/Resource><RequestId>[^<]+<\/RequestId><TraceId>/);
+    expect(xml).toMatch(
+      /<Error><Code>InvalidAccessKeyId<\/Code><Message>[^<]+<\/Message><Resource>[^<]+<\/Resource><RequestId>[^<]+<\/RequestId><TraceId>/,
+    );
 
     t.clock.advance((data.tempCertificate.expiredTime - data.timestamp + 1) * 1000);
     try {
@@ -408,7 +619,11 @@ describe('COS with the temporary credentials', () => {
 
   test('resume by vodSessionKey: same paths, a fresh credential', async () => {
     const first = await apply();
-    const again = await ugc(t.emulator, 'ApplyUploadUGC', { signature: uploadSignature(t.clock), vodSessionKey: first.vodSessionKey, uploadFromWeb: true });
+    const again = await ugc(t.emulator, 'ApplyUploadUGC', {
+      signature: uploadSignature(t.clock),
+      vodSessionKey: first.vodSessionKey,
+      uploadFromWeb: true,
+    });
     expect(again.code).toBe(0);
     expect(again.data.video.storagePath).toBe(first.video.storagePath);
     expect(again.data.vodSessionKey).toBe(first.vodSessionKey);
@@ -436,7 +651,13 @@ describe('COS with the temporary credentials', () => {
   });
 
   test('the account key (not only temporary credentials) may use any key; list results honour encoding-type=url', async () => {
-    const cos = new COS({ SecretId: SECRET_ID, SecretKey: SECRET_KEY, Domain: t.emulator.cosDomain, Protocol: 'http:', ConfCwd: work });
+    const cos = new COS({
+      SecretId: SECRET_ID,
+      SecretKey: SECRET_KEY,
+      Domain: t.emulator.cosDomain,
+      Protocol: 'http:',
+      ConfCwd: work,
+    });
     const p = { Bucket: t.emulator.bucketFor(), Region: 'ap-guangzhou' };
     await cosCall(cos, 'putObject', { ...p, Key: 'odd dir/a b+c(1).txt', Body: Buffer.from('odd') });
     const plain = await cosCall(cos, 'getBucket', { ...p, Prefix: 'odd dir/' });
@@ -454,7 +675,11 @@ describe('COS with the temporary credentials', () => {
   test('CORS preflight exposes ETag', async () => {
     const response = await fetch(`${t.emulator.url}/cos/${t.emulator.bucketFor()}/ap-guangzhou/a.mp4?partNumber=1&uploadId=x`, {
       method: 'OPTIONS',
-      headers: { origin: 'https://app.example.com', 'access-control-request-method': 'PUT', 'access-control-request-headers': 'authorization,x-cos-security-token' },
+      headers: {
+        origin: 'https://app.example.com',
+        'access-control-request-method': 'PUT',
+        'access-control-request-headers': 'authorization,x-cos-security-token',
+      },
     });
     expect(response.status).toBe(200);
     expect(response.headers.get('access-control-allow-origin')).toBe('https://app.example.com');
@@ -469,9 +694,17 @@ describe('persistence', () => {
     await client.ModifyEventConfig({ Mode: 'PULL', UploadMediaCompleteEventSwitch: 'ON' });
     const data = await apply();
     const cos = cosForApply(t.emulator, data, work);
-    await cosCall(cos, 'putObject', { Bucket: bucketOf(data), Region: data.storageRegionV5, Key: keyOf(data.video.storagePath), Body: fs.readFileSync(CLIP) });
+    await cosCall(cos, 'putObject', {
+      Bucket: bucketOf(data),
+      Region: data.storageRegionV5,
+      Key: keyOf(data.video.storagePath),
+      Body: fs.readFileSync(CLIP),
+    });
     const pendingUpload = await apply();
-    const commit = await ugc(t.emulator, 'CommitUploadUGC', { signature: uploadSignature(t.clock), vodSessionKey: data.vodSessionKey });
+    const commit = await ugc(t.emulator, 'CommitUploadUGC', {
+      signature: uploadSignature(t.clock),
+      vodSessionKey: data.vodSessionKey,
+    });
     expect(commit.code).toBe(0);
 
     const emulator = await t.restart();
@@ -489,7 +722,14 @@ describe('persistence', () => {
       Key: keyOf(pendingUpload.video.storagePath),
       Body: fs.readFileSync(CLIP),
     });
-    expect((await ugc(emulator, 'CommitUploadUGC', { signature: uploadSignature(t.clock), vodSessionKey: pendingUpload.vodSessionKey })).code).toBe(0);
+    expect(
+      (
+        await ugc(emulator, 'CommitUploadUGC', {
+          signature: uploadSignature(t.clock),
+          vodSessionKey: pendingUpload.vodSessionKey,
+        })
+      ).code,
+    ).toBe(0);
     await after.ModifyEventConfig({ Mode: 'PUSH', UploadMediaCompleteEventSwitch: 'OFF' });
   });
 });

@@ -60,13 +60,19 @@ const deps = (overrides: Partial<CleanupDeps> = {}): CleanupDeps => ({
 
 async function issued(overrides: { expiresAt?: Date } = {}): Promise<string> {
   const uploadId = randomUUID();
-  await insertIssuedUpload(testDb.db, { uploadId, userId: 'alice', signatureExpiresAt: overrides.expiresAt ?? new Date(Date.now() + 3600_000) });
+  await insertIssuedUpload(testDb.db, {
+    uploadId,
+    userId: 'alice',
+    signatureExpiresAt: overrides.expiresAt ?? new Date(Date.now() + 3600_000),
+  });
   return uploadId;
 }
 
 beforeAll(async () => {
   [t, testDb] = await Promise.all([
-    startTestEmulator({ eventConfig: { Mode: 'PULL', UploadMediaCompleteEventSwitch: 'ON', DeleteMediaCompleteEventSwitch: 'ON' } }),
+    startTestEmulator({
+      eventConfig: { Mode: 'PULL', UploadMediaCompleteEventSwitch: 'ON', DeleteMediaCompleteEventSwitch: 'ON' },
+    }),
     openTestDatabase(),
   ]);
   config = configWith();
@@ -124,7 +130,15 @@ test('a slow pull is confirmed as it goes: no handle waits past 30 s unconfirmed
     },
   });
   const counts: Record<string, number> = {};
-  const run = () => runCleanup(deps({ db: slowDb, clock: t.clock.now, vod: countingVod(config, counts), config: configWith({ CLEANUP_RECONCILE: 'false' }) }));
+  const run = () =>
+    runCleanup(
+      deps({
+        db: slowDb,
+        clock: t.clock.now,
+        vod: countingVod(config, counts),
+        config: configWith({ CLEANUP_RECONCILE: 'false' }),
+      }),
+    );
   const first = await run();
   expect(first.stepsFailed).toBe(0); // a stale handle would have made ConfirmEvents fail
   expect(first.eventsConfirmed).toBe(first.eventsApplied);
@@ -162,7 +176,9 @@ test('an event whose handling crashes is left unconfirmed, comes back, and is ap
   expect(second.eventsApplied).toBeGreaterThanOrEqual(1);
   expect(['PROCESSING', 'READY']).toContain((await getUpload(testDb.db, uploadId))!.status);
   const fileId = (await getUpload(testDb.db, uploadId))!.fileId;
-  const { rows } = await testDb.db.query(`SELECT 1 FROM vod_events WHERE event_type = 'NewFileUpload' AND file_id = $1`, [fileId]);
+  const { rows } = await testDb.db.query(`SELECT 1 FROM vod_events WHERE event_type = 'NewFileUpload' AND file_id = $1`, [
+    fileId,
+  ]);
   expect(rows).toHaveLength(1);
 }, 60_000);
 
@@ -181,7 +197,10 @@ test('an ISSUED upload past UPLOAD_MAX_AGE_SECONDS (plus grace) expires even whi
   const kept = await issued({ expiresAt: new Date(Date.now() + 3600_000) });
   const young = await issued({ expiresAt: new Date(Date.now() + 3600_000) });
   const age = (uploadId: string, seconds: number) =>
-    testDb.db.query(`UPDATE uploads SET created_at = now() - make_interval(secs => $2) WHERE upload_id = $1`, [uploadId, seconds]);
+    testDb.db.query(`UPDATE uploads SET created_at = now() - make_interval(secs => $2) WHERE upload_id = $1`, [
+      uploadId,
+      seconds,
+    ]);
   await age(kept, 86_400 + 61);
   await age(young, 86_400 + 30); // within the grace of 60 s
   expect((await runCleanup(deps({ config: configWith({ VOD_EVENT_MODE: 'PUSH' }) }))).expired).toBe(1);
@@ -233,8 +252,12 @@ test('purge removes old de-dupe records and rate-limit windows, keeps undeleted 
        ('new', 'NewFileUpload', 'UPLOADED', '2', now()),
        ('orphan', 'NewFileUpload', 'extra-file', NULL, now() - interval '30 days')`,
   );
-  await testDb.db.query(`INSERT INTO rate_limits VALUES ('signature:a', now() - interval '2 days', 3), ('signature:a', now(), 1)`);
-  const summary = await runCleanup(deps({ config: configWith({ VOD_EVENT_MODE: 'PUSH', CLEANUP_RECONCILE: 'false', CLEANUP_DELETE_ORPHANS: 'false' }) }));
+  await testDb.db.query(
+    `INSERT INTO rate_limits VALUES ('signature:a', now() - interval '2 days', 3), ('signature:a', now(), 1)`,
+  );
+  const summary = await runCleanup(
+    deps({ config: configWith({ VOD_EVENT_MODE: 'PUSH', CLEANUP_RECONCILE: 'false', CLEANUP_DELETE_ORPHANS: 'false' }) }),
+  );
   expect(summary).toMatchObject({ eventsPurged: 1, rateLimitWindowsPurged: 1 });
   const { rows } = await testDb.db.query<{ dedupe_key: string }>('SELECT dedupe_key FROM vod_events ORDER BY dedupe_key');
   expect(rows.map((r) => r.dedupe_key)).toEqual(['new', 'orphan']);
@@ -297,7 +320,10 @@ test('the lost-upload search is not starved by many old ISSUED uploads: a new lo
   const fileId = await uploadViaApi(t, vodClient(t.emulator), encodeUploadContext({ uploadId }));
   const summary = await pushRun(130_000);
   expect(summary.uploadsRecovered).toBeGreaterThanOrEqual(1);
-  expect(await getUpload(testDb.db, uploadId)).toMatchObject({ fileId, status: expect.stringMatching(/^(UPLOADED|PROCESSING|READY)$/) });
+  expect(await getUpload(testDb.db, uploadId)).toMatchObject({
+    fileId,
+    status: expect.stringMatching(/^(UPLOADED|PROCESSING|READY)$/),
+  });
 }, 60_000);
 
 test('the search cursor moves only past files durably handled: a run that loses the database leaves them to the next', async () => {
@@ -376,12 +402,21 @@ test('a poison file in lost-upload recovery: the others are recovered, it is cou
   expect(first.uploadsRecovered).toBeGreaterThanOrEqual(1);
   expect((await getUpload(testDb.db, other.uploadId))!.fileId).toBe(other.fileId);
   expect((await getUpload(testDb.db, poison.uploadId))!.status).toBe('ISSUED');
-  expect(lines.find((l) => l.level === 'error' && l.fileId === poison.fileId)).toMatchObject({ uploadId: poison.uploadId, error: { message: expect.stringMatching(/poison/) } });
+  expect(lines.find((l) => l.level === 'error' && l.fileId === poison.fileId)).toMatchObject({
+    uploadId: poison.uploadId,
+    error: { message: expect.stringMatching(/poison/) },
+  });
   // The cursor moved past it (beyond its creation time, or at it with it among the files seen); the retry list holds it.
-  const created = Date.parse((await vodClient(t.emulator).DescribeMediaInfos({ FileIds: [poison.fileId] })).MediaInfoSet![0]!.BasicInfo!.CreateTime!);
-  const cursor = (await testDb.db.query<{ file_ids: string[]; high_water: Date }>('SELECT file_ids, high_water FROM search_cursors')).rows[0]!;
+  const created = Date.parse(
+    (await vodClient(t.emulator).DescribeMediaInfos({ FileIds: [poison.fileId] })).MediaInfoSet![0]!.BasicInfo!.CreateTime!,
+  );
+  const cursor = (
+    await testDb.db.query<{ file_ids: string[]; high_water: Date }>('SELECT file_ids, high_water FROM search_cursors')
+  ).rows[0]!;
   expect(new Date(cursor.high_water).getTime() > created || cursor.file_ids.includes(poison.fileId)).toBe(true);
-  expect((await testDb.db.query(`SELECT attempts FROM search_retries WHERE file_id = $1`, [poison.fileId])).rows).toEqual([{ attempts: 1 }]);
+  expect((await testDb.db.query(`SELECT attempts FROM search_retries WHERE file_id = $1`, [poison.fileId])).rows).toEqual([
+    { attempts: 1 },
+  ]);
 
   // Cured (say a fix was deployed): the next run recovers it from the retry list.
   const second = await pushRun(130_000);
@@ -397,7 +432,11 @@ test(`a file that always fails is tried by ${MAX_ATTEMPTS} runs, then given up w
   for (let i = 0; i < MAX_ATTEMPTS; i++) runs.push(await logged(() => pushRun(130_000, { db })));
   expect(runs.map(([summary]) => summary.itemsFailed)).toEqual(Array(MAX_ATTEMPTS).fill(1));
   const [, lastLines] = runs[MAX_ATTEMPTS - 1]!;
-  expect(lastLines.find((l) => /gave up/.test(String(l.msg)))).toMatchObject({ level: 'error', fileId: poison.fileId, attempts: MAX_ATTEMPTS });
+  expect(lastLines.find((l) => /gave up/.test(String(l.msg)))).toMatchObject({
+    level: 'error',
+    fileId: poison.fileId,
+    attempts: MAX_ATTEMPTS,
+  });
   expect((await testDb.db.query('SELECT 1 FROM search_retries')).rows).toEqual([]);
   expect((await pushRun(130_000, { db })).itemsFailed).toBe(0);
 
@@ -410,7 +449,10 @@ test('a poison upload in reconcile: the other uploads are still handled, the fai
   const processing = async (taskId: string, ageSeconds: number) => {
     const uploadId = await issued();
     await updateUpload(testDb.db, uploadId, { status: 'PROCESSING', fileId: `file-${taskId}`, taskId });
-    await testDb.db.query(`UPDATE uploads SET status_changed_at = now() - make_interval(secs => $2) WHERE upload_id = $1`, [uploadId, ageSeconds]);
+    await testDb.db.query(`UPDATE uploads SET status_changed_at = now() - make_interval(secs => $2) WHERE upload_id = $1`, [
+      uploadId,
+      ageSeconds,
+    ]);
     return uploadId;
   };
   // VOD knows neither task (kept only three days): each becomes FAILED, unless its row cannot be written.
@@ -422,15 +464,22 @@ test('a poison upload in reconcile: the other uploads are still handled, the fai
   expect(await getUpload(testDb.db, other)).toMatchObject({ status: 'FAILED', error: { code: 'TaskNotFound' } });
   expect((await getUpload(testDb.db, poison))!.status).toBe('PROCESSING');
   expect((await getUpload(testDb.db, stale))!.status).toBe('EXPIRED');
-  expect(lines.find((l) => l.level === 'error' && l.uploadId === poison)).toMatchObject({ msg: expect.stringMatching(/overdue/) });
+  expect(lines.find((l) => l.level === 'error' && l.uploadId === poison)).toMatchObject({
+    msg: expect.stringMatching(/overdue/),
+  });
 }, 60_000);
 
 test('a poison row in orphans: the other media are still deleted, the failure is counted and logged with its id', async () => {
   const poison = await rejectedWithMedia();
   const other = await rejectedWithMedia();
-  await testDb.db.query(`UPDATE uploads SET status_changed_at = now() - interval '1 minute' WHERE upload_id = $1`, [poison.uploadId]);
+  await testDb.db.query(`UPDATE uploads SET status_changed_at = now() - interval '1 minute' WHERE upload_id = $1`, [
+    poison.uploadId,
+  ]);
   // Two files that came for an upload that already had one; the first one's record cannot be written.
-  const extra = [await uploadViaApi(t, vodClient(t.emulator), 'not-ours'), await uploadViaApi(t, vodClient(t.emulator), 'not-ours')];
+  const extra = [
+    await uploadViaApi(t, vodClient(t.emulator), 'not-ours'),
+    await uploadViaApi(t, vodClient(t.emulator), 'not-ours'),
+  ];
   await testDb.db.query(
     `INSERT INTO vod_events (dedupe_key, event_type, outcome, file_id) VALUES ('a-poison', 'NewFileUpload', 'extra-file', $1), ('b-fine', 'NewFileUpload', 'extra-file', $2)`,
     extra,
@@ -443,11 +492,21 @@ test('a poison row in orphans: the other media are still deleted, the failure is
   expect(lines.find((l) => l.level === 'error' && l.uploadId === poison.uploadId)).toMatchObject({ fileId: poison.fileId });
   expect(lines.find((l) => l.level === 'error' && l.fileId === extra[0])).toMatchObject({ msg: expect.stringMatching(/orphan/) });
   const outcomes = async () =>
-    (await testDb.db.query<{ dedupe_key: string; outcome: string }>(`SELECT dedupe_key, outcome FROM vod_events ORDER BY dedupe_key`)).rows;
-  expect(await outcomes()).toEqual([{ dedupe_key: 'a-poison', outcome: 'extra-file' }, { dedupe_key: 'b-fine', outcome: 'extra-file:deleted' }]);
+    (
+      await testDb.db.query<{ dedupe_key: string; outcome: string }>(
+        `SELECT dedupe_key, outcome FROM vod_events ORDER BY dedupe_key`,
+      )
+    ).rows;
+  expect(await outcomes()).toEqual([
+    { dedupe_key: 'a-poison', outcome: 'extra-file' },
+    { dedupe_key: 'b-fine', outcome: 'extra-file:deleted' },
+  ]);
 
   // The next run tries them again (their media are already gone: as good as deleted).
   expect(await runCleanup(deps({ config: cfg }))).toMatchObject({ stepsFailed: 0, itemsFailed: 0 });
   expect((await getUpload(testDb.db, poison.uploadId))!.status).toBe('DELETED');
-  expect(await outcomes()).toEqual([{ dedupe_key: 'a-poison', outcome: 'extra-file:deleted' }, { dedupe_key: 'b-fine', outcome: 'extra-file:deleted' }]);
+  expect(await outcomes()).toEqual([
+    { dedupe_key: 'a-poison', outcome: 'extra-file:deleted' },
+    { dedupe_key: 'b-fine', outcome: 'extra-file:deleted' },
+  ]);
 }, 60_000);

@@ -28,7 +28,8 @@ class RecordingVod {
       throw Object.assign(new Error('refused'), { code: this.failureCode });
     }
     const sessionId = String(request.SessionId);
-    if (this.sessions.has(sessionId)) throw Object.assign(new Error('duplicate SessionId'), { code: 'InvalidParameterValue.SessionId' });
+    if (this.sessions.has(sessionId))
+      throw Object.assign(new Error('duplicate SessionId'), { code: 'InvalidParameterValue.SessionId' });
     this.sessions.add(sessionId);
     return { TaskId: `1500000001-procedurev2-${this.sessions.size}`, RequestId: randomUUID() };
   };
@@ -58,7 +59,14 @@ async function issued(): Promise<string> {
 
 beforeAll(async () => {
   testDb = await openTestDatabase();
-  config = loadConfig(functionEnv({ MEDIA_MAX_DURATION_SECONDS: '600', MEDIA_MIN_HEIGHT: '240', PIPELINE_WATERMARK_DEFINITION: '501', PIPELINE_GIF_DEFINITION: '20000' }));
+  config = loadConfig(
+    functionEnv({
+      MEDIA_MAX_DURATION_SECONDS: '600',
+      MEDIA_MIN_HEIGHT: '240',
+      PIPELINE_WATERMARK_DEFINITION: '501',
+      PIPELINE_GIF_DEFINITION: '20000',
+    }),
+  );
 }, 60_000);
 afterAll(() => testDb.close());
 beforeEach(async () => {
@@ -109,7 +117,9 @@ test('ProcedureStateChanged: progress, then READY with renditions and cover; a l
   const fileId = '5285890784000000003';
   await handle(newFileUploadBody({ fileId, uploadId }));
   const taskId = (await getUpload(testDb.db, uploadId))!.taskId!;
-  expect((await handle(procedureBody({ taskId, fileId, uploadId, status: 'PROCESSING', progress: 40 }))).outcome).toMatch(/^progress:/);
+  expect((await handle(procedureBody({ taskId, fileId, uploadId, status: 'PROCESSING', progress: 40 }))).outcome).toMatch(
+    /^progress:/,
+  );
   expect((await getUpload(testDb.db, uploadId))!.result).toMatchObject({ progress: expect.any(Number) });
 
   expect((await handle(procedureBody({ taskId, fileId, uploadId, status: 'FINISH' }))).outcome).toBe('READY');
@@ -129,7 +139,10 @@ test('a failed subtask makes the upload FAILED with the reason', async () => {
   await handle(newFileUploadBody({ fileId, uploadId }));
   const taskId = (await getUpload(testDb.db, uploadId))!.taskId!;
   const body = procedureBody({ taskId, fileId, uploadId, status: 'FINISH', transcode: 'FAIL' });
-  Object.assign((body.ProcedureStateChangeEvent.MediaProcessResultSet[0] as { TranscodeTask: object }).TranscodeTask, { ErrCode: 70000, ErrCodeExt: 'InternalError' });
+  Object.assign((body.ProcedureStateChangeEvent.MediaProcessResultSet[0] as { TranscodeTask: object }).TranscodeTask, {
+    ErrCode: 70000,
+    ErrCodeExt: 'InternalError',
+  });
   expect((await handle(body)).outcome).toBe('FAILED');
   const failed = await getUpload(testDb.db, uploadId);
   expect(failed!.error).toMatchObject({ code: 'ProcessingFailed', message: expect.stringContaining('Transcode') });
@@ -150,17 +163,26 @@ test('with a procedure, processing may finish before NewFileUpload arrives; the 
 
 test('NewFileUpload with a ProcedureTaskId goes straight to PROCESSING without ProcessMedia', async () => {
   const uploadId = await issued();
-  expect((await handle(newFileUploadBody({ fileId: '5285890784000000006', uploadId, procedureTaskId: 'proc-task-6' }))).outcome).toBe('PROCESSING');
+  expect(
+    (await handle(newFileUploadBody({ fileId: '5285890784000000006', uploadId, procedureTaskId: 'proc-task-6' }))).outcome,
+  ).toBe('PROCESSING');
   expect(await getUpload(testDb.db, uploadId)).toMatchObject({ status: 'PROCESSING', taskId: 'proc-task-6' });
   expect(vod.calls).toHaveLength(0);
 });
 
 test('media outside the configured limits is REJECTED with the reason and never processed', async () => {
   const tooLong = await issued();
-  expect((await handle(newFileUploadBody({ fileId: '5285890784000000007', uploadId: tooLong, duration: 601 }))).outcome).toBe('REJECTED');
-  expect((await getUpload(testDb.db, tooLong))!.error).toMatchObject({ code: 'MediaRejected', message: expect.stringContaining('601 s') });
+  expect((await handle(newFileUploadBody({ fileId: '5285890784000000007', uploadId: tooLong, duration: 601 }))).outcome).toBe(
+    'REJECTED',
+  );
+  expect((await getUpload(testDb.db, tooLong))!.error).toMatchObject({
+    code: 'MediaRejected',
+    message: expect.stringContaining('601 s'),
+  });
   const tooSmall = await issued();
-  expect((await handle(newFileUploadBody({ fileId: '5285890784000000008', uploadId: tooSmall, height: 144 }))).outcome).toBe('REJECTED');
+  expect((await handle(newFileUploadBody({ fileId: '5285890784000000008', uploadId: tooSmall, height: 144 }))).outcome).toBe(
+    'REJECTED',
+  );
   expect(vod.calls).toHaveLength(0);
 });
 
@@ -168,15 +190,26 @@ test('FileDeleted marks the upload DELETED; a partial deletion does not', async 
   const uploadId = await issued();
   const fileId = '5285890784000000009';
   await handle(newFileUploadBody({ fileId, uploadId }));
-  expect((await handle(fileDeletedBody([fileId], [{ Type: 'TranscodeFiles', Definition: 100010 }]))).outcome).toBe('no-upload-deleted');
+  expect((await handle(fileDeletedBody([fileId], [{ Type: 'TranscodeFiles', Definition: 100010 }]))).outcome).toBe(
+    'no-upload-deleted',
+  );
   expect((await getUpload(testDb.db, uploadId))!.status).toBe('PROCESSING');
   expect((await handle(fileDeletedBody([fileId]))).outcome).toBe('DELETED:1');
   expect((await getUpload(testDb.db, uploadId))!.status).toBe('DELETED');
 });
 
 test('FileDeleted with DeleteParts [] or naming every part deletes the upload', async () => {
-  const everyPart = ['OriginalFiles', 'TranscodeFiles', 'AdaptiveDynamicStreamingFiles', 'WechatPublishFiles', 'WechatMiniProgramPublishFiles'];
-  for (const [n, parts] of [[13, []], [14, everyPart.map((Type) => ({ Type, Definition: 0 }))]] as const) {
+  const everyPart = [
+    'OriginalFiles',
+    'TranscodeFiles',
+    'AdaptiveDynamicStreamingFiles',
+    'WechatPublishFiles',
+    'WechatMiniProgramPublishFiles',
+  ];
+  for (const [n, parts] of [
+    [13, []],
+    [14, everyPart.map((Type) => ({ Type, Definition: 0 }))],
+  ] as const) {
     const uploadId = await issued();
     const fileId = `52858907840000001${n}`;
     await handle(newFileUploadBody({ fileId, uploadId }));
@@ -226,34 +259,70 @@ test('a SessionId VOD finds too long started nothing: the upload fails, it is no
   vod.failuresLeft = 1;
   vod.failureCode = 'InvalidParameterValue.SessionIdTooLong';
   await handle(newFileUploadBody({ fileId: '5285890784000000115', uploadId }));
-  expect(await getUpload(testDb.db, uploadId)).toMatchObject({ status: 'FAILED', error: { code: 'ProcessingNotStarted', message: expect.stringContaining('SessionIdTooLong') } });
+  expect(await getUpload(testDb.db, uploadId)).toMatchObject({
+    status: 'FAILED',
+    error: { code: 'ProcessingNotStarted', message: expect.stringContaining('SessionIdTooLong') },
+  });
 });
 
 test('an ABORTED task fails the upload with the reason, whether an event or DescribeTaskDetail says so', async () => {
   const uploadId = await issued();
   const fileId = '5285890784000000116';
   await handle(newFileUploadBody({ fileId, uploadId }));
-  expect((await handle(procedureBody({ taskId: 'proc-aborted', fileId, uploadId, status: 'ABORTED', transcode: 'PROCESSING' }))).outcome).toBe('FAILED');
+  expect(
+    (await handle(procedureBody({ taskId: 'proc-aborted', fileId, uploadId, status: 'ABORTED', transcode: 'PROCESSING' })))
+      .outcome,
+  ).toBe('FAILED');
   expect(await getUpload(testDb.db, uploadId)).toMatchObject({
     status: 'FAILED',
-    error: { code: 'ProcessingFailed', message: expect.stringContaining('aborted'), failures: expect.arrayContaining([expect.objectContaining({ errCodeExt: 'TaskAborted' }), expect.objectContaining({ type: 'Transcode', errCodeExt: 'UnfinishedSubtask' })]) },
+    error: {
+      code: 'ProcessingFailed',
+      message: expect.stringContaining('aborted'),
+      failures: expect.arrayContaining([
+        expect.objectContaining({ errCodeExt: 'TaskAborted' }),
+        expect.objectContaining({ type: 'Transcode', errCodeExt: 'UnfinishedSubtask' }),
+      ]),
+    },
   });
 
   // The task detail's own Status says ABORTED while its ProcedureTask says FINISH (the model knows no ABORTED).
   const other = await issued();
   const otherFile = '5285890784000000117';
   await handle(newFileUploadBody({ fileId: otherFile, uploadId: other }));
-  const body = procedureBody({ taskId: 'proc-aborted-2', fileId: otherFile, uploadId: other, status: 'FINISH', transcode: 'PROCESSING' });
-  const event = procedureStateChangedFromTaskDetail({ TaskType: 'Procedure', Status: 'ABORTED', ProcedureTask: body.ProcedureStateChangeEvent } as never)!;
+  const body = procedureBody({
+    taskId: 'proc-aborted-2',
+    fileId: otherFile,
+    uploadId: other,
+    status: 'FINISH',
+    transcode: 'PROCESSING',
+  });
+  const event = procedureStateChangedFromTaskDetail({
+    TaskType: 'Procedure',
+    Status: 'ABORTED',
+    ProcedureTask: body.ProcedureStateChangeEvent,
+  } as never)!;
   expect(event.status).toBe('ABORTED');
   expect((await handleVodEvent(deps(), event, { confirmWithVod: false })).outcome).toBe('FAILED');
-  expect(isFinalTaskStatus('ABORTED') && isFinalTaskStatus('FINISH') && !isFinalTaskStatus('PROCESSING') && !isFinalTaskStatus('WAITING')).toBe(true);
+  expect(
+    isFinalTaskStatus('ABORTED') &&
+      isFinalTaskStatus('FINISH') &&
+      !isFinalTaskStatus('PROCESSING') &&
+      !isFinalTaskStatus('WAITING'),
+  ).toBe(true);
 });
 
 test('processing results arriving first still face the media limits', async () => {
   const uploadId = await issued();
   const body = procedureBody({ taskId: 'proc-long', fileId: '5285890784000000014', uploadId, status: 'FINISH' });
-  Object.assign(body.ProcedureStateChangeEvent, { MetaData: { Duration: 601, Height: 720, Width: 1280, VideoStreamSet: [{ Codec: 'h264', Height: 720, Width: 1280 }], AudioStreamSet: [] } });
+  Object.assign(body.ProcedureStateChangeEvent, {
+    MetaData: {
+      Duration: 601,
+      Height: 720,
+      Width: 1280,
+      VideoStreamSet: [{ Codec: 'h264', Height: 720, Width: 1280 }],
+      AudioStreamSet: [],
+    },
+  });
   expect((await handle(body)).outcome).toBe('REJECTED');
   expect((await getUpload(testDb.db, uploadId))!.error).toMatchObject({ code: 'MediaRejected' });
 });
@@ -262,11 +331,17 @@ test('confirmed with VOD: the media facts come from the API, and a pushed Proced
   const uploadId = await issued();
   const fileId = '5285890784000000015';
   const pushed = newFileUploadBody({ fileId, uploadId, procedureTaskId: 'made-up-task' });
-  vod.media.set(fileId, { BasicInfo: pushed.FileUploadEvent.MediaBasicInfo, MetaData: { ...pushed.FileUploadEvent.MetaData, Duration: 30 } });
+  vod.media.set(fileId, {
+    BasicInfo: pushed.FileUploadEvent.MediaBasicInfo,
+    MetaData: { ...pushed.FileUploadEvent.MetaData, Duration: 30 },
+  });
   const handled = await handleVodEvent(deps(), parseVodEvent(pushed), { confirmWithVod: true });
   expect(handled.outcome).toBe('UPLOADED');
   expect(vod.calls).toHaveLength(1);
-  expect(await getUpload(testDb.db, uploadId)).toMatchObject({ status: 'PROCESSING', media: expect.objectContaining({ duration: 30 }) });
+  expect(await getUpload(testDb.db, uploadId)).toMatchObject({
+    status: 'PROCESSING',
+    media: expect.objectContaining({ duration: 30 }),
+  });
 
   const unknown = newFileUploadBody({ fileId: '5285890784000000016', uploadId: await issued() });
   await expect(handleVodEvent(deps(), parseVodEvent(unknown), { confirmWithVod: true })).rejects.toMatchObject({ status: 403 });
@@ -279,9 +354,15 @@ test('a task VOD does not know, by its documented code or a plain InvalidParamet
     await expect(handleVodEvent(deps(), parseVodEvent(body), { confirmWithVod: true })).rejects.toMatchObject({ status: 403 });
   }
   const coded = (code: string | undefined) => Object.assign(new Error('x'), { code });
-  expect(['InvalidParameterValue.TaskId', 'InvalidParameterValue', 'ResourceNotFound.TaskNotExist'].every((c) => isUnknownTaskError(coded(c)))).toBe(true);
+  expect(
+    ['InvalidParameterValue.TaskId', 'InvalidParameterValue', 'ResourceNotFound.TaskNotExist'].every((c) =>
+      isUnknownTaskError(coded(c)),
+    ),
+  ).toBe(true);
   expect(['InternalError', 'InvalidParameterValue.SessionId', undefined].some((c) => isUnknownTaskError(coded(c)))).toBe(false);
-  expect(['InvalidParameterValue', 'InvalidParameterValue.EventHandle'].every((c) => isStaleEventHandleError(coded(c)))).toBe(true);
+  expect(['InvalidParameterValue', 'InvalidParameterValue.EventHandle'].every((c) => isStaleEventHandleError(coded(c)))).toBe(
+    true,
+  );
   expect(['InternalError', 'AuthFailure.SignatureFailure', undefined].some((c) => isStaleEventHandleError(coded(c)))).toBe(false);
 });
 
@@ -297,7 +378,11 @@ test('a file VOD cannot read as video (a SourceFileError subtask, as the emulato
     const fileId = `52858907840000002${i}`;
     await handle(newFileUploadBody({ fileId, uploadId }));
     const body = procedureBody({ taskId: `proc-source-${i}`, fileId, uploadId, status: 'FINISH', transcode: 'FAIL' });
-    Object.assign((body.ProcedureStateChangeEvent.MediaProcessResultSet[0] as { TranscodeTask: object }).TranscodeTask, { ErrCode: errCode, ErrCodeExt: errCodeExt, Message: 'the source file is not a media file' });
+    Object.assign((body.ProcedureStateChangeEvent.MediaProcessResultSet[0] as { TranscodeTask: object }).TranscodeTask, {
+      ErrCode: errCode,
+      ErrCodeExt: errCodeExt,
+      Message: 'the source file is not a media file',
+    });
     expect((await handle(body)).outcome).toBe(status);
     const upload = await getUpload(testDb.db, uploadId);
     expect(upload!.status).toBe(status);

@@ -69,7 +69,9 @@ describe('text from VOD that PostgreSQL cannot store (U+0000, an unpaired surrog
     const uploadId = await issued();
     const fileId = '5285890784200000002';
     const body = procedureBody({ taskId: 'proc-hostile-1', fileId, uploadId, status: 'FINISH', transcode: 'FAIL' });
-    const [transcode] = body.ProcedureStateChangeEvent.MediaProcessResultSet as Array<{ TranscodeTask: { Message: string; ErrCodeExt: string } }>;
+    const [transcode] = body.ProcedureStateChangeEvent.MediaProcessResultSet as Array<{
+      TranscodeTask: { Message: string; ErrCodeExt: string };
+    }>;
     Object.assign(transcode!.TranscodeTask, { Message: `bad ${hostileName}`, ErrCodeExt: 'InternalError' });
     body.ProcedureStateChangeEvent.FileName = hostileName;
     expect((await post(handler, body)).status).toBe(200);
@@ -79,7 +81,10 @@ describe('text from VOD that PostgreSQL cannot store (U+0000, an unpaired surrog
   }, 30_000);
 
   test('an event type this backend only records, with such a task id, is acknowledged', async () => {
-    expect((await post(handler, { EventType: 'EditMediaComplete', EditMediaCompleteEvent: { TaskId: `t\u0000${hostileName}` } })).status).toBe(200);
+    expect(
+      (await post(handler, { EventType: 'EditMediaComplete', EditMediaCompleteEvent: { TaskId: `t\u0000${hostileName}` } }))
+        .status,
+    ).toBe(200);
   });
 });
 
@@ -100,7 +105,9 @@ async function slowVod(delayMs: number) {
       const timer = setTimeout(() => {
         timers.delete(timer);
         response.setHeader('content-type', 'application/json');
-        response.end(JSON.stringify({ Response: { MediaInfoSet: [], NotExistFileIdSet: params.FileIds ?? [], RequestId: randomUUID() } }));
+        response.end(
+          JSON.stringify({ Response: { MediaInfoSet: [], NotExistFileIdSet: params.FileIds ?? [], RequestId: randomUUID() } }),
+        );
       }, delayMs);
       timers.add(timer);
     });
@@ -123,21 +130,28 @@ async function readyUpload(fileId: string): Promise<string> {
   return uploadId;
 }
 
-const fileIds = (count: number, prefix = '52858907844') => Array.from({ length: count }, (_, i) => `${prefix}${String(i).padStart(8, '0')}`);
+const fileIds = (count: number, prefix = '52858907844') =>
+  Array.from({ length: count }, (_, i) => `${prefix}${String(i).padStart(8, '0')}`);
 
 describe('a FileDeleted event cannot make one callback into thousands of VOD calls', () => {
   test(`an event naming more than ${MAX_FILES_PER_DELETION} files is a 400 naming the field, before VOD is asked anything`, async () => {
     const vod = await slowVod(0);
     try {
       // A body limit large enough for the issue's 40 000 ids: the cap, not the limit, is what refuses them.
-      const confirming = loadFunction('vod-events', envFor({ CALLBACK_VERIFY_WITH_VOD: 'true', VOD_API_ENDPOINT: vod.endpoint, HTTP_MAX_BODY_BYTES: String(4 << 20) }));
+      const confirming = loadFunction(
+        'vod-events',
+        envFor({ CALLBACK_VERIFY_WITH_VOD: 'true', VOD_API_ENDPOINT: vod.endpoint, HTTP_MAX_BODY_BYTES: String(4 << 20) }),
+      );
       const victim = await readyUpload('5285890784500000000');
       for (const count of [MAX_FILES_PER_DELETION + 1, 40_000]) {
         const ids = ['5285890784500000000', ...fileIds(count - 1)];
         for (const body of [fileDeletedBody(ids), fileDeletedBody(ids, [])]) {
           const answer = await post(confirming, body);
           expect(answer.status).toBe(400);
-          expect(answer.body.error).toMatchObject({ code: 'InvalidVodEvent', message: expect.stringContaining('FileDeleteEvent.FileIdSet') });
+          expect(answer.body.error).toMatchObject({
+            code: 'InvalidVodEvent',
+            message: expect.stringContaining('FileDeleteEvent.FileIdSet'),
+          });
           expect(answer.body.error.message).toContain(`at most ${MAX_FILES_PER_DELETION}`);
         }
       }

@@ -27,10 +27,23 @@ async function get(path: string, user?: string) {
 
 test('the owner sees status, media and every produced file; anyone else gets 404', async () => {
   const uploadId = randomUUID();
-  await insertIssuedUpload(testDb.db, { uploadId, userId: 'alice', fileName: 'holiday.mp4', signatureExpiresAt: new Date(Date.now() + 60_000) });
+  await insertIssuedUpload(testDb.db, {
+    uploadId,
+    userId: 'alice',
+    fileName: 'holiday.mp4',
+    signatureExpiresAt: new Date(Date.now() + 60_000),
+  });
   const issued = await get(`/uploads/${uploadId}`, 'alice');
   expect(issued.status).toBe(200);
-  expect(issued.body).toMatchObject({ uploadId, status: 'ISSUED', fileId: null, fileName: 'holiday.mp4', renditions: [], cover: null, error: null });
+  expect(issued.body).toMatchObject({
+    uploadId,
+    status: 'ISSUED',
+    fileId: null,
+    fileName: 'holiday.mp4',
+    renditions: [],
+    cover: null,
+    error: null,
+  });
   expect(issued.body.signatureExpiresAt).toEqual(expect.any(String));
 
   await updateUpload(testDb.db, uploadId, {
@@ -75,16 +88,25 @@ test('with a hotlink key, every media URL is signed for its lifetime plus the vi
   const { verifyPlaybackUrl } = await import('#lib/playback-url-signer');
   const signedHandler = loadFunction(
     'media-status',
-    functionEnv({ ...(testDb.url ? { DATABASE_URL: testDb.url } : { DATA_DIR: testDb.dataDir }), HOTLINK_KEY: 'HotlinkKey2026', HOTLINK_URL_TTL_SECONDS: '600' }),
+    functionEnv({
+      ...(testDb.url ? { DATABASE_URL: testDb.url } : { DATA_DIR: testDb.dataDir }),
+      HOTLINK_KEY: 'HotlinkKey2026',
+      HOTLINK_URL_TTL_SECONDS: '600',
+    }),
   );
   const uploadId = randomUUID();
   await insertIssuedUpload(testDb.db, { uploadId, userId: 'alice', signatureExpiresAt: new Date(Date.now() + 60_000) });
   await updateUpload(testDb.db, uploadId, {
     status: 'READY',
     media: { duration: 120, mediaUrl: 'https://vod.example/dir/o.mp4' },
-    result: { renditions: [{ definition: 100030, url: 'https://vod.example/dir/v.f100030.mp4' }], cover: { url: 'https://vod.example/dir/c.jpg' } },
+    result: {
+      renditions: [{ definition: 100030, url: 'https://vod.example/dir/v.f100030.mp4' }],
+      cover: { url: 'https://vod.example/dir/c.jpg' },
+    },
   });
-  const event = functionUrlEvent('GET', `/uploads/${uploadId}`, undefined, { authorization: `Bearer ${await userToken('alice')}` });
+  const event = functionUrlEvent('GET', `/uploads/${uploadId}`, undefined, {
+    authorization: `Bearer ${await userToken('alice')}`,
+  });
   const result = await signedHandler(event);
   expectAnswerMatchesOpenApi(event, result);
   const body = JSON.parse(result.body);
@@ -104,7 +126,13 @@ describe('playback: a Psign for Tencent players (PLAYBACK_KEY)', () => {
   const dbEnv = () => (testDb.url ? { DATABASE_URL: testDb.url } : { DATA_DIR: testDb.dataDir });
   const playbackHandler = (extra: Record<string, string> = {}) =>
     loadFunction('media-status', functionEnv({ ...dbEnv(), PLAYBACK_KEY: PLAY_KEY, VOD_APP_ID: '1500000001', ...extra }));
-  const call = async (h: HttpMainHandler, path: string, user?: string, query: Record<string, string> = {}, headers: Record<string, string> = {}) => {
+  const call = async (
+    h: HttpMainHandler,
+    path: string,
+    user?: string,
+    query: Record<string, string> = {},
+    headers: Record<string, string> = {},
+  ) => {
     const auth: Record<string, string> = user ? { authorization: `Bearer ${await userToken(user)}` } : {};
     const event = { ...functionUrlEvent('GET', path, undefined, { ...auth, ...headers }), queryString: query };
     const result = await h(event);
@@ -112,7 +140,12 @@ describe('playback: a Psign for Tencent players (PLAYBACK_KEY)', () => {
   };
   async function readyUpload(owner = 'alice') {
     const uploadId = randomUUID();
-    await insertIssuedUpload(testDb.db, { uploadId, userId: owner, fileName: 'private-name.mp4', signatureExpiresAt: new Date(Date.now() + 60_000) });
+    await insertIssuedUpload(testDb.db, {
+      uploadId,
+      userId: owner,
+      fileName: 'private-name.mp4',
+      signatureExpiresAt: new Date(Date.now() + 60_000),
+    });
     await updateUpload(testDb.db, uploadId, {
       status: 'READY',
       fileId: '5285890784200000002',
@@ -120,21 +153,34 @@ describe('playback: a Psign for Tencent players (PLAYBACK_KEY)', () => {
       result: {
         adaptiveStreams: [{ url: 'https://1500000001.vod2.myqcloud.com/d/adp.10.m3u8', definition: 10 }],
         renditions: [{ definition: 100030, url: 'https://1500000001.vod2.myqcloud.com/d/v.mp4' }],
-        sprite: { imageUrls: ['https://1500000001.vod2.myqcloud.com/d/s.jpg'], webVttUrl: 'https://1500000001.vod2.myqcloud.com/d/s.vtt' },
+        sprite: {
+          imageUrls: ['https://1500000001.vod2.myqcloud.com/d/s.jpg'],
+          webVttUrl: 'https://1500000001.vod2.myqcloud.com/d/s.vtt',
+        },
       },
     });
     return uploadId;
   }
-  const verify = async (psign: string) => (await jwtVerify(psign, new TextEncoder().encode(PLAY_KEY), { algorithms: ['HS256'] })).payload;
+  const verify = async (psign: string) =>
+    (await jwtVerify(psign, new TextEncoder().encode(PLAY_KEY), { algorithms: ['HS256'] })).payload;
 
   test('a READY upload carries { appId, fileId, psign, expiresAt }; the play key is never in the answer', async () => {
     const h = playbackHandler({ PLAYBACK_TTL_SECONDS: '900' });
     const uploadId = await readyUpload();
     const { status, body } = await call(h, `/uploads/${uploadId}`, 'alice');
     expect(status).toBe(200);
-    expect(body.playback).toEqual({ appId: 1500000001, fileId: '5285890784200000002', psign: expect.any(String), expiresAt: expect.any(String) });
+    expect(body.playback).toEqual({
+      appId: 1500000001,
+      fileId: '5285890784200000002',
+      psign: expect.any(String),
+      expiresAt: expect.any(String),
+    });
     const claims = await verify(body.playback.psign);
-    expect(claims).toMatchObject({ appId: 1500000001, fileId: '5285890784200000002', contentInfo: { audioVideoType: 'RawAdaptive', rawAdaptiveDefinition: 10, imageSpriteDefinition: 10 } });
+    expect(claims).toMatchObject({
+      appId: 1500000001,
+      fileId: '5285890784200000002',
+      contentInfo: { audioVideoType: 'RawAdaptive', rawAdaptiveDefinition: 10, imageSpriteDefinition: 10 },
+    });
     expect((claims.expireTimeStamp as number) - (claims.currentTimeStamp as number)).toBe(900);
     expect(new Date(body.playback.expiresAt).getTime()).toBe((claims.expireTimeStamp as number) * 1000);
     expect(JSON.stringify(body)).not.toContain(PLAY_KEY);
@@ -157,7 +203,11 @@ describe('playback: a Psign for Tencent players (PLAYBACK_KEY)', () => {
     expect(JSON.stringify(seen.body)).not.toContain('private-name');
     expect((await call(anyUser, `/uploads/${uploadId}`)).status).toBe(401);
     const notReady = randomUUID();
-    await insertIssuedUpload(testDb.db, { uploadId: notReady, userId: 'alice', signatureExpiresAt: new Date(Date.now() + 60_000) });
+    await insertIssuedUpload(testDb.db, {
+      uploadId: notReady,
+      userId: 'alice',
+      signatureExpiresAt: new Date(Date.now() + 60_000),
+    });
     expect((await call(anyUser, `/uploads/${notReady}`, 'bob')).status).toBe(404);
 
     const pub = playbackHandler({ PLAYBACK_AUDIENCE: 'public' });
@@ -184,7 +234,13 @@ describe('playback: a Psign for Tencent players (PLAYBACK_KEY)', () => {
     for (const url of [preview.body.renditions[0].url, preview.body.adaptiveStreams[0].url, preview.body.sprite.webVttUrl]) {
       expect(new URL(url).searchParams.get('exper')).toBe('45');
     }
-    expect((await verify(preview.body.playback.psign)).urlAccessInfo).toMatchObject({ exper: 45, rlimit: 2, domain: '1500000001.vod2.myqcloud.com', scheme: 'HTTPS', us: expect.any(String) });
+    expect((await verify(preview.body.playback.psign)).urlAccessInfo).toMatchObject({
+      exper: 45,
+      rlimit: 2,
+      domain: '1500000001.vod2.myqcloud.com',
+      scheme: 'HTTPS',
+      us: expect.any(String),
+    });
 
     const bad = await call(h, `/uploads/${uploadId}`, 'alice', { preview: 'yes please' });
     expect(bad.status).toBe(400);

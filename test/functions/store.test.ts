@@ -41,7 +41,11 @@ describe(`store on ${usingPostgres ? 'PostgreSQL' : 'PGlite'}`, () => {
   test('a failed transaction leaves nothing behind', async () => {
     await expect(
       db.transaction(async (tx) => {
-        await insertIssuedUpload(tx, { uploadId: '00000000-0000-4000-8000-000000000001', userId: 'a', signatureExpiresAt: new Date() });
+        await insertIssuedUpload(tx, {
+          uploadId: '00000000-0000-4000-8000-000000000001',
+          userId: 'a',
+          signatureExpiresAt: new Date(),
+        });
         throw new Error('boom');
       }),
     ).rejects.toThrow('boom');
@@ -67,7 +71,11 @@ describe(`store on ${usingPostgres ? 'PostgreSQL' : 'PGlite'}`, () => {
   });
 
   test('the status column refuses anything outside the lifecycle', async () => {
-    await insertIssuedUpload(db, { uploadId: '00000000-0000-4000-8000-000000000003', userId: 'a', signatureExpiresAt: new Date() });
+    await insertIssuedUpload(db, {
+      uploadId: '00000000-0000-4000-8000-000000000003',
+      userId: 'a',
+      signatureExpiresAt: new Date(),
+    });
     await expect(db.query(`UPDATE uploads SET status = 'DONE'`)).rejects.toThrow();
   });
 
@@ -94,7 +102,11 @@ describe(`store on ${usingPostgres ? 'PostgreSQL' : 'PGlite'}`, () => {
           const now = windows[i % 2]!;
           await consumeRateLimit(tx, 'signature:dave', 1000, 60, now);
           const uploadId = `00000000-0000-4000-8000-${String(100 + i).padStart(12, '0')}`;
-          return insertIssuedUploadWithinCap(tx, { uploadId, userId: 'dave', signatureExpiresAt: new Date(Date.now() + 3600_000) }, { ...cap, now: new Date() });
+          return insertIssuedUploadWithinCap(
+            tx,
+            { uploadId, userId: 'dave', signatureExpiresAt: new Date(Date.now() + 3600_000) },
+            { ...cap, now: new Date() },
+          );
         }),
       ),
     );
@@ -105,13 +117,30 @@ describe(`store on ${usingPostgres ? 'PostgreSQL' : 'PGlite'}`, () => {
 
 describe('upload lifecycle', () => {
   test('only forward transitions are allowed', () => {
-    const allowed = UPLOAD_STATUSES.flatMap((from) => UPLOAD_STATUSES.filter((to) => canTransition(from, to)).map((to) => `${from}>${to}`));
+    const allowed = UPLOAD_STATUSES.flatMap((from) =>
+      UPLOAD_STATUSES.filter((to) => canTransition(from, to)).map((to) => `${from}>${to}`),
+    );
     expect(allowed.sort()).toEqual(
       [
-        'ISSUED>UPLOADED', 'ISSUED>PROCESSING', 'ISSUED>READY', 'ISSUED>FAILED', 'ISSUED>REJECTED', 'ISSUED>EXPIRED', 'ISSUED>DELETED',
-        'UPLOADED>PROCESSING', 'UPLOADED>READY', 'UPLOADED>FAILED', 'UPLOADED>REJECTED', 'UPLOADED>DELETED',
-        'PROCESSING>READY', 'PROCESSING>FAILED', 'PROCESSING>DELETED',
-        'READY>DELETED', 'FAILED>DELETED', 'REJECTED>DELETED', 'EXPIRED>DELETED',
+        'ISSUED>UPLOADED',
+        'ISSUED>PROCESSING',
+        'ISSUED>READY',
+        'ISSUED>FAILED',
+        'ISSUED>REJECTED',
+        'ISSUED>EXPIRED',
+        'ISSUED>DELETED',
+        'UPLOADED>PROCESSING',
+        'UPLOADED>READY',
+        'UPLOADED>FAILED',
+        'UPLOADED>REJECTED',
+        'UPLOADED>DELETED',
+        'PROCESSING>READY',
+        'PROCESSING>FAILED',
+        'PROCESSING>DELETED',
+        'READY>DELETED',
+        'FAILED>DELETED',
+        'REJECTED>DELETED',
+        'EXPIRED>DELETED',
       ].sort(),
     );
     expect(canTransition(UploadStatus.READY, UploadStatus.PROCESSING)).toBe(false);

@@ -41,18 +41,28 @@ const step = fc.record({
 
 let run = 0;
 
-test('any order and repetition of two files\' events: the first-claimed file and its outputs only', async () => {
+test("any order and repetition of two files' events: the first-claimed file and its outputs only", async () => {
   await fc.assert(
     fc.asyncProperty(fc.array(step, { minLength: 1, maxLength: 10 }), async (steps) => {
       run++;
       const uploadId = randomUUID();
-      await insertIssuedUpload(testDb.db, { uploadId, userId: 'alice', procedure: 'LongVideoPreset', signatureExpiresAt: new Date(Date.now() + 3600_000) });
+      await insertIssuedUpload(testDb.db, {
+        uploadId,
+        userId: 'alice',
+        procedure: 'LongVideoPreset',
+        signatureExpiresAt: new Date(Date.now() + 3600_000),
+      });
       const fileId = { A: `52858907846${String(run).padStart(4, '0')}0001`, B: `52858907846${String(run).padStart(4, '0')}0002` };
       const taskId = { A: `1500000001-Procedure-a${run}t0`, B: `1500000001-Procedure-b${run}t0` };
       const body = (s: Step) =>
         s.kind === 'upload'
           ? newFileUploadBody({ fileId: fileId[s.file], uploadId, procedureTaskId: taskId[s.file] })
-          : procedureBody({ taskId: taskId[s.file], fileId: fileId[s.file], uploadId: s.withContext ? uploadId : undefined, status: s.kind === 'finish' ? 'FINISH' : 'PROCESSING' });
+          : procedureBody({
+              taskId: taskId[s.file],
+              fileId: fileId[s.file],
+              uploadId: s.withContext ? uploadId : undefined,
+              status: s.kind === 'finish' ? 'FINISH' : 'PROCESSING',
+            });
 
       // The first event that can reach the upload claims it for its file: a NewFileUpload (its
       // SourceContext names the upload), or a procedure event whose SessionContext does.
@@ -92,7 +102,10 @@ test('any order and repetition of two files\' events: the first-claimed file and
       }
 
       // Every orphan record is about the other file, and the other file is recorded once it was seen.
-      const { rows } = await testDb.db.query<{ file_id: string }>(`SELECT file_id FROM vod_events WHERE outcome = 'extra-file' AND upload_id = $1`, [uploadId]);
+      const { rows } = await testDb.db.query<{ file_id: string }>(
+        `SELECT file_id FROM vod_events WHERE outcome = 'extra-file' AND upload_id = $1`,
+        [uploadId],
+      );
       for (const row of rows) expect(row.file_id).toBe(fileId[other]);
       if (steps.some((s) => s.file === other && s.kind === 'upload')) expect(rows.length).toBeGreaterThan(0);
     }),
@@ -100,9 +113,14 @@ test('any order and repetition of two files\' events: the first-claimed file and
   );
 }, 120_000);
 
-test('the issue\'s order: B\'s FINISH after A claimed the upload leaves A with A\'s renditions', async () => {
+test("the issue's order: B's FINISH after A claimed the upload leaves A with A's renditions", async () => {
   const uploadId = randomUUID();
-  await insertIssuedUpload(testDb.db, { uploadId, userId: 'alice', procedure: 'LongVideoPreset', signatureExpiresAt: new Date(Date.now() + 3600_000) });
+  await insertIssuedUpload(testDb.db, {
+    uploadId,
+    userId: 'alice',
+    procedure: 'LongVideoPreset',
+    signatureExpiresAt: new Date(Date.now() + 3600_000),
+  });
   const [a, b] = ['5285890784700000001', '5285890784700000002'];
   await handle(newFileUploadBody({ fileId: a, uploadId, procedureTaskId: 'proc-a' }));
   await handle(newFileUploadBody({ fileId: b, uploadId, procedureTaskId: 'proc-b' }));

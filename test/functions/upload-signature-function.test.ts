@@ -66,7 +66,14 @@ describe(`upload-signature on ${usingPostgres ? 'PostgreSQL' : 'PGlite'}`, () =>
     const { status, body } = await call('alice', {}, fn);
     expect(status).toBe(200);
     const params = verify(body.signature, TEST_SECRET_KEY);
-    expect(params).toMatchObject({ procedure: 'VideoPipeline', classId: 7, storageRegion: 'ap-chongqing', taskPriority: 5, taskNotifyMode: 'Change', oneTimeValid: 1 });
+    expect(params).toMatchObject({
+      procedure: 'VideoPipeline',
+      classId: 7,
+      storageRegion: 'ap-chongqing',
+      taskPriority: 5,
+      taskNotifyMode: 'Change',
+      oneTimeValid: 1,
+    });
     expect(params.expireTime - params.currentTimeStamp).toBe(600);
     expect(decodeUploadContext(params.sessionContext)?.uploadId).toBe(body.uploadId);
     // A client cannot smuggle its own choices in.
@@ -151,7 +158,9 @@ describe(`upload-signature on ${usingPostgres ? 'PostgreSQL' : 'PGlite'}`, () =>
     const results = await Promise.all(
       Array.from({ length: 200 }, async (_, i) => {
         const user = users[i % 20]!;
-        const reply = await fn(functionUrlEvent('POST', '/upload-signature', {}, { authorization: `Bearer ${tokens.get(user)}` }));
+        const reply = await fn(
+          functionUrlEvent('POST', '/upload-signature', {}, { authorization: `Bearer ${tokens.get(user)}` }),
+        );
         expectAnswerMatchesOpenApi({ httpMethod: 'POST', path: '/upload-signature' }, reply);
         return { user, status: reply.statusCode, body: JSON.parse(reply.body) };
       }),
@@ -168,7 +177,10 @@ describe(`upload-signature on ${usingPostgres ? 'PostgreSQL' : 'PGlite'}`, () =>
   test('re-signing has an age limit: past UPLOAD_MAX_AGE_SECONDS it is 409 UploadTooOld, and no signature outlives it', async () => {
     const first = await call('alice', {});
     const age = async (seconds: number) =>
-      testDb.db.query(`UPDATE uploads SET created_at = now() - make_interval(secs => $2) WHERE upload_id = $1`, [first.body.uploadId, seconds]);
+      testDb.db.query(`UPDATE uploads SET created_at = now() - make_interval(secs => $2) WHERE upload_id = $1`, [
+        first.body.uploadId,
+        seconds,
+      ]);
     // Ten minutes before the limit (one day): a signature for those ten minutes, not the usual hour.
     await age(86_400 - 600);
     const near = await call('alice', { uploadId: first.body.uploadId });
@@ -217,7 +229,9 @@ describe(`upload-signature on ${usingPostgres ? 'PostgreSQL' : 'PGlite'}`, () =>
       }),
     );
     expect(results.filter((r) => r.status === 200)).toHaveLength(7);
-    expect(results.filter((r) => r.status !== 200).map((r) => `${r.status} ${r.body.error.code}`)).toEqual(Array(193).fill('429 TooManyPendingUploads'));
+    expect(results.filter((r) => r.status !== 200).map((r) => `${r.status} ${r.body.error.code}`)).toEqual(
+      Array(193).fill('429 TooManyPendingUploads'),
+    );
     expect((await testDb.db.query(`SELECT 1 FROM uploads WHERE user_id = 'greedy'`)).rows).toHaveLength(7);
   });
 });

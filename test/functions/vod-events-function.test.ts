@@ -104,7 +104,9 @@ test('no log line carries the callback token or the sign key', () => {
 
 test('an unreachable database is a 503 (VOD or the pump delivers the event again), not a 200 or a crash', async () => {
   const fn = loadFunction('vod-events', { ...envFor(), DATABASE_URL: 'postgres://nobody@127.0.0.1:9/none', DATA_DIR: undefined });
-  const result = await post(fn, '/vod-events', newFileUploadBody({ fileId: '5285890784100000003', uploadId: randomUUID() }), { token: TOKEN });
+  const result = await post(fn, '/vod-events', newFileUploadBody({ fileId: '5285890784100000003', uploadId: randomUUID() }), {
+    token: TOKEN,
+  });
   expect(result.status).toBe(503);
   expect(result.body.error.code).toBe('ServiceUnavailable');
 });
@@ -115,14 +117,19 @@ test('a missing CALLBACK_TOKENS stops the function at start-up, naming the varia
 });
 
 /** A callback as VOD may send it: raw body text, any headers (names in any case), any query. */
-async function deliver(fn: HttpMainHandler, options: { body: string; headers?: Record<string, string>; query?: Record<string, string>; base64?: boolean; path?: string }) {
+async function deliver(
+  fn: HttpMainHandler,
+  options: { body: string; headers?: Record<string, string>; query?: Record<string, string>; base64?: boolean; path?: string },
+) {
   const event = {
     httpMethod: 'POST',
     path: options.path ?? '/vod-events',
     headers: { 'x-scf-remote-addr': '127.0.0.1', ...options.headers },
     body: options.base64 ? Buffer.from(options.body).toString('base64') : options.body,
     queryString: options.query ?? { token: TOKEN },
-    ...(options.base64 ? { isBase64Encoded: true, requestContext: { requestId: 'apigw-1', path: '/vod-events', httpMethod: 'POST' } } : {}),
+    ...(options.base64
+      ? { isBase64Encoded: true, requestContext: { requestId: 'apigw-1', path: '/vod-events', httpMethod: 'POST' } }
+      : {}),
   };
   const result = await fn(event);
   expectAnswerMatchesOpenApi(event, result);
@@ -134,7 +141,15 @@ const freshT = () => Math.floor(Date.now() / 1000) + 600;
 describe('Sign and T are accepted wherever VOD puts them (vod-protocol/events.md §4.5)', () => {
   const json = { 'content-type': 'application/json' };
 
-  test.each<[string, (t: number, sign: string) => { body?: Record<string, unknown>; headers?: Record<string, string>; query?: Record<string, string> }]>([
+  test.each<
+    [
+      string,
+      (
+        t: number,
+        sign: string,
+      ) => { body?: Record<string, unknown>; headers?: Record<string, string>; query?: Record<string, string> },
+    ]
+  >([
     ['body Sign/T', (t, sign) => ({ body: { Sign: sign, T: t } })],
     ['body sign/t', (t, sign) => ({ body: { sign, t } })],
     ['body SIGN/t as a string', (t, sign) => ({ body: { SIGN: sign, t: String(t) } })],
@@ -144,18 +159,32 @@ describe('Sign and T are accepted wherever VOD puts them (vod-protocol/events.md
     ['header X-Vod-Sign/X-Vod-T', (t, sign) => ({ headers: { 'X-Vod-Sign': sign, 'X-Vod-T': String(t) } })],
     ['header x-sign/x-t', (t, sign) => ({ headers: { 'x-sign': sign, 'x-t': String(t) } })],
     ['header X-SIGN/X-T', (t, sign) => ({ headers: { 'X-SIGN': sign, 'X-T': String(t) } })],
-  ])('%s', async (_, place) => {
-    const uploadId = await issued();
-    const t = freshT();
-    const where = place(t, callbackSign(SIGN_KEY, t));
-    const body = JSON.stringify({ ...newFileUploadBody({ fileId: '5285890784100000010', uploadId }), ...where.body });
-    const forged = place(t, callbackSign('OtherKey', t));
-    const forgedBody = JSON.stringify({ ...newFileUploadBody({ fileId: '5285890784100000010', uploadId }), ...forged.body });
-    expect((await deliver(signed, { body: forgedBody, headers: { ...json, ...forged.headers }, query: { token: TOKEN, ...forged.query } })).status).toBe(403);
-    expect((await getUpload(testDb.db, uploadId))!.status).toBe('ISSUED');
-    expect((await deliver(signed, { body, headers: { ...json, ...where.headers }, query: { token: TOKEN, ...where.query } })).status).toBe(200);
-    expect((await getUpload(testDb.db, uploadId))!.status).toBe('UPLOADED');
-  }, 30_000);
+  ])(
+    '%s',
+    async (_, place) => {
+      const uploadId = await issued();
+      const t = freshT();
+      const where = place(t, callbackSign(SIGN_KEY, t));
+      const body = JSON.stringify({ ...newFileUploadBody({ fileId: '5285890784100000010', uploadId }), ...where.body });
+      const forged = place(t, callbackSign('OtherKey', t));
+      const forgedBody = JSON.stringify({ ...newFileUploadBody({ fileId: '5285890784100000010', uploadId }), ...forged.body });
+      expect(
+        (
+          await deliver(signed, {
+            body: forgedBody,
+            headers: { ...json, ...forged.headers },
+            query: { token: TOKEN, ...forged.query },
+          })
+        ).status,
+      ).toBe(403);
+      expect((await getUpload(testDb.db, uploadId))!.status).toBe('ISSUED');
+      expect(
+        (await deliver(signed, { body, headers: { ...json, ...where.headers }, query: { token: TOKEN, ...where.query } })).status,
+      ).toBe(200);
+      expect((await getUpload(testDb.db, uploadId))!.status).toBe('UPLOADED');
+    },
+    30_000,
+  );
 
   test('the first place carrying both is used: a forged body pair is not rescued by a genuine header pair', async () => {
     const uploadId = await issued();
@@ -172,11 +201,21 @@ describe('Sign and T are accepted wherever VOD puts them (vod-protocol/events.md
 
   test('no place with a valid pair is still a 403; no token still a 401', async () => {
     const t = freshT();
-    const body = JSON.stringify({ ...newFileUploadBody({ fileId: '5285890784100000012', uploadId: randomUUID() }), Sign: callbackSign(SIGN_KEY, t) });
-    const refused = await deliver(signed, { body, headers: { ...json, 'x-vod-t': String(t) }, query: { token: TOKEN, t: String(t) } });
+    const body = JSON.stringify({
+      ...newFileUploadBody({ fileId: '5285890784100000012', uploadId: randomUUID() }),
+      Sign: callbackSign(SIGN_KEY, t),
+    });
+    const refused = await deliver(signed, {
+      body,
+      headers: { ...json, 'x-vod-t': String(t) },
+      query: { token: TOKEN, t: String(t) },
+    });
     expect(refused.status).toBe(403);
     expect(refused.body.error.message).toMatch(/missing/);
-    expect((await deliver(signed, { body: '{}', headers: { ...json, sign: callbackSign(SIGN_KEY, t), t: String(t) }, query: {} })).status).toBe(401);
+    expect(
+      (await deliver(signed, { body: '{}', headers: { ...json, sign: callbackSign(SIGN_KEY, t), t: String(t) }, query: {} }))
+        .status,
+    ).toBe(401);
   });
 });
 
@@ -188,12 +227,16 @@ describe('the body is JSON whatever its Content-Type', () => {
     ['application/x-www-form-urlencoded', { 'content-type': 'application/x-www-form-urlencoded' }],
     ['application/x-www-form-urlencoded; charset=UTF-8', { 'content-type': 'application/x-www-form-urlencoded; charset=UTF-8' }],
     ['application/json; charset=utf-8', { 'content-type': 'application/json; charset=utf-8' }],
-  ])('%s', async (_, headers) => {
-    const uploadId = await issued();
-    const body = JSON.stringify(newFileUploadBody({ fileId: '5285890784100000020', uploadId }));
-    expect(await deliver(handler, { body, headers })).toEqual({ status: 200, body: {} });
-    expect((await getUpload(testDb.db, uploadId))!.status).toBe('UPLOADED');
-  }, 30_000);
+  ])(
+    '%s',
+    async (_, headers) => {
+      const uploadId = await issued();
+      const body = JSON.stringify(newFileUploadBody({ fileId: '5285890784100000020', uploadId }));
+      expect(await deliver(handler, { body, headers })).toEqual({ status: 200, body: {} });
+      expect((await getUpload(testDb.db, uploadId))!.status).toBe('UPLOADED');
+    },
+    30_000,
+  );
 
   test('a base64-encoded body from SCF, with a text Content-Type', async () => {
     const uploadId = await issued();
@@ -217,9 +260,7 @@ describe('the body is JSON whatever its Content-Type', () => {
 
 describe('CALLBACK_DIAGNOSTICS logs each callback by shape, never a value', () => {
   const diagnosticLines = () =>
-    lines
-      .map((line) => JSON.parse(line) as Record<string, unknown>)
-      .filter((line) => line.msg === 'callback shape');
+    lines.map((line) => JSON.parse(line) as Record<string, unknown>).filter((line) => line.msg === 'callback shape');
 
   test('off by default: no shape lines', async () => {
     lines.length = 0;
@@ -236,10 +277,18 @@ describe('CALLBACK_DIAGNOSTICS logs each callback by shape, never a value', () =
     const event = newFileUploadBody({ fileId: '5285890784100000030', uploadId });
     const body = JSON.stringify(event);
 
-    expect((await deliver(diagnosing, { body, headers: { 'Content-Type': 'text/plain', 'X-Vod-Sign': sign, 'X-Vod-T': String(t) } })).status).toBe(200);
+    expect(
+      (await deliver(diagnosing, { body, headers: { 'Content-Type': 'text/plain', 'X-Vod-Sign': sign, 'X-Vod-T': String(t) } }))
+        .status,
+    ).toBe(200);
     expect((await deliver(diagnosing, { body: JSON.stringify({ ...event, Sign: sign }), headers: {} })).status).toBe(403);
-    expect((await deliver(diagnosing, { body: JSON.stringify({ ...event, sign: callbackSign('OtherKey', t), t }), headers: {} })).status).toBe(403);
-    expect((await deliver(diagnosing, { body: 'not json', headers: {}, query: { token: TOKEN, Sign: sign, T: String(t) } })).status).toBe(400);
+    expect(
+      (await deliver(diagnosing, { body: JSON.stringify({ ...event, sign: callbackSign('OtherKey', t), t }), headers: {} }))
+        .status,
+    ).toBe(403);
+    expect(
+      (await deliver(diagnosing, { body: 'not json', headers: {}, query: { token: TOKEN, Sign: sign, T: String(t) } })).status,
+    ).toBe(400);
     expect((await deliver(diagnosing, { body, headers: {}, query: {} })).status).toBe(401);
     expect((await deliver(diagnosing, { body, headers: {}, query: {}, path: `/vod-events/${OLD_TOKEN}x` })).status).toBe(403);
 
@@ -265,9 +314,28 @@ describe('CALLBACK_DIAGNOSTICS logs each callback by shape, never a value', () =
       status: 403,
       reason: 'The callback signature is missing',
     });
-    expect(shapes[2]).toMatchObject({ signAndTAt: 'body sign+t', verdict: 'refused', status: 403, reason: 'The callback signature is not valid (mismatch)' });
-    expect(shapes[3]).toMatchObject({ queryNames: ['token', 'Sign', 'T'], bodyKeys: '(not read)', signAndTAt: 'query Sign+T', verdict: 'refused', status: 400, reason: 'The request body is not valid JSON' });
-    expect(shapes[4]).toMatchObject({ urlAuthAt: 'none', bodyKeys: '(not read)', signAndTAt: 'not found (body not read)', eventType: '(none)', status: 401, reason: 'The callback URL carries no token' });
+    expect(shapes[2]).toMatchObject({
+      signAndTAt: 'body sign+t',
+      verdict: 'refused',
+      status: 403,
+      reason: 'The callback signature is not valid (mismatch)',
+    });
+    expect(shapes[3]).toMatchObject({
+      queryNames: ['token', 'Sign', 'T'],
+      bodyKeys: '(not read)',
+      signAndTAt: 'query Sign+T',
+      verdict: 'refused',
+      status: 400,
+      reason: 'The request body is not valid JSON',
+    });
+    expect(shapes[4]).toMatchObject({
+      urlAuthAt: 'none',
+      bodyKeys: '(not read)',
+      signAndTAt: 'not found (body not read)',
+      eventType: '(none)',
+      status: 401,
+      reason: 'The callback URL carries no token',
+    });
     expect(shapes[5]).toMatchObject({ urlAuthAt: 'path', status: 403, reason: 'The callback token is not valid' });
 
     // No token, key or Sign anywhere in the log; names only in the shape lines (the event handler's own
@@ -275,16 +343,24 @@ describe('CALLBACK_DIAGNOSTICS logs each callback by shape, never a value', () =
     const all = lines.join('\n');
     for (const secret of [TOKEN, OLD_TOKEN, SIGN_KEY, sign]) expect(all).not.toContain(secret);
     const shapeText = JSON.stringify(shapes);
-    for (const value of [String(t), uploadId, '5285890784100000030', 'holiday', 'not json', 'alice', 'myqcloud']) expect(shapeText).not.toContain(value);
+    for (const value of [String(t), uploadId, '5285890784100000030', 'holiday', 'not json', 'alice', 'myqcloud'])
+      expect(shapeText).not.toContain(value);
   }, 30_000);
 
   test('a refused event says which field, not what it held', async () => {
     const diagnosing = loadFunction('vod-events', envFor({ CALLBACK_DIAGNOSTICS: 'true' }));
     lines.length = 0;
-    const answer = await deliver(diagnosing, { body: JSON.stringify({ EventType: 'NewFileUpload', FileUploadEvent: 'secretvalue' }) });
+    const answer = await deliver(diagnosing, {
+      body: JSON.stringify({ EventType: 'NewFileUpload', FileUploadEvent: 'secretvalue' }),
+    });
     expect(answer.status).toBe(400);
     const [shape] = diagnosticLines();
-    expect(shape).toMatchObject({ verdict: 'refused', status: 400, eventType: 'NewFileUpload', reason: 'InvalidVodEvent (FileUploadEvent)' });
+    expect(shape).toMatchObject({
+      verdict: 'refused',
+      status: 400,
+      eventType: 'NewFileUpload',
+      reason: 'InvalidVodEvent (FileUploadEvent)',
+    });
     expect(lines.join('\n')).not.toContain('secretvalue');
   });
 });

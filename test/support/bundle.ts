@@ -16,10 +16,16 @@ export async function invokeBundle(
   try {
     const file = path.join(dir, 'events.json');
     writeFileSync(file, JSON.stringify(events));
-    const cleanEnv = Object.fromEntries(Object.entries({ PATH: process.env.PATH, ...env }).filter(([, v]) => v !== undefined)) as Record<string, string>;
+    const cleanEnv = Object.fromEntries(
+      Object.entries({ PATH: process.env.PATH, ...env }).filter(([, v]) => v !== undefined),
+    ) as Record<string, string>;
     const { stdout, stderr } = await new Promise<{ stdout: string; stderr: string }>((resolve, reject) => {
-      execFile(process.execPath, [path.join(__dirname, 'bundle-runner.js'), distBundle(name), file], { env: cleanEnv, maxBuffer: 64 * 1024 * 1024 }, (error, out, err) =>
-        error ? reject(Object.assign(error, { stderr: err, stdout: out })) : resolve({ stdout: out, stderr: err }),
+      execFile(
+        process.execPath,
+        [path.join(__dirname, 'bundle-runner.js'), distBundle(name), file],
+        { env: cleanEnv, maxBuffer: 64 * 1024 * 1024 },
+        (error, out, err) =>
+          error ? reject(Object.assign(error, { stderr: err, stdout: out })) : resolve({ stdout: out, stderr: err }),
       );
     });
     const marker = stdout.lastIndexOf('@@RESULTS@@');

@@ -1,7 +1,13 @@
 /** VOD v3 event bodies (PUSH form) as VOD would send them for this backend's uploads. */
 import { encodeUploadContext } from '#lib/upload-context';
 
-export function newFileUploadBody(options: { fileId: string; uploadId: string; procedureTaskId?: string; duration?: number; height?: number }) {
+export function newFileUploadBody(options: {
+  fileId: string;
+  uploadId: string;
+  procedureTaskId?: string;
+  duration?: number;
+  height?: number;
+}) {
   return {
     EventType: 'NewFileUpload',
     FileUploadEvent: {

@@ -23,7 +23,12 @@ export function loadFunction(name: string, env: Record<string, string | undefine
   }
 }
 
-export function functionUrlEvent(method: string, path: string, body?: unknown, headers: Record<string, string> = {}): ScfHttpEvent {
+export function functionUrlEvent(
+  method: string,
+  path: string,
+  body?: unknown,
+  headers: Record<string, string> = {},
+): ScfHttpEvent {
   return {
     httpMethod: method,
     path,

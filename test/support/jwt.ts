@@ -7,7 +7,14 @@ import { TEST_JWT_SECRET } from './env';
  */
 export async function userToken(
   sub: unknown,
-  options: { issuer?: string; audience?: string; expiresIn?: string | number; notBefore?: string | number; secret?: string; typ?: string } = {},
+  options: {
+    issuer?: string;
+    audience?: string;
+    expiresIn?: string | number;
+    notBefore?: string | number;
+    secret?: string;
+    typ?: string;
+  } = {},
 ): Promise<string> {
   let jwt = new SignJWT({ sub } as JWTPayload)
     .setProtectedHeader(options.typ === undefined ? { alg: 'HS256' } : { alg: 'HS256', typ: options.typ })

@@ -40,27 +40,39 @@ function validator(key: string, schema: Json): ValidateFunction {
 export function expectMatchesOpenApi(method: string, route: string, status: number, body: unknown): void {
   let operation = document.paths[route]?.[method.toLowerCase()];
   // A method the path does not serve: each operation's 405 describes that answer.
-  if (!operation && status === 405) operation = (Object.values(document.paths[route] ?? {}) as Json[]).find((op) => op.responses?.['405']);
+  if (!operation && status === 405)
+    operation = (Object.values(document.paths[route] ?? {}) as Json[]).find((op) => op.responses?.['405']);
   if (!operation) throw new Error(`OpenAPI: no operation ${method} ${route}`);
   const response = operation.responses[String(status)];
   if (!response) throw new Error(`OpenAPI: ${method} ${route} does not list status ${status} (answered ${JSON.stringify(body)})`);
   const schema = response.content?.['application/json']?.schema;
   if (schema === undefined) {
-    if (body !== undefined) throw new Error(`OpenAPI: ${method} ${route} ${status} has no body, answered ${JSON.stringify(body)}`);
+    if (body !== undefined)
+      throw new Error(`OpenAPI: ${method} ${route} ${status} has no body, answered ${JSON.stringify(body)}`);
     return;
   }
   if (body === undefined) throw new Error(`OpenAPI: ${method} ${route} ${status} has a JSON body, answered none`);
   const validate = validator(`${method} ${route} ${status}`, schema);
   if (!validate(body)) {
-    throw new Error(`OpenAPI: ${method} ${route} ${status} does not match: ${ajv.errorsText(validate.errors)}; body ${JSON.stringify(body).slice(0, 2000)}`);
+    throw new Error(
+      `OpenAPI: ${method} ${route} ${status} does not match: ${ajv.errorsText(validate.errors)}; body ${JSON.stringify(body).slice(0, 2000)}`,
+    );
   }
 }
 
 /** For a function called in-process: its SCF event (method, path) and result (status, body text). */
-export function expectAnswerMatchesOpenApi(event: { httpMethod?: string; path?: string }, result: { statusCode: number; body: string }): void {
+export function expectAnswerMatchesOpenApi(
+  event: { httpMethod?: string; path?: string },
+  result: { statusCode: number; body: string },
+): void {
   const route = routeOf(event.path ?? '/');
   if (route === undefined) throw new Error(`OpenAPI: no path matches ${event.path}`);
-  expectMatchesOpenApi(event.httpMethod ?? 'GET', route, result.statusCode, result.body === '' ? undefined : JSON.parse(result.body));
+  expectMatchesOpenApi(
+    event.httpMethod ?? 'GET',
+    route,
+    result.statusCode,
+    result.body === '' ? undefined : JSON.parse(result.body),
+  );
 }
 
 /**

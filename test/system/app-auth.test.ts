@@ -29,7 +29,13 @@ let vodApi: string;
 let cosDomain: string;
 
 const appToken = (uid: string, key: KeyLike | Uint8Array = privateKey, alg = 'RS256') =>
-  new SignJWT({ uid }).setProtectedHeader({ alg, kid: 'app-key-1', typ: 'JWT' }).setIssuer(ISSUER).setAudience(AUDIENCE).setIssuedAt().setExpirationTime('10m').sign(key);
+  new SignJWT({ uid })
+    .setProtectedHeader({ alg, kid: 'app-key-1', typ: 'JWT' })
+    .setIssuer(ISSUER)
+    .setAudience(AUDIENCE)
+    .setIssuedAt()
+    .setExpirationTime('10m')
+    .sign(key);
 
 beforeAll(async () => {
   makeTestClip(clip, { width: 320, height: 180, seconds: 2 });
@@ -64,7 +70,9 @@ afterAll(async () => {
 
 test('npm start says whose sign-in it uses, and prints no demo token', () => {
   const output = stack.output();
-  expect(output).toContain(`sign-in: your app's, from the shell (AUTH_JWKS_URL ${jwksUrl}; issuer ${ISSUER}, audience ${AUDIENCE}, user id claim uid)`);
+  expect(output).toContain(
+    `sign-in: your app's, from the shell (AUTH_JWKS_URL ${jwksUrl}; issuer ${ISSUER}, audience ${AUDIENCE}, user id claim uid)`,
+  );
   expect(output).toMatch(/demo sign-in \(\/local\/session\) is off/);
   expect(output).not.toMatch(/bearer token \(24 h\)/);
 });
@@ -81,20 +89,34 @@ test("the upload client uploads to READY with an RS256 token from the app's JWKS
   }).upload(clip, { waitForReady: { timeoutMs: 60_000, intervalMs: 250 } });
   expect(result.status).toBe('READY');
   // The upload is the token's user's: another user of the app does not see it.
-  const other = await fetch(`${apiUrl}/uploads/${result.uploadId}`, { headers: { authorization: `Bearer ${await appToken('someone-else')}` } });
+  const other = await fetch(`${apiUrl}/uploads/${result.uploadId}`, {
+    headers: { authorization: `Bearer ${await appToken('someone-else')}` },
+  });
   expect(other.status).toBe(404);
 }, 120_000);
 
 test('a token signed with another key, or for another audience, is refused', async () => {
   const stranger = (await generateKeyPair('RS256')).privateKey;
-  for (const token of [await appToken('app-user-7', stranger), await new SignJWT({ uid: 'x' }).setProtectedHeader({ alg: 'RS256', kid: 'app-key-1' }).setIssuer(ISSUER).setAudience('other-app').setExpirationTime('10m').sign(privateKey)]) {
+  for (const token of [
+    await appToken('app-user-7', stranger),
+    await new SignJWT({ uid: 'x' })
+      .setProtectedHeader({ alg: 'RS256', kid: 'app-key-1' })
+      .setIssuer(ISSUER)
+      .setAudience('other-app')
+      .setExpirationTime('10m')
+      .sign(privateKey),
+  ]) {
     const response = await fetch(`${apiUrl}/upload-signature`, { method: 'POST', headers: { authorization: `Bearer ${token}` } });
     expect(response.status).toBe(401);
   }
 });
 
 test('/local/session refuses with a 409 that says why', async () => {
-  const response = await fetch(`${apiUrl}/local/session`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ userId: 'demo' }) });
+  const response = await fetch(`${apiUrl}/local/session`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ userId: 'demo' }),
+  });
   expect(response.status).toBe(409);
   const body = (await response.json()) as { error: { code: string; message: string } };
   expect(body.error.code).toBe('DemoSignInDisabled');
@@ -104,16 +126,28 @@ test('/local/session refuses with a 409 that says why', async () => {
 test('AUTH_JWT_SECRET in the environment: HS256 tokens of the app work, the demo sign-in does not', async () => {
   const previousSink = setLogSink(() => undefined);
   const secret = 'an-app-secret-of-at-least-32-characters!';
-  const local = await startStack({ dataDir: path.join(work, 'hs256'), port: 0, emulatorPort: 0, timers: false, log: () => undefined, env: { AUTH_JWT_SECRET: secret, AUTH_JWT_ISSUER: ISSUER, AUTH_JWT_AUDIENCE: AUDIENCE, AUTH_USER_CLAIM: 'uid' } });
+  const local = await startStack({
+    dataDir: path.join(work, 'hs256'),
+    port: 0,
+    emulatorPort: 0,
+    timers: false,
+    log: () => undefined,
+    env: { AUTH_JWT_SECRET: secret, AUTH_JWT_ISSUER: ISSUER, AUTH_JWT_AUDIENCE: AUDIENCE, AUTH_USER_CLAIM: 'uid' },
+  });
   try {
     expect(local.auth).toEqual({ source: 'AUTH_JWT_SECRET', issuer: ISSUER, audience: AUDIENCE, userClaim: 'uid' });
     const token = await appToken('hs-user', new TextEncoder().encode(secret), 'HS256');
-    const signed = await fetch(`${local.apiUrl}/upload-signature`, { method: 'POST', headers: { authorization: `Bearer ${token}` } });
+    const signed = await fetch(`${local.apiUrl}/upload-signature`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${token}` },
+    });
     expect(signed.status).toBe(200);
     await expect(local.demoToken('demo')).rejects.toThrow(/demo sign-in is off/);
     const session = await fetch(`${local.apiUrl}/local/session`, { method: 'POST', body: JSON.stringify({ userId: 'demo' }) });
     expect(session.status).toBe(409);
-    expect(((await session.json()) as { error: { message: string } }).error.message).toMatch(/AUTH_JWT_SECRET is set in the shell/);
+    expect(((await session.json()) as { error: { message: string } }).error.message).toMatch(
+      /AUTH_JWT_SECRET is set in the shell/,
+    );
   } finally {
     await local.close();
     setLogSink(previousSink);

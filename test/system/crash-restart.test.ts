@@ -14,12 +14,21 @@ const work = mkdtempSync(path.join(tmpdir(), 'vub-crash-'));
 const clip = path.join(work, 'clip.mp4');
 let ports: { PORT: string; EMULATOR_PORT: string };
 
-const startStack = () => startStackProcess({ ...ports, DATA_DIR: path.join(work, 'data'), PIPELINE_TRANSCODE_DEFINITIONS: '100010', UPLOADED_RETRY_AFTER_SECONDS: '0' });
+const startStack = () =>
+  startStackProcess({
+    ...ports,
+    DATA_DIR: path.join(work, 'data'),
+    PIPELINE_TRANSCODE_DEFINITIONS: '100010',
+    UPLOADED_RETRY_AFTER_SECONDS: '0',
+  });
 
 function upload(args: string[]): Promise<{ code: number; stdout: string }> {
   return new Promise((resolve) => {
-    execFile(process.execPath, [path.join(root, 'bin', 'vod-upload.js'), clip, ...args, '--json', '--quiet'], { cwd: root, env: { ...process.env, XDG_CONFIG_HOME: path.join(work, 'config') } }, (error, stdout) =>
-      resolve({ code: error ? Number((error as { code?: number }).code ?? 1) : 0, stdout }),
+    execFile(
+      process.execPath,
+      [path.join(root, 'bin', 'vod-upload.js'), clip, ...args, '--json', '--quiet'],
+      { cwd: root, env: { ...process.env, XDG_CONFIG_HOME: path.join(work, 'config') } },
+      (error, stdout) => resolve({ code: error ? Number((error as { code?: number }).code ?? 1) : 0, stdout }),
     );
   });
 }
@@ -35,7 +44,16 @@ test('SIGKILL mid-work, restart on the same data: nothing lost, nothing duplicat
   const api = `http://127.0.0.1:${ports.PORT}`;
   const token = /bearer token \(24 h\):\s+(\S+)/.exec(stack.output())![1]!;
   const cosDomain = /--cos-domain (\S+)/.exec(stack.output())![1]!;
-  const args = ['--api', api, '--vod-api', `http://127.0.0.1:${ports.EMULATOR_PORT}`, '--cos-domain', cosDomain, '--token', token];
+  const args = [
+    '--api',
+    api,
+    '--vod-api',
+    `http://127.0.0.1:${ports.EMULATOR_PORT}`,
+    '--cos-domain',
+    cosDomain,
+    '--token',
+    token,
+  ];
 
   // Three uploads committed; the stack dies right after, while callbacks and processing are in flight.
   const committed = await Promise.all([upload(args), upload(args), upload(args)]);
@@ -49,7 +67,10 @@ test('SIGKILL mid-work, restart on the same data: nothing lost, nothing duplicat
   stack = await startStack();
   try {
     const status = async (id: string) =>
-      (await (await fetch(`${api}/uploads/${id}`, { headers: { authorization: `Bearer ${token}` } })).json()) as { status: string; fileId: string };
+      (await (await fetch(`${api}/uploads/${id}`, { headers: { authorization: `Bearer ${token}` } })).json()) as {
+        status: string;
+        fileId: string;
+      };
     const deadline = Date.now() + 90_000;
     let views = await Promise.all(uploadIds.map(status));
     while (views.some((v) => v.status !== 'READY') && Date.now() < deadline) {
@@ -61,7 +82,10 @@ test('SIGKILL mid-work, restart on the same data: nothing lost, nothing duplicat
     expect(views.map((v) => v.status)).toEqual(['READY', 'READY', 'READY']);
     expect(new Set(views.map((v) => v.fileId)).size).toBe(3);
     // One processing task per file: nothing was started twice across the crash.
-    const secrets = JSON.parse(readFileSync(path.join(work, 'data', 'local-secrets.json'), 'utf8')) as { secretId: string; secretKey: string };
+    const secrets = JSON.parse(readFileSync(path.join(work, 'data', 'local-secrets.json'), 'utf8')) as {
+      secretId: string;
+      secretKey: string;
+    };
     const client = new vod.v20180717.Client({
       credential: secrets,
       region: 'ap-guangzhou',

@@ -71,13 +71,21 @@ function vodApi(stack: Stack) {
 }
 
 /** Downloads a URL and probes it with ffprobe (as JSON). */
-async function probe(url: string, name: string): Promise<{ streams: Array<{ codec_type: string; codec_name: string; width?: number; height?: number }>; format: { duration: string } }> {
+async function probe(
+  url: string,
+  name: string,
+): Promise<{
+  streams: Array<{ codec_type: string; codec_name: string; width?: number; height?: number }>;
+  format: { duration: string };
+}> {
   const response = await fetch(url);
   expect(response.status).toBe(200);
   const file = path.join(work, name);
   writeFileSync(file, Buffer.from(await response.arrayBuffer()));
   const ffprobe = (await import('@ffprobe-installer/ffprobe')).default.path;
-  return JSON.parse(execFileSync(ffprobe, ['-v', 'error', '-print_format', 'json', '-show_streams', '-show_format', file]).toString());
+  return JSON.parse(
+    execFileSync(ffprobe, ['-v', 'error', '-print_format', 'json', '-show_streams', '-show_format', file]).toString(),
+  );
 }
 
 async function expectImage(url: string): Promise<void> {
@@ -90,7 +98,9 @@ async function expectImage(url: string): Promise<void> {
 
 test('PUSH: upload → processing → READY with renditions, cover, snapshots and sprite that are real media', async () => {
   await withStack({ env: PIPELINE }, async (stack) => {
-    const result = await uploader(stack, await stack.demoToken('alice')).upload(clip, { waitForReady: { timeoutMs: 60_000, intervalMs: 200 } });
+    const result = await uploader(stack, await stack.demoToken('alice')).upload(clip, {
+      waitForReady: { timeoutMs: 60_000, intervalMs: 200 },
+    });
     expect(result.status).toBe('READY');
     const view = result.upload!;
     expect(view).toMatchObject({ status: 'READY', fileId: result.fileId, error: null });
@@ -115,35 +125,45 @@ test('PUSH: upload → processing → READY with renditions, cover, snapshots an
 }, 120_000);
 
 test('duplicated, reordered and forged callbacks: every upload READY, one ProcessMedia task per file', async () => {
-  await withStack({ env: { ...PIPELINE, PIPELINE_TRANSCODE_DEFINITIONS: '100010', PIPELINE_SPRITE_DEFINITION: '0' } }, async (stack) => {
-    stack.emulator.setFaults({ seed: 11, push: { duplicateRate: 0.2, reorderRate: 0.2, reorderWindowMs: 200 } });
-    const client = uploader(stack, await stack.demoToken('bob'));
-    const results = await Promise.all(Array.from({ length: 4 }, () => client.upload(clip, { waitForReady: { timeoutMs: 90_000, intervalMs: 250 } })));
+  await withStack(
+    { env: { ...PIPELINE, PIPELINE_TRANSCODE_DEFINITIONS: '100010', PIPELINE_SPRITE_DEFINITION: '0' } },
+    async (stack) => {
+      stack.emulator.setFaults({ seed: 11, push: { duplicateRate: 0.2, reorderRate: 0.2, reorderWindowMs: 200 } });
+      const client = uploader(stack, await stack.demoToken('bob'));
+      const results = await Promise.all(
+        Array.from({ length: 4 }, () => client.upload(clip, { waitForReady: { timeoutMs: 90_000, intervalMs: 250 } })),
+      );
 
-    // Forged callbacks with the real token and a valid Sign (as if both leaked): VOD does not confirm
-    // the task, so nothing changes.
-    const t = Math.floor(Date.now() / 1000) + 600;
-    for (const result of results) {
-      const forged = await fetch(`${stack.apiUrl}/vod-events/${stack.secrets.callbackToken}`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({
-          EventType: 'ProcedureStateChanged',
-          ProcedureStateChangeEvent: { TaskId: `${result.fileId}-forged`, Status: 'FINISH', FileId: result.fileId, MediaProcessResultSet: [] },
-          T: t,
-          Sign: callbackSign(stack.secrets.signKey, t),
-        }),
-      });
-      expect(forged.status).toBe(403);
-      expect(((await forged.json()) as { error: { message: string } }).error.message).toMatch(/VOD/);
-    }
-    const api = vodApi(stack);
-    for (const result of results) {
-      expect(result.status).toBe('READY');
-      const tasks = await api.DescribeTasks({ FileId: result.fileId });
-      expect(tasks.TaskSet).toHaveLength(1);
-    }
-  });
+      // Forged callbacks with the real token and a valid Sign (as if both leaked): VOD does not confirm
+      // the task, so nothing changes.
+      const t = Math.floor(Date.now() / 1000) + 600;
+      for (const result of results) {
+        const forged = await fetch(`${stack.apiUrl}/vod-events/${stack.secrets.callbackToken}`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({
+            EventType: 'ProcedureStateChanged',
+            ProcedureStateChangeEvent: {
+              TaskId: `${result.fileId}-forged`,
+              Status: 'FINISH',
+              FileId: result.fileId,
+              MediaProcessResultSet: [],
+            },
+            T: t,
+            Sign: callbackSign(stack.secrets.signKey, t),
+          }),
+        });
+        expect(forged.status).toBe(403);
+        expect(((await forged.json()) as { error: { message: string } }).error.message).toMatch(/VOD/);
+      }
+      const api = vodApi(stack);
+      for (const result of results) {
+        expect(result.status).toBe('READY');
+        const tasks = await api.DescribeTasks({ FileId: result.fileId });
+        expect(tasks.TaskSet).toHaveLength(1);
+      }
+    },
+  );
 }, 180_000);
 
 test('PULL mode with a procedure in the signature: the cleanup timer pumps the events to READY', async () => {
@@ -152,7 +172,9 @@ test('PULL mode with a procedure in the signature: the cleanup timer pumps the e
     const result = await client.upload(clip);
     const token = await stack.demoToken('carol');
     const status = async () =>
-      ((await (await fetch(`${stack.apiUrl}/uploads/${result.uploadId}`, { headers: { authorization: `Bearer ${token}` } })).json()) as { status: string; renditions: unknown[] });
+      (await (
+        await fetch(`${stack.apiUrl}/uploads/${result.uploadId}`, { headers: { authorization: `Bearer ${token}` } })
+      ).json()) as { status: string; renditions: unknown[] };
     expect((await status()).status).toBe('ISSUED'); // nothing is pushed in PULL mode
     const deadline = Date.now() + 60_000;
     let view = await status();
@@ -169,18 +191,35 @@ test('PULL mode with a procedure in the signature: the cleanup timer pumps the e
 
 test('VOD API failing 30 % of calls and timing some out: retries and the reconciler still get every upload READY, one task per file', async () => {
   await withStack(
-    { env: { ...PIPELINE, PIPELINE_TRANSCODE_DEFINITIONS: '100010', PIPELINE_SPRITE_DEFINITION: '0', UPLOADED_RETRY_AFTER_SECONDS: '0', PROCESSING_DEADLINE_SECONDS: '60' } },
+    {
+      env: {
+        ...PIPELINE,
+        PIPELINE_TRANSCODE_DEFINITIONS: '100010',
+        PIPELINE_SPRITE_DEFINITION: '0',
+        UPLOADED_RETRY_AFTER_SECONDS: '0',
+        PROCESSING_DEADLINE_SECONDS: '60',
+      },
+    },
     async (stack) => {
       stack.emulator.setFaults({
         seed: 5,
-        api: { internalErrorRate: 0.3, timeoutRate: 0.1, timeoutMs: 800, actions: ['ProcessMedia', 'DescribeMediaInfos', 'DescribeTaskDetail', 'DescribeTasks', 'SearchMedia'] },
+        api: {
+          internalErrorRate: 0.3,
+          timeoutRate: 0.1,
+          timeoutMs: 800,
+          actions: ['ProcessMedia', 'DescribeMediaInfos', 'DescribeTaskDetail', 'DescribeTasks', 'SearchMedia'],
+        },
       });
       const client = uploader(stack, await stack.demoToken('frank'));
       const results = [];
       for (let i = 0; i < 4; i++) results.push(await client.upload(clip));
       const token = await stack.demoToken('frank');
       const status = async (uploadId: string) =>
-        ((await (await fetch(`${stack.apiUrl}/uploads/${uploadId}`, { headers: { authorization: `Bearer ${token}` } })).json()) as { status: string }).status;
+        (
+          (await (
+            await fetch(`${stack.apiUrl}/uploads/${uploadId}`, { headers: { authorization: `Bearer ${token}` } })
+          ).json()) as { status: string }
+        ).status;
       const deadline = Date.now() + 90_000;
       let statuses = await Promise.all(results.map((r) => status(r.uploadId)));
       while (statuses.some((s) => s !== 'READY') && Date.now() < deadline) {
@@ -190,7 +229,8 @@ test('VOD API failing 30 % of calls and timing some out: retries and the reconci
       }
       expect(statuses).toEqual(['READY', 'READY', 'READY', 'READY']);
       stack.emulator.setFaults({});
-      for (const result of results) expect((await vodApi(stack).DescribeTasks({ FileId: result.fileId })).TaskSet).toHaveLength(1);
+      for (const result of results)
+        expect((await vodApi(stack).DescribeTasks({ FileId: result.fileId })).TaskSet).toHaveLength(1);
     },
   );
 }, 180_000);
@@ -198,18 +238,23 @@ test('VOD API failing 30 % of calls and timing some out: retries and the reconci
 test('Key hotlink protection: media-status URLs play; unsigned, edited or expired ones get 403', async () => {
   const { signPlaybackUrl } = await import('#lib/playback-url-signer');
   const key = 'E2eHotlinkKey2026';
-  await withStack({ env: { ...PIPELINE, PIPELINE_TRANSCODE_DEFINITIONS: '100010', HOTLINK_KEY: key, HOTLINK_URL_TTL_SECONDS: '300' } }, async (stack) => {
-    const result = await uploader(stack, await stack.demoToken('gina')).upload(clip, { waitForReady: { timeoutMs: 60_000, intervalMs: 200 } });
-    const view = result.upload!;
-    const urls = [view.renditions![0]!.url, view.cover!.url, view.snapshots![0]!.url];
-    for (const url of urls) {
-      expect(new URL(url).searchParams.get('sign')).toMatch(/^[0-9a-f]{32}$/);
-      expect((await fetch(url)).status).toBe(200);
-      const bare = url.split('?')[0]!;
-      expect((await fetch(bare)).status).toBe(403);
-      expect((await fetch(url.replace(/sign=[0-9a-f]{4}/, 'sign=0000'))).status).toBe(403);
-      const expired = signPlaybackUrl(bare, { key, expiresAt: Math.floor(Date.now() / 1000) - 400 });
-      expect((await fetch(expired)).status).toBe(403);
-    }
-  });
+  await withStack(
+    { env: { ...PIPELINE, PIPELINE_TRANSCODE_DEFINITIONS: '100010', HOTLINK_KEY: key, HOTLINK_URL_TTL_SECONDS: '300' } },
+    async (stack) => {
+      const result = await uploader(stack, await stack.demoToken('gina')).upload(clip, {
+        waitForReady: { timeoutMs: 60_000, intervalMs: 200 },
+      });
+      const view = result.upload!;
+      const urls = [view.renditions![0]!.url, view.cover!.url, view.snapshots![0]!.url];
+      for (const url of urls) {
+        expect(new URL(url).searchParams.get('sign')).toMatch(/^[0-9a-f]{32}$/);
+        expect((await fetch(url)).status).toBe(200);
+        const bare = url.split('?')[0]!;
+        expect((await fetch(bare)).status).toBe(403);
+        expect((await fetch(url.replace(/sign=[0-9a-f]{4}/, 'sign=0000'))).status).toBe(403);
+        const expired = signPlaybackUrl(bare, { key, expiresAt: Math.floor(Date.now() / 1000) - 400 });
+        expect((await fetch(expired)).status).toBe(403);
+      }
+    },
+  );
 }, 120_000);

@@ -70,7 +70,13 @@ test('HTTP requests reach the functions as SCF events and come back as HTTP', as
 
 test('the API-gateway event shape is selectable and answered the same way', async () => {
   const functions = readFunctions(path.join(root, 'serverless.yml'));
-  const gateway = await startGateway({ functions, env: stack.env, eventShape: 'api-gateway', timers: false, log: () => undefined });
+  const gateway = await startGateway({
+    functions,
+    env: stack.env,
+    eventShape: 'api-gateway',
+    timers: false,
+    log: () => undefined,
+  });
   try {
     const response = await fetch(`${gateway.url}/upload-signature`, {
       method: 'POST',

@@ -49,11 +49,14 @@ function send(method: string, pathname: string, headers: Record<string, string>,
   const url = new URL(stack.apiUrl);
   return new Promise((resolve, reject) => {
     const length = body === undefined ? {} : { 'content-length': String(Buffer.byteLength(body)) };
-    const req = request({ host: url.hostname, port: url.port, method, path: pathname, headers: { ...headers, ...length } }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (chunk: Buffer) => chunks.push(chunk));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') }));
-    });
+    const req = request(
+      { host: url.hostname, port: url.port, method, path: pathname, headers: { ...headers, ...length } },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (chunk: Buffer) => chunks.push(chunk));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') }));
+      },
+    );
     req.on('error', reject);
     if (body !== undefined) req.write(body);
     req.end();
@@ -61,7 +64,8 @@ function send(method: string, pathname: string, headers: Record<string, string>,
 }
 
 function expectClientError(reply: Reply, context: string): void {
-  if (reply.status < 400 || reply.status >= 500) throw new Error(`${context}: expected a 4xx, got ${reply.status}: ${reply.body.slice(0, 300)}`);
+  if (reply.status < 400 || reply.status >= 500)
+    throw new Error(`${context}: expected a 4xx, got ${reply.status}: ${reply.body.slice(0, 300)}`);
   let parsed: { error?: { code?: unknown; message?: unknown } };
   try {
     parsed = JSON.parse(reply.body) as typeof parsed;
@@ -81,7 +85,16 @@ const routes = () => [
 const hostileValue = fc.oneof(
   fc.string(),
   fc.string({ unit: 'grapheme' }),
-  fc.constantFrom("'; DROP TABLE uploads; --", '" OR 1=1 --', '\u0000', '\u202e\u0000\ud800', '../../etc/passwd', '%00', '${jndi:ldap://x}', '<script>'),
+  fc.constantFrom(
+    "'; DROP TABLE uploads; --",
+    '" OR 1=1 --',
+    '\u0000',
+    '\u202e\u0000\ud800',
+    '../../etc/passwd',
+    '%00',
+    '${jndi:ldap://x}',
+    '<script>',
+  ),
   fc.integer(),
   fc.double(),
   fc.boolean(),
@@ -94,19 +107,37 @@ test('random JSON bodies with hostile values are refused with a JSON 4xx', async
   const uploadFields = ['uploadId', 'fileName', 'fileSize', 'fileType', 'coverType', 'extra'];
   const eventShapes = ['NewFileUpload', 'ProcedureStateChanged', 'FileDeleted', 'X'];
   await fc.assert(
-    fc.asyncProperty(fc.nat({ max: 2 }), fc.dictionary(fc.constantFrom(...uploadFields, 'EventType', 'FileUploadEvent', 'ProcedureStateChangeEvent'), hostileValue, { minKeys: 1 }), fc.constantFrom(...eventShapes), async (which, body, eventType) => {
-      const route = routes()[which]!;
-      if (route.method === 'GET') return;
-      const payload = route.auth ? body : { ...body, EventType: body.EventType ?? eventType, FileUploadEvent: body.FileUploadEvent ?? { FileId: body.fileName } };
-      const reply = await send(route.method, route.path, { 'content-type': 'application/json', ...(route.auth ? { authorization: `Bearer ${token}` } : {}) }, JSON.stringify(payload));
-      // Some generated bodies are valid (e.g. `{ fileSize: 1 }`, or an event of an unknown type): those
-      // succeed, with a JSON answer.
-      if (reply.status === 200) {
-        expect(() => JSON.parse(reply.body)).not.toThrow();
-        return;
-      }
-      expectClientError(reply, `${route.path} ${JSON.stringify(payload).slice(0, 200)}`);
-    }),
+    fc.asyncProperty(
+      fc.nat({ max: 2 }),
+      fc.dictionary(fc.constantFrom(...uploadFields, 'EventType', 'FileUploadEvent', 'ProcedureStateChangeEvent'), hostileValue, {
+        minKeys: 1,
+      }),
+      fc.constantFrom(...eventShapes),
+      async (which, body, eventType) => {
+        const route = routes()[which]!;
+        if (route.method === 'GET') return;
+        const payload = route.auth
+          ? body
+          : {
+              ...body,
+              EventType: body.EventType ?? eventType,
+              FileUploadEvent: body.FileUploadEvent ?? { FileId: body.fileName },
+            };
+        const reply = await send(
+          route.method,
+          route.path,
+          { 'content-type': 'application/json', ...(route.auth ? { authorization: `Bearer ${token}` } : {}) },
+          JSON.stringify(payload),
+        );
+        // Some generated bodies are valid (e.g. `{ fileSize: 1 }`, or an event of an unknown type): those
+        // succeed, with a JSON answer.
+        if (reply.status === 200) {
+          expect(() => JSON.parse(reply.body)).not.toThrow();
+          return;
+        }
+        expectClientError(reply, `${route.path} ${JSON.stringify(payload).slice(0, 200)}`);
+      },
+    ),
     { numRuns: RUNS },
   );
 }, 120_000);
@@ -116,15 +147,40 @@ test('broken syntax, huge and deeply nested bodies, odd content types, wrong met
   for (const route of routes()) {
     const auth: Record<string, string> = route.auth ? { authorization: `Bearer ${token}` } : {};
     cases.push([route.method, route.path, { ...auth, 'content-type': 'application/json' }, '{"a":']);
-    cases.push([route.method, route.path, { ...auth, 'content-type': 'application/json' }, Buffer.from([0xff, 0xfe, 0x7b, 0x7d])]);
-    cases.push([route.method, route.path, { ...auth, 'content-type': 'application/json' }, `${'['.repeat(50_000)}${']'.repeat(50_000)}`]);
-    cases.push([route.method, route.path, { ...auth, 'content-type': 'application/json' }, JSON.stringify({ fileName: 'x'.repeat(200_000) })]);
+    cases.push([
+      route.method,
+      route.path,
+      { ...auth, 'content-type': 'application/json' },
+      Buffer.from([0xff, 0xfe, 0x7b, 0x7d]),
+    ]);
+    cases.push([
+      route.method,
+      route.path,
+      { ...auth, 'content-type': 'application/json' },
+      `${'['.repeat(50_000)}${']'.repeat(50_000)}`,
+    ]);
+    cases.push([
+      route.method,
+      route.path,
+      { ...auth, 'content-type': 'application/json' },
+      JSON.stringify({ fileName: 'x'.repeat(200_000) }),
+    ]);
     cases.push([route.method, route.path, { ...auth, 'content-type': 'text/plain' }, 'hello']);
     cases.push(['DELETE', route.path, auth, undefined]);
     cases.push(['PATCH', route.path, { ...auth, 'content-type': 'application/json' }, '{}']);
   }
-  cases.push(['POST', '/upload-signature', { authorization: `Bearer ${'x'.repeat(8000)}`, 'content-type': 'application/json' }, '{}']);
-  cases.push(['POST', '/upload-signature', { authorization: 'Bearer eyJhbGciOiJub25lIn0.eyJzdWIiOiJ4In0.', 'content-type': 'application/json' }, '{}']);
+  cases.push([
+    'POST',
+    '/upload-signature',
+    { authorization: `Bearer ${'x'.repeat(8000)}`, 'content-type': 'application/json' },
+    '{}',
+  ]);
+  cases.push([
+    'POST',
+    '/upload-signature',
+    { authorization: 'Bearer eyJhbGciOiJub25lIn0.eyJzdWIiOiJ4In0.', 'content-type': 'application/json' },
+    '{}',
+  ]);
   cases.push(['GET', "/uploads/'%20OR%20'1'='1", { authorization: `Bearer ${token}` }, undefined]);
   cases.push(['GET', '/uploads/%E0%A4%A', { authorization: `Bearer ${token}` }, undefined]);
   cases.push(['POST', '/vod-events', { 'content-type': 'application/json' }, '{}']);

@@ -30,10 +30,22 @@ beforeAll(async () => {
     emulatorPort: 0,
     timers: false,
     log: () => undefined,
-    env: { PIPELINE_TRANSCODE_DEFINITIONS: '100010', PIPELINE_SNAPSHOT_DEFINITION: '0', PIPELINE_COVER_DEFINITION: '0', PIPELINE_SPRITE_DEFINITION: '0' },
+    env: {
+      PIPELINE_TRANSCODE_DEFINITIONS: '100010',
+      PIPELINE_SNAPSHOT_DEFINITION: '0',
+      PIPELINE_COVER_DEFINITION: '0',
+      PIPELINE_SPRITE_DEFINITION: '0',
+    },
   });
   token = await stack.demoToken('mallory');
-  client = new VodUploader({ apiBaseUrl: stack.apiUrl, token, vodApiUrl: stack.emulator.url, cosDomain: stack.emulator.cosDomain, resumeStore: new MemoryResumeStore(), stateDir: path.join(work, 'client') });
+  client = new VodUploader({
+    apiBaseUrl: stack.apiUrl,
+    token,
+    vodApiUrl: stack.emulator.url,
+    cosDomain: stack.emulator.cosDomain,
+    resumeStore: new MemoryResumeStore(),
+    stateDir: path.join(work, 'client'),
+  });
 }, 120_000);
 afterAll(async () => {
   await stack?.close();
@@ -47,7 +59,9 @@ interface View {
 }
 
 async function view(uploadId: string): Promise<View> {
-  return (await (await fetch(`${stack.apiUrl}/uploads/${uploadId}`, { headers: { authorization: `Bearer ${token}` } })).json()) as View;
+  return (await (
+    await fetch(`${stack.apiUrl}/uploads/${uploadId}`, { headers: { authorization: `Bearer ${token}` } })
+  ).json()) as View;
 }
 
 async function settle(uploadId: string, done: (status: string) => boolean): Promise<View> {
@@ -76,7 +90,10 @@ test('random bytes named .mp4 are REJECTED as not media, and the next cleanup de
   writeFileSync(noise, randomBytes(64 * 1024));
   const { uploadId, fileId } = await client.upload(noise);
   const rejected = await settle(uploadId, (s) => !['ISSUED', 'UPLOADED', 'PROCESSING'].includes(s));
-  expect(rejected).toMatchObject({ status: 'REJECTED', error: { code: 'NotMedia', message: expect.stringContaining('cannot read the file as video') } });
+  expect(rejected).toMatchObject({
+    status: 'REJECTED',
+    error: { code: 'NotMedia', message: expect.stringContaining('cannot read the file as video') },
+  });
 
   await stack.gateway.invokeTimer('cleanup');
   expect((await view(uploadId)).status).toBe('DELETED');

@@ -38,14 +38,28 @@ test(`${UPLOADS} uploads with 30 % of callbacks dropped and 30 % duplicated all 
   try {
     stack.emulator.setFaults({ seed: 2026, push: { dropRate: 0.3, duplicateRate: 0.3 } });
     const token = await stack.demoToken('lossy');
-    const client = new VodUploader({ apiBaseUrl: stack.apiUrl, token, vodApiUrl: stack.emulator.url, cosDomain: stack.emulator.cosDomain, resumeStore: new MemoryResumeStore(), stateDir: path.join(work, 'client') });
+    const client = new VodUploader({
+      apiBaseUrl: stack.apiUrl,
+      token,
+      vodApiUrl: stack.emulator.url,
+      cosDomain: stack.emulator.cosDomain,
+      resumeStore: new MemoryResumeStore(),
+      stateDir: path.join(work, 'client'),
+    });
     const uploads: Array<{ uploadId: string; fileId: string }> = [];
     for (let i = 0; i < UPLOADS; i += 5) {
       uploads.push(...(await Promise.all(Array.from({ length: Math.min(5, UPLOADS - i) }, () => client.upload(clip)))));
     }
     const statusOf = async () => {
       const views = await Promise.all(
-        uploads.map(async (u) => ((await (await fetch(`${stack.apiUrl}/uploads/${u.uploadId}`, { headers: { authorization: `Bearer ${token}` } })).json()) as { status: string }).status),
+        uploads.map(
+          async (u) =>
+            (
+              (await (
+                await fetch(`${stack.apiUrl}/uploads/${u.uploadId}`, { headers: { authorization: `Bearer ${token}` } })
+              ).json()) as { status: string }
+            ).status,
+        ),
       );
       return views;
     };

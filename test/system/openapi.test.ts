@@ -23,6 +23,11 @@ test('GET /openapi.json: the generated document, this stack as its server, reada
   expect(response.headers.get('access-control-allow-origin')).toBe('*');
   const served = (await response.json()) as Record<string, unknown>;
   expect(served).toEqual({ ...buildOpenApiDocument(), servers: [{ url: stack.apiUrl, description: 'this local stack' }] });
-  expect(Object.keys(served.paths as object).sort()).toEqual(['/upload-signature', '/uploads/{uploadId}', '/vod-events', '/vod-events/{token}']);
+  expect(Object.keys(served.paths as object).sort()).toEqual([
+    '/upload-signature',
+    '/uploads/{uploadId}',
+    '/vod-events',
+    '/vod-events/{token}',
+  ]);
   expect((await fetch(`${stack.apiUrl}/openapi.json`, { method: 'POST' })).status).not.toBe(200);
 });

@@ -18,8 +18,11 @@ let cliArgs: string[];
 
 function cli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    execFile(process.execPath, [path.join(root, 'bin', 'vod-upload.js'), ...args], { cwd: root, env: { ...process.env, XDG_CONFIG_HOME: path.join(work, 'config') } }, (error, stdout, stderr) =>
-      resolve({ code: error ? Number((error as { code?: number }).code ?? 1) : 0, stdout, stderr }),
+    execFile(
+      process.execPath,
+      [path.join(root, 'bin', 'vod-upload.js'), ...args],
+      { cwd: root, env: { ...process.env, XDG_CONFIG_HOME: path.join(work, 'config') } },
+      (error, stdout, stderr) => resolve({ code: error ? Number((error as { code?: number }).code ?? 1) : 0, stdout, stderr }),
     );
   });
 }
@@ -49,7 +52,16 @@ test('the start command prints the URLs and a demo token, and serves the web pag
 });
 
 test('the CLI uploads a clip and waits for READY (--json)', async () => {
-  const { code, stdout, stderr } = await cli([path.join(work, 'clip.mp4'), ...cliArgs, '--token', token, '--wait', '--json', '--timeout', '90']);
+  const { code, stdout, stderr } = await cli([
+    path.join(work, 'clip.mp4'),
+    ...cliArgs,
+    '--token',
+    token,
+    '--wait',
+    '--json',
+    '--timeout',
+    '90',
+  ]);
   expect({ code, stderr: code === 0 ? '' : stderr }).toEqual({ code: 0, stderr: '' });
   const result = JSON.parse(stdout);
   expect(result).toMatchObject({ status: 'READY', fileId: expect.any(String) });

@@ -37,7 +37,11 @@ const withOption = (args: string[], name: string, value: string) => {
 };
 
 async function setFaults(faults: object): Promise<void> {
-  const answer = await fetch(`${emulatorUrl}/__admin/faults`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(faults) });
+  const answer = await fetch(`${emulatorUrl}/__admin/faults`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(faults),
+  });
   expect(answer.status).toBe(200);
 }
 

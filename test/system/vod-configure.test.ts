@@ -55,7 +55,8 @@ async function configure(argv: string[], env: Record<string, string | undefined>
 }
 
 /** Read independently of the script, with the official SDK. */
-const describe_ = (subAppId: number | 'primary' = SUB_APP_ID) => reader.DescribeEventConfig(subAppId === 'primary' ? {} : { SubAppId: subAppId });
+const describe_ = (subAppId: number | 'primary' = SUB_APP_ID) =>
+  reader.DescribeEventConfig(subAppId === 'primary' ? {} : { SubAppId: subAppId });
 /** SignKey is write-only in the API: read it from the emulator's state. */
 const signKeyOf = (appId = SUB_APP_ID) => emulator.context.events.config(appId).SignKey;
 
@@ -129,7 +130,9 @@ describe('vod:configure against the emulator', () => {
       PersistenceCompleteEventSwitch: 'OFF', // not ours: left alone
     });
     expect(signKeyOf()).toBe(NEW_SIGN_KEY);
-    expect(stdout).toMatch(/Applied\. DescribeEventConfig now:\n {2}Mode +PUSH\n {2}NotificationUrl +https:\/\/1250000001-abcdef\.ap-guangzhou\.tencentscf\.com\/vod-events\?token=<CALLBACK_TOKENS\[0\]>\n {2}UploadMediaCompleteEventSwitch +ON/);
+    expect(stdout).toMatch(
+      /Applied\. DescribeEventConfig now:\n {2}Mode +PUSH\n {2}NotificationUrl +https:\/\/1250000001-abcdef\.ap-guangzhou\.tencentscf\.com\/vod-events\?token=<CALLBACK_TOKENS\[0\]>\n {2}UploadMediaCompleteEventSwitch +ON/,
+    );
     // The primary application was not touched.
     expect(await describe_('primary')).toMatchObject({ NotificationUrl: '', UploadMediaCompleteEventSwitch: 'OFF' });
   });
@@ -151,13 +154,19 @@ describe('vod:configure against the emulator', () => {
   });
 
   test('token rotation: the current URL is recognised as the older token; --token-in path puts the token in the path', async () => {
-    await configure(['--callback-url', FUNCTION_URL], { ...baseEnv(), CALLBACK_TOKENS: OLD_TOKEN, CALLBACK_SIGN_KEYS: OLD_SIGN_KEY });
+    await configure(['--callback-url', FUNCTION_URL], {
+      ...baseEnv(),
+      CALLBACK_TOKENS: OLD_TOKEN,
+      CALLBACK_SIGN_KEYS: OLD_SIGN_KEY,
+    });
     expect((await describe_()).NotificationUrl).toBe(`${FUNCTION_URL}?token=${OLD_TOKEN}`);
     expect(signKeyOf()).toBe(OLD_SIGN_KEY);
 
     const { code, stdout } = await configure(['--callback-url', `${FUNCTION_URL}/`, '--token-in', 'path']);
     expect(code).toBe(0);
-    expect(stdout).toContain(`NotificationUrl                  ${FUNCTION_URL}?token=<CALLBACK_TOKENS[1]> -> ${FUNCTION_URL}/<CALLBACK_TOKENS[0]>`);
+    expect(stdout).toContain(
+      `NotificationUrl                  ${FUNCTION_URL}?token=<CALLBACK_TOKENS[1]> -> ${FUNCTION_URL}/<CALLBACK_TOKENS[0]>`,
+    );
     expect((await describe_()).NotificationUrl).toBe(`${FUNCTION_URL}/${NEW_TOKEN}`);
     expect(signKeyOf()).toBe(NEW_SIGN_KEY);
   });
@@ -173,7 +182,12 @@ describe('vod:configure against the emulator', () => {
 
     const { code } = await configure(['--mode', 'pull']);
     expect(code).toBe(0);
-    expect(await describe_()).toMatchObject({ Mode: 'PULL', NotificationUrl: '', UploadMediaCompleteEventSwitch: 'ON', DeleteMediaCompleteEventSwitch: 'ON' });
+    expect(await describe_()).toMatchObject({
+      Mode: 'PULL',
+      NotificationUrl: '',
+      UploadMediaCompleteEventSwitch: 'ON',
+      DeleteMediaCompleteEventSwitch: 'ON',
+    });
   });
 
   test('--clear-sign-key removes the SignKey', async () => {
@@ -212,7 +226,9 @@ describe('vod:configure against the emulator', () => {
   test('API errors: exit 1 with the code, the request id and a hint; the secret key never printed', async () => {
     const wrongKey = await configure(['--callback-url', FUNCTION_URL], { ...baseEnv(), VOD_SECRET_KEY: `${SECRET_KEY}-wrong` });
     expect(wrongKey.code).toBe(1);
-    expect(wrongKey.stderr).toMatch(/^Error: VOD API error AuthFailure[.\w]*: .+ \(RequestId [\w-]+\) \(check VOD_SECRET_ID \/ VOD_SECRET_KEY/);
+    expect(wrongKey.stderr).toMatch(
+      /^Error: VOD API error AuthFailure[.\w]*: .+ \(RequestId [\w-]+\) \(check VOD_SECRET_ID \/ VOD_SECRET_KEY/,
+    );
     expect(wrongKey.stderr).not.toContain(`${SECRET_KEY}-wrong`);
 
     const wrongApp = await configure(['--callback-url', FUNCTION_URL], { ...baseEnv(), VOD_SUB_APP_ID: '1599999999' });
@@ -262,7 +278,11 @@ describe('vod:configure against the emulator', () => {
         execFile(
           'npm',
           ['run', '--silent', 'vod:configure', '--', ...args],
-          { cwd: path.resolve(__dirname, '..', '..'), env: { PATH: process.env.PATH!, HOME: dataDir, npm_config_update_notifier: 'false', ...baseEnv() }, timeout: 30_000 },
+          {
+            cwd: path.resolve(__dirname, '..', '..'),
+            env: { PATH: process.env.PATH!, HOME: dataDir, npm_config_update_notifier: 'false', ...baseEnv() },
+            timeout: 30_000,
+          },
           (error, stdout, stderr) => resolve({ code: error ? Number(error.code ?? 1) : 0, stdout, stderr }),
         );
       });
@@ -275,7 +295,10 @@ describe('vod:configure against the emulator', () => {
     const applied = await run(['--callback-url', FUNCTION_URL]);
     expect(applied).toMatchObject({ code: 0 });
     expect(applied.stdout).toContain('Applied. DescribeEventConfig now:');
-    expect(await describe_()).toMatchObject({ NotificationUrl: `${FUNCTION_URL}?token=${NEW_TOKEN}`, UploadMediaCompleteEventSwitch: 'ON' });
+    expect(await describe_()).toMatchObject({
+      NotificationUrl: `${FUNCTION_URL}?token=${NEW_TOKEN}`,
+      UploadMediaCompleteEventSwitch: 'ON',
+    });
     for (const secret of SECRETS) expect(dry.stdout + dry.stderr + applied.stdout + applied.stderr).not.toContain(secret);
 
     const bad = await run(['--mode', 'nope']);
@@ -286,8 +309,12 @@ describe('vod:configure against the emulator', () => {
 
 describe('helpers', () => {
   test('callbackUrl adds the token (query or path) and keeps other query parameters', () => {
-    expect(callbackUrl('https://h.example.com/vod-events', 'tok-1234567890abcdef', 'query')).toBe('https://h.example.com/vod-events?token=tok-1234567890abcdef');
-    expect(callbackUrl('https://h.example.com/release/vod-events/?a=1', 'tok/needs escaping', 'path')).toBe('https://h.example.com/release/vod-events/tok%2Fneeds%20escaping?a=1');
+    expect(callbackUrl('https://h.example.com/vod-events', 'tok-1234567890abcdef', 'query')).toBe(
+      'https://h.example.com/vod-events?token=tok-1234567890abcdef',
+    );
+    expect(callbackUrl('https://h.example.com/release/vod-events/?a=1', 'tok/needs escaping', 'path')).toBe(
+      'https://h.example.com/release/vod-events/tok%2Fneeds%20escaping?a=1',
+    );
     const warnings: string[] = [];
     callbackUrl('http://h.example.com/vod-events', 't', 'query', (w) => warnings.push(w));
     expect(warnings).toEqual([expect.stringMatching(/plain http/)]);
@@ -301,12 +328,17 @@ describe('helpers', () => {
   });
 
   test('planChanges compares only what is asked; SignKey is always a change (write-only)', () => {
-    expect(planChanges({ Mode: 'PUSH', NotificationUrl: 'u', UploadMediaCompleteEventSwitch: 'ON', DeleteMediaCompleteEventSwitch: 'ON' }, {
-      Mode: 'PUSH',
-      NotificationUrl: 'u',
-      UploadMediaCompleteEventSwitch: 'ON',
-      DeleteMediaCompleteEventSwitch: 'ON',
-    })).toEqual([]);
+    expect(
+      planChanges(
+        { Mode: 'PUSH', NotificationUrl: 'u', UploadMediaCompleteEventSwitch: 'ON', DeleteMediaCompleteEventSwitch: 'ON' },
+        {
+          Mode: 'PUSH',
+          NotificationUrl: 'u',
+          UploadMediaCompleteEventSwitch: 'ON',
+          DeleteMediaCompleteEventSwitch: 'ON',
+        },
+      ),
+    ).toEqual([]);
     expect(planChanges({ Mode: 'PULL' }, { Mode: 'PUSH', SignKey: 'k' })).toEqual([
       { field: 'Mode', from: 'PULL', to: 'PUSH' },
       { field: 'SignKey', to: 'k' },

@@ -72,7 +72,12 @@ describe('JWT with an HS256 secret', () => {
   });
 
   test('with AUTH_ALLOW_ANY_AUDIENCE=true in production any audience passes, the issuer is still checked', async () => {
-    const env = functionEnv({ STAGE: 'production', DATABASE_URL: 'postgres://db/x', AUTH_JWT_AUDIENCE: undefined, AUTH_ALLOW_ANY_AUDIENCE: 'true' });
+    const env = functionEnv({
+      STAGE: 'production',
+      DATABASE_URL: 'postgres://db/x',
+      AUTH_JWT_AUDIENCE: undefined,
+      AUTH_ALLOW_ANY_AUDIENCE: 'true',
+    });
     const auth = createAuthenticator(loadConfig(env), log);
     expect(await auth(bearer(await userToken('a', { audience: 'another-app' })))).toEqual({ userId: 'a' });
     expect((await failure(auth(bearer(await userToken('a', { issuer: 'https://evil.example.com' }))))).message).toMatch(/iss/);
@@ -103,14 +108,20 @@ describe('JWT with an HS256 secret', () => {
     },
   );
 
-  test.each([['refresh+jwt'], ['application/refresh+jwt'], ['id+jwt'], ['logout+jwt'], ['JWE'], ['at+jwt; x'], ['application/application/jwt'], ['']])(
-    'a token with typ %p (not an access token) is refused with a 401',
-    async (typ) => {
-      const { status, message } = await failure(hs256(bearer(await userToken('alice', { typ }))));
-      expect(status).toBe(401);
-      expect(message).toMatch(/not an access token/);
-    },
-  );
+  test.each([
+    ['refresh+jwt'],
+    ['application/refresh+jwt'],
+    ['id+jwt'],
+    ['logout+jwt'],
+    ['JWE'],
+    ['at+jwt; x'],
+    ['application/application/jwt'],
+    [''],
+  ])('a token with typ %p (not an access token) is refused with a 401', async (typ) => {
+    const { status, message } = await failure(hs256(bearer(await userToken('alice', { typ }))));
+    expect(status).toBe(401);
+    expect(message).toMatch(/not an access token/);
+  });
 
   test('a token without exp is refused', async () => {
     const token = await new SignJWT({ sub: 'a' })
@@ -131,7 +142,12 @@ describe('JWT with a JWKS URL', () => {
   beforeAll(async () => {
     for (const alg of ['RS256', 'ES256'] as const) {
       const { publicKey, privateKey } = await generateKeyPair(alg);
-      keys.push({ kid: `key-${alg}`, alg, privateKey: privateKey, jwk: { ...(await exportJWK(publicKey)), kid: `key-${alg}`, alg } });
+      keys.push({
+        kid: `key-${alg}`,
+        alg,
+        privateKey: privateKey,
+        jwk: { ...(await exportJWK(publicKey)), kid: `key-${alg}`, alg },
+      });
     }
     server = createServer((_req, res) => {
       requests++;
@@ -274,7 +290,8 @@ describe('JWKS provider failures', () => {
       .sign(privateKey);
     for (const answer of [
       (res: import('node:http').ServerResponse) => res.writeHead(500).end('oops'),
-      (res: import('node:http').ServerResponse) => res.writeHead(200, { 'content-type': 'application/json' }).end('{"keys": "nope"}'),
+      (res: import('node:http').ServerResponse) =>
+        res.writeHead(200, { 'content-type': 'application/json' }).end('{"keys": "nope"}'),
     ]) {
       const server = createServer((_req, res) => answer(res));
       await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));

@@ -16,7 +16,9 @@ import { parseVodEvent } from '#lib/vod-event';
 const SIGN_KEY = 'TestSignKey2026';
 const T = 1764049200;
 const SIGN = 'b50b90df9c7f03d270871f829944144e';
-const signedBody = JSON.parse(readFileSync(join(__dirname, '..', 'fixtures', 'events', 'new-file-upload.signed.push.json'), 'utf8')) as Record<string, unknown>;
+const signedBody = JSON.parse(
+  readFileSync(join(__dirname, '..', 'fixtures', 'events', 'new-file-upload.signed.push.json'), 'utf8'),
+) as Record<string, unknown>;
 
 describe('callbackSign', () => {
   test('md5(SignKey + T) in lower-case hex: known answer', () => {
@@ -52,7 +54,9 @@ describe('callbackSignFields: every place VOD may put Sign and T (vod-protocol/e
     ['x-vod-sign', 'x-vod-t'],
     ['x-sign', 'x-t'],
   ])('request headers %s / %s (names arrive lower-cased from lib/http)', (signHeader, tHeader) => {
-    expect(callbackSignFields({ EventType: 'X' }, {}, { [signHeader]: 'h', [tHeader]: '9', 'content-type': 'text/plain' })).toEqual({
+    expect(
+      callbackSignFields({ EventType: 'X' }, {}, { [signHeader]: 'h', [tHeader]: '9', 'content-type': 'text/plain' }),
+    ).toEqual({
       sign: 'h',
       t: '9',
       foundAt: `header ${signHeader}+${tHeader}`,
@@ -64,14 +68,27 @@ describe('callbackSignFields: every place VOD may put Sign and T (vod-protocol/e
     expect(callbackSignFields({ Sign: 'b', T: 0 }, { Sign: 'q', T: '4' }, headers)).toMatchObject({ sign: 'b', t: '0' });
     expect(callbackSignFields({}, { Sign: 'q', T: '4' }, headers)).toMatchObject({ sign: 'q', t: '4' });
     expect(callbackSignFields({}, {}, headers)).toMatchObject({ sign: 'h1', t: '1' });
-    expect(callbackSignFields({}, {}, { 'x-vod-sign': 'h2', 'x-vod-t': '2', 'x-sign': 'h3', 'x-t': '3' })).toMatchObject({ sign: 'h2', t: '2' });
+    expect(callbackSignFields({}, {}, { 'x-vod-sign': 'h2', 'x-vod-t': '2', 'x-sign': 'h3', 'x-t': '3' })).toMatchObject({
+      sign: 'h2',
+      t: '2',
+    });
     // Half a pair is skipped, not combined with another place's half.
-    expect(callbackSignFields({ Sign: 'b' }, { T: '4' }, { 'x-sign': 'h3', 'x-t': '3' })).toEqual({ sign: 'h3', t: '3', foundAt: 'header x-sign+x-t' });
-    expect(callbackSignFields({ Sign: 'b' }, { t: '4' }, { 'x-vod-sign': 'h2', t: '1' })).toEqual({ sign: undefined, t: undefined, foundAt: undefined });
+    expect(callbackSignFields({ Sign: 'b' }, { T: '4' }, { 'x-sign': 'h3', 'x-t': '3' })).toEqual({
+      sign: 'h3',
+      t: '3',
+      foundAt: 'header x-sign+x-t',
+    });
+    expect(callbackSignFields({ Sign: 'b' }, { t: '4' }, { 'x-vod-sign': 'h2', t: '1' })).toEqual({
+      sign: undefined,
+      t: undefined,
+      foundAt: undefined,
+    });
   });
 
   test('the partial halves are reported, by name', () => {
-    expect(locateCallbackSign({ Sign: 'b' }, { t: '4' }, { 'x-vod-t': '2' })).toEqual({ partial: ['body Sign', 'query t', 'header x-vod-t'] });
+    expect(locateCallbackSign({ Sign: 'b' }, { t: '4' }, { 'x-vod-t': '2' })).toEqual({
+      partial: ['body Sign', 'query t', 'header x-vod-t'],
+    });
   });
 
   test('nothing usable → both absent', () => {
@@ -133,13 +150,21 @@ describe('verifyCallbackSign', () => {
   test('property: only the right key, within the window, verifies', () => {
     const key = fc.stringMatching(/^[A-Za-z0-9]{1,32}$/);
     fc.assert(
-      fc.property(key, key, fc.integer({ min: 1_600_000_000, max: 2_000_000_000 }), fc.integer({ min: -7200, max: 7200 }), (signKey, otherKey, t, offset) => {
-        const nowSeconds = t - offset;
-        const sign = callbackSign(signKey, t);
-        const inWindow = t >= nowSeconds && t <= nowSeconds + CALLBACK_SIGN_VALIDITY_SECONDS + CALLBACK_SIGN_MAX_SKEW_SECONDS;
-        expect(verifyCallbackSign({ sign, t }, [signKey], nowSeconds)).toBe(inWindow ? 'ok' : t < nowSeconds ? 'expired' : 'future');
-        if (inWindow && otherKey !== signKey) expect(verifyCallbackSign({ sign, t }, [otherKey], nowSeconds)).toBe('mismatch');
-      }),
+      fc.property(
+        key,
+        key,
+        fc.integer({ min: 1_600_000_000, max: 2_000_000_000 }),
+        fc.integer({ min: -7200, max: 7200 }),
+        (signKey, otherKey, t, offset) => {
+          const nowSeconds = t - offset;
+          const sign = callbackSign(signKey, t);
+          const inWindow = t >= nowSeconds && t <= nowSeconds + CALLBACK_SIGN_VALIDITY_SECONDS + CALLBACK_SIGN_MAX_SKEW_SECONDS;
+          expect(verifyCallbackSign({ sign, t }, [signKey], nowSeconds)).toBe(
+            inWindow ? 'ok' : t < nowSeconds ? 'expired' : 'future',
+          );
+          if (inWindow && otherKey !== signKey) expect(verifyCallbackSign({ sign, t }, [otherKey], nowSeconds)).toBe('mismatch');
+        },
+      ),
     );
   });
 });

@@ -73,11 +73,19 @@ describe('loadConfig', () => {
     test.each([
       ['AUTH_JWT_ISSUER', 'production', { AUTH_JWT_ISSUER: undefined }],
       ['AUTH_JWT_ISSUER', 'prod', { AUTH_JWT_ISSUER: '  ' }],
-      ['AUTH_JWT_ISSUER', 'production', { AUTH_JWT_ISSUER: undefined, AUTH_JWT_AUDIENCE: undefined, AUTH_ALLOW_ANY_AUDIENCE: 'true' }],
+      [
+        'AUTH_JWT_ISSUER',
+        'production',
+        { AUTH_JWT_ISSUER: undefined, AUTH_JWT_AUDIENCE: undefined, AUTH_ALLOW_ANY_AUDIENCE: 'true' },
+      ],
       ['AUTH_JWT_AUDIENCE', 'production', { AUTH_JWT_AUDIENCE: undefined }],
       ['AUTH_JWT_AUDIENCE', 'Prod', { AUTH_JWT_AUDIENCE: '' }],
       ['AUTH_JWT_AUDIENCE', 'production', { AUTH_JWT_AUDIENCE: undefined, AUTH_ALLOW_ANY_AUDIENCE: 'false' }],
-      ['AUTH_JWT_AUDIENCE', 'production', { AUTH_JWKS_URL: 'https://login.example.com/jwks.json', AUTH_JWT_SECRET: undefined, AUTH_JWT_AUDIENCE: undefined }],
+      [
+        'AUTH_JWT_AUDIENCE',
+        'production',
+        { AUTH_JWKS_URL: 'https://login.example.com/jwks.json', AUTH_JWT_SECRET: undefined, AUTH_JWT_AUDIENCE: undefined },
+      ],
     ])('without %s (STAGE=%s) the configuration fails, naming it', (variable, stage, patch) => {
       const message = configError(production(patch, stage));
       expect(message).toContain(`${variable} is required when STAGE is production`);
@@ -86,7 +94,11 @@ describe('loadConfig', () => {
     test.each([
       ['unset, for upload-signature', { VOD_SUB_APP_ID: undefined }, { userAuth: true }],
       ['blank, with STAGE=prod', { VOD_SUB_APP_ID: ' ', STAGE: 'prod' }, { userAuth: true }],
-      ['unset, for vod-events', { VOD_SUB_APP_ID: undefined, CALLBACK_TOKENS: 'callback-token-0123456789' }, { callbackTokens: true }],
+      [
+        'unset, for vod-events',
+        { VOD_SUB_APP_ID: undefined, CALLBACK_TOKENS: 'callback-token-0123456789' },
+        { callbackTokens: true },
+      ],
       ['unset, for cleanup', { VOD_SUB_APP_ID: undefined }, {}],
     ])('VOD_SUB_APP_ID %s fails the configuration, naming it', (_case, patch, needs) => {
       expect(() => loadConfig(production(patch), needs)).toThrow(ConfigError);
@@ -100,15 +112,24 @@ describe('loadConfig', () => {
         issuer: 'https://login.example.com',
         audience: undefined,
       });
-      expect(configError(production({ AUTH_ALLOW_ANY_AUDIENCE: 'true' }))).toMatch(/only one of AUTH_JWT_AUDIENCE and AUTH_ALLOW_ANY_AUDIENCE/);
-      expect(configError(production({ AUTH_JWT_AUDIENCE: undefined, AUTH_ALLOW_ANY_AUDIENCE: 'sure' }))).toContain('AUTH_ALLOW_ANY_AUDIENCE');
+      expect(configError(production({ AUTH_ALLOW_ANY_AUDIENCE: 'true' }))).toMatch(
+        /only one of AUTH_JWT_AUDIENCE and AUTH_ALLOW_ANY_AUDIENCE/,
+      );
+      expect(configError(production({ AUTH_JWT_AUDIENCE: undefined, AUTH_ALLOW_ANY_AUDIENCE: 'sure' }))).toContain(
+        'AUTH_ALLOW_ANY_AUDIENCE',
+      );
     });
 
     test('functions that authenticate no user, and other stages, need no issuer or audience', () => {
       const unchecked = { AUTH_JWT_ISSUER: undefined, AUTH_JWT_AUDIENCE: undefined };
       expect(loadConfig(production(unchecked), {}).production).toBe(true);
-      expect(loadConfig(production({ ...unchecked, CALLBACK_TOKENS: 'callback-token-0123456789' }), { callbackTokens: true }).auth).toMatchObject({ issuer: undefined });
-      expect(loadConfig(functionEnv({ STAGE: 'dev', ...unchecked })).auth).toMatchObject({ issuer: undefined, audience: undefined });
+      expect(
+        loadConfig(production({ ...unchecked, CALLBACK_TOKENS: 'callback-token-0123456789' }), { callbackTokens: true }).auth,
+      ).toMatchObject({ issuer: undefined });
+      expect(loadConfig(functionEnv({ STAGE: 'dev', ...unchecked })).auth).toMatchObject({
+        issuer: undefined,
+        audience: undefined,
+      });
     });
   });
 

@@ -15,10 +15,22 @@ beforeEach(() => {
 afterEach(() => setLogSink(previousSink));
 
 const echo = httpHandler(
-  { methods: ['POST', 'GET'], route: '/uploads/{uploadId}', corsAllowedOrigins: ['https://app.example.com'], maxBodyBytes: 100, log },
+  {
+    methods: ['POST', 'GET'],
+    route: '/uploads/{uploadId}',
+    corsAllowedOrigins: ['https://app.example.com'],
+    maxBodyBytes: 100,
+    log,
+  },
   async (request: HttpRequest) => ({
     status: 200,
-    body: { method: request.method, params: request.pathParams, query: request.query, auth: request.headers.authorization ?? null, json: jsonBody(request) ?? null },
+    body: {
+      method: request.method,
+      params: request.pathParams,
+      query: request.query,
+      auth: request.headers.authorization ?? null,
+      json: jsonBody(request) ?? null,
+    },
   }),
 );
 
@@ -53,7 +65,13 @@ describe('httpHandler', () => {
     expect(result.statusCode).toBe(200);
     expect(result.isBase64Encoded).toBe(false);
     expect(result.headers['x-request-id']).toBe('apigw-req');
-    expect(parse(result)).toEqual({ method: 'POST', params: { uploadId: 'abc' }, query: { q: '1' }, auth: 'Bearer t', json: { a: 1 } });
+    expect(parse(result)).toEqual({
+      method: 'POST',
+      params: { uploadId: 'abc' },
+      query: { q: '1' },
+      auth: 'Bearer t',
+      json: { a: 1 },
+    });
   });
 
   test('function-URL events: path parameters from the route, first of repeated query values, no isBase64Encoded', async () => {
@@ -97,7 +115,13 @@ describe('httpHandler', () => {
       requestId: 'r',
       log,
     });
-    for (const type of [undefined, 'text/plain', 'text/plain; charset=utf-8', 'application/x-www-form-urlencoded', 'application/x-www-form-urlencoded; charset=UTF-8']) {
+    for (const type of [
+      undefined,
+      'text/plain',
+      'text/plain; charset=utf-8',
+      'application/x-www-form-urlencoded',
+      'application/x-www-form-urlencoded; charset=UTF-8',
+    ]) {
       expect(jsonBody(request(type, '{"EventType":"X"}'), { anyContentType: true })).toEqual({ EventType: 'X' });
     }
     expect(() => jsonBody(request('text/plain', '{"EventType":"X"}'))).toThrow(expect.objectContaining({ status: 415 }));
@@ -126,10 +150,15 @@ describe('httpHandler', () => {
     expect(preflight.headers['access-control-allow-methods']).toContain('POST');
     expect(preflight.headers['access-control-allow-headers']).toContain('authorization');
 
-    const other = await echo(functionUrlEvent({ headers: { origin: 'https://evil.example', 'content-type': 'application/json' } }));
+    const other = await echo(
+      functionUrlEvent({ headers: { origin: 'https://evil.example', 'content-type': 'application/json' } }),
+    );
     expect(other.headers['access-control-allow-origin']).toBeUndefined();
     const otherPreflight = await echo(
-      functionUrlEvent({ httpMethod: 'OPTIONS', headers: { origin: 'https://evil.example', 'access-control-request-method': 'POST' } }),
+      functionUrlEvent({
+        httpMethod: 'OPTIONS',
+        headers: { origin: 'https://evil.example', 'access-control-request-method': 'POST' },
+      }),
     );
     expect(otherPreflight.statusCode).toBe(403);
   });
@@ -141,21 +170,30 @@ describe('httpHandler', () => {
     const result = await handler(functionUrlEvent());
     expect(result.statusCode).toBe(429);
     expect(result.headers['retry-after']).toBe('3');
-    expect(parse(result)).toEqual({ error: { code: 'RateLimited', message: 'Too many requests; retry after 3 s', retryAfter: 3 } });
+    expect(parse(result)).toEqual({
+      error: { code: 'RateLimited', message: 'Too many requests; retry after 3 s', retryAfter: 3 },
+    });
 
     const bad = httpHandler({ methods: ['POST'], corsAllowedOrigins: [], maxBodyBytes: 100, log }, async () => {
       throw new BadRequestError('fileSize: too big', 'fileSize');
     });
-    expect(parse(await bad(functionUrlEvent()))).toEqual({ error: { code: 'InvalidRequest', message: 'fileSize: too big', field: 'fileSize' } });
+    expect(parse(await bad(functionUrlEvent()))).toEqual({
+      error: { code: 'InvalidRequest', message: 'fileSize: too big', field: 'fileSize' },
+    });
   });
 
   test('a domain InvalidInputError is answered exactly like the BadRequestError it stands for', async () => {
-    const throwing = (error: Error) => httpHandler({ methods: ['POST'], corsAllowedOrigins: [], maxBodyBytes: 100, log }, async () => {
-      throw error;
-    });
+    const throwing = (error: Error) =>
+      httpHandler({ methods: ['POST'], corsAllowedOrigins: [], maxBodyBytes: 100, log }, async () => {
+        throw error;
+      });
     for (const field of ['FileUploadEvent.FileId', undefined]) {
-      const domain = await throwing(new InvalidInputError('InvalidVodEvent', 'bad event', field))(functionUrlEvent(), { request_id: 'r' });
-      const http = await throwing(new BadRequestError('bad event', field, 'InvalidVodEvent'))(functionUrlEvent(), { request_id: 'r' });
+      const domain = await throwing(new InvalidInputError('InvalidVodEvent', 'bad event', field))(functionUrlEvent(), {
+        request_id: 'r',
+      });
+      const http = await throwing(new BadRequestError('bad event', field, 'InvalidVodEvent'))(functionUrlEvent(), {
+        request_id: 'r',
+      });
       expect(domain).toEqual(http);
       expect(domain.statusCode).toBe(400);
     }
@@ -167,9 +205,15 @@ describe('httpHandler', () => {
     const reply = await parsing(functionUrlEvent({ body: '{"EventType":"NewFileUpload","FileUploadEvent":{"FileId":42}}' }));
     expect(reply.statusCode).toBe(400);
     expect(parse(reply)).toEqual({
-      error: { code: 'InvalidVodEvent', message: 'Invalid VOD event: FileUploadEvent.FileId: is required and must be a string', field: 'FileUploadEvent.FileId' },
+      error: {
+        code: 'InvalidVodEvent',
+        message: 'Invalid VOD event: FileUploadEvent.FileId: is required and must be a string',
+        field: 'FileUploadEvent.FileId',
+      },
     });
-    expect(parse(await parsing(functionUrlEvent({ body: '[]' })))).toEqual({ error: { code: 'InvalidVodEvent', message: 'A VOD event must be a JSON object' } });
+    expect(parse(await parsing(functionUrlEvent({ body: '[]' })))).toEqual({
+      error: { code: 'InvalidVodEvent', message: 'A VOD event must be a JSON object' },
+    });
     expect(logLines).toEqual([]);
   });
 
@@ -193,10 +237,13 @@ describe('httpHandler', () => {
   });
 
   test('property: any event object gets a JSON reply with a status below 500', async () => {
-    const handler = httpHandler({ methods: ['POST'], route: '/uploads/{uploadId}', corsAllowedOrigins: ['*'], maxBodyBytes: 1000, log }, async (request) => ({
-      status: 200,
-      body: jsonBody(request) ?? null,
-    }));
+    const handler = httpHandler(
+      { methods: ['POST'], route: '/uploads/{uploadId}', corsAllowedOrigins: ['*'], maxBodyBytes: 1000, log },
+      async (request) => ({
+        status: 200,
+        body: jsonBody(request) ?? null,
+      }),
+    );
     await fc.assert(
       fc.asyncProperty(
         fc.record(

@@ -22,7 +22,9 @@ const root = path.join(__dirname, '..', '..');
 // (up to `media`, optional in JSON where the type says `| undefined`).
 type Accepted = z.input<typeof uploadViewSchema>;
 const _viewsAreAccepted = (view: UploadView): Accepted => view;
-const _acceptedAreViews = (value: z.output<typeof uploadViewSchema>): Omit<UploadView, 'media'> & Partial<Pick<UploadView, 'media'>> => value;
+const _acceptedAreViews = (
+  value: z.output<typeof uploadViewSchema>,
+): Omit<UploadView, 'media'> & Partial<Pick<UploadView, 'media'>> => value;
 void _viewsAreAccepted;
 void _acceptedAreViews;
 
@@ -36,8 +38,14 @@ test('every HTTP route of serverless.yml is a path of the document, with its met
   expect(routes.length).toBeGreaterThan(0);
   for (const route of routes) {
     // A last `{name?}` segment is optional: both forms are documented.
-    const templates = route.path.endsWith('?}') ? [route.path.replace(/\/\{\w+\?\}$/, ''), route.path.replace('?}', '}')] : [route.path];
-    for (const template of templates) expect({ template, method: Object.keys(paths[template] ?? {}) }).toEqual({ template, method: expect.arrayContaining([route.method.toLowerCase()]) });
+    const templates = route.path.endsWith('?}')
+      ? [route.path.replace(/\/\{\w+\?\}$/, ''), route.path.replace('?}', '}')]
+      : [route.path];
+    for (const template of templates)
+      expect({ template, method: Object.keys(paths[template] ?? {}) }).toEqual({
+        template,
+        method: expect.arrayContaining([route.method.toLowerCase()]),
+      });
   }
 });
 
@@ -66,14 +74,42 @@ function upload(status: Upload['status'], extra: Partial<Upload> = {}): Upload {
 }
 
 const ready = upload('READY', {
-  media: { type: 'mp4', size: 1234, duration: 2.5, width: 320, height: 180, mediaUrl: 'https://vod.example/a/o.mp4', coverUrl: 'https://vod.example/a/c.jpg', videoCodec: 'h264' },
+  media: {
+    type: 'mp4',
+    size: 1234,
+    duration: 2.5,
+    width: 320,
+    height: 180,
+    mediaUrl: 'https://vod.example/a/o.mp4',
+    coverUrl: 'https://vod.example/a/c.jpg',
+    videoCodec: 'h264',
+  },
   result: {
-    renditions: [{ url: 'https://vod.example/a/v.f100010.mp4', definition: 100010, width: 320, height: 180, bitrate: 250000, size: 999, duration: 2.5, container: 'mp4' }],
-    adaptiveStreams: [{ url: 'https://vod.example/a/v.m3u8', definition: 10, package: 'HLS', size: 0, subStreams: [{ Type: 'video' }] }],
+    renditions: [
+      {
+        url: 'https://vod.example/a/v.f100010.mp4',
+        definition: 100010,
+        width: 320,
+        height: 180,
+        bitrate: 250000,
+        size: 999,
+        duration: 2.5,
+        container: 'mp4',
+      },
+    ],
+    adaptiveStreams: [
+      { url: 'https://vod.example/a/v.m3u8', definition: 10, package: 'HLS', size: 0, subStreams: [{ Type: 'video' }] },
+    ],
     cover: { url: 'https://vod.example/a/cover.jpg' },
     snapshots: [{ url: 'https://vod.example/a/s.jpg', timeOffsetMs: 1000, definition: 10 }],
     sampleSnapshots: [{ imageUrls: ['https://vod.example/a/ss1.jpg'], definition: 10 }],
-    sprite: { imageUrls: ['https://vod.example/a/sp.jpg'], webVttUrl: 'https://vod.example/a/sp.vtt', width: 100, height: 60, totalCount: 3 },
+    sprite: {
+      imageUrls: ['https://vod.example/a/sp.jpg'],
+      webVttUrl: 'https://vod.example/a/sp.vtt',
+      width: 100,
+      height: 60,
+      totalCount: 3,
+    },
     animatedGraphics: [{ url: 'https://vod.example/a/g.gif', definition: 20000, container: 'gif', width: 160, height: 90 }],
   },
 });
@@ -82,7 +118,13 @@ const views = [
   upload('UPLOADED', { media: { type: 'mp4', size: 1234 } }),
   upload('PROCESSING', { result: { progress: 40 } }),
   ready,
-  upload('FAILED', { error: { code: 'ProcessingFailed', message: 'transcode failed', failures: [{ type: 'Transcode', errCode: 1, errCodeExt: 'x', message: 'y' }] } }),
+  upload('FAILED', {
+    error: {
+      code: 'ProcessingFailed',
+      message: 'transcode failed',
+      failures: [{ type: 'Transcode', errCode: 1, errCodeExt: 'x', message: 'y' }],
+    },
+  }),
   upload('REJECTED', { error: { code: 'MediaRejected', message: 'too long' } }),
   upload('EXPIRED'),
   upload('DELETED'),
@@ -105,9 +147,15 @@ test('every status of the contract is one the schema accepts; an unknown field o
 });
 
 test('error answers: the body shape and, per status, the documented codes', () => {
-  expectMatchesOpenApi('POST', '/upload-signature', 400, { error: { code: 'InvalidRequest', message: 'fileSize: too big', field: 'fileSize' } });
+  expectMatchesOpenApi('POST', '/upload-signature', 400, {
+    error: { code: 'InvalidRequest', message: 'fileSize: too big', field: 'fileSize' },
+  });
   expectMatchesOpenApi('POST', '/upload-signature', 429, { error: { code: 'RateLimited', message: 'later', retryAfter: 3 } });
-  expect(() => expectMatchesOpenApi('POST', '/upload-signature', 429, { error: { code: 'NotFound', message: 'x' } })).toThrow(/allowed values/);
-  expect(() => expectMatchesOpenApi('POST', '/upload-signature', 400, { error: { code: 'InvalidRequest', message: 'x', secret: 'y' } })).toThrow(/additional properties/);
+  expect(() => expectMatchesOpenApi('POST', '/upload-signature', 429, { error: { code: 'NotFound', message: 'x' } })).toThrow(
+    /allowed values/,
+  );
+  expect(() =>
+    expectMatchesOpenApi('POST', '/upload-signature', 400, { error: { code: 'InvalidRequest', message: 'x', secret: 'y' } }),
+  ).toThrow(/additional properties/);
   expect(() => expectMatchesOpenApi('POST', '/vod-events', 200, { applied: true })).toThrow(/additional properties/);
 });

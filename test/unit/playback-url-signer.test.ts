@@ -41,7 +41,8 @@ describe('signPlaybackUrl: Tencent known answers', () => {
   });
 
   test('the documented URLs verify until 300 s after t, then expire', () => {
-    const signed = 'http://example.vod2.myqcloud.com/dir1/dir2/myVideo.mp4?t=5a71afc0&rlimit=3&us=72d4cd1101&sign=c5214f0d5961b13acd558b4957c4dfc5';
+    const signed =
+      'http://example.vod2.myqcloud.com/dir1/dir2/myVideo.mp4?t=5a71afc0&rlimit=3&us=72d4cd1101&sign=c5214f0d5961b13acd558b4957c4dfc5';
     expect(verifyPlaybackUrl(signed, DOC.key, DOC.expiresAt - 3600)).toBe('ok');
     expect(verifyPlaybackUrl(signed, DOC.key, DOC.expiresAt + HOTLINK_CLOCK_SKEW_SECONDS)).toBe('ok');
     expect(verifyPlaybackUrl(signed, DOC.key, DOC.expiresAt + HOTLINK_CLOCK_SKEW_SECONDS + 1)).toBe('expired');
@@ -86,21 +87,27 @@ describe('signPlaybackUrl: parameters and formatting', () => {
     expect(hotlinkDir('/dir/')).toBe('/dir/');
     expect(hotlinkDir('dir/v.mp4')).toBe('/dir/');
     // A URL with no path signs Dir "/".
-    expect(signPlaybackUrl('https://h.example.com', base)).toBe(`https://h.example.com/?t=5a71afc0&sign=${md5(`${DOC.key}/5a71afc0`)}`);
+    expect(signPlaybackUrl('https://h.example.com', base)).toBe(
+      `https://h.example.com/?t=5a71afc0&sign=${md5(`${DOC.key}/5a71afc0`)}`,
+    );
   });
 
   test('one signature covers every file in the directory (HLS playlist and its segments)', () => {
     const playlist = signPlaybackUrl('https://h.example.com/1500/abc/adp.10/master.m3u8', { ...base, us: 'x1' });
     const query = playlist.slice(playlist.indexOf('?'));
     expect(verifyPlaybackUrl(`https://h.example.com/1500/abc/adp.10/segment-0001.ts${query}`, DOC.key, DOC.expiresAt)).toBe('ok');
-    expect(verifyPlaybackUrl(`https://h.example.com/1500/abc/other/segment-0001.ts${query}`, DOC.key, DOC.expiresAt)).toBe('mismatch');
+    expect(verifyPlaybackUrl(`https://h.example.com/1500/abc/other/segment-0001.ts${query}`, DOC.key, DOC.expiresAt)).toBe(
+      'mismatch',
+    );
   });
 
   test('an existing query is kept in front; earlier hotlink parameters are replaced, not stacked', () => {
     const once = signPlaybackUrl(`${DOC.url}?download=1&x=a%20b`, { ...base, us: DOC.us });
     expect(once).toBe(`${DOC.url}?download=1&x=a%20b&t=5a71afc0&us=72d4cd1101&sign=3d8488faeb37d52d6bf63b63c1b171c3`);
     const again = signPlaybackUrl(once, { ...base, expiresAt: DOC.expiresAt + 60, rlimit: 3 });
-    expect(again).toMatch(/^http:\/\/example\.vod2\.myqcloud\.com\/dir1\/dir2\/myVideo\.mp4\?download=1&x=a%20b&t=5a71affc&rlimit=3&sign=[0-9a-f]{32}$/);
+    expect(again).toMatch(
+      /^http:\/\/example\.vod2\.myqcloud\.com\/dir1\/dir2\/myVideo\.mp4\?download=1&x=a%20b&t=5a71affc&rlimit=3&sign=[0-9a-f]{32}$/,
+    );
     expect(verifyPlaybackUrl(again, DOC.key, DOC.expiresAt)).toBe('ok');
   });
 
@@ -111,7 +118,9 @@ describe('signPlaybackUrl: parameters and formatting', () => {
   });
 
   test('the authority and a fragment are kept as written', () => {
-    expect(signPlaybackUrl('https://H.Example.com:8443/a/v.mp4#t=10', base)).toMatch(/^https:\/\/H\.Example\.com:8443\/a\/v\.mp4\?t=5a71afc0&sign=[0-9a-f]{32}#t=10$/);
+    expect(signPlaybackUrl('https://H.Example.com:8443/a/v.mp4#t=10', base)).toMatch(
+      /^https:\/\/H\.Example\.com:8443\/a\/v\.mp4\?t=5a71afc0&sign=[0-9a-f]{32}#t=10$/,
+    );
   });
 
   test('bad input is refused with a message saying what is wrong', () => {
@@ -151,8 +160,12 @@ describe('verifyPlaybackUrl', () => {
   });
 
   test('mismatch: parameters out of the required order, repeated, or malformed', () => {
-    expect(verifyPlaybackUrl(`${DOC.url}?us=72d4cd1101&t=5a71afc0&rlimit=3&sign=c5214f0d5961b13acd558b4957c4dfc5`, key, DOC.expiresAt)).toBe('mismatch');
-    expect(verifyPlaybackUrl(`${DOC.url}?sign=c5214f0d5961b13acd558b4957c4dfc5&t=5a71afc0&rlimit=3&us=72d4cd1101`, key, DOC.expiresAt)).toBe('mismatch');
+    expect(
+      verifyPlaybackUrl(`${DOC.url}?us=72d4cd1101&t=5a71afc0&rlimit=3&sign=c5214f0d5961b13acd558b4957c4dfc5`, key, DOC.expiresAt),
+    ).toBe('mismatch');
+    expect(
+      verifyPlaybackUrl(`${DOC.url}?sign=c5214f0d5961b13acd558b4957c4dfc5&t=5a71afc0&rlimit=3&us=72d4cd1101`, key, DOC.expiresAt),
+    ).toBe('mismatch');
     expect(verifyPlaybackUrl(`${signed}&t=5a71afc0`, key, DOC.expiresAt)).toBe('mismatch');
     expect(verifyPlaybackUrl(signed.replace('t=5a71afc0', 't=5A71AFC0'), key, DOC.expiresAt)).toBe('mismatch');
     expect(verifyPlaybackUrl(signed.replace(/sign=.*/, 'sign=xyz'), key, DOC.expiresAt)).toBe('mismatch');
@@ -161,7 +174,13 @@ describe('verifyPlaybackUrl', () => {
 
   test('other parameters before the hotlink ones do not matter; an upper-case sign is accepted', () => {
     expect(verifyPlaybackUrl(signed.replace('?', '?foo=bar&'), key, DOC.expiresAt)).toBe('ok');
-    expect(verifyPlaybackUrl(signed.replace(/sign=(.*)$/, (_, s: string) => `sign=${s.toUpperCase()}`), key, DOC.expiresAt)).toBe('ok');
+    expect(
+      verifyPlaybackUrl(
+        signed.replace(/sign=(.*)$/, (_, s: string) => `sign=${s.toUpperCase()}`),
+        key,
+        DOC.expiresAt,
+      ),
+    ).toBe('ok');
   });
 
   test('a forged URL past its expiry is a mismatch, not "expired"', () => {
@@ -197,7 +216,9 @@ describe('properties', () => {
         const signed = signPlaybackUrl(urlOf(dir, file), options);
         expect(verifyPlaybackUrl(signed, options.key, options.expiresAt - before)).toBe('ok');
         expect(verifyPlaybackUrl(signed, options.key, options.expiresAt + HOTLINK_CLOCK_SKEW_SECONDS)).toBe('ok');
-        expect(verifyPlaybackUrl(signed, options.key, options.expiresAt + HOTLINK_CLOCK_SKEW_SECONDS + 1 + before)).toBe('expired');
+        expect(verifyPlaybackUrl(signed, options.key, options.expiresAt + HOTLINK_CLOCK_SKEW_SECONDS + 1 + before)).toBe(
+          'expired',
+        );
       }),
     );
   });
@@ -216,14 +237,22 @@ describe('properties', () => {
   test('any change to t, us or sign → mismatch (whatever the clock says)', () => {
     const edit = fc.constantFrom('t', 'us', 'sign');
     fc.assert(
-      fc.property(caseArb, edit, fc.stringMatching(/^[0-9a-f]{1,32}$/), fc.integer({ min: 0, max: 2 ** 41 }), ({ dir, file, options }, name, replacement, now) => {
-        const signed = signPlaybackUrl(urlOf(dir, file), { ...options, us: options.us ?? 'u' });
-        const current = new RegExp(`([?&]${name}=)([^&]*)`).exec(signed)?.[2];
-        const value = name === 't' ? replacement.slice(0, 12) : name === 'sign' ? replacement.padStart(32, '0') : replacement;
-        fc.pre(current !== undefined && value !== current && !(name === 't' && Number.parseInt(value, 16) === options.expiresAt));
-        const edited = signed.replace(new RegExp(`([?&]${name}=)[^&]*`), `$1${value}`);
-        expect(verifyPlaybackUrl(edited, options.key, now)).toBe('mismatch');
-      }),
+      fc.property(
+        caseArb,
+        edit,
+        fc.stringMatching(/^[0-9a-f]{1,32}$/),
+        fc.integer({ min: 0, max: 2 ** 41 }),
+        ({ dir, file, options }, name, replacement, now) => {
+          const signed = signPlaybackUrl(urlOf(dir, file), { ...options, us: options.us ?? 'u' });
+          const current = new RegExp(`([?&]${name}=)([^&]*)`).exec(signed)?.[2];
+          const value = name === 't' ? replacement.slice(0, 12) : name === 'sign' ? replacement.padStart(32, '0') : replacement;
+          fc.pre(
+            current !== undefined && value !== current && !(name === 't' && Number.parseInt(value, 16) === options.expiresAt),
+          );
+          const edited = signed.replace(new RegExp(`([?&]${name}=)[^&]*`), `$1${value}`);
+          expect(verifyPlaybackUrl(edited, options.key, now)).toBe('mismatch');
+        },
+      ),
     );
   });
 

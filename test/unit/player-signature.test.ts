@@ -52,7 +52,16 @@ const sprite = { imageUrls: ['https://x/s.jpg'], webVttUrl: 'https://x/s.vtt' };
 
 describe('contentInfoFor: the adaptive stream, else the transcodes, else the original', () => {
   test('an adaptive stream: RawAdaptive with its template (it is clear HLS, not ProtectedAdaptive)', () => {
-    expect(contentInfoFor({ adaptiveStreams: [{ url: 'https://x/a.m3u8', definition: 10 }], renditions: [{ url: 'https://x/v.mp4', definition: 100030 }], sprite }, pipeline)).toEqual({
+    expect(
+      contentInfoFor(
+        {
+          adaptiveStreams: [{ url: 'https://x/a.m3u8', definition: 10 }],
+          renditions: [{ url: 'https://x/v.mp4', definition: 100030 }],
+          sprite,
+        },
+        pipeline,
+      ),
+    ).toEqual({
       audioVideoType: 'RawAdaptive',
       rawAdaptiveDefinition: 10,
       imageSpriteDefinition: 10,
@@ -73,16 +82,36 @@ describe('contentInfoFor: the adaptive stream, else the transcodes, else the ori
 });
 
 /** The doc's parameter tables: name → JavaScript type. */
-const DOC_TYPES = { appId: 'integer', fileId: 'string', contentInfo: 'object', currentTimeStamp: 'integer', expireTimeStamp: 'integer', urlAccessInfo: 'object' } as const;
-const URL_ACCESS_TYPES = { t: 'string', exper: 'integer', rlimit: 'integer', us: 'string', domain: 'string', scheme: 'string' } as const;
+const DOC_TYPES = {
+  appId: 'integer',
+  fileId: 'string',
+  contentInfo: 'object',
+  currentTimeStamp: 'integer',
+  expireTimeStamp: 'integer',
+  urlAccessInfo: 'object',
+} as const;
+const URL_ACCESS_TYPES = {
+  t: 'string',
+  exper: 'integer',
+  rlimit: 'integer',
+  us: 'string',
+  domain: 'string',
+  scheme: 'string',
+} as const;
 
 function typeOf(value: unknown): string {
   return Number.isInteger(value) ? 'integer' : typeof value;
 }
 
 test("a signed Psign decodes (jose, play key) to the doc's field names and types, expiring after PLAYBACK_TTL_SECONDS", async () => {
-  const config = loadConfig({ ...env, PLAYBACK_TTL_SECONDS: '600', HOTLINK_KEY: 'HotlinkKey2026', HOTLINK_RLIMIT: '3', HOTLINK_PREVIEW_SECONDS: '45' }, {});
-  const upload = readyUpload({ adaptiveStreams: [{ url: 'https://1500000001.vod2.myqcloud.com/dir/adp.10.m3u8', definition: 10 }], sprite });
+  const config = loadConfig(
+    { ...env, PLAYBACK_TTL_SECONDS: '600', HOTLINK_KEY: 'HotlinkKey2026', HOTLINK_RLIMIT: '3', HOTLINK_PREVIEW_SECONDS: '45' },
+    {},
+  );
+  const upload = readyUpload({
+    adaptiveStreams: [{ url: 'https://1500000001.vod2.myqcloud.com/dir/adp.10.m3u8', definition: 10 }],
+    sprite,
+  });
   const nowMs = 1_800_000_000_000;
   const claims = psignClaims(upload, { ...config, playback: config.playback! }, { nowMs, preview: true });
   const token = await signPsign(claims, 'PlayKey0123456789abc');
@@ -92,9 +121,20 @@ test("a signed Psign decodes (jose, play key) to the doc's field names and types
   for (const [name, type] of Object.entries(DOC_TYPES)) expect([name, typeOf(payload[name])]).toEqual([name, type]);
   const access = payload.urlAccessInfo as Record<string, unknown>;
   for (const [name, type] of Object.entries(URL_ACCESS_TYPES)) expect([name, typeOf(access[name])]).toEqual([name, type]);
-  expect(payload).toMatchObject({ appId: 1500000001, fileId: '5285890784200000001', currentTimeStamp: 1_800_000_000, expireTimeStamp: 1_800_000_600 });
+  expect(payload).toMatchObject({
+    appId: 1500000001,
+    fileId: '5285890784200000001',
+    currentTimeStamp: 1_800_000_000,
+    expireTimeStamp: 1_800_000_600,
+  });
   // t: lower-case hex of the URL expiry (HOTLINK_URL_TTL_SECONDS + duration), as the answer's URLs.
-  expect(access).toMatchObject({ t: (1_800_000_000 + 3600 + 30).toString(16), exper: 45, rlimit: 3, domain: '1500000001.vod2.myqcloud.com', scheme: 'HTTPS' });
+  expect(access).toMatchObject({
+    t: (1_800_000_000 + 3600 + 30).toString(16),
+    exper: 45,
+    rlimit: 3,
+    domain: '1500000001.vod2.myqcloud.com',
+    scheme: 'HTTPS',
+  });
   expect(access.us).toMatch(/^[0-9a-f]{10}$/);
   await expect(jwtVerify(token, new TextEncoder().encode('AnotherKey0123456789'))).rejects.toThrow();
 });
@@ -113,10 +153,17 @@ test('no hotlink key: no urlAccessInfo; no preview: no exper; a fresh us per sig
 test('configuration: PLAYBACK_KEY needs an app id (VOD_APP_ID, else the sub-app), a preview of 30 s or more; bad values are named', () => {
   expect(() => loadConfig({ ...env, VOD_APP_ID: undefined }, {})).toThrow(/VOD_APP_ID/);
   expect(loadConfig({ ...env, VOD_APP_ID: undefined, VOD_SUB_APP_ID: '1500000002' }, {}).playback?.appId).toBe(1500000002);
-  expect(() => loadConfig({ ...env, HOTLINK_KEY: 'HotlinkKey2026', HOTLINK_PREVIEW_SECONDS: '10' }, {})).toThrow(/HOTLINK_PREVIEW_SECONDS/);
+  expect(() => loadConfig({ ...env, HOTLINK_KEY: 'HotlinkKey2026', HOTLINK_PREVIEW_SECONDS: '10' }, {})).toThrow(
+    /HOTLINK_PREVIEW_SECONDS/,
+  );
   expect(() => loadConfig({ ...env, PLAYBACK_AUDIENCE: 'everyone' }, {})).toThrow(/PLAYBACK_AUDIENCE/);
   expect(() => loadConfig({ ...env, PLAYBACK_KEY: 'short' }, {})).toThrow(/PLAYBACK_KEY/);
   expect(() => loadConfig({ ...env, PLAYBACK_TTL_SECONDS: '5' }, {})).toThrow(/PLAYBACK_TTL_SECONDS/);
-  expect(loadConfig({ ...env }, {}).playback).toEqual({ key: 'PlayKey0123456789abc', appId: 1500000001, ttlSeconds: 3600, audience: 'owner' });
+  expect(loadConfig({ ...env }, {}).playback).toEqual({
+    key: 'PlayKey0123456789abc',
+    appId: 1500000001,
+    ttlSeconds: 3600,
+    audience: 'owner',
+  });
   expect(loadConfig({ ...env, PLAYBACK_KEY: undefined }, {}).playback).toBeUndefined();
 });

@@ -178,7 +178,12 @@ describe('verify', () => {
 
     const bytes = Buffer.from(signature, 'base64');
     // One more second of validity, MAC unchanged.
-    const tampered = Buffer.from(bytes.subarray(20).toString().replace(`expireTime=${NOW_S + 60}`, `expireTime=${NOW_S + 61}`));
+    const tampered = Buffer.from(
+      bytes
+        .subarray(20)
+        .toString()
+        .replace(`expireTime=${NOW_S + 60}`, `expireTime=${NOW_S + 61}`),
+    );
     const forged = Buffer.concat([bytes.subarray(0, 20), tampered]).toString('base64');
     expect(code(() => verify(forged, SECRET_KEY, NOW))).toBe('SignatureMismatch');
   });
@@ -193,8 +198,7 @@ describe('verify', () => {
 });
 
 describe('decode', () => {
-  const wrap = (original: string) =>
-    Buffer.concat([Buffer.alloc(20), Buffer.from(original, 'utf8')]).toString('base64');
+  const wrap = (original: string) => Buffer.concat([Buffer.alloc(20), Buffer.from(original, 'utf8')]).toString('base64');
   const required = `secretId=a&currentTimeStamp=${NOW_S}&expireTime=${NOW_S + 10}&random=1`;
 
   test.each([
@@ -221,7 +225,7 @@ describe('decode', () => {
     expectParamError(() => decode(wrap(original)), parameter);
   });
 
-  test('an optional parameter with an empty value is absent, as in Tencent\'s Node sample; a required one is not', () => {
+  test("an optional parameter with an empty value is absent, as in Tencent's Node sample; a required one is not", () => {
     const original = `${required}&classId=&procedure=&taskPriority=&sourceContext=&sessionContext=`;
     const macBytes = createHmac('sha1', SECRET_KEY).update(original).digest();
     const params = verify(Buffer.concat([macBytes, Buffer.from(original)]).toString('base64'), SECRET_KEY, NOW);
@@ -233,7 +237,12 @@ describe('decode', () => {
   test('sign never writes an empty value: an empty optional string is refused, an absent one left out', () => {
     expectParamError(() => sign({ secretId: SECRET_ID, procedure: '' }, SECRET_KEY, NOW), 'procedure');
     expectParamError(() => sign({ secretId: SECRET_ID, sourceContext: '' }, SECRET_KEY, NOW), 'sourceContext');
-    const original = Buffer.from(sign({ secretId: SECRET_ID, sourceContext: undefined, procedure: undefined }, SECRET_KEY, NOW), 'base64').subarray(20).toString();
+    const original = Buffer.from(
+      sign({ secretId: SECRET_ID, sourceContext: undefined, procedure: undefined }, SECRET_KEY, NOW),
+      'base64',
+    )
+      .subarray(20)
+      .toString();
     expect(original.split('&').every((pair) => /^[a-zA-Z]+=.+$/.test(pair))).toBe(true);
     expect(original).not.toMatch(/procedure|sourceContext/);
   });
@@ -268,13 +277,20 @@ describe('decode', () => {
 
   test('property: decode never throws anything but UploadSignatureError', () => {
     fc.assert(
-      fc.property(fc.oneof(fc.string(), fc.base64String(), fc.uint8Array().map((b) => Buffer.from(b).toString('base64'))), (s) => {
-        try {
-          decode(s);
-        } catch (error) {
-          expect(error).toBeInstanceOf(UploadSignatureError);
-        }
-      }),
+      fc.property(
+        fc.oneof(
+          fc.string(),
+          fc.base64String(),
+          fc.uint8Array().map((b) => Buffer.from(b).toString('base64')),
+        ),
+        (s) => {
+          try {
+            decode(s);
+          } catch (error) {
+            expect(error).toBeInstanceOf(UploadSignatureError);
+          }
+        },
+      ),
       { numRuns: 1000 },
     );
   });

@@ -4,7 +4,13 @@
  * API answers — and any other text is kept as it is.
  */
 import fc from 'fast-check';
-import { newFileUploadFromMediaInfo, parsePullEventsResponse, parseVodEvent, procedureStateChangedFromTaskDetail, type NewFileUploadEvent } from '#lib/vod-event';
+import {
+  newFileUploadFromMediaInfo,
+  parsePullEventsResponse,
+  parseVodEvent,
+  procedureStateChangedFromTaskDetail,
+  type NewFileUploadEvent,
+} from '#lib/vod-event';
 import { newFileUploadBody, procedureBody } from '../support/events';
 
 const UNSTORABLE = /\u0000|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
@@ -41,7 +47,9 @@ test('U+0000 and each unpaired surrogate become U+FFFD; a surrogate pair is kept
 });
 
 test('a pulled event is made storable by the same readers', () => {
-  const pulled = parsePullEventsResponse({ Response: { EventSet: [{ EventHandle: 'h1', ...uploadWithName('x\u0000\udfff') }], RequestId: 'r' } });
+  const pulled = parsePullEventsResponse({
+    Response: { EventSet: [{ EventHandle: 'h1', ...uploadWithName('x\u0000\udfff') }], RequestId: 'r' },
+  });
   const [entry] = pulled.events;
   expect(entry!.ok).toBe(true);
   const event = (entry as { event: NewFileUploadEvent }).event;
@@ -51,12 +59,25 @@ test('a pulled event is made storable by the same readers', () => {
 
 test('events built from API answers are made storable too', () => {
   const { FileUploadEvent: upload } = uploadWithName('api\u0000\ud800');
-  const fromMedia = newFileUploadFromMediaInfo({ FileId: upload.FileId, BasicInfo: upload.MediaBasicInfo, MetaData: upload.MetaData } as never);
+  const fromMedia = newFileUploadFromMediaInfo({
+    FileId: upload.FileId,
+    BasicInfo: upload.MediaBasicInfo,
+    MetaData: upload.MetaData,
+  } as never);
   expect(fromMedia.media.name).toBe('api\uFFFD\uFFFD');
 
-  const task = procedureBody({ taskId: 'proc-1', fileId: '5285890784300000002', status: 'FINISH', transcode: 'FAIL' }).ProcedureStateChangeEvent;
+  const task = procedureBody({
+    taskId: 'proc-1',
+    fileId: '5285890784300000002',
+    status: 'FINISH',
+    transcode: 'FAIL',
+  }).ProcedureStateChangeEvent;
   Object.assign(task, { FileName: 'f\u0000', Message: 'm\ud800' });
-  const fromTask = procedureStateChangedFromTaskDetail({ TaskType: 'Procedure', Status: 'FINISH', ProcedureTask: task } as never)!;
+  const fromTask = procedureStateChangedFromTaskDetail({
+    TaskType: 'Procedure',
+    Status: 'FINISH',
+    ProcedureTask: task,
+  } as never)!;
   expect(fromTask).toMatchObject({ fileName: 'f\uFFFD', message: 'm\uFFFD' });
   for (const s of strings(fromTask)) expect(s).not.toMatch(UNSTORABLE);
 });

@@ -47,7 +47,11 @@ function rejection(input: unknown): VodEventError {
 function withoutNulls(value: unknown): unknown {
   if (Array.isArray(value)) return value.map(withoutNulls);
   if (value !== null && typeof value === 'object') {
-    return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== null).map(([k, v]) => [k, withoutNulls(v)]));
+    return Object.fromEntries(
+      Object.entries(value)
+        .filter(([, v]) => v !== null)
+        .map(([k, v]) => [k, withoutNulls(v)]),
+    );
   }
   return value;
 }
@@ -126,7 +130,12 @@ describe('NewFileUpload', () => {
 describe('ProcedureStateChanged', () => {
   test('documented PUSH example: Transcode + CoverBySnapshot', () => {
     const event = procedure('procedure-state-changed.push.json');
-    expect(event).toMatchObject({ taskId: '1256768367-Procedure-475b72xxxcb177t1', status: 'FINISH', fileId: '5285890784246869930', errCode: 0 });
+    expect(event).toMatchObject({
+      taskId: '1256768367-Procedure-475b72xxxcb177t1',
+      status: 'FINISH',
+      fileId: '5285890784246869930',
+      errCode: 0,
+    });
     const [transcode, cover] = event.results;
     expect(transcode).toEqual({
       type: 'Transcode',
@@ -154,12 +163,19 @@ describe('ProcedureStateChanged', () => {
         fileId: undefined,
       },
     });
-    expect(cover).toMatchObject({ type: 'CoverBySnapshot', status: 'SUCCESS', input: { definition: 10 }, output: { coverUrl: 'http://1256768367.vod2.myqcloud.com/xxx/xxx/xxx.100_0.jpg' } });
+    expect(cover).toMatchObject({
+      type: 'CoverBySnapshot',
+      status: 'SUCCESS',
+      input: { definition: 10 },
+      output: { coverUrl: 'http://1256768367.vod2.myqcloud.com/xxx/xxx/xxx.100_0.jpg' },
+    });
 
     const summary = summariseProcessing(event);
     expect(summary.outcome).toBe('SUCCESS');
     // The doc reports Definition 0 for the template-20 output: the requested template wins.
-    expect(summary.renditions.map((r) => [r.definition, r.url])).toEqual([[20, 'https://1256768367.vod2.myqcloud.com/xxx/xxx/v.f20.mp4']]);
+    expect(summary.renditions.map((r) => [r.definition, r.url])).toEqual([
+      [20, 'https://1256768367.vod2.myqcloud.com/xxx/xxx/v.f20.mp4'],
+    ]);
     expect(summary.cover).toEqual({ url: 'http://1256768367.vod2.myqcloud.com/xxx/xxx/xxx.100_0.jpg', definition: 10 });
   });
 
@@ -168,7 +184,10 @@ describe('ProcedureStateChanged', () => {
     expect(event.eventHandle).toBe('EventHandle1');
     expect(event.results.map((r) => r.type)).toEqual(['Transcode', 'CoverBySnapshot']);
     expect(event.results[0]).toMatchObject({ input: { definition: 20, watermarkDefinitions: [] } });
-    const pushForm = parseVodEvent({ ...(withoutNulls(fixture('procedure-state-changed.pull.json')) as object), EventHandle: undefined });
+    const pushForm = parseVodEvent({
+      ...(withoutNulls(fixture('procedure-state-changed.pull.json')) as object),
+      EventHandle: undefined,
+    });
     expect(pushForm).toEqual({ ...event, eventHandle: undefined });
   });
 
@@ -229,7 +248,13 @@ describe('ProcedureStateChanged', () => {
 
   test('our full pipeline: all seven task types summarised', () => {
     const event = procedure('procedure-state-changed.pipeline.push.json');
-    expect(event).toMatchObject({ fileId: OUR_FILE, sessionContext: UPLOAD_ID, sessionId: `${OUR_FILE}-p1`, tasksNotifyMode: 'Finish', tasksPriority: 0 });
+    expect(event).toMatchObject({
+      fileId: OUR_FILE,
+      sessionContext: UPLOAD_ID,
+      sessionId: `${OUR_FILE}-p1`,
+      tasksNotifyMode: 'Finish',
+      tasksPriority: 0,
+    });
     expect(event.results.map((r) => r.type)).toEqual([
       'Transcode',
       'Transcode',
@@ -240,7 +265,10 @@ describe('ProcedureStateChanged', () => {
       'AnimatedGraphics',
       'AdaptiveDynamicStreaming',
     ]);
-    expect(event.results[0]).toMatchObject({ input: { definition: 100030, watermarkDefinitions: [501234] }, beginProcessTime: '2026-11-25T04:10:20Z' });
+    expect(event.results[0]).toMatchObject({
+      input: { definition: 100030, watermarkDefinitions: [501234] },
+      beginProcessTime: '2026-11-25T04:10:20Z',
+    });
 
     const summary = summariseProcessing(event);
     expect(summary.outcome).toBe('SUCCESS');
@@ -257,8 +285,16 @@ describe('ProcedureStateChanged', () => {
     expect(summary.sprite?.webVttUrl).toMatch(/imageSprite_10\.vtt$/);
     expect(summary.cover?.url).toMatch(/coverBySnapshot_10_0\.jpg$/);
     expect(summary.animatedGraphics.map((g) => [g.definition, g.container])).toEqual([[20000, 'gif']]);
-    expect(summary.adaptiveStreams[0]).toMatchObject({ definition: 10, package: 'HLS', url: expect.stringMatching(/adp\.10\.m3u8$/) });
-    expect(summary.adaptiveStreams[0]?.subStreams.map((s) => `${s.width}x${s.height}`)).toEqual(['640x360', '1280x720', '1920x1080']);
+    expect(summary.adaptiveStreams[0]).toMatchObject({
+      definition: 10,
+      package: 'HLS',
+      url: expect.stringMatching(/adp\.10\.m3u8$/),
+    });
+    expect(summary.adaptiveStreams[0]?.subStreams.map((s) => `${s.width}x${s.height}`)).toEqual([
+      '640x360',
+      '1280x720',
+      '1920x1080',
+    ]);
   });
 
   test('a failed subtask makes the outcome FAIL and names the error', () => {
@@ -270,7 +306,13 @@ describe('ProcedureStateChanged', () => {
     const summary = summariseProcessing(event);
     expect(summary.outcome).toBe('FAIL');
     expect(summary.failures).toEqual([
-      { type: 'Transcode', definition: 100020, errCode: 30010, errCodeExt: 'SourceFileError', message: 'Source file error: the video data is corrupted' },
+      {
+        type: 'Transcode',
+        definition: 100020,
+        errCode: 30010,
+        errCodeExt: 'SourceFileError',
+        message: 'Source file error: the video data is corrupted',
+      },
     ]);
     expect(summary.renditions.map((r) => r.definition)).toEqual([100030]); // what did succeed is still reported
   });
@@ -285,7 +327,12 @@ describe('ProcedureStateChanged', () => {
       ['SnapshotByTimeOffset', 'PROCESSING', 0],
       ['CoverBySnapshot', 'SUCCESS', 100],
     ]);
-    expect(summariseProcessing(first)).toMatchObject({ outcome: 'PROCESSING', progress: 45, renditions: [], cover: { definition: 10 } });
+    expect(summariseProcessing(first)).toMatchObject({
+      outcome: 'PROCESSING',
+      progress: 45,
+      renditions: [],
+      cover: { definition: 10 },
+    });
     expect(summariseProcessing(second)).toMatchObject({ outcome: 'PROCESSING', progress: 93 });
     expect(summariseProcessing(last)).toMatchObject({ outcome: 'SUCCESS', progress: 100 });
 
@@ -310,7 +357,15 @@ describe('ProcedureStateChanged', () => {
 
   test('an unknown task Type is kept, not a crash, and does not block success', () => {
     const event = procedure('procedure-state-changed.unknown-task-type.push.json');
-    expect(event.results[1]).toEqual({ type: 'Unknown', rawType: 'SuperResolution', status: 'SUCCESS', errCode: 0, errCodeExt: '', message: 'SUCCESS', progress: 100 });
+    expect(event.results[1]).toEqual({
+      type: 'Unknown',
+      rawType: 'SuperResolution',
+      status: 'SUCCESS',
+      errCode: 0,
+      errCodeExt: '',
+      message: 'SUCCESS',
+      progress: 100,
+    });
     expect(summariseProcessing(event)).toMatchObject({ outcome: 'SUCCESS', failures: [] });
   });
 });
@@ -324,7 +379,9 @@ describe('FileDeleted', () => {
 
   test('documented partial deletion: only the transcodes went, the media remains', () => {
     const event = deletion('file-deleted.partial.push.json');
-    expect(event.deletions).toEqual([{ fileId: '24961954183381008', entireMedia: false, parts: [{ type: 'TranscodeFiles', definition: 0 }] }]);
+    expect(event.deletions).toEqual([
+      { fileId: '24961954183381008', entireMedia: false, parts: [{ type: 'TranscodeFiles', definition: 0 }] },
+    ]);
   });
 
   test('PULL entry with DeleteParts []', () => {
@@ -335,11 +392,26 @@ describe('FileDeleted', () => {
 
   test('a deletion naming every part type took the whole media; OriginalFiles alone did not', () => {
     const read = (types: string[]) =>
-      (parseVodEvent({ EventType: 'FileDeleted', FileDeleteEvent: { FileIdSet: ['1'], FileDeleteResultInfo: [{ FileId: '1', DeleteParts: types.map((Type) => ({ Type, Definition: 0 })) }] } }) as FileDeletedEvent)
-        .deletions[0]!.entireMedia;
+      (
+        parseVodEvent({
+          EventType: 'FileDeleted',
+          FileDeleteEvent: {
+            FileIdSet: ['1'],
+            FileDeleteResultInfo: [{ FileId: '1', DeleteParts: types.map((Type) => ({ Type, Definition: 0 })) }],
+          },
+        }) as FileDeletedEvent
+      ).deletions[0]!.entireMedia;
     expect(read([])).toBe(true);
     expect(read(['OriginalFiles'])).toBe(false);
-    expect(read(['OriginalFiles', 'TranscodeFiles', 'AdaptiveDynamicStreamingFiles', 'WechatPublishFiles', 'WechatMiniProgramPublishFiles'])).toBe(true);
+    expect(
+      read([
+        'OriginalFiles',
+        'TranscodeFiles',
+        'AdaptiveDynamicStreamingFiles',
+        'WechatPublishFiles',
+        'WechatMiniProgramPublishFiles',
+      ]),
+    ).toBe(true);
     expect(read(['TranscodeFiles', 'AdaptiveDynamicStreamingFiles'])).toBe(false);
   });
 
@@ -352,7 +424,10 @@ describe('FileDeleted', () => {
 describe('event types not acted on', () => {
   test('a documented ignored type', () => {
     const event = parseAs('Ignored', fixture('reduce-media-bitrate-complete.push.json'));
-    expect(event).toMatchObject({ eventType: 'ReduceMediaBitrateComplete', taskId: '1500013xxx-ReduceMediaBitrate-0c64611d529f2656c4133128ee053063txxx' });
+    expect(event).toMatchObject({
+      eventType: 'ReduceMediaBitrateComplete',
+      taskId: '1500013xxx-ReduceMediaBitrate-0c64611d529f2656c4133128ee053063txxx',
+    });
   });
 
   test.each(IGNORED_EVENT_TYPES)('%s is recognised whatever its payload', (eventType) => {
@@ -378,12 +453,22 @@ describe('PullEvents responses', () => {
       ['EventHandle4', 'Ignored'],
     ]);
     const third = pulled.events[2];
-    expect(third?.ok && third.event.kind === 'ProcedureStateChanged' && summariseProcessing(third.event).sampleSnapshots[0]?.imageUrls.length).toBe(10);
+    expect(
+      third?.ok &&
+        third.event.kind === 'ProcedureStateChanged' &&
+        summariseProcessing(third.event).sampleSnapshots[0]?.imageUrls.length,
+    ).toBe(10);
   });
 
   test('one malformed entry among several does not stop the others', () => {
     const pulled = parsePullEventsResponse(fixture('pull-events.mixed.json'));
-    expect(pulled.events.map((e) => (e.ok ? e.event.kind : 'failed'))).toEqual(['NewFileUpload', 'ProcedureStateChanged', 'FileDeleted', 'failed', 'Unknown']);
+    expect(pulled.events.map((e) => (e.ok ? e.event.kind : 'failed'))).toEqual([
+      'NewFileUpload',
+      'ProcedureStateChanged',
+      'FileDeleted',
+      'failed',
+      'Unknown',
+    ]);
     const failed = pulled.events[3];
     expect(failed?.ok).toBe(false);
     if (failed && !failed.ok) {
@@ -413,7 +498,12 @@ describe('PullEvents responses', () => {
 describe('malformed events are rejected with the path of the bad field', () => {
   const transcodeEvent = (task: Record<string, unknown> | null, type = 'Transcode') => ({
     EventType: 'ProcedureStateChanged',
-    ProcedureStateChangeEvent: { TaskId: 't-1', Status: 'FINISH', FileId: '123', MediaProcessResultSet: [{ Type: type, TranscodeTask: task }] },
+    ProcedureStateChangeEvent: {
+      TaskId: 't-1',
+      Status: 'FINISH',
+      FileId: '123',
+      MediaProcessResultSet: [{ Type: type, TranscodeTask: task }],
+    },
   });
   const goodTask = { Status: 'SUCCESS', Input: { Definition: 100030 }, Output: { Url: 'https://example.com/v.mp4' } };
 
@@ -426,19 +516,66 @@ describe('malformed events are rejected with the path of the bad field', () => {
     ['EventType not a string', { EventType: 7 }, 'EventType'],
     ['EventType with odd characters', { EventType: 'New File' }, 'EventType'],
     ['NewFileUpload without its payload', { EventType: 'NewFileUpload', FileUploadEvent: null }, 'FileUploadEvent'],
-    ['FileId as a number (digits already lost)', { EventType: 'NewFileUpload', FileUploadEvent: { FileId: 5285890784273533167 } }, 'FileUploadEvent.FileId'],
+    [
+      'FileId as a number (digits already lost)',
+      { EventType: 'NewFileUpload', FileUploadEvent: { FileId: 5285890784273533167 } },
+      'FileUploadEvent.FileId',
+    ],
     ['FileId with a slash', { EventType: 'NewFileUpload', FileUploadEvent: { FileId: '../etc' } }, 'FileUploadEvent.FileId'],
-    ['SourceContext not a string', { EventType: 'NewFileUpload', FileUploadEvent: { FileId: '1', MediaBasicInfo: { SourceInfo: { SourceContext: 5 } } } }, 'FileUploadEvent.MediaBasicInfo.SourceInfo.SourceContext'],
-    ['unknown procedure Status', { EventType: 'ProcedureStateChanged', ProcedureStateChangeEvent: { TaskId: 't', Status: 'DONE', FileId: '1' } }, 'ProcedureStateChangeEvent.Status'],
-    ['missing TaskId', { EventType: 'ProcedureStateChanged', ProcedureStateChangeEvent: { Status: 'FINISH', FileId: '1' } }, 'ProcedureStateChangeEvent.TaskId'],
-    ['result without Type', { EventType: 'ProcedureStateChanged', ProcedureStateChangeEvent: { TaskId: 't', Status: 'FINISH', FileId: '1', MediaProcessResultSet: [{}] } }, 'ProcedureStateChangeEvent.MediaProcessResultSet[0].Type'],
-    ['Type Transcode without TranscodeTask', transcodeEvent(null), 'ProcedureStateChangeEvent.MediaProcessResultSet[0].TranscodeTask'],
-    ['unknown subtask Status', transcodeEvent({ ...goodTask, Status: 'OK' }), 'ProcedureStateChangeEvent.MediaProcessResultSet[0].TranscodeTask.Status'],
-    ['a script URL', transcodeEvent({ ...goodTask, Output: { Url: 'javascript:alert(1)' } }), 'ProcedureStateChangeEvent.MediaProcessResultSet[0].TranscodeTask.Output.Url'],
-    ['a size that is not a number', transcodeEvent({ ...goodTask, Output: { Url: 'https://e.com/v.mp4', Size: 'big' } }), 'ProcedureStateChangeEvent.MediaProcessResultSet[0].TranscodeTask.Output.Size'],
-    ['a numeric string too long to be a finite number', transcodeEvent({ ...goodTask, Output: { Url: 'https://e.com/v.mp4', Size: '9'.repeat(400) } }), 'ProcedureStateChangeEvent.MediaProcessResultSet[0].TranscodeTask.Output.Size'],
+    [
+      'SourceContext not a string',
+      { EventType: 'NewFileUpload', FileUploadEvent: { FileId: '1', MediaBasicInfo: { SourceInfo: { SourceContext: 5 } } } },
+      'FileUploadEvent.MediaBasicInfo.SourceInfo.SourceContext',
+    ],
+    [
+      'unknown procedure Status',
+      { EventType: 'ProcedureStateChanged', ProcedureStateChangeEvent: { TaskId: 't', Status: 'DONE', FileId: '1' } },
+      'ProcedureStateChangeEvent.Status',
+    ],
+    [
+      'missing TaskId',
+      { EventType: 'ProcedureStateChanged', ProcedureStateChangeEvent: { Status: 'FINISH', FileId: '1' } },
+      'ProcedureStateChangeEvent.TaskId',
+    ],
+    [
+      'result without Type',
+      {
+        EventType: 'ProcedureStateChanged',
+        ProcedureStateChangeEvent: { TaskId: 't', Status: 'FINISH', FileId: '1', MediaProcessResultSet: [{}] },
+      },
+      'ProcedureStateChangeEvent.MediaProcessResultSet[0].Type',
+    ],
+    [
+      'Type Transcode without TranscodeTask',
+      transcodeEvent(null),
+      'ProcedureStateChangeEvent.MediaProcessResultSet[0].TranscodeTask',
+    ],
+    [
+      'unknown subtask Status',
+      transcodeEvent({ ...goodTask, Status: 'OK' }),
+      'ProcedureStateChangeEvent.MediaProcessResultSet[0].TranscodeTask.Status',
+    ],
+    [
+      'a script URL',
+      transcodeEvent({ ...goodTask, Output: { Url: 'javascript:alert(1)' } }),
+      'ProcedureStateChangeEvent.MediaProcessResultSet[0].TranscodeTask.Output.Url',
+    ],
+    [
+      'a size that is not a number',
+      transcodeEvent({ ...goodTask, Output: { Url: 'https://e.com/v.mp4', Size: 'big' } }),
+      'ProcedureStateChangeEvent.MediaProcessResultSet[0].TranscodeTask.Output.Size',
+    ],
+    [
+      'a numeric string too long to be a finite number',
+      transcodeEvent({ ...goodTask, Output: { Url: 'https://e.com/v.mp4', Size: '9'.repeat(400) } }),
+      'ProcedureStateChangeEvent.MediaProcessResultSet[0].TranscodeTask.Output.Size',
+    ],
     ['FileDeleted naming no file', { EventType: 'FileDeleted', FileDeleteEvent: { FileIdSet: [] } }, 'FileDeleteEvent.FileIdSet'],
-    ['FileDeleted with a bad id', { EventType: 'FileDeleted', FileDeleteEvent: { FileIdSet: ['ok', 'not ok'] } }, 'FileDeleteEvent.FileIdSet[1]'],
+    [
+      'FileDeleted with a bad id',
+      { EventType: 'FileDeleted', FileDeleteEvent: { FileIdSet: ['ok', 'not ok'] } },
+      'FileDeleteEvent.FileIdSet[1]',
+    ],
   ])('%s', (_, input, field) => {
     const error = rejection(input);
     expect(error.field).toBe(field);
@@ -469,7 +606,17 @@ describe('leniency where Tencent is inconsistent', () => {
     }) as ProcedureStateChangedEvent;
 
   test('numbers sent as strings are read as numbers', () => {
-    const event = psc([{ Type: 'Transcode', TranscodeTask: { Status: 'SUCCESS', Progress: '100', Input: { Definition: '100030' }, Output: { Url: 'https://e.com/v.mp4', Size: '4189073', Duration: ' 60.5 ' } } }]);
+    const event = psc([
+      {
+        Type: 'Transcode',
+        TranscodeTask: {
+          Status: 'SUCCESS',
+          Progress: '100',
+          Input: { Definition: '100030' },
+          Output: { Url: 'https://e.com/v.mp4', Size: '4189073', Duration: ' 60.5 ' },
+        },
+      },
+    ]);
     expect(event.results[0]).toMatchObject({ input: { definition: 100030 }, output: { size: 4189073, duration: 60.5 } });
   });
 
@@ -484,7 +631,9 @@ describe('leniency where Tencent is inconsistent', () => {
   });
 
   test('"ImageSprite" (the API model comment spelling) is read as ImageSprites', () => {
-    const event = psc([{ Type: 'ImageSprite', ImageSpriteTask: { Status: 'SUCCESS', Output: { ImageUrlSet: ['https://e.com/s.jpg'] } } }]);
+    const event = psc([
+      { Type: 'ImageSprite', ImageSpriteTask: { Status: 'SUCCESS', Output: { ImageUrlSet: ['https://e.com/s.jpg'] } } },
+    ]);
     expect(event.results[0]?.type).toBe('ImageSprites');
   });
 
@@ -503,9 +652,13 @@ describe('summariseProcessing guards against results that would wrongly read as 
     }) as ProcedureStateChangedEvent;
 
   test('SUCCESS without an output URL', () => {
-    const summary = summariseProcessing(psc([{ Type: 'Transcode', TranscodeTask: { Status: 'SUCCESS', Input: { Definition: 100030 }, Output: { Url: '' } } }]));
+    const summary = summariseProcessing(
+      psc([{ Type: 'Transcode', TranscodeTask: { Status: 'SUCCESS', Input: { Definition: 100030 }, Output: { Url: '' } } }]),
+    );
     expect(summary.outcome).toBe('FAIL');
-    expect(summary.failures).toEqual([expect.objectContaining({ type: 'Transcode', definition: 100030, errCodeExt: MISSING_OUTPUT })]);
+    expect(summary.failures).toEqual([
+      expect.objectContaining({ type: 'Transcode', definition: 100030, errCodeExt: MISSING_OUTPUT }),
+    ]);
   });
 
   test('a subtask still PROCESSING in a FINISH event', () => {
@@ -514,13 +667,21 @@ describe('summariseProcessing guards against results that would wrongly read as 
   });
 
   test('a failed subtask of an unknown type', () => {
-    const summary = summariseProcessing(psc([{ Type: 'SuperResolution', SuperResolutionTask: { Status: 'FAIL', ErrCodeExt: 'InternalError', Message: 'boom' } }]));
-    expect(summary).toMatchObject({ outcome: 'FAIL', failures: [{ type: 'SuperResolution', errCodeExt: 'InternalError', message: 'boom' }] });
+    const summary = summariseProcessing(
+      psc([{ Type: 'SuperResolution', SuperResolutionTask: { Status: 'FAIL', ErrCodeExt: 'InternalError', Message: 'boom' } }]),
+    );
+    expect(summary).toMatchObject({
+      outcome: 'FAIL',
+      failures: [{ type: 'SuperResolution', errCodeExt: 'InternalError', message: 'boom' }],
+    });
   });
 
   test('a procedure that failed before any subtask ran', () => {
     const summary = summariseProcessing(psc([], { ErrCode: 70000, Message: 'file not found' }));
-    expect(summary).toMatchObject({ outcome: 'FAIL', failures: [{ type: 'Procedure', errCode: 70000, message: 'file not found' }] });
+    expect(summary).toMatchObject({
+      outcome: 'FAIL',
+      failures: [{ type: 'Procedure', errCode: 70000, message: 'file not found' }],
+    });
   });
 });
 
@@ -531,7 +692,8 @@ describe('summariseProcessing guards against results that would wrongly read as 
 function pathsOf(value: unknown, prefix: Array<string | number> = []): Array<Array<string | number>> {
   const here = [prefix];
   if (Array.isArray(value)) return here.concat(value.flatMap((v, i) => pathsOf(v, [...prefix, i])));
-  if (value !== null && typeof value === 'object') return here.concat(Object.entries(value).flatMap(([k, v]) => pathsOf(v, [...prefix, k])));
+  if (value !== null && typeof value === 'object')
+    return here.concat(Object.entries(value).flatMap(([k, v]) => pathsOf(v, [...prefix, k])));
   return here;
 }
 
@@ -546,7 +708,7 @@ function replaceAt(value: unknown, path: ReadonlyArray<string | number>, replace
 /** A deep copy with every object's keys in an order drawn from `seed`. */
 function shuffledKeys(value: unknown, seed: number): unknown {
   let state = seed >>> 0 || 1;
-  const next = () => ((state = (state * 1103515245 + 12345) >>> 0) / 2 ** 32);
+  const next = () => (state = (state * 1103515245 + 12345) >>> 0) / 2 ** 32;
   const walk = (v: unknown): unknown => {
     if (Array.isArray(v)) return v.map(walk);
     if (v !== null && typeof v === 'object') {
@@ -584,16 +746,28 @@ function throwsOnlyVodEventErrors(run: () => unknown): boolean {
   }
 }
 
-const ALL_FIXTURES = [...EVENT_FIXTURES, 'pull-events.tccli.json', 'pull-events.mixed.json'].map((name) => ({ name, body: fixture(name) }));
+const ALL_FIXTURES = [...EVENT_FIXTURES, 'pull-events.tccli.json', 'pull-events.mixed.json'].map((name) => ({
+  name,
+  body: fixture(name),
+}));
 const EVENTS = EVENT_FIXTURES.map((name) => fixture(name));
 
 describe('properties', () => {
   test('parseVodEvent on arbitrary JSON throws nothing but VodEventError', () => {
-    fc.assert(fc.property(fc.jsonValue(), (value) => throwsOnlyVodEventErrors(() => parseVodEvent(value))), { numRuns: 500 });
+    fc.assert(
+      fc.property(fc.jsonValue(), (value) => throwsOnlyVodEventErrors(() => parseVodEvent(value))),
+      { numRuns: 500 },
+    );
   });
 
   test('…including arbitrary payloads under every known EventType', () => {
-    const eventType = fc.constantFrom('NewFileUpload', 'ProcedureStateChanged', 'FileDeleted', ...IGNORED_EVENT_TYPES, 'Brand_New');
+    const eventType = fc.constantFrom(
+      'NewFileUpload',
+      'ProcedureStateChanged',
+      'FileDeleted',
+      ...IGNORED_EVENT_TYPES,
+      'Brand_New',
+    );
     const payloadField = fc.constantFrom('FileUploadEvent', 'ProcedureStateChangeEvent', 'FileDeleteEvent', 'Other');
     fc.assert(
       fc.property(eventType, payloadField, fc.jsonValue(), (EventType, field, payload) =>
@@ -606,7 +780,9 @@ describe('properties', () => {
   test('…and fixtures with any one value replaced by arbitrary JSON', () => {
     const mutated = fc
       .constantFrom(...ALL_FIXTURES)
-      .chain(({ name, body }) => fc.tuple(fc.constant(name), fc.constant(body), fc.constantFrom(...pathsOf(body)), fc.jsonValue()));
+      .chain(({ name, body }) =>
+        fc.tuple(fc.constant(name), fc.constant(body), fc.constantFrom(...pathsOf(body)), fc.jsonValue()),
+      );
     fc.assert(
       fc.property(mutated, ([name, body, path, replacement]) => {
         const input = replaceAt(body, path, replacement);
@@ -651,7 +827,8 @@ describe('properties', () => {
 
   test('two different partial updates of a task never share a key', () => {
     const base = fixture('procedure-state-changed.change-1.push.json');
-    const withProgress = (progress: number) => replaceAt(base, ['ProcedureStateChangeEvent', 'MediaProcessResultSet', 0, 'TranscodeTask', 'Progress'], progress);
+    const withProgress = (progress: number) =>
+      replaceAt(base, ['ProcedureStateChangeEvent', 'MediaProcessResultSet', 0, 'TranscodeTask', 'Progress'], progress);
     fc.assert(
       fc.property(fc.integer({ min: 0, max: 99 }), fc.integer({ min: 0, max: 99 }), (a, b) => {
         fc.pre(a !== b);

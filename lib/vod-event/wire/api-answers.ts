@@ -20,7 +20,12 @@ type TaskDetail = Awaited<ReturnType<VodClient['DescribeTaskDetail']>>;
  * the file: `procedureTaskId` is that task, once the caller has made sure of it.
  */
 export function newFileUploadFromMediaInfo(media: MediaInfo, options: { procedureTaskId?: string } = {}): NewFileUploadEvent {
-  const payload = { FileId: media.FileId, MediaBasicInfo: media.BasicInfo, MetaData: media.MetaData, ProcedureTaskId: options.procedureTaskId };
+  const payload = {
+    FileId: media.FileId,
+    MediaBasicInfo: media.BasicInfo,
+    MetaData: media.MetaData,
+    ProcedureTaskId: options.procedureTaskId,
+  };
   return guardDepth(() => ({ kind: 'NewFileUpload', eventHandle: undefined, ...readFileUpload(payload, ['FileUploadEvent']) }));
 }
 

@@ -14,7 +14,9 @@ import { readFileDeletion, readFileUpload, readProcedureState } from './payloads
 const EVENT_TYPE_PATTERN = /^[A-Za-z0-9_]{1,100}$/;
 
 export const envelope = z.looseObject({
-  EventType: z.string({ error: 'is required and must be a string' }).regex(EVENT_TYPE_PATTERN, 'must be 1-100 letters, digits or "_"'),
+  EventType: z
+    .string({ error: 'is required and must be a string' })
+    .regex(EVENT_TYPE_PATTERN, 'must be 1-100 letters, digits or "_"'),
   EventHandle: optionalText,
 });
 
@@ -45,7 +47,8 @@ export function parsePullEventsResponse(input: unknown): PulledEvents {
     const eventSet = response.EventSet ?? [];
     if (!Array.isArray(eventSet)) throw new VodEventError('must be an array or null', [...base, 'EventSet']);
     const events = eventSet.map((entry: unknown, i): PulledEvent => {
-      const eventHandle = isObject(entry) && typeof entry.EventHandle === 'string' && entry.EventHandle !== '' ? entry.EventHandle : undefined;
+      const eventHandle =
+        isObject(entry) && typeof entry.EventHandle === 'string' && entry.EventHandle !== '' ? entry.EventHandle : undefined;
       try {
         return { ok: true, event: guardDepth(() => parseEvent(entry, [...base, 'EventSet', i])), eventHandle };
       } catch (error) {
@@ -60,27 +63,47 @@ export function parsePullEventsResponse(input: unknown): PulledEvents {
 
 /** Parse `input` (a decoded JSON value) as one v3 event: a PUSH body or a PULL `EventSet` entry. */
 function parseEvent(input: unknown, path: EventPath): VodEvent {
-  if (!isObject(input)) throw path.length === 0 ? new VodEventError('A VOD event must be a JSON object') : new VodEventError('must be a JSON object', path);
+  if (!isObject(input))
+    throw path.length === 0
+      ? new VodEventError('A VOD event must be a JSON object')
+      : new VodEventError('must be a JSON object', path);
   const { EventType: eventType, EventHandle: eventHandle } = parseAt(envelope, input, path);
 
   switch (eventType) {
     case 'NewFileUpload':
       return { kind: 'NewFileUpload', eventHandle, ...payloadAt(readFileUpload, input, 'FileUploadEvent', eventType, path) };
     case 'ProcedureStateChanged':
-      return { kind: 'ProcedureStateChanged', eventHandle, ...payloadAt(readProcedureState, input, 'ProcedureStateChangeEvent', eventType, path) };
+      return {
+        kind: 'ProcedureStateChanged',
+        eventHandle,
+        ...payloadAt(readProcedureState, input, 'ProcedureStateChangeEvent', eventType, path),
+      };
     case 'FileDeleted':
       return { kind: 'FileDeleted', eventHandle, ...payloadAt(readFileDeletion, input, 'FileDeleteEvent', eventType, path) };
   }
   if ((IGNORED_EVENT_TYPES as readonly string[]).includes(eventType)) {
-    return { kind: 'Ignored', eventType: eventType as IgnoredEventType, eventHandle, taskId: payloadTaskId(input), contentDigest: contentDigest(input) };
+    return {
+      kind: 'Ignored',
+      eventType: eventType as IgnoredEventType,
+      eventHandle,
+      taskId: payloadTaskId(input),
+      contentDigest: contentDigest(input),
+    };
   }
   return { kind: 'Unknown', eventType, eventHandle, contentDigest: contentDigest(input) };
 }
 
 /** The payload field named for the EventType must be there: an event without it says nothing. */
-function payloadAt<T>(read: (payload: unknown, path: EventPath) => T, input: Record<string, unknown>, field: string, eventType: string, path: EventPath): T {
+function payloadAt<T>(
+  read: (payload: unknown, path: EventPath) => T,
+  input: Record<string, unknown>,
+  field: string,
+  eventType: string,
+  path: EventPath,
+): T {
   const payload = input[field];
-  if (payload === null || payload === undefined) throw new VodEventError(`is required when EventType is ${eventType}`, [...path, field]);
+  if (payload === null || payload === undefined)
+    throw new VodEventError(`is required when EventType is ${eventType}`, [...path, field]);
   return read(payload, [...path, field]);
 }
 

@@ -45,16 +45,18 @@ export function isId(value: string): boolean {
 }
 
 export const id = z.string({ error: 'is required and must be a string' }).regex(ID_PATTERN, ID_RULE);
-export const optionalText = safeString
-  .nullish()
-  .transform((v) => (v ? v : undefined));
+export const optionalText = safeString.nullish().transform((v) => (v ? v : undefined));
 export const optionalId = optionalText.refine((v) => v === undefined || ID_PATTERN.test(v), ID_RULE);
-export const text = safeString
-  .nullish()
-  .transform((v) => v ?? '');
+export const text = safeString.nullish().transform((v) => v ?? '');
 const numeric = z.union(
   // Bounded digits: a 400-digit string would become Infinity.
-  [z.number(), z.string().regex(/^\s*-?\d{1,16}(\.\d{1,16})?\s*$/).transform(Number)],
+  [
+    z.number(),
+    z
+      .string()
+      .regex(/^\s*-?\d{1,16}(\.\d{1,16})?\s*$/)
+      .transform(Number),
+  ],
   { error: 'must be a number' },
 );
 export const optionalNumber = numeric.nullish().transform((v) => v ?? undefined);

@@ -16,11 +16,36 @@ import type {
   SnapshotSet,
   VideoStream,
 } from '../media.ts';
-import { list, optionalId, optionalNumber, optionalText, optionalUrl, safeString, urlList, watermarkDefinitions } from './fields.ts';
+import {
+  list,
+  optionalId,
+  optionalNumber,
+  optionalText,
+  optionalUrl,
+  safeString,
+  urlList,
+  watermarkDefinitions,
+} from './fields.ts';
 
 const videoStream = z
-  .object({ Bitrate: optionalNumber, Height: optionalNumber, Width: optionalNumber, Codec: optionalText, Fps: optionalNumber, CodecTag: optionalText })
-  .transform((s): VideoStream => ({ bitrate: s.Bitrate, height: s.Height, width: s.Width, codec: s.Codec, fps: s.Fps, codecTag: s.CodecTag }));
+  .object({
+    Bitrate: optionalNumber,
+    Height: optionalNumber,
+    Width: optionalNumber,
+    Codec: optionalText,
+    Fps: optionalNumber,
+    CodecTag: optionalText,
+  })
+  .transform(
+    (s): VideoStream => ({
+      bitrate: s.Bitrate,
+      height: s.Height,
+      width: s.Width,
+      codec: s.Codec,
+      fps: s.Fps,
+      codecTag: s.CodecTag,
+    }),
+  );
 
 const audioStream = z
   .object({ Bitrate: optionalNumber, SamplingRate: optionalNumber, Codec: optionalText })
@@ -182,7 +207,11 @@ export const snapshotSet = z
   .transform(
     (o): SnapshotSet => ({
       definition: o.Definition,
-      pictures: o.PicInfoSet.map((p) => ({ timeOffsetMs: p.TimeOffset, url: p.Url, watermarkDefinitions: p.WaterMarkDefinition })),
+      pictures: o.PicInfoSet.map((p) => ({
+        timeOffsetMs: p.TimeOffset,
+        url: p.Url,
+        watermarkDefinitions: p.WaterMarkDefinition,
+      })),
     }),
   );
 

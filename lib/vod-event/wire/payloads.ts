@@ -13,7 +13,20 @@ import {
   type NewFileUploadEvent,
   type ProcedureStateChangedEvent,
 } from '../events.ts';
-import { id, isObject, list, notifyMode, numberOrZero, optionalId, optionalNumber, optionalText, optionalUrl, parseAt, storableText, text } from './fields.ts';
+import {
+  id,
+  isObject,
+  list,
+  notifyMode,
+  numberOrZero,
+  optionalId,
+  optionalNumber,
+  optionalText,
+  optionalUrl,
+  parseAt,
+  storableText,
+  text,
+} from './fields.ts';
 import { mediaBasicInfo, metaData } from './media.ts';
 import { parseResult } from './subtasks.ts';
 
@@ -48,7 +61,9 @@ const procedureTask = z.object({
   FileName: optionalText,
   FileUrl: optionalUrl,
   MetaData: metaData,
-  MediaProcessResultSet: list(z.looseObject({ Type: z.string({ error: 'is required and must be a string' }).transform(storableText) })),
+  MediaProcessResultSet: list(
+    z.looseObject({ Type: z.string({ error: 'is required and must be a string' }).transform(storableText) }),
+  ),
   TasksPriority: optionalNumber.catch(undefined),
   TasksNotifyMode: notifyMode,
   SessionContext: optionalText,
@@ -90,7 +105,13 @@ export function readProcedureState(payload: unknown, path: EventPath): Payload<P
 }
 
 /** The parts DeleteMedia can name (MediaDeleteItem.Type in the SDK models). */
-const DELETE_PART_TYPES = ['OriginalFiles', 'TranscodeFiles', 'AdaptiveDynamicStreamingFiles', 'WechatPublishFiles', 'WechatMiniProgramPublishFiles'];
+const DELETE_PART_TYPES = [
+  'OriginalFiles',
+  'TranscodeFiles',
+  'AdaptiveDynamicStreamingFiles',
+  'WechatPublishFiles',
+  'WechatMiniProgramPublishFiles',
+];
 
 /** Whether a deletion took the media itself: no parts listed (DeleteMedia's default) or every part type at once. */
 function deletesEntireMedia(parts: Array<{ type: string }>): boolean {
@@ -111,7 +132,10 @@ export function readFileDeletion(payload: unknown, path: EventPath): Payload<Fil
   for (const field of ['FileIdSet', 'FileDeleteResultInfo']) {
     const value = isObject(payload) ? payload[field] : undefined;
     if (Array.isArray(value) && value.length > MAX_FILES_PER_DELETION) {
-      throw new VodEventError(`names ${value.length} files; one event may name at most ${MAX_FILES_PER_DELETION}`, [...path, field]);
+      throw new VodEventError(`names ${value.length} files; one event may name at most ${MAX_FILES_PER_DELETION}`, [
+        ...path,
+        field,
+      ]);
     }
   }
   const t = parseAt(fileDeleteTask, payload, path);
@@ -126,7 +150,10 @@ export function readFileDeletion(payload: unknown, path: EventPath): Payload<Fil
   }
   if (deletions.size === 0) throw new VodEventError('must name at least one file', [...path, 'FileIdSet']);
   if (deletions.size > MAX_FILES_PER_DELETION) {
-    throw new VodEventError(`names ${deletions.size} files; one event may name at most ${MAX_FILES_PER_DELETION}`, [...path, 'FileIdSet']);
+    throw new VodEventError(`names ${deletions.size} files; one event may name at most ${MAX_FILES_PER_DELETION}`, [
+      ...path,
+      'FileIdSet',
+    ]);
   }
   const fileIds = [...new Set([...t.FileIdSet, ...deletions.keys()])];
   return { fileIds, deletions: fileIds.map((fileId) => deletions.get(fileId)!) };

@@ -18,7 +18,10 @@ import { isObject, list, numberOrZero, optionalNumber, optionalText, parseAt, te
 import { adaptiveStream, animatedGraphic, cover, imageSprite, rendition, sampleSnapshotSet, snapshotSet } from './media.ts';
 
 const taskInput = z
-  .object({ Definition: optionalNumber.catch(undefined), WatermarkSet: list(z.looseObject({ Definition: optionalNumber })).catch([]) })
+  .object({
+    Definition: optionalNumber.catch(undefined),
+    WatermarkSet: list(z.looseObject({ Definition: optionalNumber })).catch([]),
+  })
   .nullish()
   .catch(undefined)
   .transform(
@@ -48,19 +51,17 @@ function subtask<O extends z.ZodType>(output: O) {
       Input: taskInput,
       Output: output.nullish(),
     })
-    .transform(
-      (t): SubtaskState & { output: Exclude<z.output<O>, null> | undefined } => ({
-        status: t.Status,
-        errCode: t.ErrCode,
-        errCodeExt: t.ErrCodeExt,
-        message: t.Message,
-        progress: progressOf(t.Status, t.Progress),
-        beginProcessTime: t.BeginProcessTime,
-        finishTime: t.FinishTime,
-        input: t.Input,
-        output: (t.Output ?? undefined) as Exclude<z.output<O>, null> | undefined,
-      }),
-    );
+    .transform((t): SubtaskState & { output: Exclude<z.output<O>, null> | undefined } => ({
+      status: t.Status,
+      errCode: t.ErrCode,
+      errCodeExt: t.ErrCodeExt,
+      message: t.Message,
+      progress: progressOf(t.Status, t.Progress),
+      beginProcessTime: t.BeginProcessTime,
+      finishTime: t.FinishTime,
+      input: t.Input,
+      output: (t.Output ?? undefined) as Exclude<z.output<O>, null> | undefined,
+    }));
 }
 
 /** Output schema per `MediaProcessResultSet[].Type`; the field each sits in is MEDIA_PROCESS_TASK_FIELDS. */
@@ -108,7 +109,11 @@ export function parseResult(item: { Type: string } & Record<string, unknown>, pa
   }
 }
 
-function subtaskAt<K extends MediaProcessTaskType>(type: K, item: Record<string, unknown>, path: EventPath): z.output<(typeof SUBTASK_SCHEMAS)[K]> {
+function subtaskAt<K extends MediaProcessTaskType>(
+  type: K,
+  item: Record<string, unknown>,
+  path: EventPath,
+): z.output<(typeof SUBTASK_SCHEMAS)[K]> {
   const field = MEDIA_PROCESS_TASK_FIELDS[type];
   const task = item[field];
   if (task === null || task === undefined) throw new VodEventError(`is required when Type is ${type}`, [...path, field]);

@@ -21,7 +21,10 @@ export interface ActionContext {
   signal: AbortSignal;
 }
 
-export type ActionHandler = (call: ActionContext, params: Record<string, unknown>) => Promise<Record<string, unknown>> | Record<string, unknown>;
+export type ActionHandler = (
+  call: ActionContext,
+  params: Record<string, unknown>,
+) => Promise<Record<string, unknown>> | Record<string, unknown>;
 
 function appIdFor(ctx: EmulatorContext, params: Record<string, unknown>): number {
   const sub = params.SubAppId;
@@ -53,11 +56,17 @@ export async function handleApi(
   res.on('close', () => abort.abort());
   try {
     const action = req.headers['x-tc-action'];
-    if (typeof action !== 'string' || action === '') throw new ApiError('MissingParameter', 'The X-TC-Action header is required.');
+    if (typeof action !== 'string' || action === '')
+      throw new ApiError('MissingParameter', 'The X-TC-Action header is required.');
     const [path = '/', rawQuery = ''] = (req.url ?? '/').split('?', 2);
-    verifyTc3({ method: req.method ?? 'POST', path: path.replace(/^https?:\/\/[^/]+/, '') || '/', rawQuery, headers: req.headers, body }, ctx.options.credentials, ctx.now());
+    verifyTc3(
+      { method: req.method ?? 'POST', path: path.replace(/^https?:\/\/[^/]+/, '') || '/', rawQuery, headers: req.headers, body },
+      ctx.options.credentials,
+      ctx.now(),
+    );
     const version = req.headers['x-tc-version'];
-    if (version !== API_VERSION) throw new ApiError('NoSuchVersion', `The API version ${String(version)} does not exist; use ${API_VERSION}.`);
+    if (version !== API_VERSION)
+      throw new ApiError('NoSuchVersion', `The API version ${String(version)} does not exist; use ${API_VERSION}.`);
     const handler = Object.hasOwn(actions, action) ? actions[action] : undefined;
     if (!handler) throw new ApiError('InvalidAction', `The action ${action} does not exist.`);
     let params: Record<string, unknown>;
@@ -70,7 +79,13 @@ export async function handleApi(
     }
     const regionHeader = req.headers['x-tc-region'];
     const result = await handler(
-      { ctx, appId: appIdFor(ctx, params), requestId, region: typeof regionHeader === 'string' ? regionHeader : undefined, signal: abort.signal },
+      {
+        ctx,
+        appId: appIdFor(ctx, params),
+        requestId,
+        region: typeof regionHeader === 'string' ? regionHeader : undefined,
+        signal: abort.signal,
+      },
       params,
     );
     sendApiResponse(req, res, requestId, result);

@@ -25,7 +25,10 @@ const MEDIA_INFO_FILTERS = [
 
 /** Processing outputs of one kind, in definition order (DescribeMediaInfos). */
 function derivedItems(media: MediaRecord, kind: DerivedKind): Record<string, unknown>[] {
-  return (media.derived ?? []).filter((d) => d.kind === kind).sort((a, b) => a.definition - b.definition).map((d) => d.item);
+  return (media.derived ?? [])
+    .filter((d) => d.kind === kind)
+    .sort((a, b) => a.definition - b.definition)
+    .map((d) => d.item);
 }
 
 export const describeMediaInfos: ActionHandler = ({ ctx, appId }, params) => {
@@ -50,12 +53,18 @@ export const describeMediaInfos: ActionHandler = ({ ctx, appId }, params) => {
       BasicInfo: wants('basicInfo') ? media.basicInfo : null,
       MetaData: wants('metaData') ? media.metaData : null,
       TranscodeInfo: wants('transcodeInfo') ? { TranscodeSet: derivedItems(media, 'transcode') } : null,
-      AnimatedGraphicsInfo: wants('animatedGraphicsInfo') ? { AnimatedGraphicsSet: derivedItems(media, 'animatedGraphics') } : null,
+      AnimatedGraphicsInfo: wants('animatedGraphicsInfo')
+        ? { AnimatedGraphicsSet: derivedItems(media, 'animatedGraphics') }
+        : null,
       SampleSnapshotInfo: wants('sampleSnapshotInfo') ? { SampleSnapshotSet: derivedItems(media, 'sampleSnapshot') } : null,
       ImageSpriteInfo: wants('imageSpriteInfo') ? { ImageSpriteSet: derivedItems(media, 'imageSprite') } : null,
-      SnapshotByTimeOffsetInfo: wants('snapshotByTimeOffsetInfo') ? { SnapshotByTimeOffsetSet: derivedItems(media, 'snapshotByTimeOffset') } : null,
+      SnapshotByTimeOffsetInfo: wants('snapshotByTimeOffsetInfo')
+        ? { SnapshotByTimeOffsetSet: derivedItems(media, 'snapshotByTimeOffset') }
+        : null,
       KeyFrameDescInfo: null,
-      AdaptiveDynamicStreamingInfo: wants('adaptiveDynamicStreamingInfo') ? { AdaptiveDynamicStreamingSet: derivedItems(media, 'adaptiveDynamicStreaming') } : null,
+      AdaptiveDynamicStreamingInfo: wants('adaptiveDynamicStreamingInfo')
+        ? { AdaptiveDynamicStreamingSet: derivedItems(media, 'adaptiveDynamicStreaming') }
+        : null,
       MiniProgramReviewInfo: null,
       SubtitleInfo: null,
       ReviewInfo: null,
@@ -77,13 +86,17 @@ export const searchMedia: ActionHandler = (call, params) => {
   const { ctx, appId } = call;
   const offset = params.Offset === undefined ? 0 : params.Offset;
   const limit = params.Limit === undefined ? 10 : params.Limit;
-  if (typeof offset !== 'number' || !Number.isInteger(offset) || offset < 0) throw new ApiError('InvalidParameterValue.Offset', 'Offset must be a non-negative integer.');
-  if (typeof limit !== 'number' || !Number.isInteger(limit) || limit < 1) throw new ApiError('InvalidParameterValue.Limit', 'Limit must be a positive integer.');
-  if (offset + limit > SEARCH_MAX_WINDOW) throw new ApiError('InvalidParameterValue.Limit', `Offset + Limit must be at most ${SEARCH_MAX_WINDOW}.`);
+  if (typeof offset !== 'number' || !Number.isInteger(offset) || offset < 0)
+    throw new ApiError('InvalidParameterValue.Offset', 'Offset must be a non-negative integer.');
+  if (typeof limit !== 'number' || !Number.isInteger(limit) || limit < 1)
+    throw new ApiError('InvalidParameterValue.Limit', 'Limit must be a positive integer.');
+  if (offset + limit > SEARCH_MAX_WINDOW)
+    throw new ApiError('InvalidParameterValue.Limit', `Offset + Limit must be at most ${SEARCH_MAX_WINDOW}.`);
   const list = (name: string): string[] | undefined => {
     const value = params[name];
     if (value === undefined || value === null) return undefined;
-    if (!Array.isArray(value) || value.some((v) => typeof v !== 'string')) throw new ApiError(`InvalidParameterValue.${name}`, `${name} must be a list of strings.`);
+    if (!Array.isArray(value) || value.some((v) => typeof v !== 'string'))
+      throw new ApiError(`InvalidParameterValue.${name}`, `${name} must be a list of strings.`);
     return value as string[];
   };
   const time = (value: unknown, name: string): number | undefined => {
@@ -121,13 +134,21 @@ export const searchMedia: ActionHandler = (call, params) => {
   const MediaInfoSet: unknown[] = [];
   // DescribeMediaInfos takes 20 ids at a time.
   for (let i = 0; i < page.length; i += 20) {
-    const described = describeMediaInfos(call, { Filters: params.Filters, FileIds: page.slice(i, i + 20) }) as { MediaInfoSet: unknown[] };
+    const described = describeMediaInfos(call, { Filters: params.Filters, FileIds: page.slice(i, i + 20) }) as {
+      MediaInfoSet: unknown[];
+    };
     MediaInfoSet.push(...described.MediaInfoSet);
   }
   return { TotalCount: Math.min(matches.length, SEARCH_MAX_WINDOW), MediaInfoSet };
 };
 
-const DELETE_PART_TYPES = ['OriginalFiles', 'TranscodeFiles', 'AdaptiveDynamicStreamingFiles', 'WechatPublishFiles', 'WechatMiniProgramPublishFiles'];
+const DELETE_PART_TYPES = [
+  'OriginalFiles',
+  'TranscodeFiles',
+  'AdaptiveDynamicStreamingFiles',
+  'WechatPublishFiles',
+  'WechatMiniProgramPublishFiles',
+];
 
 export const deleteMedia: ActionHandler = ({ ctx, appId }, params) => {
   const fileId = requireString(params, 'FileId');
@@ -144,7 +165,12 @@ export const deleteMedia: ActionHandler = ({ ctx, appId }, params) => {
   });
   const whole = deleteParts.length === 0;
   for (const part of deleteParts) {
-    const kind: DerivedKind | undefined = part.Type === 'TranscodeFiles' ? 'transcode' : part.Type === 'AdaptiveDynamicStreamingFiles' ? 'adaptiveDynamicStreaming' : undefined;
+    const kind: DerivedKind | undefined =
+      part.Type === 'TranscodeFiles'
+        ? 'transcode'
+        : part.Type === 'AdaptiveDynamicStreamingFiles'
+          ? 'adaptiveDynamicStreaming'
+          : undefined;
     if (kind) deleteDerived(ctx, media, (e) => e.kind === kind && (part.Definition === 0 || e.definition === part.Definition));
   }
   if (whole || deleteParts.some((p) => p.Type === 'OriginalFiles')) deleteMediaFiles(ctx, media, !whole);

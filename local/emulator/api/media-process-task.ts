@@ -34,13 +34,17 @@ function watermarkSet(value: unknown, where: string): Record<string, unknown>[] 
 /** `MediaProcessTask` → the subtasks, in VOD's result order, with each input as it is echoed back. */
 export function subtasksOf(task: unknown): SubtaskRecord[] {
   if (task === undefined || task === null) return [];
-  if (typeof task !== 'object' || Array.isArray(task)) throw new ApiError('InvalidParameterValue', 'MediaProcessTask must be an object.');
+  if (typeof task !== 'object' || Array.isArray(task))
+    throw new ApiError('InvalidParameterValue', 'MediaProcessTask must be an object.');
   const subtasks: SubtaskRecord[] = [];
   for (const [setName, value] of Object.entries(task as Params)) {
     const type = TASK_SETS[setName];
     if (!type) {
       if (value === null || value === undefined || (Array.isArray(value) && value.length === 0)) continue;
-      throw new ApiError('InvalidParameterValue', `MediaProcessTask.${setName} is not supported by the emulator (supported: ${Object.keys(TASK_SETS).join(', ')}).`);
+      throw new ApiError(
+        'InvalidParameterValue',
+        `MediaProcessTask.${setName} is not supported by the emulator (supported: ${Object.keys(TASK_SETS).join(', ')}).`,
+      );
     }
     if (value === null || value === undefined) continue;
     if (!Array.isArray(value)) throw new ApiError('InvalidParameterValue', `MediaProcessTask.${setName} must be an array.`);
@@ -67,7 +71,11 @@ export function subtasksOf(task: unknown): SubtaskRecord[] {
           if (ext !== undefined && ext !== null && (!Array.isArray(ext) || ext.some((v) => typeof v !== 'string'))) {
             throw new ApiError('InvalidParameterValue', `${at}.ExtTimeOffsetSet must be strings like "3.5s" or "10%".`);
           }
-          if (legacy !== undefined && legacy !== null && (!Array.isArray(legacy) || legacy.some((v) => typeof v !== 'number' || v < 0))) {
+          if (
+            legacy !== undefined &&
+            legacy !== null &&
+            (!Array.isArray(legacy) || legacy.some((v) => typeof v !== 'number' || v < 0))
+          ) {
             throw new ApiError('InvalidParameterValue', `${at}.TimeOffsetSet must be non-negative numbers (ms).`);
           }
           input.ExtTimeOffsetSet = ext ?? [];
@@ -82,18 +90,24 @@ export function subtasksOf(task: unknown): SubtaskRecord[] {
           break;
         case 'CoverBySnapshot': {
           const positionType = item.PositionType;
-          if (positionType !== 'Time' && positionType !== 'Percent') throw new ApiError('InvalidParameterValue', `${at}.PositionType must be Time or Percent.`);
+          if (positionType !== 'Time' && positionType !== 'Percent')
+            throw new ApiError('InvalidParameterValue', `${at}.PositionType must be Time or Percent.`);
           const value = optionalNumber(item.PositionValue, `${at}.PositionValue`, false);
           if (value === undefined || value < 0 || (positionType === 'Percent' && value > 100)) {
             throw new ApiError('InvalidParameterValue', `${at}.PositionValue must be seconds (Time) or 0-100 (Percent).`);
           }
-          Object.assign(input, { PositionType: positionType, PositionValue: value, WatermarkSet: watermarkSet(item.WatermarkSet, at) });
+          Object.assign(input, {
+            PositionType: positionType,
+            PositionValue: value,
+            WatermarkSet: watermarkSet(item.WatermarkSet, at),
+          });
           break;
         }
         case 'AnimatedGraphics': {
           const start = optionalNumber(item.StartTimeOffset, `${at}.StartTimeOffset`, false);
           const end = optionalNumber(item.EndTimeOffset, `${at}.EndTimeOffset`, false);
-          if (start === undefined || end === undefined) throw new ApiError('MissingParameter', `${at}.StartTimeOffset and EndTimeOffset are required.`);
+          if (start === undefined || end === undefined)
+            throw new ApiError('MissingParameter', `${at}.StartTimeOffset and EndTimeOffset are required.`);
           Object.assign(input, { StartTimeOffset: start, EndTimeOffset: end });
           break;
         }

@@ -8,7 +8,12 @@ export function requireString(params: Record<string, unknown>, name: string): st
   return v;
 }
 
-export function optionalString(params: Record<string, unknown>, name: string, maxLength = Infinity, code = 'InvalidParameterValue'): string | undefined {
+export function optionalString(
+  params: Record<string, unknown>,
+  name: string,
+  maxLength = Infinity,
+  code = 'InvalidParameterValue',
+): string | undefined {
   const v = params[name];
   if (v === undefined || v === null) return undefined;
   if (typeof v !== 'string') throw new ApiError('InvalidParameterValue', `${name} must be a string.`);

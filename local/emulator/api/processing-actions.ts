@@ -23,7 +23,6 @@ import { TASK_NOTIFY_MODES } from '#contract';
 type Params = Record<string, unknown>;
 type Handler = (call: { ctx: EmulatorContext; appId: number }, params: Params) => Record<string, unknown>;
 
-
 function findMedia(ctx: EmulatorContext, appId: number, params: Params): MediaRecord {
   const fileId = optionalString(params, 'FileId', 64);
   const storagePath = optionalString(params, 'MediaStoragePath', 1024);
@@ -31,8 +30,10 @@ function findMedia(ctx: EmulatorContext, appId: number, params: Params): MediaRe
   if (fileId) media = ctx.store.doc.media[fileId];
   else if (storagePath) media = Object.values(ctx.store.doc.media).find((m) => m.basicInfo.StoragePath === storagePath);
   else throw new ApiError('MissingParameter', 'The parameter FileId (or MediaStoragePath) is required.');
-  if (!media || media.appId !== appId) throw new ApiError('ResourceNotFound.FileNotExist', `The media ${fileId ?? storagePath} does not exist.`);
-  if (!media.videoKey) throw new ApiError('FailedOperation', `The original file of ${media.fileId} was deleted; it cannot be processed.`);
+  if (!media || media.appId !== appId)
+    throw new ApiError('ResourceNotFound.FileNotExist', `The media ${fileId ?? storagePath} does not exist.`);
+  if (!media.videoKey)
+    throw new ApiError('FailedOperation', `The original file of ${media.fileId} was deleted; it cannot be processed.`);
   return media;
 }
 
@@ -40,7 +41,8 @@ function commonParams(params: Params): TaskSettings {
   const priority = optionalNumber(params.TasksPriority, 'TasksPriority') ?? 0;
   if (priority < -10 || priority > 10) throw new ApiError('InvalidParameterValue', 'TasksPriority must be between -10 and 10.');
   const mode = params.TasksNotifyMode ?? 'Finish';
-  if (!(TASK_NOTIFY_MODES as readonly unknown[]).includes(mode)) throw new ApiError('InvalidParameterValue', `TasksNotifyMode must be one of ${TASK_NOTIFY_MODES.join(', ')}.`);
+  if (!(TASK_NOTIFY_MODES as readonly unknown[]).includes(mode))
+    throw new ApiError('InvalidParameterValue', `TasksNotifyMode must be one of ${TASK_NOTIFY_MODES.join(', ')}.`);
   return {
     priority,
     notifyMode: mode as TaskSettings['notifyMode'],
@@ -55,29 +57,42 @@ function checkSessionId(ctx: EmulatorContext, appId: number, sessionId: string, 
   const key = `${appId}/${sessionId}`;
   const used = ctx.store.doc.sessionIds[key];
   if (used && ctx.now() - used.usedAt < windowMs) {
-    throw new ApiError('InvalidParameterValue.SessionId', `The SessionId ${sessionId} was already used (task ${used.taskId}) within the de-duplication window.`);
+    throw new ApiError(
+      'InvalidParameterValue.SessionId',
+      `The SessionId ${sessionId} was already used (task ${used.taskId}) within the de-duplication window.`,
+    );
   }
   return key;
 }
 
 const processMedia: Handler = ({ ctx, appId }, params) => {
-  if (params.Url) throw new ApiError('InvalidParameterValue', 'Pulling a Url as new media is not supported by the emulator; give a FileId.');
+  if (params.Url)
+    throw new ApiError('InvalidParameterValue', 'Pulling a Url as new media is not supported by the emulator; give a FileId.');
   const media = findMedia(ctx, appId, params);
   const common = commonParams(params);
   const subtasks = subtasksOf(params.MediaProcessTask);
   if (subtasks.length === 0) {
-    const other = ['AiContentReviewTask', 'AiAnalysisTask', 'AiRecognitionTask'].find((n) => params[n] !== undefined && params[n] !== null);
-    throw new ApiError('InvalidParameterValue', other ? `${other} is not supported by the emulator.` : 'MediaProcessTask must hold at least one task.');
+    const other = ['AiContentReviewTask', 'AiAnalysisTask', 'AiRecognitionTask'].find(
+      (n) => params[n] !== undefined && params[n] !== null,
+    );
+    throw new ApiError(
+      'InvalidParameterValue',
+      other ? `${other} is not supported by the emulator.` : 'MediaProcessTask must hold at least one task.',
+    );
   }
   const sessionKey = checkSessionId(ctx, appId, common.sessionId, ctx.options.processing.sessionIdWindowMs);
-  const task = ctx.processing.submit({ taskId: newTaskId(appId, false), appId, fileId: media.fileId, ...common, subtasks }, sessionKey);
+  const task = ctx.processing.submit(
+    { taskId: newTaskId(appId, false), appId, fileId: media.fileId, ...common, subtasks },
+    sessionKey,
+  );
   return { TaskId: task.taskId };
 };
 
 const processMediaByProcedure: Handler = ({ ctx, appId }, params) => {
   const name = optionalString(params, 'ProcedureName', 128);
   if (!name) throw new ApiError('MissingParameter', 'The parameter ProcedureName is required.');
-  if (!Object.hasOwn(ctx.options.procedures, name)) throw new ApiError('InvalidParameter.ProcedureNameNotExist', `The task-flow template ${name} does not exist.`);
+  if (!Object.hasOwn(ctx.options.procedures, name))
+    throw new ApiError('InvalidParameter.ProcedureNameNotExist', `The task-flow template ${name} does not exist.`);
   const media = findMedia(ctx, appId, params);
   const common = commonParams(params);
   const sessionKey = checkSessionId(ctx, appId, common.sessionId, ctx.options.processing.procedureSessionIdWindowMs);
@@ -102,7 +117,8 @@ const describeTaskDetail: Handler = ({ ctx, appId }, params) => {
 
 const describeTasks: Handler = ({ ctx, appId }, params) => {
   const status = optionalString(params, 'Status', 20);
-  if (status !== undefined && !['WAITING', 'PROCESSING', 'FINISH'].includes(status)) throw new ApiError('InvalidParameterValue', 'Status must be WAITING, PROCESSING or FINISH.');
+  if (status !== undefined && !['WAITING', 'PROCESSING', 'FINISH'].includes(status))
+    throw new ApiError('InvalidParameterValue', 'Status must be WAITING, PROCESSING or FINISH.');
   const fileId = optionalString(params, 'FileId', 64);
   const limit = optionalNumber(params.Limit, 'Limit') ?? 10;
   if (limit < 1 || limit > 100) throw new ApiError('InvalidParameterValue.Limit', 'Limit must be between 1 and 100.');

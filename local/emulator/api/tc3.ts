@@ -28,11 +28,18 @@ interface ParsedTc3 {
 }
 
 function parseTc3Authorization(value: string): ParsedTc3 | undefined {
-  const m = /^TC3-HMAC-SHA256\s+Credential=([^/,\s]+)\/(\d{4}-\d{2}-\d{2})\/([^/,\s]+)\/tc3_request\s*,\s*SignedHeaders=([a-z0-9;-]+)\s*,\s*Signature=([0-9a-f]{64})\s*$/i.exec(
-    value.trim(),
-  );
+  const m =
+    /^TC3-HMAC-SHA256\s+Credential=([^/,\s]+)\/(\d{4}-\d{2}-\d{2})\/([^/,\s]+)\/tc3_request\s*,\s*SignedHeaders=([a-z0-9;-]+)\s*,\s*Signature=([0-9a-f]{64})\s*$/i.exec(
+      value.trim(),
+    );
   if (!m) return undefined;
-  return { secretId: m[1]!, date: m[2]!, service: m[3]!, signedHeaders: m[4]!.toLowerCase().split(';'), signature: m[5]!.toLowerCase() };
+  return {
+    secretId: m[1]!,
+    date: m[2]!,
+    service: m[3]!,
+    signedHeaders: m[4]!.toLowerCase().split(';'),
+    signature: m[5]!.toLowerCase(),
+  };
 }
 
 function utcDate(timestampSeconds: number): string {
@@ -80,7 +87,10 @@ export function verifyTc3(req: Tc3Request, credentials: EmulatorCredential[], no
   const timestamp = typeof timestampHeader === 'string' && /^\d+$/.test(timestampHeader) ? Number(timestampHeader) : NaN;
   if (!Number.isFinite(timestamp)) throw new ApiError('MissingParameter', 'X-TC-Timestamp is required (Unix seconds).');
   if (Math.abs(Math.floor(nowMs / 1000) - timestamp) > MAX_CLOCK_SKEW_SECONDS) {
-    throw new ApiError('AuthFailure.SignatureExpire', 'Signature expired: the timestamp is more than 5 minutes away from the server time.');
+    throw new ApiError(
+      'AuthFailure.SignatureExpire',
+      'Signature expired: the timestamp is more than 5 minutes away from the server time.',
+    );
   }
   const credential = credentials.find((c) => c.secretId === parsed.secretId);
   if (!credential) throw new ApiError('AuthFailure.SecretIdNotFound', `The SecretId ${parsed.secretId} does not exist.`);
@@ -98,13 +108,27 @@ export function verifyTc3(req: Tc3Request, credentials: EmulatorCredential[], no
   const host = typeof req.headers.host === 'string' ? req.headers.host : '';
   const services = new Set(['vod', host.split('.')[0], host.replace(/:\d+$/, '').split('.')[0]]);
   if (!services.has(parsed.service)) {
-    throw new ApiError('AuthFailure.SignatureFailure', `The credential scope names service "${parsed.service}"; this endpoint is vod.`);
+    throw new ApiError(
+      'AuthFailure.SignatureFailure',
+      `The credential scope names service "${parsed.service}"; this endpoint is vod.`,
+    );
   }
   const candidates = new Set([host.replace(/:\d+$/, ''), host]);
   const given = Buffer.from(parsed.signature, 'hex');
   for (const hostValue of candidates) {
-    const expected = Buffer.from(tc3Signature(credential.secretKey, parsed, timestampHeader as string, canonicalRequest(req, parsed.signedHeaders, hostValue)), 'hex');
+    const expected = Buffer.from(
+      tc3Signature(
+        credential.secretKey,
+        parsed,
+        timestampHeader as string,
+        canonicalRequest(req, parsed.signedHeaders, hostValue),
+      ),
+      'hex',
+    );
     if (expected.length === given.length && timingSafeEqual(expected, given)) return credential;
   }
-  throw new ApiError('AuthFailure.SignatureFailure', 'The provided credentials could not be validated. Please check your signature is correct.');
+  throw new ApiError(
+    'AuthFailure.SignatureFailure',
+    'The provided credentials could not be validated. Please check your signature is correct.',
+  );
 }

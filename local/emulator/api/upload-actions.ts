@@ -34,7 +34,10 @@ export const applyUploadAction: ActionHandler = ({ ctx, appId }, params) =>
     const mediaType = requireString(params, 'MediaType');
     const region = optionalString(params, 'StorageRegion') ?? ctx.options.region;
     if (!ctx.options.storageRegions.includes(region)) {
-      throw new ApiError('InvalidParameterValue.StorageRegion', `StorageRegion ${region} is not a storage region of this application.`);
+      throw new ApiError(
+        'InvalidParameterValue.StorageRegion',
+        `StorageRegion ${region} is not a storage region of this application.`,
+      );
     }
     const coverType = optionalString(params, 'CoverType');
     const { session, credential } = applyUpload(ctx, {
@@ -46,7 +49,12 @@ export const applyUploadAction: ActionHandler = ({ ctx, appId }, params) =>
       classId: optionalInteger(params, 'ClassId'),
       procedure: optionalString(params, 'Procedure'),
       sourceContext: optionalString(params, 'SourceContext', MAX_SOURCE_CONTEXT_LENGTH),
-      sessionContext: optionalString(params, 'SessionContext', MAX_SESSION_CONTEXT_LENGTH, 'InvalidParameterValue.SessionContextTooLong'),
+      sessionContext: optionalString(
+        params,
+        'SessionContext',
+        MAX_SESSION_CONTEXT_LENGTH,
+        'InvalidParameterValue.SessionContextTooLong',
+      ),
       mediaExpireTime: optionalString(params, 'ExpireTime'),
       via: 'api',
     });

@@ -13,7 +13,12 @@ interface Authenticated {
 }
 
 /** Verifies the request signature; returns the credential and the bucket it is for. */
-export function authenticate(ctx: EmulatorContext, req: IncomingMessage, target: CosTarget, query: [string, string][]): Authenticated {
+export function authenticate(
+  ctx: EmulatorContext,
+  req: IncomingMessage,
+  target: CosTarget,
+  query: [string, string][],
+): Authenticated {
   let authString = header(req, 'authorization');
   let token = header(req, 'x-cos-security-token');
   if (!authString) {
@@ -30,22 +35,30 @@ export function authenticate(ctx: EmulatorContext, req: IncomingMessage, target:
   if (!authString) throw new CosError(403, 'AccessDenied', 'Access Denied. The request carries no Authorization.');
   const auth = parseCosAuthorization(authString);
   if (!auth) throw new CosError(403, 'AccessDenied', 'The Authorization header is not a valid COS signature.');
-  if (auth.algorithm !== 'sha1') throw new CosError(400, 'InvalidArgument', `q-sign-algorithm ${auth.algorithm} is not supported; use sha1.`);
+  if (auth.algorithm !== 'sha1')
+    throw new CosError(400, 'InvalidArgument', `q-sign-algorithm ${auth.algorithm} is not supported; use sha1.`);
 
   const nowSeconds = unixSeconds(ctx.now());
   const temp = ctx.store.doc.tempCredentials[auth.ak];
   const permanent = ctx.options.credentials.find((c) => c.secretId === auth.ak && !c.token);
-  if (!temp && !permanent) throw new CosError(403, 'InvalidAccessKeyId', 'The access key Id you provided does not exist in our records.');
+  if (!temp && !permanent)
+    throw new CosError(403, 'InvalidAccessKeyId', 'The access key Id you provided does not exist in our records.');
   if (temp) {
     if (token !== temp.token) {
-      throw new CosError(403, 'InvalidAccessKeyId', 'The x-cos-security-token is missing or does not belong to this temporary credential.');
+      throw new CosError(
+        403,
+        'InvalidAccessKeyId',
+        'The x-cos-security-token is missing or does not belong to this temporary credential.',
+      );
     }
     if (nowSeconds >= temp.expiredTime) throw new CosError(403, 'AccessDenied', 'The temporary credential has expired.');
   }
   const signTime = parseKeyTime(auth.signTime);
-  if (!signTime || !parseKeyTime(auth.keyTime)) throw new CosError(403, 'AccessDenied', 'q-sign-time / q-key-time must be "<start>;<end>".');
+  if (!signTime || !parseKeyTime(auth.keyTime))
+    throw new CosError(403, 'AccessDenied', 'q-sign-time / q-key-time must be "<start>;<end>".');
   if (nowSeconds > signTime.end) throw new CosError(403, 'AccessDenied', 'Request has expired');
-  if (nowSeconds < signTime.start - 900) throw new CosError(403, 'RequestTimeTooSkewed', 'The difference between the request time and the server time is too large.');
+  if (nowSeconds < signTime.start - 900)
+    throw new CosError(403, 'RequestTimeTooSkewed', 'The difference between the request time and the server time is too large.');
 
   const secretKey = temp ? temp.secretKey : permanent!.secretKey;
   const expected = computeCosSignature(
@@ -62,10 +75,16 @@ export function authenticate(ctx: EmulatorContext, req: IncomingMessage, target:
   }
 
   const bucket = target.bucket ?? temp?.bucket;
-  if (!bucket) throw new CosError(400, 'InvalidURI', 'The request does not name a bucket (use the bucket host name or the /cos/<bucket>/<region>/ prefix).');
+  if (!bucket)
+    throw new CosError(
+      400,
+      'InvalidURI',
+      'The request does not name a bucket (use the bucket host name or the /cos/<bucket>/<region>/ prefix).',
+    );
   if (temp) {
     const allowed = temp.bucket === bucket && (target.key === '' || temp.keys.includes(target.key));
-    if (!allowed) throw new CosError(403, 'AccessDenied', 'Access Denied. The temporary credential does not cover this bucket or key.');
+    if (!allowed)
+      throw new CosError(403, 'AccessDenied', 'Access Denied. The temporary credential does not cover this bucket or key.');
   }
   return { temp, bucket };
 }

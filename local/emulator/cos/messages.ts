@@ -27,7 +27,13 @@ export interface CosTarget {
 
 export type Target = CosTarget & { bucket: string };
 
-export function sendCosError(ctx: EmulatorContext, req: IncomingMessage, res: ServerResponse, error: CosError, target: CosTarget): void {
+export function sendCosError(
+  ctx: EmulatorContext,
+  req: IncomingMessage,
+  res: ServerResponse,
+  error: CosError,
+  target: CosTarget,
+): void {
   const requestId = newRequestId();
   const body = toXml({
     Error: {
@@ -72,11 +78,21 @@ export function baseHeaders(ctx: EmulatorContext, req: IncomingMessage): Record<
 }
 
 export function sendXml(ctx: EmulatorContext, req: IncomingMessage, res: ServerResponse, status: number, xml: string): void {
-  res.writeHead(status, { ...baseHeaders(ctx, req), 'content-type': 'application/xml', 'content-length': String(Buffer.byteLength(xml)) });
+  res.writeHead(status, {
+    ...baseHeaders(ctx, req),
+    'content-type': 'application/xml',
+    'content-length': String(Buffer.byteLength(xml)),
+  });
   res.end(xml);
 }
 
-export function sendEmpty(ctx: EmulatorContext, req: IncomingMessage, res: ServerResponse, status: number, headers: Record<string, string> = {}): void {
+export function sendEmpty(
+  ctx: EmulatorContext,
+  req: IncomingMessage,
+  res: ServerResponse,
+  status: number,
+  headers: Record<string, string> = {},
+): void {
   res.writeHead(status, { ...baseHeaders(ctx, req), 'content-length': '0', ...headers });
   res.end();
 }
@@ -84,4 +100,5 @@ export function sendEmpty(ctx: EmulatorContext, req: IncomingMessage, res: Serve
 export const iso = (ms: number) => new Date(ms).toISOString();
 
 /** `encoding-type=url` asks for URL-encoded keys and prefixes in list results. */
-export const encoderFor = (q: Map<string, string>) => (value: string) => (q.get('encoding-type') === 'url' ? encodeURIComponent(value) : value);
+export const encoderFor = (q: Map<string, string>) => (value: string) =>
+  q.get('encoding-type') === 'url' ? encodeURIComponent(value) : value;

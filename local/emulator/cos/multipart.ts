@@ -18,7 +18,6 @@ const MIN_PART_SIZE = 1024 * 1024;
 const MAX_PART_SIZE = 5 * 1024 ** 3;
 const MAX_PART_NUMBER = 10_000;
 
-
 /** The owner and initiator COS names in multipart listings: the storage account itself. */
 function bucketOwner(ctx: EmulatorContext) {
   const uin = ctx.options.storageAppId;
@@ -48,13 +47,20 @@ function findUpload(ctx: EmulatorContext, t: Target, uploadId: string): Multipar
   return upload;
 }
 
-export async function uploadPart(ctx: EmulatorContext, req: IncomingMessage, res: ServerResponse, t: Target, q: Map<string, string>): Promise<void> {
+export async function uploadPart(
+  ctx: EmulatorContext,
+  req: IncomingMessage,
+  res: ServerResponse,
+  t: Target,
+  q: Map<string, string>,
+): Promise<void> {
   const upload = findUpload(ctx, t, q.get('uploadId')!);
   const partNumber = Number(q.get('partNumber'));
   if (!Number.isInteger(partNumber) || partNumber < 1 || partNumber > MAX_PART_NUMBER) {
     throw new CosError(400, 'InvalidArgument', `partNumber must be an integer between 1 and ${MAX_PART_NUMBER}.`);
   }
-  if (header(req, 'x-cos-copy-source')) throw new CosError(501, 'NotImplemented', 'Upload Part - Copy is not supported by the emulator.');
+  if (header(req, 'x-cos-copy-source'))
+    throw new CosError(501, 'NotImplemented', 'Upload Part - Copy is not supported by the emulator.');
   const written = await ctx.files.writeStream(req, ctx.files.tempPath(), MAX_PART_SIZE);
   if (!contentMd5Matches(req, written.md5)) {
     ctx.files.remove(written.file);
@@ -74,11 +80,20 @@ export async function uploadPart(ctx: EmulatorContext, req: IncomingMessage, res
   sendEmpty(ctx, req, res, 200, { etag });
 }
 
-export function listParts(ctx: EmulatorContext, req: IncomingMessage, res: ServerResponse, t: Target, q: Map<string, string>): void {
+export function listParts(
+  ctx: EmulatorContext,
+  req: IncomingMessage,
+  res: ServerResponse,
+  t: Target,
+  q: Map<string, string>,
+): void {
   const upload = findUpload(ctx, t, q.get('uploadId')!);
   const marker = Number(q.get('part-number-marker') ?? 0) || 0;
   const maxParts = Math.min(Number(q.get('max-parts') ?? 1000) || 1000, 1000);
-  const numbers = Object.keys(upload.parts).map(Number).sort((a, b) => a - b).filter((n) => n > marker);
+  const numbers = Object.keys(upload.parts)
+    .map(Number)
+    .sort((a, b) => a - b)
+    .filter((n) => n > marker);
   const page = numbers.slice(0, maxParts);
   const truncated = numbers.length > page.length;
   const owner = bucketOwner(ctx);
@@ -110,7 +125,13 @@ export function listParts(ctx: EmulatorContext, req: IncomingMessage, res: Serve
   );
 }
 
-export function listMultipartUploads(ctx: EmulatorContext, req: IncomingMessage, res: ServerResponse, t: Target, q: Map<string, string>): void {
+export function listMultipartUploads(
+  ctx: EmulatorContext,
+  req: IncomingMessage,
+  res: ServerResponse,
+  t: Target,
+  q: Map<string, string>,
+): void {
   const prefix = q.get('prefix') ?? '';
   const uploads = Object.values(ctx.store.doc.multipart)
     .filter((u) => u.bucket === t.bucket && u.key.startsWith(prefix))
@@ -147,7 +168,8 @@ export function listMultipartUploads(ctx: EmulatorContext, req: IncomingMessage,
 }
 
 function parseCompleteBody(xml: string): { partNumber: number; etag: string }[] {
-  if (!/<CompleteMultipartUpload[\s>]/.test(xml)) throw new CosError(400, 'MalformedXML', 'The XML you provided was not well-formed.');
+  if (!/<CompleteMultipartUpload[\s>]/.test(xml))
+    throw new CosError(400, 'MalformedXML', 'The XML you provided was not well-formed.');
   const parts: { partNumber: number; etag: string }[] = [];
   for (const m of xml.matchAll(/<Part>([\s\S]*?)<\/Part>/g)) {
     const number = /<PartNumber>\s*(\d+)\s*<\/PartNumber>/.exec(m[1]!);
@@ -161,7 +183,13 @@ function parseCompleteBody(xml: string): { partNumber: number; etag: string }[] 
 
 const bareEtag = (etag: string) => etag.replace(/^"|"$/g, '').toLowerCase();
 
-export async function completeMultipart(ctx: EmulatorContext, req: IncomingMessage, res: ServerResponse, t: Target, uploadId: string): Promise<void> {
+export async function completeMultipart(
+  ctx: EmulatorContext,
+  req: IncomingMessage,
+  res: ServerResponse,
+  t: Target,
+  uploadId: string,
+): Promise<void> {
   const upload = findUpload(ctx, t, uploadId);
   const body = await readBody(req, 4 << 20);
   if (!contentMd5Matches(req, createHash('md5').update(body).digest())) {
@@ -182,7 +210,11 @@ export async function completeMultipart(ctx: EmulatorContext, req: IncomingMessa
   listed.forEach(({ partNumber }, index) => {
     const stored = upload.parts[String(partNumber)]!;
     if (index < listed.length - 1 && stored.size < MIN_PART_SIZE) {
-      throw new CosError(400, 'EntityTooSmall', `Part ${partNumber} is smaller than the 1 MB minimum (only the last part may be).`);
+      throw new CosError(
+        400,
+        'EntityTooSmall',
+        `Part ${partNumber} is smaller than the 1 MB minimum (only the last part may be).`,
+      );
     }
   });
   const target = ctx.files.objectPath(t.bucket, t.key);
@@ -207,7 +239,13 @@ export async function completeMultipart(ctx: EmulatorContext, req: IncomingMessa
   );
 }
 
-export function abortMultipart(ctx: EmulatorContext, req: IncomingMessage, res: ServerResponse, t: Target, uploadId: string): void {
+export function abortMultipart(
+  ctx: EmulatorContext,
+  req: IncomingMessage,
+  res: ServerResponse,
+  t: Target,
+  uploadId: string,
+): void {
   findUpload(ctx, t, uploadId);
   ctx.store.update((doc) => {
     delete doc.multipart[uploadId];

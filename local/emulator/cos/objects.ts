@@ -13,9 +13,11 @@ import type { Target } from './messages.ts';
 const MAX_PUT_SIZE = 5 * 1024 ** 3;
 
 export async function putObject(ctx: EmulatorContext, req: IncomingMessage, res: ServerResponse, t: Target): Promise<void> {
-  if (header(req, 'x-cos-copy-source')) throw new CosError(501, 'NotImplemented', 'PUT Object - Copy is not supported by the emulator.');
+  if (header(req, 'x-cos-copy-source'))
+    throw new CosError(501, 'NotImplemented', 'PUT Object - Copy is not supported by the emulator.');
   const declared = Number(header(req, 'content-length') ?? NaN);
-  if (declared > MAX_PUT_SIZE) throw new CosError(400, 'EntityTooLarge', 'Your proposed upload exceeds the maximum allowed object size (5 GB).');
+  if (declared > MAX_PUT_SIZE)
+    throw new CosError(400, 'EntityTooLarge', 'Your proposed upload exceeds the maximum allowed object size (5 GB).');
   const target = ctx.files.objectPath(t.bucket, t.key);
   // Write beside the live object, then swap, so a failed upload keeps the old one.
   const staging = ctx.files.tempPath();
@@ -28,17 +30,46 @@ export async function putObject(ctx: EmulatorContext, req: IncomingMessage, res:
   fs.renameSync(staging, target);
   const etag = `"${written.md5.toString('hex')}"`;
   ctx.store.update((doc) => {
-    doc.objects[objectIndexKey(t.bucket, t.key)] = objectMeta(ctx, t, written, etag, header(req, 'content-type') ?? 'application/octet-stream', target);
+    doc.objects[objectIndexKey(t.bucket, t.key)] = objectMeta(
+      ctx,
+      t,
+      written,
+      etag,
+      header(req, 'content-type') ?? 'application/octet-stream',
+      target,
+    );
   });
   sendEmpty(ctx, req, res, 200, { etag });
 }
 
 /** The index entry of an object that has just been written to `file`. */
-export function objectMeta(ctx: EmulatorContext, t: Target, written: { size: number; md5: Buffer }, etag: string, contentType: string, file: string): ObjectMeta {
-  return { bucket: t.bucket, key: t.key, size: written.size, etag, md5: written.md5.toString('hex'), contentType, lastModified: ctx.now(), file };
+export function objectMeta(
+  ctx: EmulatorContext,
+  t: Target,
+  written: { size: number; md5: Buffer },
+  etag: string,
+  contentType: string,
+  file: string,
+): ObjectMeta {
+  return {
+    bucket: t.bucket,
+    key: t.key,
+    size: written.size,
+    etag,
+    md5: written.md5.toString('hex'),
+    contentType,
+    lastModified: ctx.now(),
+    file,
+  };
 }
 
-export function listObjects(ctx: EmulatorContext, req: IncomingMessage, res: ServerResponse, t: Target, q: Map<string, string>): void {
+export function listObjects(
+  ctx: EmulatorContext,
+  req: IncomingMessage,
+  res: ServerResponse,
+  t: Target,
+  q: Map<string, string>,
+): void {
   const prefix = q.get('prefix') ?? '';
   const maxKeys = Math.min(Number(q.get('max-keys') ?? 1000) || 1000, 1000);
   const all = Object.values(ctx.store.doc.objects)
@@ -59,7 +90,13 @@ export function listObjects(ctx: EmulatorContext, req: IncomingMessage, res: Ser
         Marker: '',
         MaxKeys: maxKeys,
         IsTruncated: all.length > page.length,
-        Contents: page.map((o) => ({ Key: enc(o.key), LastModified: iso(o.lastModified), ETag: o.etag, Size: o.size, StorageClass: 'STANDARD' })),
+        Contents: page.map((o) => ({
+          Key: enc(o.key),
+          LastModified: iso(o.lastModified),
+          ETag: o.etag,
+          Size: o.size,
+          StorageClass: 'STANDARD',
+        })),
       },
     }),
   );
@@ -98,7 +135,13 @@ function parseRange(value: string | undefined, size: number): { start: number; e
 }
 
 /** GET/HEAD of a stored object with Range support; used by COS and by the public media URLs. */
-export function sendObject(ctx: EmulatorContext, req: IncomingMessage, res: ServerResponse, meta: ObjectMeta, extra: Record<string, string> = {}): void {
+export function sendObject(
+  ctx: EmulatorContext,
+  req: IncomingMessage,
+  res: ServerResponse,
+  meta: ObjectMeta,
+  extra: Record<string, string> = {},
+): void {
   const range = parseRange(header(req, 'range'), meta.size);
   const common = {
     ...baseHeaders(ctx, req),

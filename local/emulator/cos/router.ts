@@ -12,7 +12,14 @@ import { preflight } from '../http-front.ts';
 import { authenticate } from './authenticate.ts';
 import { CosError, sendCosError, sendEmpty } from './messages.ts';
 import type { CosTarget } from './messages.ts';
-import { abortMultipart, completeMultipart, initiateMultipart, listMultipartUploads, listParts, uploadPart } from './multipart.ts';
+import {
+  abortMultipart,
+  completeMultipart,
+  initiateMultipart,
+  listMultipartUploads,
+  listParts,
+  uploadPart,
+} from './multipart.ts';
 import { deleteObject, listObjects, putObject, serveObject } from './objects.ts';
 import { parseQuery } from './signature.ts';
 
@@ -34,7 +41,12 @@ export function parseVirtualHost(host: string): { bucket: string; region: string
   return m ? { bucket: m[1]!, region: m[2]! } : undefined;
 }
 
-export async function handleCos(ctx: EmulatorContext, req: IncomingMessage, res: ServerResponse, target: CosTarget): Promise<void> {
+export async function handleCos(
+  ctx: EmulatorContext,
+  req: IncomingMessage,
+  res: ServerResponse,
+  target: CosTarget,
+): Promise<void> {
   if (req.method === 'OPTIONS') {
     preflight(req, res);
     return;

@@ -40,7 +40,15 @@ export function parseCosAuthorization(value: string): CosAuthorization | undefin
   const signature = fields.get('q-signature');
   if (!algorithm || !ak || !signTime || !keyTime || !signature) return undefined;
   const list = (name: string) => (fields.get(name) ?? '').split(';').filter((s) => s.length > 0);
-  return { algorithm, ak, signTime, keyTime, headerList: list('q-header-list'), urlParamList: list('q-url-param-list'), signature };
+  return {
+    algorithm,
+    ak,
+    signTime,
+    keyTime,
+    headerList: list('q-header-list'),
+    urlParamList: list('q-url-param-list'),
+    signature,
+  };
 }
 
 /** Query parameters decoded, in order, keeping parameters without `=` (e.g. `?uploads`). */

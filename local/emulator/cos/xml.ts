@@ -27,9 +27,13 @@ export function toXml(node: XmlNode): string {
     if (value === undefined) return '';
     if (Array.isArray(value)) return value.map((item) => render(name, item)).join('');
     if (typeof value === 'object') {
-      return `<${name}>${Object.entries(value).map(([k, v]) => render(k, v)).join('')}</${name}>`;
+      return `<${name}>${Object.entries(value)
+        .map(([k, v]) => render(k, v))
+        .join('')}</${name}>`;
     }
     return `<${name}>${xmlEscape(String(value))}</${name}>`;
   };
-  return `<?xml version="1.0" encoding="UTF-8"?>\n${Object.entries(node).map(([k, v]) => render(k, v)).join('')}`;
+  return `<?xml version="1.0" encoding="UTF-8"?>\n${Object.entries(node)
+    .map(([k, v]) => render(k, v))
+    .join('')}`;
 }

@@ -37,7 +37,12 @@ interface GraphInput {
  * (image templates overlay their PNG; text templates drawtext), ending in `[vout]`. Files the graph
  * needs are linked into `dir`, which ffmpeg runs in, so their names need no escaping.
  */
-export function videoGraph(e: ExecContext, size: { width: number; height: number } | undefined, extra: string[] = [], seekSeconds = 0): GraphInput {
+export function videoGraph(
+  e: ExecContext,
+  size: { width: number; height: number } | undefined,
+  extra: string[] = [],
+  seekSeconds = 0,
+): GraphInput {
   const chains: string[] = [];
   const args: string[] = [];
   let label = '0:v';
@@ -58,14 +63,22 @@ export function videoGraph(e: ExecContext, size: { width: number; height: number
     const start = typeof w.StartTimeOffset === 'number' ? w.StartTimeOffset : undefined;
     const end = typeof w.EndTimeOffset === 'number' && w.EndTimeOffset > 0 ? w.EndTimeOffset : undefined;
     // Input seeking (`-ss` before `-i`) restarts timestamps at 0: shift the window by the seek.
-    const enable = start !== undefined || end !== undefined ? `:enable=between(t\\,${(start ?? 0) - seekSeconds}\\,${(end ?? 1e9) - seekSeconds})` : '';
+    const enable =
+      start !== undefined || end !== undefined
+        ? `:enable=between(t\\,${(start ?? 0) - seekSeconds}\\,${(end ?? 1e9) - seekSeconds})`
+        : '';
     const origin = template.origin ?? 'TopLeft';
     const x = px(template.x, width, 0);
     const y = px(template.y, height, 0);
     const out = next();
     if (template.type === 'image') {
       const image = template.imageFile;
-      if (!image || !fs.existsSync(image)) throw new SubtaskError('InternalError', 70000, `the image of watermark template ${definition} is missing (${image ?? 'none'})`);
+      if (!image || !fs.existsSync(image))
+        throw new SubtaskError(
+          'InternalError',
+          70000,
+          `the image of watermark template ${definition} is missing (${image ?? 'none'})`,
+        );
       const name = `wm${i}.png`;
       linkInto(image, path.join(e.dir, name));
       args.push('-i', name);
@@ -79,7 +92,11 @@ export function videoGraph(e: ExecContext, size: { width: number; height: number
     } else {
       const font = findFontFile(e.ctx.options.fontFile);
       if (!font || !fs.existsSync(font)) {
-        throw new SubtaskError('InternalError', 70000, 'text watermarks need a font file: none of the usual system fonts was found; set the emulator option fontFile');
+        throw new SubtaskError(
+          'InternalError',
+          70000,
+          'text watermarks need a font file: none of the usual system fonts was found; set the emulator option fontFile',
+        );
       }
       const text = typeof w.TextContent === 'string' && w.TextContent !== '' ? w.TextContent : (template.text ?? '');
       linkInto(font, path.join(e.dir, `font${i}${path.extname(font)}`));

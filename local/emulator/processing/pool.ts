@@ -83,7 +83,8 @@ export class Processor extends EventEmitter<ProcessorEvents> implements TaskQueu
   private purgeOld(tasks: Record<string, ProcessingTask>, sessionIds: Record<string, { usedAt: number }>): void {
     const { taskRetentionMs, sessionIdWindowMs, procedureSessionIdWindowMs } = this.ctx.options.processing;
     const now = this.ctx.now();
-    for (const [id, t] of Object.entries(tasks)) if ((t.status === 'FINISH' || t.status === 'ABORTED') && now - t.createdAt > taskRetentionMs) delete tasks[id];
+    for (const [id, t] of Object.entries(tasks))
+      if ((t.status === 'FINISH' || t.status === 'ABORTED') && now - t.createdAt > taskRetentionMs) delete tasks[id];
     const window = Math.max(sessionIdWindowMs, procedureSessionIdWindowMs);
     for (const [key, s] of Object.entries(sessionIds)) if (now - s.usedAt > window) delete sessionIds[key];
   }
@@ -104,7 +105,10 @@ export class Processor extends EventEmitter<ProcessorEvents> implements TaskQueu
   }
 
   private isIdle(): boolean {
-    return this.running.size === 0 && (this.paused || this.closed || !Object.values(this.ctx.store.doc.tasks).some((t) => t.status === 'WAITING'));
+    return (
+      this.running.size === 0 &&
+      (this.paused || this.closed || !Object.values(this.ctx.store.doc.tasks).some((t) => t.status === 'WAITING'))
+    );
   }
 
   private checkIdle(): void {
@@ -157,7 +161,14 @@ export class Processor extends EventEmitter<ProcessorEvents> implements TaskQueu
     this.ctx.store.update(() => {
       for (const s of task.subtasks) {
         if (s.status !== 'PROCESSING') continue;
-        Object.assign(s, { status: 'FAIL', errCode: 70000, errCodeExt: 'InternalError', message: `emulator error: ${error instanceof Error ? error.message : String(error)}`, progress: 0, finishTime: isoTime(this.ctx.now()) });
+        Object.assign(s, {
+          status: 'FAIL',
+          errCode: 70000,
+          errCodeExt: 'InternalError',
+          message: `emulator error: ${error instanceof Error ? error.message : String(error)}`,
+          progress: 0,
+          finishTime: isoTime(this.ctx.now()),
+        });
       }
       task.status = 'FINISH';
       task.finishAt = this.ctx.now();
@@ -169,7 +180,12 @@ export class Processor extends EventEmitter<ProcessorEvents> implements TaskQueu
   private notify(task: ProcessingTask, change: 'subtask' | 'finish'): void {
     if (task.notifyMode === 'None') return;
     if (task.notifyMode === 'Finish' && change !== 'finish') return;
-    this.ctx.events.emitVodEvent(task.appId, 'ProcedureStateChanged', 'ProcedureStateChangeEvent', procedureTaskView(this.ctx, task, true));
+    this.ctx.events.emitVodEvent(
+      task.appId,
+      'ProcedureStateChanged',
+      'ProcedureStateChangeEvent',
+      procedureTaskView(this.ctx, task, true),
+    );
   }
 
   private async run(task: ProcessingTask, signal: AbortSignal): Promise<void> {
@@ -222,12 +238,25 @@ export class Processor extends EventEmitter<ProcessorEvents> implements TaskQueu
         try {
           const fault = ctx.faults.forSubtask(subtask.type, definition);
           if (fault.delayMs > 0) await sleep(fault.delayMs, signal);
-          if (fault.fail) throw new SubtaskError('InternalError', 70000, `injected fault: ${subtask.type} definition ${definition} fails`);
+          if (fault.fail)
+            throw new SubtaskError('InternalError', 70000, `injected fault: ${subtask.type} definition ${definition} fails`);
           if (source instanceof SubtaskError) throw source;
-          result = await EXECUTORS[subtask.type]({ ctx, source, input: subtask.input, dir: subDir, signal, onProgress, onCommand: (c) => this.emit('command', c), onSpawn: (child) => this.reaper.watch(child) });
+          result = await EXECUTORS[subtask.type]({
+            ctx,
+            source,
+            input: subtask.input,
+            dir: subDir,
+            signal,
+            onProgress,
+            onCommand: (c) => this.emit('command', c),
+            onSpawn: (child) => this.reaper.watch(child),
+          });
         } catch (error) {
           if (signal.aborted) return;
-          failure = error instanceof SubtaskError ? error : new SubtaskError('InternalError', 70000, error instanceof Error ? error.message : String(error));
+          failure =
+            error instanceof SubtaskError
+              ? error
+              : new SubtaskError('InternalError', 70000, error instanceof Error ? error.message : String(error));
         }
         if (signal.aborted) return;
         const last = task.subtasks.filter((s) => s.status === 'PROCESSING').length === 1;
@@ -236,18 +265,41 @@ export class Processor extends EventEmitter<ProcessorEvents> implements TaskQueu
           try {
             published = publish(ctx, source.media, result);
           } catch (error) {
-            failure = error instanceof SubtaskError ? error : new SubtaskError('InternalError', 70000, `storing the output failed: ${error instanceof Error ? error.message : String(error)}`);
+            failure =
+              error instanceof SubtaskError
+                ? error
+                : new SubtaskError(
+                    'InternalError',
+                    70000,
+                    `storing the output failed: ${error instanceof Error ? error.message : String(error)}`,
+                  );
           }
         }
         if (published) {
           ctx.store.update(() => {
-            Object.assign(subtask, { status: 'SUCCESS', errCode: 0, errCodeExt: '', message: 'SUCCESS', progress: 100, output: published, finishTime: isoTime(ctx.now()) });
+            Object.assign(subtask, {
+              status: 'SUCCESS',
+              errCode: 0,
+              errCodeExt: '',
+              message: 'SUCCESS',
+              progress: 100,
+              output: published,
+              finishTime: isoTime(ctx.now()),
+            });
           });
         } else {
           const f = failure ?? new SubtaskError('InternalError', 70000, 'no result');
           ctx.options.log(`processing ${task.taskId} ${subtask.type} ${definition} failed: ${f.errCodeExt}: ${f.message}`);
           ctx.store.update(() => {
-            Object.assign(subtask, { status: 'FAIL', errCode: f.errCode, errCodeExt: f.errCodeExt, message: f.message, progress: 0, output: null, finishTime: isoTime(ctx.now()) });
+            Object.assign(subtask, {
+              status: 'FAIL',
+              errCode: f.errCode,
+              errCodeExt: f.errCodeExt,
+              message: f.message,
+              progress: 0,
+              output: null,
+              finishTime: isoTime(ctx.now()),
+            });
           });
         }
         fs.rmSync(subDir, { recursive: true, force: true });

@@ -14,11 +14,25 @@ export interface TaskSettings {
 }
 
 /** Starts a procedure task for a media (also used by commit when the signature names a procedure). */
-export function startProcedure(ctx: EmulatorContext, media: MediaRecord, name: string, settings: TaskSettings, sessionKey?: string, taskId = newTaskId(media.appId, true)): ProcessingTask {
+export function startProcedure(
+  ctx: EmulatorContext,
+  media: MediaRecord,
+  name: string,
+  settings: TaskSettings,
+  sessionKey?: string,
+  taskId = newTaskId(media.appId, true),
+): ProcessingTask {
   const template = ctx.options.procedures[name] ?? ctx.options.procedures.LongVideoPreset;
   if (!template) throw new ApiError('InvalidParameter.ProcedureNameNotExist', `The task-flow template ${name} does not exist.`);
   return ctx.processing.submit(
-    { taskId, appId: media.appId, fileId: media.fileId, procedureName: name, ...settings, subtasks: subtasksOf(template.MediaProcessTask) },
+    {
+      taskId,
+      appId: media.appId,
+      fileId: media.fileId,
+      procedureName: name,
+      ...settings,
+      subtasks: subtasksOf(template.MediaProcessTask),
+    },
     sessionKey,
   );
 }

@@ -72,7 +72,8 @@ export function publish(ctx: EmulatorContext, media: MediaRecord, result: Subtas
   // `output` may have written a file (the sprite's WebVTT names the published URLs).
   for (const meta of metas) {
     const size = fs.statSync(meta.file).size;
-    if (size !== meta.size || meta.size === 0) Object.assign(meta, { size, md5: md5File(meta.file), etag: `"${md5File(meta.file)}"` });
+    if (size !== meta.size || meta.size === 0)
+      Object.assign(meta, { size, md5: md5File(meta.file), etag: `"${md5File(meta.file)}"` });
   }
   const item = result.item ? result.item(output) : output;
   const keys = metas.map((m) => m.key);

@@ -13,7 +13,22 @@ const clampTime = (t: number, duration: number) => Math.max(0, duration > 0 ? Ma
 export async function snapshot(e: ExecContext, seconds: number, name: string, extra: string[] = []): Promise<OutputFile> {
   const at = clampTime(seconds, e.source.duration);
   const graph = videoGraph(e, undefined, extra, at);
-  await run(e, ['-ss', at.toFixed(3), '-i', e.source.file, ...graph.args, '-filter_complex', graph.graph, '-map', '[vout]', '-frames:v', '1', '-q:v', '2', name]);
+  await run(e, [
+    '-ss',
+    at.toFixed(3),
+    '-i',
+    e.source.file,
+    ...graph.args,
+    '-filter_complex',
+    graph.graph,
+    '-map',
+    '[vout]',
+    '-frames:v',
+    '1',
+    '-q:v',
+    '2',
+    name,
+  ]);
   const local = path.join(e.dir, name);
   if (!fs.existsSync(local)) throw invalidInput(`no frame at ${seconds} s`, 'InvalidInput.InvalidTimeOffset');
   return { local, name };

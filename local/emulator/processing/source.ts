@@ -28,11 +28,21 @@ export async function loadSource(ctx: EmulatorContext, fileId: string): Promise<
   const meta = ctx.store.doc.objects[objectIndexKey(media.bucket, media.videoKey)];
   if (!meta || !fs.existsSync(meta.file)) return sourceError('the original file is missing from storage');
   const probe = await probeMedia(meta.file, meta.size, meta.md5, String(media.basicInfo.Type ?? ''), ctx.options.ffprobePath);
-  const m = probe.metaData as { Width: number; Height: number; Rotate: number; Duration: number; VideoStreamSet: { Fps: number }[]; AudioStreamSet: unknown[] };
+  const m = probe.metaData as {
+    Width: number;
+    Height: number;
+    Rotate: number;
+    Duration: number;
+    VideoStreamSet: { Fps: number }[];
+    AudioStreamSet: unknown[];
+  };
   if (m.VideoStreamSet.length === 0 && m.AudioStreamSet.length === 0) {
-    return sourceError('the source file is not a media file ffmpeg can read (no audio or video stream found); it may be corrupt or of another type');
+    return sourceError(
+      'the source file is not a media file ffmpeg can read (no audio or video stream found); it may be corrupt or of another type',
+    );
   }
-  if (m.VideoStreamSet.length === 0 || !m.Width || !m.Height) return sourceError('the source file has no video stream', 'SourceFileError.NoVideoMedia');
+  if (m.VideoStreamSet.length === 0 || !m.Width || !m.Height)
+    return sourceError('the source file has no video stream', 'SourceFileError.NoVideoMedia');
   const rotated = m.Rotate % 180 === 90;
   return {
     media,

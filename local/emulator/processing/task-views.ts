@@ -55,9 +55,21 @@ export function procedureTaskView(ctx: EmulatorContext, task: ProcessingTask, fo
 const timeOrEmpty = (ms: number | undefined) => (ms === undefined ? '' : isoTime(ms));
 
 export function taskTimes(task: ProcessingTask) {
-  return { CreateTime: isoTime(task.createdAt), BeginProcessTime: timeOrEmpty(task.beginAt), FinishTime: timeOrEmpty(task.finishAt) };
+  return {
+    CreateTime: isoTime(task.createdAt),
+    BeginProcessTime: timeOrEmpty(task.beginAt),
+    FinishTime: timeOrEmpty(task.finishAt),
+  };
 }
 
 export function taskSimpleInfo(task: ProcessingTask): Record<string, unknown> {
-  return { TaskId: task.taskId, Status: task.status, FileId: task.fileId, TaskType: 'Procedure', ...taskTimes(task), SessionId: task.sessionId, SessionContext: task.sessionContext };
+  return {
+    TaskId: task.taskId,
+    Status: task.status,
+    FileId: task.fileId,
+    TaskType: 'Procedure',
+    ...taskTimes(task),
+    SessionId: task.sessionId,
+    SessionContext: task.sessionContext,
+  };
 }

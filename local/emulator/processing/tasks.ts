@@ -12,5 +12,17 @@ export function newTaskId(appId: number, procedure: boolean): string {
 }
 
 export function newSubtask(type: SubtaskType, input: Record<string, unknown>): SubtaskRecord {
-  return { type, input, status: 'PROCESSING', started: false, errCode: 0, errCodeExt: '', message: '', progress: 0, output: null, beginProcessTime: '', finishTime: '' };
+  return {
+    type,
+    input,
+    status: 'PROCESSING',
+    started: false,
+    errCode: 0,
+    errCodeExt: '',
+    message: '',
+    progress: 0,
+    output: null,
+    beginProcessTime: '',
+    finishTime: '',
+  };
 }

@@ -8,7 +8,8 @@ import { invalidInput } from '../subtask-error.ts';
 
 export const coverBySnapshot: Executor = async (e) => {
   const definition = definitionOf(e.input);
-  if (!COVER_DEFINITIONS.has(definition)) throw invalidInput(`the snapshot template ${definition} does not exist`, 'InvalidInput.DefinitionNotExist');
+  if (!COVER_DEFINITIONS.has(definition))
+    throw invalidInput(`the snapshot template ${definition} does not exist`, 'InvalidInput.DefinitionNotExist');
   const type = e.input.PositionType;
   const value = Number(e.input.PositionValue ?? 0);
   const seconds = type === 'Percent' ? (value / 100) * e.source.duration : value;

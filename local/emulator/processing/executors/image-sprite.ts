@@ -22,7 +22,12 @@ export const imageSprite: Executor = async (e) => {
   const base = `imageSprite.${definition}`;
   const select = `select='isnan(prev_selected_t)+gte(t-prev_selected_t\\,${p.intervalSeconds})'`;
   const vf = `${select},scale=${p.width}:${p.height}:force_original_aspect_ratio=decrease,pad=${p.width}:${p.height}:(ow-iw)/2:(oh-ih)/2,setsar=1,tile=${p.columns}x${p.rows}`;
-  await run(e, ['-i', e.source.file, '-an', '-vf', vf, '-vsync', '0', '-q:v', '3', `${base}_%d.jpg`], e.source.duration, e.onProgress);
+  await run(
+    e,
+    ['-i', e.source.file, '-an', '-vf', vf, '-vsync', '0', '-q:v', '3', `${base}_%d.jpg`],
+    e.source.duration,
+    e.onProgress,
+  );
   const images = fs
     .readdirSync(e.dir)
     .filter((f) => f.startsWith(`${base}_`) && f.endsWith('.jpg'))
@@ -48,7 +53,11 @@ export const imageSprite: Executor = async (e) => {
         const y = Math.floor(cell / p.columns) * p.height;
         const start = i * p.intervalSeconds;
         const end = Math.min(e.source.duration, (i + 1) * p.intervalSeconds);
-        lines.push(`${vttTime(start)} --> ${vttTime(Math.max(end, start + 0.001))}`, `${image.url}#xywh=${x},${y},${p.width},${p.height}`, '');
+        lines.push(
+          `${vttTime(start)} --> ${vttTime(Math.max(end, start + 0.001))}`,
+          `${image.url}#xywh=${x},${y},${p.width},${p.height}`,
+          '',
+        );
       }
       const vtt = published.get(vttName)!;
       fs.writeFileSync(vtt.file, lines.join('\n'));

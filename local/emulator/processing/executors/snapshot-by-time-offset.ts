@@ -9,13 +9,15 @@ import { invalidInput } from '../subtask-error.ts';
 /** `"3.5s"` / `"10%"` → seconds. */
 function offsetSeconds(value: string, duration: number): number {
   const m = /^\s*(\d+(?:\.\d+)?)\s*(s|%)\s*$/.exec(value);
-  if (!m) throw invalidInput(`the time offset ${JSON.stringify(value)} is not like "3.5s" or "10%"`, 'InvalidInput.InvalidTimeOffset');
+  if (!m)
+    throw invalidInput(`the time offset ${JSON.stringify(value)} is not like "3.5s" or "10%"`, 'InvalidInput.InvalidTimeOffset');
   return m[2] === '%' ? (Number(m[1]) / 100) * duration : Number(m[1]);
 }
 
 export const snapshotByTimeOffset: Executor = async (e) => {
   const definition = definitionOf(e.input);
-  if (!SNAPSHOT_DEFINITIONS.has(definition)) throw invalidInput(`the snapshot template ${definition} does not exist`, 'InvalidInput.DefinitionNotExist');
+  if (!SNAPSHOT_DEFINITIONS.has(definition))
+    throw invalidInput(`the snapshot template ${definition} does not exist`, 'InvalidInput.DefinitionNotExist');
   const times: number[] = [];
   for (const v of (e.input.ExtTimeOffsetSet as string[] | undefined) ?? []) times.push(offsetSeconds(v, e.source.duration));
   for (const ms of (e.input.TimeOffsetSet as number[] | undefined) ?? []) times.push(ms / 1000);
@@ -32,7 +34,11 @@ export const snapshotByTimeOffset: Executor = async (e) => {
     files,
     output: (published) => ({
       Definition: definition,
-      PicInfoSet: files.map((f, i) => ({ TimeOffset: Math.round(times[i]! * 1000), Url: published.get(f.name)!.url, WaterMarkDefinition: watermarks })),
+      PicInfoSet: files.map((f, i) => ({
+        TimeOffset: Math.round(times[i]! * 1000),
+        Url: published.get(f.name)!.url,
+        WaterMarkDefinition: watermarks,
+      })),
     }),
   };
 };

@@ -8,7 +8,11 @@ import { invalidInput } from '../subtask-error.ts';
 export const transcode: Executor = async (e) => {
   const definition = definitionOf(e.input);
   const preset = TRANSCODE_PRESETS[definition];
-  if (!preset) throw invalidInput(`the transcode template ${definition} does not exist (presets: ${Object.keys(TRANSCODE_PRESETS).join(', ')})`, 'InvalidInput.DefinitionNotExist');
+  if (!preset)
+    throw invalidInput(
+      `the transcode template ${definition} does not exist (presets: ${Object.keys(TRANSCODE_PRESETS).join(', ')})`,
+      'InvalidInput.DefinitionNotExist',
+    );
   const base = `v.f${definition}`;
   const { files } = await encode(e, preset, base, e.onProgress);
   const hls = preset.package === 'hls';
@@ -23,10 +27,24 @@ export const transcode: Executor = async (e) => {
       return {
         Url: main.url,
         Definition: definition,
-        Bitrate: hls ? Math.round((sizeOfAll(published, files.map((f) => f.name)) * 8) / Math.max(0.001, Number(meta.Duration))) : meta.Bitrate,
+        Bitrate: hls
+          ? Math.round(
+              (sizeOfAll(
+                published,
+                files.map((f) => f.name),
+              ) *
+                8) /
+                Math.max(0.001, Number(meta.Duration)),
+            )
+          : meta.Bitrate,
         Height: meta.Height,
         Width: meta.Width,
-        Size: hls ? sizeOfAll(published, files.map((f) => f.name)) : main.size,
+        Size: hls
+          ? sizeOfAll(
+              published,
+              files.map((f) => f.name),
+            )
+          : main.size,
         Duration: meta.Duration,
         Md5: main.md5,
         Container: hls ? 'hls' : meta.Container,
