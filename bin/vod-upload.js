@@ -3,6 +3,6 @@
 // loader, then runs the source, so `npx vod-upload` in this repo (the command `npm start` prints) needs no
 // build. package.json: "bin": { "vod-upload": "bin/vod-upload.js" }. The published package
 // (client/package.json) runs the built client/dist/cli.cjs with plain node instead.
-'use strict';
+
 require('tsx/cjs/api').register();
 require('../client/cli/vod-upload.ts');

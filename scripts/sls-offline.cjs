@@ -21,7 +21,7 @@ const PATCHED = Symbol.for('vod-upload-backend.sls-offline.patched');
 
 /** Makes `DataReport#report` a no-op on the exports of `serverless-tencent-tools/sdk/others/dataReport.js`. */
 function neutralise(exports) {
-  const DataReport = exports && exports.DataReport;
+  const DataReport = exports?.DataReport;
   if (typeof DataReport !== 'function' || !DataReport.prototype || DataReport.prototype[PATCHED]) return;
   DataReport.prototype.report = async function report() {
     return true;
@@ -30,8 +30,8 @@ function neutralise(exports) {
 }
 
 const originalLoad = Module._load;
-Module._load = function load(request, parent, isMain) {
-  const exports = originalLoad.apply(this, arguments);
+Module._load = function load(request, ...rest) {
+  const exports = originalLoad.call(this, request, ...rest);
   // `serverless-tencent-tools/sdk/others/index.js` loads it as `require('./dataReport')`.
   if (typeof request === 'string' && /(^|\/)dataReport(\.js)?$/.test(request)) neutralise(exports);
   return exports;

@@ -19,7 +19,7 @@ function findProcessingTask(deps: CleanupRun, upload: LeasedUpload): Promise<str
 
 /** Applies VOD's view of a task through the same path as its events. */
 async function applyTaskState(deps: CleanupRun, upload: LeasedUpload, taskId: string): Promise<boolean> {
-  let detail;
+  let detail: Awaited<ReturnType<CleanupRun['vodApi']['taskDetail']>>;
   try {
     detail = await deps.vodApi.taskDetail(taskId);
   } catch (error) {

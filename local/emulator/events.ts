@@ -191,7 +191,7 @@ export class EventHub extends EventEmitter<EventHubEvents> {
       this.held = undefined;
       afterDelay(() => {
         const successor = Array.from({ length: copies }, (_, i) => this.deliver(push, i === copies - 1));
-        successor.forEach((p) => this.track(p));
+        for (const p of successor) this.track(p);
         // Strictly after the successor has been delivered, so the receiver sees them swapped.
         this.track(Promise.allSettled(successor).then(() => this.deliver(held.push, true)));
       });

@@ -58,7 +58,7 @@ export interface StartOptions extends EmulatorOptions {
    * Observer called for every request as it arrives (tests count requests with it); may return a
    * function that is called when the response has finished or the connection closed.
    */
-  onRequest?: (request: { method: string; url: string; host: string }) => void | (() => void);
+  onRequest?: (request: { method: string; url: string; host: string }) => undefined | (() => void);
 }
 
 export interface Emulator {

@@ -125,7 +125,7 @@ async function verifyPsign(psign: string, playKey: string): Promise<Claims> {
 function urlFor(ctx: EmulatorContext, url: string, access: Claims['urlAccessInfo']): string {
   let out = url;
   if (access?.domain && access.domain !== 'Default') out = out.replace(/^(https?:\/\/)[^/]+/i, `$1${access.domain}`);
-  if (access?.scheme === 'HTTP' || access?.scheme === 'HTTPS') out = out.replace(/^https?:/i, access.scheme.toLowerCase() + ':');
+  if (access?.scheme === 'HTTP' || access?.scheme === 'HTTPS') out = out.replace(/^https?:/i, `${access.scheme.toLowerCase()}:`);
   const key = ctx.options.hotlinkKey;
   if (!key || !access?.t) return out;
   return signPlaybackUrl(out, {

@@ -93,7 +93,7 @@ maybe(
     const page = await browser.newPage();
     const errors: string[] = [];
     page.on('pageerror', (e) => errors.push(e.message));
-    await page.goto(stack.apiUrl + '/');
+    await page.goto(`${stack.apiUrl}/`);
     const config = { token: await userToken('browser-user'), vodApiUrl: stack.vodApiUrl, cosDomain: stack.cosDomain };
 
     // 1. A whole upload.

@@ -196,8 +196,8 @@ maybe('on a terminal the progress bar is redrawn in place with bytes, rate and E
     },
   });
   expect(code).toBe(0);
-  expect(err).toMatch(/\r\x1b\[2K\[#+-*\]\s+\d+(\.\d)?%  [\d.]+ [KM]iB \/ 4\.0 MiB  ([\d.]+ [KM]iB|-- )\/s  ETA [\d:-]+/);
-  expect(err).toMatch(/\[#{10,}\]\s+100%  4\.0 MiB \/ 4\.0 MiB/);
+  expect(err).toMatch(/\r\x1b\[2K\[#+-*\]\s+\d+(\.\d)?% {2}[\d.]+ [KM]iB \/ 4\.0 MiB {2}([\d.]+ [KM]iB|-- )\/s {2}ETA [\d:-]+/);
+  expect(err).toMatch(/\[#{10,}\]\s+100% {2}4\.0 MiB \/ 4\.0 MiB/);
   expect(out).toMatch(/^status\s+COMMITTED \(run with --wait/m);
 });
 

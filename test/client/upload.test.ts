@@ -253,7 +253,14 @@ maybe('a resume record whose upload has moved on is dropped and the upload start
   const store = new MemoryResumeStore();
   const keys: string[] = [];
   const client = await uploader('frank', {
-    resumeStore: { get: (k) => store.get(k), set: (k, r) => (keys.push(k), store.set(k, r)), delete: (k) => store.delete(k) },
+    resumeStore: {
+      get: (k) => store.get(k),
+      set: (k, r) => {
+        keys.push(k);
+        store.set(k, r);
+      },
+      delete: (k) => store.delete(k),
+    },
   });
   const done = await client.upload(file);
   // Pretend the previous run died between commit and clearing its record.

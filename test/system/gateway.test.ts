@@ -28,7 +28,7 @@ test('serverless.yml declares every function the build produced, with its routes
   expect(byName['upload-signature']!.routes).toEqual([{ method: 'POST', path: '/upload-signature' }]);
   expect(byName['media-status']!.routes).toEqual([{ method: 'GET', path: '/uploads/{uploadId}' }]);
   expect(byName['vod-events']!.routes[0]).toMatchObject({ method: 'POST' });
-  expect(byName['cleanup']!.schedules.length).toBeGreaterThan(0);
+  expect(byName.cleanup!.schedules.length).toBeGreaterThan(0);
   for (const fn of functions) expect(fn.bundle).toMatch(/dist\/[\w-]+\/index\.js$/);
 });
 

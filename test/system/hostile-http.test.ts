@@ -92,6 +92,7 @@ const hostileValue = fc.oneof(
     '\u202e\u0000\ud800',
     '../../etc/passwd',
     '%00',
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: a log-injection probe, meant literally
     '${jndi:ldap://x}',
     '<script>',
   ),

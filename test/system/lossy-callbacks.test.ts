@@ -76,7 +76,8 @@ test(`${UPLOADS} uploads with 30 % of callbacks dropped and 30 % duplicated all 
       runs++;
       statuses = await statusOf();
     }
-    const counts = statuses.reduce<Record<string, number>>((acc, s) => ({ ...acc, [s]: (acc[s] ?? 0) + 1 }), {});
+    const counts: Record<string, number> = {};
+    for (const s of statuses) counts[s] = (counts[s] ?? 0) + 1;
     expect(counts).toEqual({ READY: UPLOADS });
     expect(runs).toBeGreaterThan(0);
     // Both repairs were needed: lost NewFileUpload (found with SearchMedia) and lost FINISH (DescribeTaskDetail).

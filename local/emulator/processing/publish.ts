@@ -82,7 +82,8 @@ export function publish(ctx: EmulatorContext, media: MediaRecord, result: Subtas
     for (const meta of metas) doc.objects[objectIndexKey(meta.bucket, meta.key)] = meta;
     const current = doc.media[media.fileId];
     if (!current) return;
-    const derived = (current.derived ??= []);
+    current.derived ??= [];
+    const derived = current.derived;
     const previous = derived.findIndex((d) => d.kind === result.kind && d.definition === result.definition);
     const entry: DerivedEntry = { kind: result.kind, definition: result.definition, item, keys };
     if (previous >= 0) {

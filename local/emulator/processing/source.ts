@@ -49,7 +49,7 @@ export async function loadSource(ctx: EmulatorContext, fileId: string): Promise<
     file: meta.file,
     width: rotated ? m.Height : m.Width,
     height: rotated ? m.Width : m.Height,
-    duration: m.Duration > 0 ? m.Duration : 0,
+    duration: Math.max(m.Duration, 0),
     fps: m.VideoStreamSet[0]?.Fps || 25,
     hasAudio: m.AudioStreamSet.length > 0,
     dir: path.posix.dirname(media.videoKey),
