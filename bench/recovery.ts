@@ -81,6 +81,7 @@ export async function measureRecovery(options: RecoveryOptions = {}): Promise<Re
         PIPELINE_SNAPSHOT_DEFINITION: '0',
         PIPELINE_COVER_DEFINITION: '0',
         PIPELINE_SPRITE_DEFINITION: '0',
+        PIPELINE_ADAPTIVE_DEFINITION: '0',
         RATE_LIMIT_SIGNATURES: '1000',
       },
     });

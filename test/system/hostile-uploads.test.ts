@@ -35,6 +35,7 @@ beforeAll(async () => {
       PIPELINE_SNAPSHOT_DEFINITION: '0',
       PIPELINE_COVER_DEFINITION: '0',
       PIPELINE_SPRITE_DEFINITION: '0',
+      PIPELINE_ADAPTIVE_DEFINITION: '0',
     },
   });
   token = await stack.demoToken('mallory');
