@@ -51,6 +51,9 @@ const UNAVAILABLE_CODES = new Set([
   '08001',
   '08003',
   '08006',
+  // A deadlock or a serialization failure between two instances: the transaction rolled back whole.
+  '40P01',
+  '40001',
 ]);
 
 function isDatabaseUnavailable(error: unknown): boolean {

@@ -220,8 +220,10 @@ async function applyProcedureStateChanged(tx: Queryable, config: Config, event: 
   const common = { fileId: event.fileId, taskId: event.taskId };
   if (summary.outcome === 'PROCESSING') {
     const status = canTransition(upload.status, UploadStatus.PROCESSING) ? UploadStatus.PROCESSING : undefined;
-    await updateUpload(tx, uploadId, { ...common, status, result: { progress: summary.progress } });
-    return { outcome: `progress:${summary.progress}`, uploadId };
+    // Progress events may arrive out of order: the bar never moves back.
+    const progress = Math.max(summary.progress, upload.result?.progress ?? 0);
+    await updateUpload(tx, uploadId, { ...common, status, result: { progress } });
+    return { outcome: `progress:${progress}`, uploadId };
   }
   const { outcome, failures, ...results } = summary;
   if (outcome === 'SUCCESS' && summary.renditions.length + summary.adaptiveStreams.length > 0) {
@@ -258,7 +260,9 @@ async function applyProcedureStateChanged(tx: Queryable, config: Config, event: 
 
 async function applyFileDeleted(tx: Queryable, event: FileDeletedEvent): Promise<Applied> {
   const deleted: string[] = [];
-  for (const deletion of event.deletions) {
+  // Rows are locked in file-id order, so two events naming the same files never deadlock each other.
+  const deletions = [...event.deletions].sort((a, b) => (a.fileId < b.fileId ? -1 : a.fileId > b.fileId ? 1 : 0));
+  for (const deletion of deletions) {
     if (!deletion.entireMedia) continue; // only some derived files went; the media is still there
     const upload = await findUploadForEvent(tx, { fileId: deletion.fileId });
     if (!upload || upload.status === UploadStatus.DELETED) continue;
@@ -329,7 +333,7 @@ export async function startProcessing(
 
 /**
  * Replaces a pushed event by the VOD API's own view of the same media or task. An event that the API
- * does not confirm is refused (403); an API that cannot be reached is a 503 so the event comes again.
+ * does not confirm is refused (403); an API that cannot be reached is a 503 and nothing is applied (the reconciler repairs it).
  */
 async function confirmWithVod(deps: VodEventDeps, event: VodEvent): Promise<VodEvent> {
   const { config } = deps;
@@ -380,20 +384,20 @@ async function confirmWithVod(deps: VodEventDeps, event: VodEvent): Promise<VodE
     }
     if (isRetryableVodError(error)) {
       deps.log.warn('VOD API unavailable while confirming an event', { code, error });
-      throw new ServiceUnavailableError('VOD could not be reached to confirm the event; deliver it again');
+      throw new ServiceUnavailableError('VOD could not be reached to confirm the event; try again later');
     }
     throw error;
   }
 }
 
 /**
- * `call`, unless the handler's deadline comes first: then a 503, so that VOD delivers the event again
- * (or the reconciler finds the state) and nothing is applied. Once time is up VOD is not asked again.
+ * `call`, unless the handler's deadline comes first: then a 503 and nothing is applied; the reconciler
+ * (or the PULL pump's redelivery) finds the state. Once time is up VOD is not asked again.
  */
 async function beforeDeadline<T>(deps: VodEventDeps, call: () => Promise<T>): Promise<T> {
   const { deadline } = deps;
   if (deadline === undefined) return call();
-  const late = () => new ServiceUnavailableError('VOD did not confirm the event in time; deliver it again');
+  const late = () => new ServiceUnavailableError('VOD did not confirm the event in time; try again later');
   if (Date.now() >= deadline) throw late();
   let timer: NodeJS.Timeout | undefined;
   const outOfTime = new Promise<never>((_, reject) => {

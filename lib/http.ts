@@ -87,6 +87,7 @@ export const errorBodySchema = z
         field: z.string().optional().meta({ description: 'The bad input, when one is to blame' }),
         requestId: z.string().optional().meta({ description: 'Only on a 500: quote it when reporting the error' }),
         retryAfter: z.number().int().min(1).optional().meta({ description: 'Only on a 429: seconds, as in Retry-After' }),
+        limit: z.number().int().min(1).optional().meta({ description: 'Only on a 429 TooManyPendingUploads: the cap' }),
       })
       .strict(),
   })

@@ -8,7 +8,8 @@ import { types } from 'node:util';
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
 
 const LEVELS: Record<LogLevel, number> = { debug: 10, info: 20, warn: 30, error: 40 };
-const SECRET_KEY_NAME = /secret|password|passwd|token|authorization|signature|^sign$|signkey|cookie|credential|private/i;
+const SECRET_KEY_NAME =
+  /secret|password|passwd|token|authorization|signature|^sign$|signkey|cookie|credential|private|^key$|playbackkey|hotlinkkey|psign/i;
 const MAX_DEPTH = 6;
 
 export type LogFields = Record<string, unknown>;

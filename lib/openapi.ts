@@ -114,7 +114,7 @@ function vodEventsOperation(withPathToken: boolean): Json {
       401: failure('The callback URL carries no token', ['Unauthorized'], wwwAuthenticate),
       403: failure('A wrong token, a missing or wrong `Sign`/`T`, or an event VOD does not confirm', ['Forbidden']),
       ...common,
-      503: failure('The database or VOD could not be reached: deliver the event again', ['ServiceUnavailable'], retryAfter),
+      503: failure('The database or VOD could not be reached: nothing was recorded', ['ServiceUnavailable'], retryAfter),
     },
   };
 }
@@ -148,12 +148,12 @@ export function buildOpenApiDocument(): Json {
             ]),
             401: userFailures[401],
             404: failure('`uploadId` unknown or not yours', ['NotFound']),
-            409: failure('`uploadId` is no longer ISSUED', ['UploadNotPending']),
+            409: failure('`uploadId` is no longer ISSUED, or older than `UPLOAD_MAX_AGE_SECONDS`', ['UploadNotPending', 'UploadTooOld']),
             ...common,
             415: failure('A body that is not `application/json`', ['UnsupportedMediaType']),
             429: failure(
-              'Over `RATE_LIMIT_SIGNATURES` per `RATE_LIMIT_WINDOW_SECONDS` for this user',
-              ['RateLimited'],
+              'Over `RATE_LIMIT_SIGNATURES` per `RATE_LIMIT_WINDOW_SECONDS` for this user (`Retry-After`), or over `UPLOAD_MAX_ISSUED_PER_USER` uploads still ISSUED (`error.limit`)',
+              ['RateLimited', 'TooManyPendingUploads'],
               retryAfter,
             ),
             503: userFailures[503],

@@ -2,7 +2,8 @@
  * POST /vod-events[/<token>]: VOD's PUSH callback. Authenticates the callback (URL token; Sign/T when
  * a SignKey is configured; its shape logged with CALLBACK_DIAGNOSTICS), parses the event and applies it
  * exactly once. 200 only once the effects are
- * durably recorded; 5xx when they could not be, so that the event is delivered again.
+ * durably recorded; 5xx when they could not be (nothing is recorded: a pulled event comes again, a pushed
+ * one is repaired by the cleanup's reconcile).
  */
 import { receiveCallback } from '#lib/callback-receiver';
 import { handleVodEvent } from '#lib/handle-vod-event';

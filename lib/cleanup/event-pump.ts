@@ -28,14 +28,13 @@ export async function pumpEvents(deps: CleanupRun, summary: CleanupSummary): Pro
       if (handled.length === 0) return;
       const handles = handled;
       handled = [];
-      await vodApi
-        .confirmEvents(handles)
-        .catch((error: unknown) =>
-          isStaleEventHandleError(error)
-            ? log.warn('late ConfirmEvents refused; those events come again', { error })
-            : Promise.reject(error),
-        );
-      summary.eventsConfirmed += handles.length;
+      try {
+        await vodApi.confirmEvents(handles);
+        summary.eventsConfirmed += handles.length;
+      } catch (error) {
+        if (!isStaleEventHandleError(error)) throw error;
+        log.warn('late ConfirmEvents refused; those events come again', { error });
+      }
     };
     for (const entry of pulled.events) {
       if (deps.clock() - pulledAt >= STOP_AFTER_MS) {

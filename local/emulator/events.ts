@@ -221,7 +221,10 @@ export class EventHub extends EventEmitter<EventHubEvents> {
 
   private track(p: Promise<void>): void {
     this.inFlight.add(p);
-    void p.finally(() => this.inFlight.delete(p));
+    // A delivery that throws (say, the state file cannot be written) is logged, never an unhandled rejection.
+    p.catch((error: unknown) => this.options.log(`push delivery failed: ${(error as Error).message}`)).finally(() =>
+      this.inFlight.delete(p),
+    );
   }
 
   private finishPush(id: string): void {

@@ -112,6 +112,20 @@ test('a duplicate NewFileUpload is acknowledged and does nothing, even when ten 
   expect(rows).toEqual([{ outcome: 'UPLOADED' }]);
 });
 
+test('progress events out of order: the stored progress never moves back', async () => {
+  const uploadId = await issued();
+  const fileId = '5285890784000000031';
+  await handle(newFileUploadBody({ fileId, uploadId }));
+  const taskId = (await getUpload(testDb.db, uploadId))!.taskId!;
+  await handle(procedureBody({ taskId, fileId, uploadId, status: 'PROCESSING', progress: 70 }));
+  const high = (await getUpload(testDb.db, uploadId))!.result!.progress!;
+  expect(high).toBeGreaterThan(0);
+  expect((await handle(procedureBody({ taskId, fileId, uploadId, status: 'PROCESSING', progress: 20 }))).outcome).toBe(
+    `progress:${high}`,
+  );
+  expect((await getUpload(testDb.db, uploadId))!.result!.progress).toBe(high);
+});
+
 test('ProcedureStateChanged: progress, then READY with renditions and cover; a late PROCESSING changes nothing', async () => {
   const uploadId = await issued();
   const fileId = '5285890784000000003';

@@ -141,6 +141,7 @@ describe('upload lifecycle', () => {
         'FAILED>DELETED',
         'REJECTED>DELETED',
         'EXPIRED>DELETED',
+        'PROCESSING>REJECTED',
       ].sort(),
     );
     expect(canTransition(UploadStatus.READY, UploadStatus.PROCESSING)).toBe(false);

@@ -30,9 +30,26 @@ describe('logging', () => {
         signature: 'c2lnbmF0dXJl',
         Sign: 'md5',
         list: [{ password: 'pw' }],
+        hotlink: { key: 'HOTKEY', urlTtlSeconds: 3600 },
+        playback: { key: 'PLAYKEY', appId: 1 },
+        playbackKey: 'PLAYKEY2',
+        psign: 'eyJ.psign',
       }),
     );
-    for (const secret of ['SK', 'AKID', 'JWT', 'Bearer abc', 'tok', 'c2lnbmF0dXJl', 'md5', 'pw']) {
+    for (const secret of [
+      'SK',
+      'AKID',
+      'JWT',
+      'Bearer abc',
+      'tok',
+      'c2lnbmF0dXJl',
+      'md5',
+      'pw',
+      'HOTKEY',
+      'PLAYKEY',
+      'PLAYKEY2',
+      'eyJ.psign',
+    ]) {
       expect(out).not.toContain(`"${secret}"`);
     }
     expect(out).toContain('[redacted]');

@@ -1,5 +1,5 @@
 /**
- * The worker pool of media processing (docs/vod-protocol/events.md §4.3, §5.1–5.3): Procedure tasks made of
+ * The worker pool of media processing (docs/vod-protocol/events.md §4.3, docs/vod-protocol/media-api.md §5.1–5.3): Procedure tasks made of
  * subtasks (transcode, snapshots, sprites, cover, GIF, adaptive HLS), run for real with ffmpeg by a
  * bounded worker pool off the request path.
  *
