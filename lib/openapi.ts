@@ -148,7 +148,10 @@ export function buildOpenApiDocument(): Json {
             ]),
             401: userFailures[401],
             404: failure('`uploadId` unknown or not yours', ['NotFound']),
-            409: failure('`uploadId` is no longer ISSUED, or older than `UPLOAD_MAX_AGE_SECONDS`', ['UploadNotPending', 'UploadTooOld']),
+            409: failure('`uploadId` is no longer ISSUED, or older than `UPLOAD_MAX_AGE_SECONDS`', [
+              'UploadNotPending',
+              'UploadTooOld',
+            ]),
             ...common,
             415: failure('A body that is not `application/json`', ['UnsupportedMediaType']),
             429: failure(
