@@ -1,16 +1,11 @@
 /**
- * VOD names the backend and the emulator must spell alike: task notify modes, the event types the
- * backend acts on, and the task sets of ProcessMedia with the result field each one reports
- * (docs/vod-protocol/events.md §4, media-api.md §5.1).
+ * VOD names the backend and the emulator must spell alike: task notify modes and the task sets of
+ * ProcessMedia with the result field each one reports (docs/vod-protocol/events.md §4, media-api.md §5.1).
  */
 
 /** `TasksNotifyMode` / the signature's `taskNotifyMode`: when VOD sends ProcedureStateChanged. */
 export const TASK_NOTIFY_MODES = ['Finish', 'Change', 'None'] as const;
 export type TaskNotifyMode = (typeof TASK_NOTIFY_MODES)[number];
-
-/** The v3 event types the backend acts on; every other type is acknowledged and ignored. */
-export const ACTED_ON_EVENT_TYPES = ['NewFileUpload', 'ProcedureStateChanged', 'FileDeleted'] as const;
-export type ActedOnEventType = (typeof ACTED_ON_EVENT_TYPES)[number];
 
 /** `MediaProcessResultSet[].Type` values, each with the field that carries its result. */
 export const MEDIA_PROCESS_TASK_FIELDS = {
