@@ -1,11 +1,21 @@
 /**
- * VOD names the backend and the emulator must spell alike: task notify modes and the task sets of
- * ProcessMedia with the result field each one reports (docs/vod-protocol/events.md §4, media-api.md §5.1).
+ * VOD names the backend and the emulator must spell alike: task notify modes, the parts DeleteMedia
+ * can name, and the task sets of ProcessMedia with the result field each one reports
+ * (docs/vod-protocol/events.md §4, media-api.md §5.1).
  */
 
 /** `TasksNotifyMode` / the signature's `taskNotifyMode`: when VOD sends ProcedureStateChanged. */
 export const TASK_NOTIFY_MODES = ['Finish', 'Change', 'None'] as const;
 export type TaskNotifyMode = (typeof TASK_NOTIFY_MODES)[number];
+
+/** The parts DeleteMedia can name (`MediaDeleteItem.Type` in the SDK models). */
+export const MEDIA_DELETE_PART_TYPES: readonly string[] = [
+  'OriginalFiles',
+  'TranscodeFiles',
+  'AdaptiveDynamicStreamingFiles',
+  'WechatPublishFiles',
+  'WechatMiniProgramPublishFiles',
+];
 
 /** `MediaProcessResultSet[].Type` values, each with the field that carries its result. */
 export const MEDIA_PROCESS_TASK_FIELDS = {
