@@ -4,7 +4,7 @@
  *  - the upload-signature bundle (JWT auth, validation, database row, rate limit) vs the naive signer
  *    of Tencent's doc (HMAC only), both behind the same bare HTTP front, driven by autocannon;
  *  - webhook events/s (vod-events with de-dupe) vs a handler that does nothing;
- *  - each bundle's cold start (fresh process: require + first invocation) vs the same handler run
+ *  - each bundle's cold start (bench/cold-start.ts: fresh process, require + first invocation) vs the same handler run
  *    unbundled (transpiled files loading node_modules), and its size;
  *  - a cleanup run's cost on 10 k vs BENCH_CLEANUP_ROWS (1 M) uploads;
  *  - upload throughput of a BENCH_UPLOAD_MB (256) MB file through cos-nodejs-sdk-v5 into the emulator vs a
@@ -14,13 +14,12 @@
  * Set BENCH_DATABASE_URL (or TEST_DATABASE_URL) to also measure against a PostgreSQL server.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import autocannon from 'autocannon';
-import * as esbuild from 'esbuild';
-import { functionNames } from '../scripts/build';
 import { measureCleanupScale } from './cleanup-scale';
+import { measureColdStarts } from './cold-start';
 import { measureUploadThroughput } from './emulator-upload';
 import { measureRecovery } from './recovery';
 import { postgresBinaries } from '../test/support/pg-server';
@@ -143,69 +142,6 @@ async function load(url: string, token: string): Promise<LoadResult> {
   };
 }
 
-/** Fresh process: require the bundle, then one invocation (an unauthenticated request: no database). */
-function coldStart(bundle: string, env: Record<string, string>): Promise<{ requireMs: number; firstInvokeMs: number }> {
-  const script = `
-    const t0 = process.hrtime.bigint();
-    const { main_handler } = require(${JSON.stringify(bundle)});
-    const t1 = process.hrtime.bigint();
-    Promise.resolve(main_handler({ httpMethod: 'POST', path: '/', headers: {}, body: '{}', queryString: {} }, {})).then(() => {
-      const t2 = process.hrtime.bigint();
-      console.log(JSON.stringify({ requireMs: Number(t1 - t0) / 1e6, firstInvokeMs: Number(t2 - t1) / 1e6 }));
-      process.exit(0);
-    });`;
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['-e', script], { env, stdio: ['ignore', 'pipe', 'inherit'] });
-    let out = '';
-    child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
-    child.on('exit', (code) =>
-      code === 0 ? resolve(JSON.parse(out.trim().split('\n').pop()!)) : reject(new Error(`exit ${code}`)),
-    );
-  });
-}
-
-/**
- * The baseline for cold starts: the same handlers as plain transpiled JavaScript (esbuild, no bundling),
- * one file per module, loading their packages from node_modules as an unbundled deployment would.
- */
-async function buildUnbundled(): Promise<{ dir: string }> {
-  const dir = mkdtempSync(path.join(root, '.unbundled-'));
-  const sources = ['contract', 'lib', 'functions'].flatMap((folder) =>
-    readdirSync(path.join(root, folder), { recursive: true })
-      .map(String)
-      .filter((file) => file.endsWith('.ts'))
-      .map((file) => path.join(folder, file)),
-  );
-  // `#contract` and `#lib/x` (package.json imports) → the transpiled file (`x.js`, or `x/index.js` for a folder).
-  const target = (specifier: string) => {
-    const module = specifier === '#contract' ? 'contract' : `lib/${specifier.slice('#lib/'.length)}`;
-    return existsSync(path.join(root, module, 'index.ts')) ? `${module}/index.js` : `${module}.js`;
-  };
-  for (const source of sources) {
-    const out = path.join(dir, source.replace(/\.ts$/, '.js'));
-    const result = await esbuild.transform(readFileSync(path.join(root, source), 'utf8'), {
-      loader: 'ts',
-      format: 'cjs',
-      target: 'node18',
-      sourcefile: source,
-    });
-    const from = path.dirname(path.join(dir, source));
-    const relative = (file: string) => {
-      const rel = path.relative(from, path.join(dir, file));
-      return rel.startsWith('.') ? rel : `./${rel}`;
-    };
-    mkdirSync(path.dirname(out), { recursive: true });
-    const code = result.code
-      .replace(/require\("(#contract|#lib\/[\w/-]+)"\)/g, (_m, specifier: string) => `require("${relative(target(specifier))}")`)
-      .replace(/require\("(\.\.?\/[\w./-]+)\.ts"\)/g, (_m, file: string) => `require("${file}.js")`);
-    writeFileSync(out, code);
-  }
-  // Resolved from the project's node_modules (the folder sits inside the project).
-  return { dir };
-}
-
-const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
-
 async function main(): Promise<void> {
   const token = await new SignJWT({})
     .setProtectedHeader({ alg: 'HS256' })
@@ -297,24 +233,8 @@ async function main(): Promise<void> {
 
     rows.push([]);
     rows.push(['cold start (fresh process, median of 5)', 'bundle ms', 'unbundled ms', 'bundled / unbundled', 'bundle KiB']);
-    const unbundled = await buildUnbundled();
-    const bundles: Record<string, unknown> = {};
-    const env = benchEnv({ DATA_DIR: dataDir, CALLBACK_TOKENS: 'bench-callback-token-0123456789' });
-    for (const name of functionNames()) {
-      const file = path.join(dist, name, 'index.js');
-      const measure = async (target: string) => {
-        const runs = [];
-        for (let i = 0; i < 5; i++) runs.push(await coldStart(target, env));
-        return {
-          requireMs: median(runs.map((r) => r.requireMs)),
-          firstInvokeMs: median(runs.map((r) => r.firstInvokeMs)),
-          totalMs: median(runs.map((r) => r.requireMs + r.firstInvokeMs)),
-        };
-      };
-      const bundled = await measure(file);
-      const plain = await measure(path.join(unbundled.dir, 'functions', name, 'index.js'));
-      const sizeKiB = statSync(file).size / 1024;
-      bundles[name] = { sizeKiB, bundled, unbundled: plain, ratio: bundled.totalMs / plain.totalMs };
+    const bundles = await measureColdStarts(benchEnv({ DATA_DIR: dataDir, CALLBACK_TOKENS: 'bench-callback-token-0123456789' }));
+    for (const [name, { sizeKiB, bundled, unbundled: plain }] of Object.entries(bundles)) {
       rows.push([
         name,
         bundled.totalMs.toFixed(1),
@@ -323,7 +243,6 @@ async function main(): Promise<void> {
         sizeKiB.toFixed(1),
       ]);
     }
-    rmSync(unbundled.dir, { recursive: true, force: true });
 
     // Cleanup cost: the same run on 10 k and on 1 M rows (it should cost what it finds).
     const scale = await measureCleanupScale({

@@ -1,6 +1,6 @@
 /**
- * VOD names the backend and the emulator must spell alike: task notify modes, the event types the
- * backend acts on, and the task sets of ProcessMedia with the result field each one reports
+ * VOD names the backend and the emulator must spell alike: task notify modes, the parts DeleteMedia
+ * can name, and the task sets of ProcessMedia with the result field each one reports
  * (docs/vod-protocol/events.md §4, media-api.md §5.1).
  */
 
@@ -8,9 +8,14 @@
 export const TASK_NOTIFY_MODES = ['Finish', 'Change', 'None'] as const;
 export type TaskNotifyMode = (typeof TASK_NOTIFY_MODES)[number];
 
-/** The v3 event types the backend acts on; every other type is acknowledged and ignored. */
-export const ACTED_ON_EVENT_TYPES = ['NewFileUpload', 'ProcedureStateChanged', 'FileDeleted'] as const;
-export type ActedOnEventType = (typeof ACTED_ON_EVENT_TYPES)[number];
+/** The parts DeleteMedia can name (`MediaDeleteItem.Type` in the SDK models). */
+export const MEDIA_DELETE_PART_TYPES: readonly string[] = [
+  'OriginalFiles',
+  'TranscodeFiles',
+  'AdaptiveDynamicStreamingFiles',
+  'WechatPublishFiles',
+  'WechatMiniProgramPublishFiles',
+];
 
 /** `MediaProcessResultSet[].Type` values, each with the field that carries its result. */
 export const MEDIA_PROCESS_TASK_FIELDS = {

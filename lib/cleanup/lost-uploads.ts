@@ -20,7 +20,7 @@ import {
   type SearchCursor,
 } from '#lib/event-store';
 import { decodeUploadContext } from '#lib/upload-context';
-import { oldestIssuedCreatedAt } from '#lib/upload-store';
+import { oldestIssuedCreatedAt } from '#lib/upload-batches';
 import type { VodMediaInfo } from '#lib/vod-api';
 import { newFileUploadFromMediaInfo } from '#lib/vod-event';
 import { isolated, type CleanupRun, type CleanupSummary } from './run.ts';

@@ -3,7 +3,7 @@
  */
 import { purgeEvents } from '#lib/event-store';
 import { purgeRateLimitWindows } from '#lib/rate-limit';
-import { slimDeletedUploads } from '#lib/upload-store';
+import { slimDeletedUploads } from '#lib/upload-batches';
 import type { CleanupRun, CleanupSummary } from './run.ts';
 
 /** Step 4. Deletes in bounded batches so one run never holds a long lock. */

@@ -6,7 +6,8 @@
 import { handleVodEvent, startProcessing } from '#lib/handle-vod-event';
 import { processingSessionId } from '#lib/processing-plan';
 import { UploadStatus } from '#lib/upload-lifecycle';
-import { deferProcessingCheck, expireIssuedUploads, updateUpload, type LeasedUpload } from '#lib/upload-store';
+import { deferProcessingCheck, expireIssuedUploads, type LeasedUpload } from '#lib/upload-batches';
+import { updateUpload } from '#lib/upload-store';
 import { isFinalTaskStatus, isUnknownTaskError } from '#lib/vod-api';
 import { procedureStateChangedFromTaskDetail } from '#lib/vod-event';
 import { recoverMissedUploads } from './lost-uploads.ts';

@@ -5,7 +5,7 @@
 import type { Config } from '#lib/config';
 import type { Database } from '#lib/db';
 import type { Logger } from '#lib/log';
-import { leaseUploads, releaseLeases, type LeasedUpload, type LeaseSelection } from '#lib/upload-store';
+import { leaseUploads, releaseLeases, type LeasedUpload, type LeaseSelection } from '#lib/upload-batches';
 import { isRetryableVodError, vodErrorCode, type VodApi, type VodCalls } from '#lib/vod-api';
 
 export interface CleanupDeps {

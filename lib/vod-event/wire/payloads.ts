@@ -5,6 +5,7 @@
  * so that an error names the offending field.
  */
 import * as z from 'zod';
+import { MEDIA_DELETE_PART_TYPES } from '#contract';
 import { VodEventError, type EventPath } from '../error.ts';
 import {
   PROCEDURE_STATUSES,
@@ -104,19 +105,10 @@ export function readProcedureState(payload: unknown, path: EventPath): Payload<P
   };
 }
 
-/** The parts DeleteMedia can name (MediaDeleteItem.Type in the SDK models). */
-const DELETE_PART_TYPES = [
-  'OriginalFiles',
-  'TranscodeFiles',
-  'AdaptiveDynamicStreamingFiles',
-  'WechatPublishFiles',
-  'WechatMiniProgramPublishFiles',
-];
-
 /** Whether a deletion took the media itself: no parts listed (DeleteMedia's default) or every part type at once. */
 function deletesEntireMedia(parts: Array<{ type: string }>): boolean {
   const types = new Set(parts.map((p) => p.type));
-  return parts.length === 0 || DELETE_PART_TYPES.every((t) => types.has(t));
+  return parts.length === 0 || MEDIA_DELETE_PART_TYPES.every((t) => types.has(t));
 }
 
 /**

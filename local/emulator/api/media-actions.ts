@@ -1,4 +1,5 @@
 /** API 3.0 actions on media files: DescribeMediaInfos, SearchMedia, DeleteMedia. */
+import { MEDIA_DELETE_PART_TYPES } from '#contract';
 import { deleteDerived } from '../processing/publish.ts';
 import type { DerivedKind, MediaRecord } from '../state.ts';
 import { deleteMediaFiles } from '../uploads.ts';
@@ -142,14 +143,6 @@ export const searchMedia: ActionHandler = (call, params) => {
   return { TotalCount: Math.min(matches.length, SEARCH_MAX_WINDOW), MediaInfoSet };
 };
 
-const DELETE_PART_TYPES = [
-  'OriginalFiles',
-  'TranscodeFiles',
-  'AdaptiveDynamicStreamingFiles',
-  'WechatPublishFiles',
-  'WechatMiniProgramPublishFiles',
-];
-
 export const deleteMedia: ActionHandler = ({ ctx, appId }, params) => {
   const fileId = requireString(params, 'FileId');
   const media = ctx.store.doc.media[fileId];
@@ -158,8 +151,8 @@ export const deleteMedia: ActionHandler = ({ ctx, appId }, params) => {
   if (!Array.isArray(parts)) throw new ApiError('InvalidParameterValue', 'DeleteParts must be an array.');
   const deleteParts = parts.map((p: unknown) => {
     const part = (p ?? {}) as Record<string, unknown>;
-    if (typeof part.Type !== 'string' || !DELETE_PART_TYPES.includes(part.Type)) {
-      throw new ApiError('InvalidParameterValue', `DeleteParts.Type must be one of ${DELETE_PART_TYPES.join(', ')}.`);
+    if (typeof part.Type !== 'string' || !MEDIA_DELETE_PART_TYPES.includes(part.Type)) {
+      throw new ApiError('InvalidParameterValue', `DeleteParts.Type must be one of ${MEDIA_DELETE_PART_TYPES.join(', ')}.`);
     }
     return { Type: part.Type, Definition: typeof part.Definition === 'number' ? part.Definition : 0 };
   });
