@@ -13,31 +13,21 @@
 import type { Config } from '#lib/config';
 import type { Database, Queryable } from '#lib/db';
 import { claimEvent, recordOutcome, type EventOutcome } from '#lib/event-store';
-import { ForbiddenError, ServiceUnavailableError } from '#lib/errors';
 import type { Logger } from '#lib/log';
 import { mediaRejection, NOT_MEDIA, processMediaRequest, unreadableAsVideo } from '#lib/processing-plan';
 import { decodeUploadContext } from '#lib/upload-context';
 import { canTransition, isFinal, UploadStatus } from '#lib/upload-lifecycle';
 import { findUploadForEvent, updateUpload, type UploadMedia } from '#lib/upload-store';
-import {
-  isRepeatedSessionIdError,
-  isRetryableVodError,
-  isUnknownTaskError,
-  vodApi,
-  vodErrorCode,
-  type VodApi,
-  type VodCalls,
-} from '#lib/vod-api';
+import { isRepeatedSessionIdError, isRetryableVodError, vodApi, vodErrorCode, type VodApi, type VodCalls } from '#lib/vod-api';
 import {
   eventDedupeKey,
-  newFileUploadFromMediaInfo,
-  procedureStateChangedFromTaskDetail,
   summariseProcessing,
   type FileDeletedEvent,
   type NewFileUploadEvent,
   type ProcedureStateChangedEvent,
   type VodEvent,
 } from '#lib/vod-event';
+import { confirmWithVod } from '#lib/confirm-event';
 
 export interface VodEventDeps {
   config: Config;
@@ -74,7 +64,7 @@ export async function handleVodEvent(
   event: VodEvent,
   options: { confirmWithVod: boolean },
 ): Promise<HandledEvent> {
-  const trusted = options.confirmWithVod ? await confirmWithVod(deps, event) : event;
+  const trusted = options.confirmWithVod ? await confirmWithVod({ ...deps, vod: vodFor(deps) }, event) : event;
   // Keyed on what is applied: two pushes that VOD confirms as the same state are one event.
   const dedupeKey = eventDedupeKey(trusted);
 
@@ -328,84 +318,5 @@ export async function startProcessing(
       error,
     });
     return { started: false, reason: 'vod-error' };
-  }
-}
-
-/**
- * Replaces a pushed event by the VOD API's own view of the same media or task. An event that the API
- * does not confirm is refused (403); an API that cannot be reached is a 503 and nothing is applied (the reconciler repairs it).
- */
-async function confirmWithVod(deps: VodEventDeps, event: VodEvent): Promise<VodEvent> {
-  const { config } = deps;
-  const vod = vodFor(deps);
-  try {
-    switch (event.kind) {
-      case 'NewFileUpload': {
-        const media = await beforeDeadline(deps, () => vod.mediaInfo(event.fileId));
-        if (!media?.BasicInfo) throw new ForbiddenError('The event names a file that VOD does not have');
-        // A procedure task id is believed only when this backend signs with a procedure and VOD knows the
-        // task for this very file; a made-up one would stop the upload from ever being processed.
-        let procedureTaskId: string | undefined;
-        const claimedTask = event.procedureTaskId;
-        if (claimedTask && config.upload.procedure) {
-          const task = await beforeDeadline(deps, () => vod.taskDetail(claimedTask));
-          if (task.ProcedureTask?.FileId !== event.fileId)
-            throw new ForbiddenError('The event names a task that VOD does not have for this file');
-          procedureTaskId = claimedTask;
-        }
-        return newFileUploadFromMediaInfo(media, { procedureTaskId });
-      }
-      case 'ProcedureStateChanged': {
-        const task = await beforeDeadline(deps, () => vod.taskDetail(event.taskId));
-        const confirmed = procedureStateChangedFromTaskDetail(task);
-        if (!confirmed) throw new ForbiddenError('The event names a task that VOD does not have');
-        return confirmed;
-      }
-      case 'FileDeleted': {
-        const gone = new Set<string>();
-        const batches = vod.mediaInfos(event.fileIds, ['basicInfo']);
-        for (;;) {
-          const batch = await beforeDeadline(deps, () => batches.next());
-          if (batch.done) break;
-          for (const id of batch.value.missing) gone.add(id);
-        }
-        // Only deletions VOD confirms count; a file that still exists was not deleted.
-        const deletions = event.deletions.filter((d) => !d.entireMedia || gone.has(d.fileId));
-        return { ...event, deletions, fileIds: deletions.map((d) => d.fileId) };
-      }
-      default:
-        return event;
-    }
-  } catch (error) {
-    if (error instanceof ForbiddenError || error instanceof ServiceUnavailableError) throw error;
-    const code = vodErrorCode(error);
-    if (isUnknownTaskError(error) || code === 'InvalidParameterValue.FileId') {
-      throw new ForbiddenError('The event does not match anything in VOD');
-    }
-    if (isRetryableVodError(error)) {
-      deps.log.warn('VOD API unavailable while confirming an event', { code, error });
-      throw new ServiceUnavailableError('VOD could not be reached to confirm the event; try again later');
-    }
-    throw error;
-  }
-}
-
-/**
- * `call`, unless the handler's deadline comes first: then a 503 and nothing is applied; the reconciler
- * (or the PULL pump's redelivery) finds the state. Once time is up VOD is not asked again.
- */
-async function beforeDeadline<T>(deps: VodEventDeps, call: () => Promise<T>): Promise<T> {
-  const { deadline } = deps;
-  if (deadline === undefined) return call();
-  const late = () => new ServiceUnavailableError('VOD did not confirm the event in time; try again later');
-  if (Date.now() >= deadline) throw late();
-  let timer: NodeJS.Timeout | undefined;
-  const outOfTime = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(late()), deadline - Date.now());
-  });
-  try {
-    return await Promise.race([call(), outOfTime]);
-  } finally {
-    clearTimeout(timer);
   }
 }
