@@ -55,8 +55,8 @@ export async function receiveCallback(
   }
 }
 
-/** The shape of a callback, by name only. Exported for tests. */
-export function describeCallback(request: HttpRequest, notes: CallbackAuthNotes, status: number, reason?: string): CallbackShape {
+/** The shape of a callback, by name only. */
+function describeCallback(request: HttpRequest, notes: CallbackAuthNotes, status: number, reason?: string): CallbackShape {
   const { body, bodyRead } = notes;
   const isObject = typeof body === 'object' && body !== null && !Array.isArray(body);
   // Query and headers are looked at even when the body was not read.

@@ -10,11 +10,11 @@ export interface UploadContext {
   userId?: string;
 }
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+/** Upload ids are UUIDs (any case). Spelled without the `i` flag so the OpenAPI `pattern` keeps its meaning. */
+export const UPLOAD_ID_PATTERN = /^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$/;
 
-/** Upload ids are UUIDs (any case). */
 export function isUploadId(value: string): boolean {
-  return UUID.test(value);
+  return UPLOAD_ID_PATTERN.test(value);
 }
 
 export function encodeUploadContext({ uploadId, userId }: UploadContext): string {

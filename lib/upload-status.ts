@@ -11,11 +11,12 @@ import type { Config } from '#lib/config';
 import type { Queryable } from '#lib/db';
 import { BadRequestError, NotFoundError } from '#lib/errors';
 import { playbackCredential } from '#lib/player-signature';
+import { UPLOAD_ID_PATTERN } from '#lib/upload-context';
 import { getUpload } from '#lib/upload-store';
 import { playbackUrlSigner, uploadView } from '#lib/upload-view';
 
 /** The `{uploadId}` path parameter: an id POST /upload-signature returned (any case). */
-export const uploadIdSchema = z.string().regex(/^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$/);
+export const uploadIdSchema = z.string().regex(UPLOAD_ID_PATTERN);
 
 const url = z.string().min(1);
 const count = z.number().min(0);
