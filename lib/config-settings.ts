@@ -205,6 +205,13 @@ export const settingsSchema = z.object({
   PROCESSING_SECONDS_PER_MEDIA_SECOND: integer(1, 1000, 1),
   FAILED_RETENTION_DAYS: integer(0, 3650, 7),
   EVENT_RETENTION_DAYS: integer(5, 3650, 14),
+
+  // Per-user quotas (lib/quota.ts), each unset by default: no limit.
+  QUOTA_UPLOADS_PER_DAY: optionalInteger(1, 1_000_000_000),
+  QUOTA_BYTES_PER_DAY: optionalInteger(1, Number.MAX_SAFE_INTEGER),
+  QUOTA_STORED_BYTES: optionalInteger(1, Number.MAX_SAFE_INTEGER),
+  QUOTA_STORED_SECONDS: optionalInteger(1, Number.MAX_SAFE_INTEGER),
+  QUOTA_CONCURRENT_UPLOADS: optionalInteger(1, 1_000_000),
 });
 
 export type Settings = z.infer<typeof settingsSchema>;
