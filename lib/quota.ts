@@ -9,7 +9,7 @@
 import * as z from 'zod';
 import type { Config } from '#lib/config';
 import type { Database } from '#lib/db';
-import { BadRequestError, HttpError } from '#lib/errors';
+import { BadRequestError, ForbiddenError, HttpError } from '#lib/errors';
 import { type QuotaName, type QuotaUse, readQuotaUse } from '#lib/quota-store';
 
 export type { QuotaName } from '#lib/quota-store';
@@ -167,4 +167,18 @@ export async function userUsage(deps: { config: Config; db: Database; now?: () =
       concurrentUploads: entry('concurrentUploads'),
     },
   };
+}
+
+/**
+ * Whose usage a caller asks for: its own, or with a service token (`admin`) any user's `?userId=`. A user
+ * token naming another user is refused (naming itself is allowed).
+ */
+export function usageSubject(caller: { userId: string; admin?: boolean }, query: Record<string, string>): string {
+  const requested = query.userId;
+  if (requested === undefined || requested === caller.userId) return caller.userId;
+  if (requested.length === 0 || [...requested].length > 128 || /[\p{Cc}\p{Cf}]/u.test(requested)) {
+    throw new BadRequestError('userId: must be a user id (1-128 characters, no control characters)', 'userId');
+  }
+  if (caller.admin !== true) throw new ForbiddenError("userId: only a service token may read another user's usage");
+  return requested;
 }
