@@ -3,7 +3,6 @@
  * refuses exactly at its limit, parallel signatures never pass one, an arriving file is trued up, and
  * the counters always equal a recount from the uploads table, whatever happens to the uploads.
  */
-import { randomUUID } from 'node:crypto';
 import fc from 'fast-check';
 import { loadConfig, type Config } from '#lib/config';
 import type { Database, Queryable } from '#lib/db';
