@@ -17,7 +17,7 @@ import type { VodCalls } from '#lib/vod-api';
 import { parseVodEvent } from '#lib/vod-event';
 import { openTestDatabase, truncateAll, usingPostgres, type TestDatabase } from '../support/db';
 import { functionEnv } from '../support/env';
-import { newFileUploadBody } from '../support/events';
+import { newFileUploadBody, procedureBody } from '../support/events';
 import { functionUrlEvent, loadFunction, type HttpMainHandler } from '../support/function';
 import { userToken } from '../support/jwt';
 import { expectAnswerMatchesOpenApi } from '../support/openapi';
@@ -62,17 +62,16 @@ async function expectCountersMatchRecount(): Promise<void> {
 }
 
 /** A file arriving for an upload (VOD's NewFileUpload), with its real size and duration. */
-async function arrive(config: Config, uploadId: string, size: number, duration: number) {
-  const body = newFileUploadBody({
-    fileId: `52858907840${Math.floor(Math.random() * 1e8)}`,
-    uploadId,
-    duration,
-    procedureTaskId: 'task',
-  });
+async function arrive(config: Config, uploadId: string, size: number, duration: number, fileId = randomFileId()) {
+  const body = newFileUploadBody({ fileId, uploadId, duration, procedureTaskId: 'task' });
   body.FileUploadEvent.MetaData.Size = size;
-  const vod = {} as VodCalls; // a procedure's task id: nothing is asked of VOD
-  return handleVodEvent({ config, db: testDb.db, vod, log }, parseVodEvent(body), { confirmWithVod: false });
+  return handle(config, body);
 }
+
+const randomFileId = () => `5285890${Math.floor(Math.random() * 1e9)}`;
+// With a procedure's task id (or a processing event) nothing is asked of VOD.
+const handle = (config: Config, body: unknown) =>
+  handleVodEvent({ config, db: testDb.db, vod: {} as VodCalls, log }, parseVodEvent(body), { confirmWithVod: false });
 
 const tomorrow = () => dayEnd(new Date().toISOString().slice(0, 10)).toISOString();
 
@@ -264,6 +263,16 @@ describe(`quotas on ${usingPostgres ? 'PostgreSQL' : 'PGlite'}`, () => {
     const long = await sign(fn, 'alice', { fileSize: 10 });
     expect((await arrive(config, long.body.uploadId, 10, 80.5)).outcome).toBe('REJECTED');
     expect((await getUpload(testDb.db, long.body.uploadId))!.error!.message).toMatch(/storedSeconds/);
+    // Processing may report before NewFileUpload: the file still faces the quotas when it is described.
+    const early = await sign(fn, 'alice', { fileSize: 10 });
+    const fileId = randomFileId();
+    await handle(config, procedureBody({ taskId: 'task-early', fileId, uploadId: early.body.uploadId, status: 'PROCESSING' }));
+    expect((await getUpload(testDb.db, early.body.uploadId))!.status).toBe('PROCESSING');
+    expect((await arrive(config, early.body.uploadId, 900_000, 5, fileId)).outcome).toBe('REJECTED');
+    expect(await getUpload(testDb.db, early.body.uploadId)).toMatchObject({
+      status: 'REJECTED',
+      error: { code: 'QuotaExceeded' },
+    });
     await expectCountersMatchRecount();
   });
 
