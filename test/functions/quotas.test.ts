@@ -238,6 +238,31 @@ describe(`quotas on ${usingPostgres ? 'PostgreSQL' : 'PGlite'}`, () => {
     await expectCountersMatchRecount();
   });
 
+  test('new signatures, re-signs and arriving files of one user all at once: no deadlock, no 5xx, exact counters', async () => {
+    const env = envFor({ QUOTA_STORED_BYTES: '1000000000', QUOTA_CONCURRENT_UPLOADS: '1000', UPLOAD_MAX_ISSUED_PER_USER: '0' });
+    const config = loadConfig(env);
+    const fn = loadFunction('upload-signature', env);
+    const token = await userToken('busy');
+    const post = async (body: unknown) => {
+      const reply = await fn(functionUrlEvent('POST', '/upload-signature', body, { authorization: `Bearer ${token}` }));
+      return reply.statusCode;
+    };
+    const open = await Promise.all(
+      Array.from({ length: 40 }, async () => (await sign(fn, 'busy', { fileSize: 100 })).body.uploadId),
+    );
+    const results = await Promise.all([
+      ...Array.from({ length: 80 }, () => post({ fileSize: 100 }).then((status) => `new ${status}`)),
+      ...open.map((uploadId) => post({ uploadId }).then((status) => `renew ${status === 409 ? 200 : status}`)),
+      ...open.map((uploadId) => arrive(config, uploadId, 150, 3).then((handled) => `arrive ${handled.outcome}`)),
+    ]);
+    expect(results.sort()).toEqual([
+      ...Array(40).fill('arrive PROCESSING'),
+      ...Array(80).fill('new 200'),
+      ...Array(40).fill('renew 200'),
+    ]);
+    await expectCountersMatchRecount();
+  });
+
   test('true-up: a file over its reservation by more than the quota allows is REJECTED (QuotaExceeded); one under releases the rest', async () => {
     const env = envFor({ QUOTA_STORED_BYTES: '3000000', QUOTA_STORED_SECONDS: '100' });
     const config = loadConfig(env);
