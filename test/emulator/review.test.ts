@@ -101,7 +101,10 @@ describe('ReviewAudioVideo', () => {
   let fileId: string;
   beforeAll(async () => {
     // VOD's 3-day SessionId window and task retention, shortened: TC3 allows the clock only 5 minutes of skew.
-    t = await startTestEmulator({ subAppIds: [1500000099], processing: { sessionIdWindowMs: 120_000, taskRetentionMs: 120_000 } });
+    t = await startTestEmulator({
+      subAppIds: [1500000099],
+      processing: { sessionIdWindowMs: 120_000, taskRetentionMs: 120_000 },
+    });
     client = vodClient(t.emulator);
     seen = recordEvents(t);
     fileId = await uploadViaApi(t, client, 'upload-1');
@@ -133,7 +136,7 @@ describe('ReviewAudioVideo', () => {
     expect((await client.DescribeTasks({ FileId: fileId })).TaskSet).toEqual([]);
   });
 
-  test('a SessionId starts one task within the window (ProcessMedia\'s record too); after that it is free again', async () => {
+  test("a SessionId starts one task within the window (ProcessMedia's record too); after that it is free again", async () => {
     const first = await client.ReviewAudioVideo({ FileId: fileId, SessionId: 'review-upload-1' });
     expect(first.TaskId).toMatch(/^1500000001-ReviewAudioVideo-[0-9a-f]{32}t$/);
     const again = await apiError(client.ReviewAudioVideo({ FileId: fileId, SessionId: 'review-upload-1' }));
@@ -313,14 +316,22 @@ describe('ReviewAudioVideo', () => {
     const broken = await uploadViaApi(t, client, 'u-x', named('broken'));
     const failed = (await client.ReviewAudioVideo({ FileId: broken })).TaskId!;
     const body = (await reviewEventOf(seen, failed)).ReviewAudioVideoCompleteEvent;
-    expect(body).toMatchObject({ Status: 'FINISH', ErrCodeExt: 'InternalError', Message: 'the reviewer fell over', Output: null });
+    expect(body).toMatchObject({
+      Status: 'FINISH',
+      ErrCodeExt: 'InternalError',
+      Message: 'the reviewer fell over',
+      Output: null,
+    });
     const template = (await client.ReviewAudioVideo({ FileId: fileId, Definition: 4242 })).TaskId!;
     expect((await reviewEventOf(seen, template)).ReviewAudioVideoCompleteEvent).toMatchObject({
       ErrCodeExt: 'InvalidInput.DefinitionNotExist',
       Input: { Definition: 4242 },
     });
     const parsed = parseVodEvent({ EventType: 'ReviewAudioVideoComplete', ReviewAudioVideoCompleteEvent: body });
-    expect(reviewVerdict(parsed as ReviewAudioVideoCompleteEvent)).toMatchObject({ outcome: 'failed', errCodeExt: 'InternalError' });
+    expect(reviewVerdict(parsed as ReviewAudioVideoCompleteEvent)).toMatchObject({
+      outcome: 'failed',
+      errCodeExt: 'InternalError',
+    });
   });
 
   test('bad rules are refused with 400 naming the field and change nothing', async () => {
@@ -357,7 +368,12 @@ async function uploadWithCover(t: TestEmulator, client: VodClient, cover: string
     [applied.MediaStoragePath!, CLIP],
     [applied.CoverStoragePath!, cover],
   ] as const) {
-    await cosCall(cos, 'putObject', { Bucket: applied.StorageBucket, Region: applied.StorageRegion, Key: key.slice(1), Body: fs.readFileSync(file) });
+    await cosCall(cos, 'putObject', {
+      Bucket: applied.StorageBucket,
+      Region: applied.StorageRegion,
+      Key: key.slice(1),
+      Body: fs.readFileSync(file),
+    });
   }
   return (await client.CommitUpload({ VodSessionKey: applied.VodSessionKey! })).FileId!;
 }
@@ -412,7 +428,11 @@ describe('the ReviewAudioVideoComplete event in both delivery forms', () => {
     let pulled: Awaited<ReturnType<VodClient['PullEvents']>> | undefined;
     for (let i = 0; i < 20 && !pulled?.EventSet?.length; i++) pulled = await client.PullEvents({});
     const entry = pulled!.EventSet![0]!;
-    expect(entry).toMatchObject({ EventType: 'ReviewAudioVideoComplete', EventHandle: expect.any(String), FileUploadEvent: null });
+    expect(entry).toMatchObject({
+      EventType: 'ReviewAudioVideoComplete',
+      EventHandle: expect.any(String),
+      FileUploadEvent: null,
+    });
     expect(entry.ReviewAudioVideoCompleteEvent).toMatchObject({ TaskId, Status: 'FINISH', Output: { Suggestion: 'pass' } });
     const parsed = parsePullEventsResponse(pulled);
     expect(parsed.events).toHaveLength(1);
@@ -444,7 +464,9 @@ describe('rules from EMULATOR_REVIEW_RULES, and a restart', () => {
       delete process.env.EMULATOR_REVIEW_RULES;
       await t?.close();
     }
-    expect(() => startReviews({} as never, '{"rules":[{"suggestion":"no"}]}')).toThrow(/EMULATOR_REVIEW_RULES: rules\[0\]\.suggestion/);
+    expect(() => startReviews({} as never, '{"rules":[{"suggestion":"no"}]}')).toThrow(
+      /EMULATOR_REVIEW_RULES: rules\[0\]\.suggestion/,
+    );
     expect(() => startReviews({} as never, 'not json')).toThrow(/EMULATOR_REVIEW_RULES/);
   });
 

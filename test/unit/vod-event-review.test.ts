@@ -103,7 +103,9 @@ describe('PUSH and PULL forms', () => {
       },
     });
     expect(reviewVerdict(event)).toEqual({ outcome: 'block', label: 'porn', form: 'Image' });
-    expect(eventDedupeKey(event)).toBe('ReviewAudioVideoComplete:1256768367-ReviewAudioVideo-07edbc78ba20563cdf2362cffbf4aa0ct:FINISH');
+    expect(eventDedupeKey(event)).toBe(
+      'ReviewAudioVideoComplete:1256768367-ReviewAudioVideo-07edbc78ba20563cdf2362cffbf4aa0ct:FINISH',
+    );
   });
 
   test('the PULL form: nulls everywhere, an EventHandle; the same dedupe key as its PUSH form', () => {
@@ -116,7 +118,14 @@ describe('PUSH and PULL forms', () => {
       reviewContents: ['Media'],
       sessionId: undefined,
       sessionContext: undefined,
-      output: { suggestion: 'pass', label: undefined, form: undefined, segments: [], segmentSetFileUrl: undefined, cover: undefined },
+      output: {
+        suggestion: 'pass',
+        label: undefined,
+        form: undefined,
+        segments: [],
+        segmentSetFileUrl: undefined,
+        cover: undefined,
+      },
     });
     expect(reviewVerdict(event)).toEqual({ outcome: 'pass', label: undefined, form: undefined });
     const pushed = withoutNulls({ ...pulled, EventHandle: undefined });
@@ -138,17 +147,62 @@ describe('PUSH and PULL forms', () => {
 
 describe('strict where a wrong value would decide wrongly', () => {
   test.each([
-    ['no payload', (b: any) => delete b.ReviewAudioVideoCompleteEvent, 'ReviewAudioVideoCompleteEvent', 'is required when EventType is ReviewAudioVideoComplete'],
+    [
+      'no payload',
+      (b: any) => delete b.ReviewAudioVideoCompleteEvent,
+      'ReviewAudioVideoCompleteEvent',
+      'is required when EventType is ReviewAudioVideoComplete',
+    ],
     ['no TaskId', (b: any) => delete b.ReviewAudioVideoCompleteEvent.TaskId, 'ReviewAudioVideoCompleteEvent.TaskId', 'required'],
-    ['a TaskId with a slash', (b: any) => (b.ReviewAudioVideoCompleteEvent.TaskId = 'a/b'), 'ReviewAudioVideoCompleteEvent.TaskId', 'letters'],
-    ['an unknown Status', (b: any) => (b.ReviewAudioVideoCompleteEvent.Status = 'DONE'), 'ReviewAudioVideoCompleteEvent.Status', 'PROCESSING'],
+    [
+      'a TaskId with a slash',
+      (b: any) => (b.ReviewAudioVideoCompleteEvent.TaskId = 'a/b'),
+      'ReviewAudioVideoCompleteEvent.TaskId',
+      'letters',
+    ],
+    [
+      'an unknown Status',
+      (b: any) => (b.ReviewAudioVideoCompleteEvent.Status = 'DONE'),
+      'ReviewAudioVideoCompleteEvent.Status',
+      'PROCESSING',
+    ],
     ['no Input', (b: any) => delete b.ReviewAudioVideoCompleteEvent.Input, 'ReviewAudioVideoCompleteEvent.Input', 'required'],
-    ['a numeric FileId', (b: any) => (b.ReviewAudioVideoCompleteEvent.Input.FileId = 5285890784246869930), 'ReviewAudioVideoCompleteEvent.Input.FileId', 'string'],
-    ['an unknown Suggestion', (b: any) => (b.ReviewAudioVideoCompleteEvent.Output.Suggestion = 'allow'), 'ReviewAudioVideoCompleteEvent.Output.Suggestion', 'pass, review, block'],
-    ['a numeric Suggestion', (b: any) => (b.ReviewAudioVideoCompleteEvent.Output.Suggestion = 1), 'ReviewAudioVideoCompleteEvent.Output.Suggestion', 'pass, review, block'],
-    ['an unknown cover Suggestion', (b: any) => (b.ReviewAudioVideoCompleteEvent.Output.CoverReviewResult = { Suggestion: 'ok' }), 'ReviewAudioVideoCompleteEvent.Output.CoverReviewResult.Suggestion', 'pass'],
-    ['an Output that is a string', (b: any) => (b.ReviewAudioVideoCompleteEvent.Output = 'block'), 'ReviewAudioVideoCompleteEvent.Output', ''],
-    ['a text ErrCode', (b: any) => (b.ReviewAudioVideoCompleteEvent.ErrCode = 'oops'), 'ReviewAudioVideoCompleteEvent.ErrCode', 'number'],
+    [
+      'a numeric FileId',
+      (b: any) => (b.ReviewAudioVideoCompleteEvent.Input.FileId = 5285890784),
+      'ReviewAudioVideoCompleteEvent.Input.FileId',
+      'string',
+    ],
+    [
+      'an unknown Suggestion',
+      (b: any) => (b.ReviewAudioVideoCompleteEvent.Output.Suggestion = 'allow'),
+      'ReviewAudioVideoCompleteEvent.Output.Suggestion',
+      'pass, review, block',
+    ],
+    [
+      'a numeric Suggestion',
+      (b: any) => (b.ReviewAudioVideoCompleteEvent.Output.Suggestion = 1),
+      'ReviewAudioVideoCompleteEvent.Output.Suggestion',
+      'pass, review, block',
+    ],
+    [
+      'an unknown cover Suggestion',
+      (b: any) => (b.ReviewAudioVideoCompleteEvent.Output.CoverReviewResult = { Suggestion: 'ok' }),
+      'ReviewAudioVideoCompleteEvent.Output.CoverReviewResult.Suggestion',
+      'pass',
+    ],
+    [
+      'an Output that is a string',
+      (b: any) => (b.ReviewAudioVideoCompleteEvent.Output = 'block'),
+      'ReviewAudioVideoCompleteEvent.Output',
+      '',
+    ],
+    [
+      'a text ErrCode',
+      (b: any) => (b.ReviewAudioVideoCompleteEvent.ErrCode = 'oops'),
+      'ReviewAudioVideoCompleteEvent.ErrCode',
+      'number',
+    ],
   ])('%s is an InvalidVodEvent naming the field', (_name, change, field, words) => {
     const body = fixture('review-audio-video-complete.push.json');
     change(body);
@@ -189,7 +243,13 @@ describe('lenient where the docs are silent or disagree', () => {
       }),
     );
     const [first, second] = event.output!.segments;
-    expect(first).toMatchObject({ url: undefined, areaCoords: [], suggestion: undefined, confidence: undefined, startTimeOffset: 0 });
+    expect(first).toMatchObject({
+      url: undefined,
+      areaCoords: [],
+      suggestion: undefined,
+      confidence: undefined,
+      startTimeOffset: 0,
+    });
     expect(second!.label).toBe('Porn\uFFFD');
     expect(event.output!.segmentSetFileUrl).toBeUndefined();
     expect(event.output!.segments).toHaveLength(100);
@@ -210,7 +270,9 @@ describe('lenient where the docs are silent or disagree', () => {
       }
     };
     fc.assert(
-      fc.property(fc.jsonValue(), (payload) => ok({ EventType: 'ReviewAudioVideoComplete', ReviewAudioVideoCompleteEvent: payload })),
+      fc.property(fc.jsonValue(), (payload) =>
+        ok({ EventType: 'ReviewAudioVideoComplete', ReviewAudioVideoCompleteEvent: payload }),
+      ),
       { numRuns: 300 },
     );
     const fields = ['TaskId', 'Status', 'ErrCodeExt', 'ErrCode', 'Message', 'Input', 'Output', 'SessionId', 'SessionContext'];
@@ -219,8 +281,10 @@ describe('lenient where the docs are silent or disagree', () => {
       { numRuns: 300 },
     );
     fc.assert(
-      fc.property(fc.constantFrom('Suggestion', 'Label', 'Form', 'SegmentSet', 'CoverReviewResult'), fc.jsonValue(), (field, value) =>
-        ok(pushWith((p) => (p.Output[field] = value))),
+      fc.property(
+        fc.constantFrom('Suggestion', 'Label', 'Form', 'SegmentSet', 'CoverReviewResult'),
+        fc.jsonValue(),
+        (field, value) => ok(pushWith((p) => (p.Output[field] = value))),
       ),
       { numRuns: 300 },
     );
@@ -240,7 +304,10 @@ describe('reviewVerdict', () => {
       outcome: 'failed',
       errCodeExt: 'MissingOutput',
     });
-    expect(reviewVerdict(review(pushWith((p) => delete p.Output)))).toMatchObject({ outcome: 'failed', errCodeExt: 'MissingOutput' });
+    expect(reviewVerdict(review(pushWith((p) => delete p.Output)))).toMatchObject({
+      outcome: 'failed',
+      errCodeExt: 'MissingOutput',
+    });
   });
 
   test('PROCESSING is pending; ABORTED failed', () => {
@@ -284,7 +351,11 @@ describe('reviewCompleteFromTaskDetail', () => {
   const task = () => fixture('review-audio-video-complete.push.json').ReviewAudioVideoCompleteEvent;
 
   test('a review task detail is the event; the status read from either of its two statuses', () => {
-    const finished = reviewCompleteFromTaskDetail({ TaskType: 'ReviewAudioVideo', Status: 'FINISH', ReviewAudioVideoTask: task() });
+    const finished = reviewCompleteFromTaskDetail({
+      TaskType: 'ReviewAudioVideo',
+      Status: 'FINISH',
+      ReviewAudioVideoTask: task(),
+    });
     expect(finished).toMatchObject({ kind: 'ReviewAudioVideoComplete', eventHandle: undefined, status: 'FINISH' });
     expect(eventDedupeKey(finished!)).toBe(eventDedupeKey(review(fixture('review-audio-video-complete.push.json'))));
     const waiting = reviewCompleteFromTaskDetail({
@@ -294,7 +365,11 @@ describe('reviewCompleteFromTaskDetail', () => {
     });
     expect(waiting!.status).toBe('PROCESSING');
     expect(reviewVerdict(waiting!)).toEqual({ outcome: 'pending' });
-    const aborted = reviewCompleteFromTaskDetail({ TaskType: 'ReviewAudioVideo', Status: 'ABORTED', ReviewAudioVideoTask: task() });
+    const aborted = reviewCompleteFromTaskDetail({
+      TaskType: 'ReviewAudioVideo',
+      Status: 'ABORTED',
+      ReviewAudioVideoTask: task(),
+    });
     expect(aborted!.status).toBe('ABORTED');
   });
 
@@ -316,11 +391,19 @@ describe('the event handler, for now', () => {
 
   test('records a review event once, as ignored, and calls VOD for nothing', async () => {
     const calls: string[] = [];
-    const vod = new Proxy({}, { get: (_t, name) => () => Promise.reject(new Error(`VOD.${String(name)} called`)) });
+    const vod = new Proxy(
+      {},
+      {
+        get: (_target, name) => {
+          calls.push(String(name));
+          return () => Promise.reject(new Error(`VOD.${String(name)} called`));
+        },
+      },
+    ) as VodCalls;
     const deps = {
       config: loadConfig(functionEnv({})),
       db: testDb.db,
-      vod: new Proxy(vod, { get: (target, name) => (calls.push(String(name)), Reflect.get(target, name)) }) as VodCalls,
+      vod,
       log: createLogger({}, 'error'),
     };
     const pushed = review(fixture('review-audio-video-complete.push.json'));

@@ -10,7 +10,19 @@ import * as z from 'zod';
 import { REVIEW_CONTENTS, REVIEW_SUGGESTIONS, type ReviewContent, type ReviewSuggestion } from '#contract';
 import type { EventPath } from '../error.ts';
 import { REVIEW_TASK_STATUSES, type ReviewAudioVideoCompleteEvent, type ReviewSegment } from '../review.ts';
-import { guardDepth, id, isObject, list, numberOrZero, optionalNumber, optionalText, optionalUrl, parseAt, safeString, text } from './fields.ts';
+import {
+  guardDepth,
+  id,
+  isObject,
+  list,
+  numberOrZero,
+  optionalNumber,
+  optionalText,
+  optionalUrl,
+  parseAt,
+  safeString,
+  text,
+} from './fields.ts';
 
 type Payload = Omit<ReviewAudioVideoCompleteEvent, 'kind' | 'eventHandle'>;
 type TaskDetail = Awaited<ReturnType<InstanceType<typeof vod.v20180717.Client>['DescribeTaskDetail']>>;

@@ -82,7 +82,8 @@ export const reviewAudioVideo: ActionHandler = ({ ctx, appId }, params) => {
   ctx.store.update((doc) => {
     const tasks = reviewTasks(doc);
     const retention = ctx.options.processing.taskRetentionMs;
-    for (const [id, t] of Object.entries(tasks)) if (t.status === 'FINISH' && ctx.now() - t.createdAt > retention) delete tasks[id];
+    for (const [id, t] of Object.entries(tasks))
+      if (t.status === 'FINISH' && ctx.now() - t.createdAt > retention) delete tasks[id];
     tasks[task.taskId] = task;
     if (sessionKey) doc.sessionIds[sessionKey] = { taskId: task.taskId, usedAt: ctx.now() };
   });

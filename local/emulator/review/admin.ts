@@ -16,7 +16,10 @@ export async function reviewRulesAdmin(
 ): Promise<void> {
   if (req.method === 'GET') return reply(200, reviewRulesJson(currentRules(ctx)));
   if (req.method !== 'POST') return refuse(405, 'MethodNotAllowed', 'Use GET or POST on /__admin/review-rules');
-  const type = String(req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
+  const type = String(req.headers['content-type'] ?? '')
+    .split(';')[0]!
+    .trim()
+    .toLowerCase();
   if (type !== 'application/json')
     return refuse(415, 'UnsupportedMediaType', 'POST /__admin/review-rules takes Content-Type: application/json');
   try {

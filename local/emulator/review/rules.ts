@@ -77,7 +77,8 @@ const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'obj
 function optionalText(raw: Record<string, unknown>, field: string, at: string, max = 200): string | undefined {
   const v = raw[field];
   if (v === undefined) return undefined;
-  if (typeof v !== 'string' || v.length > max) throw new RulesError(`${at}.${field} must be a string of at most ${max} characters`);
+  if (typeof v !== 'string' || v.length > max)
+    throw new RulesError(`${at}.${field} must be a string of at most ${max} characters`);
   return v;
 }
 

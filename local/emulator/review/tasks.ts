@@ -52,7 +52,7 @@ export function reviewTasks(doc: StateDocument): Record<string, ReviewTaskRecord
   return state.reviewTasks;
 }
 
-/** `<appId>-ReviewAudioVideo-<32 hex>t`, the shape of doc 266/81258's example. */
+/** `<appId>-ReviewAudioVideo-<32 hex>t`, the shape of the event page's example (docs/vod-protocol/review.md §12.1). */
 export function newReviewTaskId(appId: number): string {
   return `${appId}-ReviewAudioVideo-${randomBytes(16).toString('hex')}t`;
 }
@@ -182,7 +182,10 @@ class ReviewRunner {
     const verdicts: Partial<Record<ReviewContent, Verdict>> = {};
     let delayMs = rules.delayMs;
     if (!rules.definitions.includes(started.definition)) {
-      failure = { errCodeExt: 'InvalidInput.DefinitionNotExist', message: `The review template ${started.definition} does not exist.` };
+      failure = {
+        errCodeExt: 'InvalidInput.DefinitionNotExist',
+        message: `The review template ${started.definition} does not exist.`,
+      };
     } else if (!media) {
       failure = { errCodeExt: 'SourceFileError', message: `The media ${started.fileId} no longer exists.` };
     } else {
@@ -190,7 +193,10 @@ class ReviewRunner {
         const key = content === 'Media' ? media.videoKey : media.coverKey;
         const file = key ? ctx.store.doc.objects[objectIndexKey(media.bucket, key)]?.file : undefined;
         if (!file || !fs.existsSync(file)) {
-          failure = { errCodeExt: 'SourceFileError', message: `The media has no ${content === 'Media' ? 'original file' : 'cover'} to review.` };
+          failure = {
+            errCodeExt: 'SourceFileError',
+            message: `The media has no ${content === 'Media' ? 'original file' : 'cover'} to review.`,
+          };
           break;
         }
         const duration = Number((media.metaData as { Duration?: unknown } | null)?.Duration) || 0;
@@ -230,7 +236,12 @@ class ReviewRunner {
       }),
     );
     if (!finished) return;
-    ctx.events.emitVodEvent(finished.appId, 'ReviewAudioVideoComplete', 'ReviewAudioVideoCompleteEvent', reviewTaskView(finished));
+    ctx.events.emitVodEvent(
+      finished.appId,
+      'ReviewAudioVideoComplete',
+      'ReviewAudioVideoCompleteEvent',
+      reviewTaskView(finished),
+    );
   }
 
   /** Stops: no task finishes after this (an interrupted one runs again on the next start). */
