@@ -153,7 +153,7 @@ export interface VodApi {
   taskDetail(taskId: string): Promise<VodResponse<'DescribeTaskDetail'>>;
   /** The file's task started with this SessionId (one ProcessMedia per file and pipeline). */
   taskBySessionId(fileId: string, sessionId: string): Promise<string | undefined>;
-  /** The first task VOD lists for a file (the one a procedure started), if any. */
+  /** The first task VOD lists for a file (the one a procedure started), if any; review tasks are not that one. */
   firstTaskOf(fileId: string): Promise<string | undefined>;
   processMedia(request: Omit<VodRequest<'ProcessMedia'>, 'SubAppId'>): Promise<VodResponse<'ProcessMedia'>>;
   deleteMedia(fileId: string): Promise<void>;
@@ -188,7 +188,7 @@ export function vodApi(client: VodCalls, options: VodApiOptions = {}): VodApi {
     },
     async firstTaskOf(fileId) {
       const tasks = await retried(() => client.DescribeTasks({ FileId: fileId, Limit: 10, ...subApp }));
-      return tasks.TaskSet?.[0]?.TaskId;
+      return tasks.TaskSet?.find((task) => task.TaskType !== 'ReviewAudioVideo')?.TaskId;
     },
     processMedia: (request) => retried(() => client.ProcessMedia({ ...request, ...subApp })),
     async deleteMedia(fileId) {

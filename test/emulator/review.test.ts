@@ -219,6 +219,30 @@ describe('ReviewAudioVideo', () => {
     expect((await client.DescribeTaskDetail({ TaskId: processing.TaskId! })).TaskType).toBe('Procedure');
   });
 
+  test('DescribeTasks lists review and processing tasks in one order, paged with one ScrollToken', async () => {
+    const own = await uploadViaApi(t, client, 'u-list');
+    const processing = await client.ProcessMedia({
+      FileId: own,
+      MediaProcessTask: { SnapshotByTimeOffsetTaskSet: [{ Definition: 10, ExtTimeOffsetSet: ['0s'] }] },
+    });
+    const first = await client.ReviewAudioVideo({ FileId: own, SessionId: 'list-1', SessionContext: 'u-list' });
+    const second = await client.ReviewAudioVideo({ FileId: own });
+    await reviewEventOf(seen, first.TaskId!);
+    await reviewEventOf(seen, second.TaskId!);
+    const page1 = await client.DescribeTasks({ FileId: own, Limit: 2 });
+    expect(page1.TaskSet!.map((s) => [s.TaskId, s.TaskType])).toEqual([
+      [second.TaskId, 'ReviewAudioVideo'],
+      [first.TaskId, 'ReviewAudioVideo'],
+    ]);
+    expect(page1.TaskSet![1]).toMatchObject({ Status: 'FINISH', FileId: own, SessionId: 'list-1', SessionContext: 'u-list' });
+    const page2 = await client.DescribeTasks({ FileId: own, Limit: 2, ScrollToken: page1.ScrollToken });
+    expect(page2.TaskSet!.map((s) => [s.TaskId, s.TaskType])).toEqual([[processing.TaskId, 'Procedure']]);
+    expect(page2.ScrollToken).toBe('');
+    const oldestFirst = await client.DescribeTasks({ FileId: own, Sort: { Field: 'CreateTime', Order: 'Asc' } });
+    expect(oldestFirst.TaskSet!.map((s) => s.TaskId)).toEqual([processing.TaskId, first.TaskId, second.TaskId]);
+    expect((await apiError(client.DescribeTasks({ FileId: own, Limit: 0 }))).code).toBe('InvalidParameterValue.Limit');
+  });
+
   test('name rules: the first matching rule gives Suggestion, Label, Form and one segment over the clip', async () => {
     const set = await admin(t, 'POST', {
       rules: [

@@ -8,7 +8,7 @@ import { confirmEvents, describeEventConfig, modifyEventConfig, pullEvents } fro
 import { deleteMedia, describeMediaInfos, searchMedia } from './media-actions.ts';
 import { PROCESSING_ACTIONS } from './processing-actions.ts';
 import { applyUploadAction, commitUploadAction } from './upload-actions.ts';
-import { reviewAudioVideo, withReviewTaskDetail } from '../review/actions.ts';
+import { reviewAudioVideo, withReviewTaskDetail, withReviewTaskList } from '../review/actions.ts';
 
 export const API_ACTIONS: Record<string, ActionHandler> = {
   DescribeMediaInfos: describeMediaInfos,
@@ -23,4 +23,5 @@ export const API_ACTIONS: Record<string, ActionHandler> = {
   ...PROCESSING_ACTIONS,
   ReviewAudioVideo: reviewAudioVideo,
   DescribeTaskDetail: withReviewTaskDetail(PROCESSING_ACTIONS.DescribeTaskDetail!),
+  DescribeTasks: withReviewTaskList(PROCESSING_ACTIONS.DescribeTasks!),
 };

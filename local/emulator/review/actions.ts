@@ -1,5 +1,5 @@
 /**
- * API 3.0 `ReviewAudioVideo` and the review side of `DescribeTaskDetail` (docs/vod-protocol/review.md).
+ * API 3.0 `ReviewAudioVideo` and the review side of `DescribeTaskDetail` and `DescribeTasks` (docs/vod-protocol/review.md).
  *
  * Request checks, as the SDK model `ReviewAudioVideoRequest` has them and with the error codes of the
  * processing actions (api/processing-actions.ts): `FileId` (or `MediaStoragePath`) required → `MissingParameter`,
@@ -14,6 +14,7 @@ import type { ActionHandler } from '../api/endpoint.ts';
 import { ApiError } from '../api/error.ts';
 import { optionalNumber, optionalString } from '../api/params.ts';
 import type { EmulatorContext } from '../context.ts';
+import { taskSimpleInfo } from '../processing/task-views.ts';
 import type { MediaRecord } from '../state.ts';
 import { newReviewTaskId, reviewTasks, reviewTaskTimes, reviewTaskView, scheduleReview } from './tasks.ts';
 import type { ReviewTaskRecord } from './tasks.ts';
@@ -74,6 +75,7 @@ export const reviewAudioVideo: ActionHandler = ({ ctx, appId }, params) => {
     sessionId,
     sessionContext,
     status: 'WAITING',
+    seq: 0,
     createdAt: ctx.now(),
     errCodeExt: '',
     message: '',
@@ -84,6 +86,7 @@ export const reviewAudioVideo: ActionHandler = ({ ctx, appId }, params) => {
     const retention = ctx.options.processing.taskRetentionMs;
     for (const [id, t] of Object.entries(tasks))
       if (t.status === 'FINISH' && ctx.now() - t.createdAt > retention) delete tasks[id];
+    task.seq = ++doc.taskSeq;
     tasks[task.taskId] = task;
     if (sessionKey) doc.sessionIds[sessionKey] = { taskId: task.taskId, usedAt: ctx.now() };
   });
@@ -105,5 +108,48 @@ export function withReviewTaskDetail(others: ActionHandler): ActionHandler {
       ...reviewTaskTimes(task),
       ReviewAudioVideoTask: reviewTaskView(task),
     };
+  };
+}
+
+const reviewSimpleInfo = (task: ReviewTaskRecord): Record<string, unknown> => ({
+  TaskId: task.taskId,
+  Status: task.status,
+  FileId: task.fileId,
+  TaskType: 'ReviewAudioVideo',
+  ...reviewTaskTimes(task),
+  SessionId: task.sessionId,
+  SessionContext: task.sessionContext,
+});
+
+/**
+ * DescribeTasks over processing and review tasks alike (`TaskSimpleInfo.TaskType` lists `ReviewAudioVideo`).
+ * `others` (the processing listing) checks the parameters; with no review task to show its answer stands,
+ * else the page is made again over both kinds, in the same order and with the same ScrollToken rules.
+ */
+export function withReviewTaskList(others: ActionHandler): ActionHandler {
+  return async (call, params) => {
+    const answer = await others(call, params);
+    const { ctx, appId } = call;
+    const now = ctx.now();
+    const retention = ctx.options.processing.taskRetentionMs;
+    const status = params.Status as string | undefined;
+    const fileId = params.FileId as string | undefined;
+    const shown = (t: { appId: number; createdAt: number; status: string; fileId: string }) =>
+      t.appId === appId && now - t.createdAt <= retention && (!status || t.status === status) && (!fileId || t.fileId === fileId);
+    const reviews = Object.values(reviewTasks(ctx.store.doc)).filter(shown);
+    if (reviews.length === 0) return answer;
+    const limit = (params.Limit as number | undefined) ?? 10;
+    const descending = ((params.Sort ?? {}) as Params).Order !== 'Asc';
+    const token = params.ScrollToken ? Number(params.ScrollToken) : undefined;
+    const all = [
+      ...Object.values(ctx.store.doc.tasks)
+        .filter(shown)
+        .map((t) => ({ seq: t.seq, info: () => taskSimpleInfo(t) })),
+      ...reviews.map((t) => ({ seq: t.seq, info: () => reviewSimpleInfo(t) })),
+    ]
+      .filter((t) => token === undefined || (descending ? t.seq < token : t.seq > token))
+      .sort((a, b) => (descending ? b.seq - a.seq : a.seq - b.seq));
+    const page = all.slice(0, limit);
+    return { TaskSet: page.map((t) => t.info()), ScrollToken: all.length > limit ? String(page[page.length - 1]!.seq) : '' };
   };
 }

@@ -29,6 +29,8 @@ export interface ReviewTaskRecord {
   sessionId: string;
   sessionContext: string;
   status: 'WAITING' | 'PROCESSING' | 'FINISH';
+  /** From the processing tasks' counter: DescribeTasks lists both kinds in one order. */
+  seq: number;
   createdAt: number;
   beginAt?: number;
   finishAt?: number;
