@@ -23,7 +23,7 @@ export interface ReviewAudioVideoCompleteEvent {
   fileId: string;
   /** The review template VOD echoes (`Input.Definition`), when it does. */
   definition?: number;
-  /** `Input.ReviewContents` as echoed; [] when VOD does not echo them (the event page's example, review.md §12.2). */
+  /** `Input.ReviewContents` as echoed; [] when VOD does not echo them (the event page's example, docs/vod-protocol/review.md §12.2). */
   reviewContents: ReviewContent[];
   /** "" on success (the model's error field). */
   errCodeExt: string;

@@ -358,6 +358,30 @@ describe('ReviewAudioVideo', () => {
     });
   });
 
+  test('a sub-application reviews its own media; its event goes by its own event configuration', async () => {
+    const sub = 1500000099;
+    await client.ModifyEventConfig({ Mode: 'PULL', SubAppId: sub });
+    const own = await uploadViaApi(t, client, 'u-sub', CLIP, sub);
+    expect((await apiError(client.ReviewAudioVideo({ FileId: own }))).code).toBe('ResourceNotFound.FileNotExist');
+    const { TaskId } = await client.ReviewAudioVideo({ FileId: own, SubAppId: sub });
+    expect(TaskId).toMatch(/^1500000099-ReviewAudioVideo-/);
+    await reviewEventOf(seen, TaskId!);
+    const pulled = await client.PullEvents({ SubAppId: sub });
+    expect(pulled.EventSet!.map((e) => e.ReviewAudioVideoCompleteEvent?.TaskId)).toContain(TaskId);
+    expect((await apiError(client.DescribeTaskDetail({ TaskId: TaskId! }))).code).toBe('InvalidParameterValue.TaskId');
+    expect((await client.DescribeTaskDetail({ TaskId: TaskId!, SubAppId: sub })).TaskType).toBe('ReviewAudioVideo');
+  });
+
+  test('a media whose original was deleted cannot have its Media reviewed: the task fails', async () => {
+    const own = await uploadViaApi(t, client, 'u-gone');
+    await client.DeleteMedia({ FileId: own, DeleteParts: [{ Type: 'OriginalFiles' }] });
+    const { TaskId } = await client.ReviewAudioVideo({ FileId: own });
+    expect((await reviewEventOf(seen, TaskId!)).ReviewAudioVideoCompleteEvent).toMatchObject({
+      ErrCodeExt: 'SourceFileError',
+      Output: null,
+    });
+  });
+
   test('bad rules are refused with 400 naming the field and change nothing', async () => {
     await admin(t, 'POST', { rules: [{ name: 'x', suggestion: 'block' }] });
     for (const bad of [
