@@ -15,8 +15,8 @@ import type { ReviewAudioVideoCompleteEvent } from './review.ts';
 
 /**
  * Every v3 EventType of docs/vod-protocol/events.md §4.1 but the three this backend acts on (NewFileUpload,
- * ProcedureStateChanged, FileDeleted) and ReviewAudioVideoComplete (parsed, see `review.ts`), plus `ReduceMediaBitrateComplete`, which has its own doc page:
- * recognised, acknowledged, logged, never acted on.
+ * ProcedureStateChanged, FileDeleted) and ReviewAudioVideoComplete (parsed, see `review.ts`), plus
+ * `ReduceMediaBitrateComplete`, which has its own doc page: recognised, acknowledged, logged, never acted on.
  */
 export const IGNORED_EVENT_TYPES = [
   'RestoreMediaComplete',

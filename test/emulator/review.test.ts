@@ -52,7 +52,12 @@ async function filled(colour: string, kind: 'mp4' | 'png' = 'mp4'): Promise<stri
   return file;
 }
 
-function admin(t: TestEmulator, method: 'GET' | 'POST', body?: unknown): Promise<{ status: number; json: any }> {
+function admin(
+  t: TestEmulator,
+  method: 'GET' | 'POST',
+  body?: unknown,
+  headers: Record<string, string> = body === undefined ? {} : { 'content-type': 'application/json' },
+): Promise<{ status: number; json: any }> {
   return new Promise((resolve, reject) => {
     const req = http.request(
       {
@@ -60,7 +65,7 @@ function admin(t: TestEmulator, method: 'GET' | 'POST', body?: unknown): Promise
         port: t.emulator.port,
         method,
         path: '/__admin/review-rules',
-        headers: body === undefined ? {} : { 'content-type': 'application/json' },
+        headers,
         agent: false,
       },
       (res) => {
@@ -397,6 +402,11 @@ describe('ReviewAudioVideo', () => {
       expect(answer.status).toBe(400);
       expect(answer.json.error.code).toBe('InvalidReviewRules');
     }
+    // The admin gate: no web page can change the rules.
+    const rule = { rules: [{ name: '.', suggestion: 'pass' }] };
+    expect((await admin(t, 'POST', rule, { 'content-type': 'text/plain' })).status).toBe(415);
+    const fromPage = await admin(t, 'POST', rule, { 'content-type': 'application/json', origin: 'https://evil.example' });
+    expect(fromPage.status).toBe(403);
     expect((await admin(t, 'GET')).json.rules).toEqual([expect.objectContaining({ name: 'x', suggestion: 'block' })]);
   });
 });
