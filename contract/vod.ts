@@ -39,3 +39,14 @@ export const MEDIA_PROCESS_TASK_SETS = {
   CoverBySnapshotTaskSet: 'CoverBySnapshot',
   AdaptiveDynamicStreamingTaskSet: 'AdaptiveDynamicStreaming',
 } as const satisfies Record<string, MediaProcessTaskType>;
+
+/** `ReviewAudioVideoTaskOutput.Suggestion` (and `ReviewImageResult.Suggestion`), mildest first (docs/vod-protocol/review.md). */
+export const REVIEW_SUGGESTIONS = ['pass', 'review', 'block'] as const;
+export type ReviewSuggestion = (typeof REVIEW_SUGGESTIONS)[number];
+
+/** `ReviewAudioVideo`'s `ReviewContents`: the original audio/video and the cover; none given means `Media`. */
+export const REVIEW_CONTENTS = ['Media', 'Cover'] as const;
+export type ReviewContent = (typeof REVIEW_CONTENTS)[number];
+
+/** `ReviewAudioVideo`'s `Definition` when none is given: VOD's preset review template. */
+export const REVIEW_PRESET_DEFINITION = 10;

@@ -97,6 +97,7 @@ function eventIds(event: VodEvent): { fileId?: string; taskId?: string } {
   switch (event.kind) {
     case 'NewFileUpload':
       return { fileId: event.fileId };
+    case 'ReviewAudioVideoComplete':
     case 'ProcedureStateChanged':
       return { fileId: event.fileId, taskId: event.taskId };
     case 'FileDeleted':
@@ -116,6 +117,7 @@ function apply(tx: Queryable, deps: VodEventDeps, event: VodEvent): Promise<Appl
       return applyProcedureStateChanged(tx, deps.config, event);
     case 'FileDeleted':
       return applyFileDeleted(tx, event);
+    case 'ReviewAudioVideoComplete':
     case 'Ignored':
       return Promise.resolve({ outcome: 'ignored' });
     case 'Unknown':

@@ -6,6 +6,7 @@
  */
 import { vod } from 'tencentcloud-sdk-nodejs-vod';
 import type { Config } from '#lib/config';
+import type { ReviewContent } from '#contract';
 
 export type VodClient = InstanceType<typeof vod.v20180717.Client>;
 
@@ -117,6 +118,7 @@ export type VodCalls = Pick<
   | 'PullEvents'
   | 'ConfirmEvents'
   | 'SearchMedia'
+  | 'ReviewAudioVideo'
 >;
 
 type VodRequest<K extends keyof VodCalls> = Parameters<VodCalls[K]>[0];
@@ -125,6 +127,16 @@ export type VodMediaInfo = NonNullable<VodResponse<'DescribeMediaInfos'>['MediaI
 
 /** DescribeMediaInfos takes at most this many files per call. */
 const MEDIA_INFO_BATCH = 20;
+
+/** What ReviewAudioVideo is asked (docs/vod-protocol/review.md); VOD's preset template and `Media` when left out. */
+export interface ReviewRequest {
+  /** De-duplication: VOD refuses it again within 3 days (`InvalidParameterValue.SessionId`). */
+  sessionId?: string;
+  /** Handed back in the ReviewAudioVideoComplete event (≤ 1000 characters). */
+  sessionContext?: string;
+  definition?: number;
+  contents?: ReviewContent[];
+}
 
 export interface VodApiOptions {
   subAppId?: number;
@@ -141,7 +153,7 @@ export interface VodApi {
   taskDetail(taskId: string): Promise<VodResponse<'DescribeTaskDetail'>>;
   /** The file's task started with this SessionId (one ProcessMedia per file and pipeline). */
   taskBySessionId(fileId: string, sessionId: string): Promise<string | undefined>;
-  /** The first task VOD lists for a file (the one a procedure started), if any. */
+  /** The first task VOD lists for a file (the one a procedure started), if any; review tasks are not that one. */
   firstTaskOf(fileId: string): Promise<string | undefined>;
   processMedia(request: Omit<VodRequest<'ProcessMedia'>, 'SubAppId'>): Promise<VodResponse<'ProcessMedia'>>;
   deleteMedia(fileId: string): Promise<void>;
@@ -150,6 +162,8 @@ export interface VodApi {
   confirmEvents(eventHandles: string[]): Promise<void>;
   /** Videos created after `after` (ISO 8601, no milliseconds), oldest first, basic info only. */
   videosCreatedAfter(after: string, offset: number, limit: number): Promise<VodMediaInfo[]>;
+  /** Starts the review of a file; resolves to the review task id. */
+  reviewAudioVideo(fileId: string, request?: ReviewRequest): Promise<string>;
 }
 
 export function vodApi(client: VodCalls, options: VodApiOptions = {}): VodApi {
@@ -174,7 +188,7 @@ export function vodApi(client: VodCalls, options: VodApiOptions = {}): VodApi {
     },
     async firstTaskOf(fileId) {
       const tasks = await retried(() => client.DescribeTasks({ FileId: fileId, Limit: 10, ...subApp }));
-      return tasks.TaskSet?.[0]?.TaskId;
+      return tasks.TaskSet?.find((task) => task.TaskType !== 'ReviewAudioVideo')?.TaskId;
     },
     processMedia: (request) => retried(() => client.ProcessMedia({ ...request, ...subApp })),
     async deleteMedia(fileId) {
@@ -197,6 +211,20 @@ export function vodApi(client: VodCalls, options: VodApiOptions = {}): VodApi {
         }),
       );
       return page.MediaInfoSet ?? [];
+    },
+    async reviewAudioVideo(fileId, request = {}) {
+      const started = await retried(() =>
+        client.ReviewAudioVideo({
+          FileId: fileId,
+          ...subApp,
+          ...(request.sessionId ? { SessionId: request.sessionId } : {}),
+          ...(request.sessionContext ? { SessionContext: request.sessionContext } : {}),
+          ...(request.definition === undefined ? {} : { Definition: request.definition }),
+          ...(request.contents?.length ? { ReviewContents: [...request.contents] } : {}),
+        }),
+      );
+      if (!started.TaskId) throw new Error('ReviewAudioVideo answered without a TaskId');
+      return started.TaskId;
     },
   };
 }

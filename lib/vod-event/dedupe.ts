@@ -48,6 +48,7 @@ export function contentDigest(body: Record<string, unknown>): string {
  * - `ProcedureStateChanged:<taskId>:<status>`; a PROCESSING (Change-mode partial) update also carries a
  *   digest of its subtask states, so two different partial updates are not collapsed into one;
  * - `FileDeleted:<digest of the files and parts deleted>`;
+ * - `ReviewAudioVideoComplete:<taskId>:<status>` (a review task ends once, with one verdict);
  * - `<EventType>:<digest of the body>` for ignored and unknown events.
  */
 export function eventDedupeKey(event: VodEvent): string {
@@ -73,6 +74,8 @@ export function eventDedupeKey(event: VodEvent): string {
     case 'Ignored':
     case 'Unknown':
       return `${event.eventType}:${event.contentDigest}`;
+    case 'ReviewAudioVideoComplete':
+      return `ReviewAudioVideoComplete:${event.taskId}:${event.status}`;
   }
 }
 

@@ -11,11 +11,12 @@ import type { TaskNotifyMode } from '#contract';
 import type { VodEventError } from './error.ts';
 import type { MediaBasicInfo, MediaMetaData } from './media.ts';
 import type { MediaProcessResult } from './subtasks.ts';
+import type { ReviewAudioVideoCompleteEvent } from './review.ts';
 
 /**
  * Every v3 EventType of docs/vod-protocol/events.md §4.1 but the three this backend acts on (NewFileUpload,
- * ProcedureStateChanged, FileDeleted), plus `ReduceMediaBitrateComplete`, which has its own doc page:
- * recognised, acknowledged, logged, never acted on.
+ * ProcedureStateChanged, FileDeleted) and ReviewAudioVideoComplete (parsed, see `review.ts`), plus
+ * `ReduceMediaBitrateComplete`, which has its own doc page: recognised, acknowledged, logged, never acted on.
  */
 export const IGNORED_EVENT_TYPES = [
   'RestoreMediaComplete',
@@ -27,7 +28,6 @@ export const IGNORED_EVENT_TYPES = [
   'WechatMiniProgramPublishComplete',
   'RemoveWatermark',
   'RebuildMediaComplete',
-  'ReviewAudioVideoComplete',
   'ExtractTraceWatermarkComplete',
   'ExtractCopyRightWatermarkComplete',
   'ExtractBlindWatermarkComplete',
@@ -55,7 +55,13 @@ export const IGNORED_EVENT_TYPES = [
 ] as const;
 export type IgnoredEventType = (typeof IGNORED_EVENT_TYPES)[number];
 
-export type VodEvent = NewFileUploadEvent | ProcedureStateChangedEvent | FileDeletedEvent | IgnoredVodEvent | UnknownVodEvent;
+export type VodEvent =
+  | NewFileUploadEvent
+  | ProcedureStateChangedEvent
+  | FileDeletedEvent
+  | IgnoredVodEvent
+  | UnknownVodEvent
+  | ReviewAudioVideoCompleteEvent;
 
 interface EventEnvelope {
   /**

@@ -9,6 +9,8 @@
  *   summariseProcessing(event)   → renditions, cover, snapshots, sprite, … and SUCCESS | FAIL | PROCESSING
  *   newFileUploadFromMediaInfo(media), procedureStateChangedFromTaskDetail(detail)
  *                                → the event VOD's API answer stands for, when the backend asks VOD itself
+ *   reviewVerdict(event), reviewCompleteFromTaskDetail(detail)
+ *                                → what a ReviewAudioVideoComplete decides; the same event from DescribeTaskDetail
  *
  * The domain types are in `events.ts`, `media.ts` and `subtasks.ts`; the wire format (PascalCase,
  * nulls, PUSH and PULL forms) only in `wire/`. Callback authenticity (the URL token and `Sign`/`T`) is
@@ -24,3 +26,6 @@ export { summariseProcessing, MISSING_OUTPUT, TASK_ABORTED, UNFINISHED_SUBTASK }
 export { parsePullEventsResponse, parseVodEvent, parseVodEventJson } from './wire/envelope.ts';
 export { newFileUploadFromMediaInfo, procedureStateChangedFromTaskDetail } from './wire/api-answers.ts';
 export { MAX_FILES_PER_DELETION } from './wire/payloads.ts';
+export { reviewVerdict } from './review.ts';
+export type { ReviewAudioVideoCompleteEvent, ReviewOutput, ReviewSegment, ReviewVerdict } from './review.ts';
+export { reviewCompleteFromTaskDetail } from './wire/review.ts';

@@ -13,7 +13,7 @@
  *   UGC upload API      POST `/v3/index.php?Action=ApplyUploadUGC|CommitUploadUGC|PrepareUploadUGC`
  *   API 3.0             POST `/` with `X-TC-Action` (TC3-HMAC-SHA256)
  *   play info           GET `/getplayinfo/v4/<appId>/<fileId>?psign=…` (Host playvideo.qcloud.com): play-info.ts
- *   admin               GET/POST `/__admin/faults`, GET `/__admin/health` (this machine only, see `admin`)
+ *   admin               GET/POST `/__admin/faults`, GET/POST `/__admin/review-rules`, GET `/__admin/health` (this machine only, see `admin`)
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -42,6 +42,8 @@ import type { EmulatorOptions } from './options.ts';
 import { objectIndexKey, StateStore } from './state.ts';
 import { handleUgc } from './ugc.ts';
 import { handlePlayInfo } from './play-info.ts';
+import { reviewRulesAdmin } from './review/admin.ts';
+import { startReviews, stopReviews } from './review/tasks.ts';
 import { UGC_CODES } from '#contract';
 
 export type { EmulatorOptions, EmulatorCredential, EventConfig, EventTimings } from './options.ts';
@@ -131,6 +133,7 @@ export async function startEmulator(options: StartOptions): Promise<Emulator> {
   } as EmulatorContext;
   const processing = new Processor(ctx);
   ctx.processing = processing;
+  startReviews(ctx);
   const keyCheck = new CdnKeyCheck(ctx);
   const held = new Set<NodeJS.Timeout>();
 
@@ -296,6 +299,7 @@ export async function startEmulator(options: StartOptions): Promise<Emulator> {
       return refuse(403, 'Forbidden', `The /__admin endpoints refuse requests from the page ${origin}`);
     if (rawPath === '/__admin/health' && req.method === 'GET') return reply(200, { ok: true, appId: resolved.appId });
     if (rawPath === '/__admin/faults' && req.method === 'GET') return reply(200, faults.get());
+    if (rawPath === '/__admin/review-rules') return reviewRulesAdmin(ctx, req, reply, refuse);
     if (rawPath === '/__admin/faults' && req.method === 'POST') {
       const type = (firstHeader(req, 'content-type') ?? '').split(';')[0]!.trim().toLowerCase();
       if (type !== 'application/json')
@@ -357,6 +361,7 @@ export async function startEmulator(options: StartOptions): Promise<Emulator> {
     async close() {
       if (closed) return;
       closed = true;
+      await stopReviews(ctx);
       await processing.close();
       events.close();
       for (const timer of held) clearTimeout(timer);

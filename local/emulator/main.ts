@@ -7,7 +7,7 @@
  *   VOD_APP_ID (1500000001), VOD_SUB_APP_ID (comma-separated sub-application ids), VOD_REGION (ap-guangzhou),
  *   VOD_STORAGE_APP_ID (1250000001), EMULATOR_LOG=1 to log deliveries and errors,
  *   EMULATOR_PROCESSING_CONCURRENCY (1), EMULATOR_HOTLINK_KEY (unset: no hotlink protection),
- *   EMULATOR_FONT_FILE (text watermarks), FFMPEG_PATH / FFPROBE_PATH.
+ *   EMULATOR_FONT_FILE (text watermarks), EMULATOR_REVIEW_RULES (review verdicts, README), FFMPEG_PATH / FFPROBE_PATH.
  */
 import { readTls, startEmulator } from './index.ts';
 import { describeFfmpegTools, ffmpegTools } from './ffmpeg.ts';

@@ -10,6 +10,7 @@ import { VodEventError, type EventPath } from '../error.ts';
 import { IGNORED_EVENT_TYPES, type IgnoredEventType, type PulledEvent, type PulledEvents, type VodEvent } from '../events.ts';
 import { guardDepth, isId, isObject, optionalText, parseAt } from './fields.ts';
 import { readFileDeletion, readFileUpload, readProcedureState } from './payloads.ts';
+import { readReviewTask } from './review.ts';
 
 const EVENT_TYPE_PATTERN = /^[A-Za-z0-9_]{1,100}$/;
 
@@ -80,6 +81,12 @@ function parseEvent(input: unknown, path: EventPath): VodEvent {
       };
     case 'FileDeleted':
       return { kind: 'FileDeleted', eventHandle, ...payloadAt(readFileDeletion, input, 'FileDeleteEvent', eventType, path) };
+    case 'ReviewAudioVideoComplete':
+      return {
+        kind: 'ReviewAudioVideoComplete',
+        eventHandle,
+        ...payloadAt(readReviewTask, input, 'ReviewAudioVideoCompleteEvent', eventType, path),
+      };
   }
   if ((IGNORED_EVENT_TYPES as readonly string[]).includes(eventType)) {
     return {

@@ -8,6 +8,7 @@ import { confirmEvents, describeEventConfig, modifyEventConfig, pullEvents } fro
 import { deleteMedia, describeMediaInfos, searchMedia } from './media-actions.ts';
 import { PROCESSING_ACTIONS } from './processing-actions.ts';
 import { applyUploadAction, commitUploadAction } from './upload-actions.ts';
+import { reviewAudioVideo, withReviewTaskDetail, withReviewTaskList } from '../review/actions.ts';
 
 export const API_ACTIONS: Record<string, ActionHandler> = {
   DescribeMediaInfos: describeMediaInfos,
@@ -20,4 +21,7 @@ export const API_ACTIONS: Record<string, ActionHandler> = {
   ApplyUpload: applyUploadAction,
   CommitUpload: commitUploadAction,
   ...PROCESSING_ACTIONS,
+  ReviewAudioVideo: reviewAudioVideo,
+  DescribeTaskDetail: withReviewTaskDetail(PROCESSING_ACTIONS.DescribeTaskDetail!),
+  DescribeTasks: withReviewTaskList(PROCESSING_ACTIONS.DescribeTasks!),
 };
