@@ -7,7 +7,6 @@
 import * as z from 'zod';
 import { UPLOAD_STATUSES, type UploadStatus } from '#contract';
 import type { AppUser } from '#lib/auth';
-import { deleteMediaInVod } from '#lib/cleanup/deletions';
 import type { Config } from '#lib/config';
 import type { Database } from '#lib/db';
 import { BadRequestError, ForbiddenError, NotFoundError } from '#lib/errors';
@@ -17,7 +16,6 @@ import { getLibraryUpload, type LibraryUpload, type ListingKey, listUploads, set
 import { uploadIdParam, uploadViewSchema } from '#lib/upload-status';
 import { updateUpload } from '#lib/upload-store';
 import { playbackUrlSigner, uploadView } from '#lib/upload-view';
-import type { VodApi } from '#lib/vod-api';
 
 export const DEFAULT_PAGE_SIZE = 20;
 export const MAX_PAGE_SIZE = 100;
@@ -153,7 +151,10 @@ export interface DeletionResult {
  * Deleting a DELETED upload again answers the same (and retries VOD while the mark is set).
  */
 export async function deleteLibraryUpload(
-  deps: LibraryDeps & { vodApi: () => VodApi },
+  deps: LibraryDeps & {
+    /** DeleteMedia of one file, resolving when VOD no longer has it (lib/cleanup/deletions.ts `deleteMediaInVod`). */
+    deleteMedia: (fileId: string) => Promise<void>;
+  },
   caller: AppUser,
   rawUploadId: string | undefined,
 ): Promise<DeletionResult> {
@@ -171,7 +172,7 @@ export async function deleteLibraryUpload(
   let done = entry;
   if (entry.mediaDeletionPending && entry.upload.fileId !== null) {
     try {
-      await deleteMediaInVod(deps.vodApi(), entry.upload.fileId);
+      await deps.deleteMedia(entry.upload.fileId);
       await setMediaDeletionPending(deps.db, uploadId, false);
       done = { ...entry, mediaDeletionPending: false };
     } catch (error) {

@@ -1,5 +1,6 @@
 /** DELETE /uploads/{uploadId}: the owner (or a service token) deletes an upload and its media; see lib/upload-library. */
 import { createAuthenticator } from '#lib/auth';
+import { deleteMediaInVod } from '#lib/cleanup/deletions';
 import { httpHandler } from '#lib/http';
 import { createRuntime } from '#lib/runtime';
 import { deleteLibraryUpload } from '#lib/upload-library';
@@ -23,12 +24,10 @@ export const main_handler = httpHandler(
   async (request) => {
     const caller = await authenticate(request.headers);
     const db = await runtime.database();
-    const vodFor = () => vodApi(vod, { subAppId: config.vod.subAppId, deadline: Date.now() + VOD_BUDGET_MS });
-    const { status, body } = await deleteLibraryUpload(
-      { config, db, log: request.log, vodApi: vodFor },
-      caller,
-      request.pathParams.uploadId,
-    );
+    const deleteMedia = (fileId: string) =>
+      deleteMediaInVod(vodApi(vod, { subAppId: config.vod.subAppId, deadline: Date.now() + VOD_BUDGET_MS }), fileId);
+    const deps = { config, db, log: request.log, deleteMedia };
+    const { status, body } = await deleteLibraryUpload(deps, caller, request.pathParams.uploadId);
     return { status, body };
   },
 );
