@@ -203,6 +203,7 @@ describe('GET /uploads', () => {
     [`userId=${'x'.repeat(129)}`, 'userId'],
     ['user=bob', 'user'],
     ['offset=20', 'offset'],
+    ['%3Cscript%3E=1', 'query'],
   ])('?%s is a 400 naming %s', async (query, field) => {
     const answer = await get(`/uploads?${query}`, 'alice');
     expect(answer.status).toBe(400);
