@@ -345,6 +345,40 @@ describe('DELETE /uploads/{uploadId}', () => {
     expect(upload).toMatchObject({ status: 'DELETED', fileId: null });
   }, 60_000);
 
+  test('deletions racing the files that arrive for them: after the next cleanup run no deleted upload has media in VOD', async () => {
+    const uploads = await Promise.all(Array.from({ length: 6 }, () => issued('alice')));
+    const client = vodClient(t.emulator);
+    const fileIds: string[] = [];
+    for (const uploadId of uploads) fileIds.push(await uploadViaApi(t, client, encodeUploadContext({ uploadId })));
+    // A light pipeline: the race is about rows and files, not about ffmpeg.
+    const config = loadConfig({
+      ...env,
+      PIPELINE_TRANSCODE_DEFINITIONS: '100010',
+      PIPELINE_SPRITE_DEFINITION: '0',
+      PIPELINE_ADAPTIVE_DEFINITION: '0',
+      PIPELINE_SNAPSHOT_DEFINITION: '0',
+      PIPELINE_COVER_DEFINITION: '0',
+    });
+    const cleanup = () => runCleanup({ config, db: testDb.db, vod: createVodClient(config), log, deadline: Date.now() + 20_000 });
+    // The pump applies NewFileUpload while the owner deletes, staggered so that both orders happen:
+    // whichever takes the row first, the file goes.
+    const later = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+    const [, ...answers] = await Promise.all([
+      cleanup(),
+      ...uploads.map(async (uploadId, i) => {
+        await later(i * 250);
+        return del(uploadId, 'alice');
+      }),
+    ]);
+    expect(answers.map((a) => a.status)).toEqual(uploads.map(() => 200));
+    await cleanup();
+    for (const [i, uploadId] of uploads.entries()) {
+      expect((await getUpload(testDb.db, uploadId))!.status).toBe('DELETED');
+      expect(await vodHas(fileIds[i]!)).toBe(false);
+    }
+    await t.emulator.processing.idle();
+  }, 90_000);
+
   test("another user's upload is the same 404 as a missing one, and stays as it was; a service token may delete it", async () => {
     const { uploadId, fileId } = await readyWithMedia('bob');
     for (const caller of ['mallory', { token: await serviceToken({ sub: 'mallory', scope: 'vod-upload:admins' }) }]) {
