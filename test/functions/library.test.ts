@@ -333,6 +333,19 @@ describe('DELETE /uploads/{uploadId}', () => {
     expect((await cleanup()).mediaDeleted).toBe(0);
   }, 60_000);
 
+  test('the cleanup finishes more pending deletions than one batch holds', async () => {
+    const uploads = [];
+    for (let i = 0; i < 5; i++) uploads.push(await readyWithMedia('alice'));
+    t.emulator.setFaults({ api: { internalErrorRate: 1, actions: ['DeleteMedia'] } });
+    for (const { uploadId } of uploads) expect((await del(uploadId, 'alice')).status).toBe(202);
+    t.emulator.setFaults({});
+    const config = loadConfig({ ...env, CLEANUP_BATCH_SIZE: '2' });
+    const summary = await runCleanup({ config, db: testDb.db, vod: createVodClient(config), log, deadline: Date.now() + 20_000 });
+    expect(summary.mediaDeleted).toBe(5);
+    for (const { fileId } of uploads) expect(await vodHas(fileId)).toBe(false);
+    expect((await get('/uploads', 'alice')).body.uploads.filter((u: { mediaDeletion?: string }) => u.mediaDeletion)).toEqual([]);
+  }, 90_000);
+
   test('a file that arrives for an upload deleted while ISSUED is deleted as an orphan', async () => {
     const uploadId = await issued('alice');
     expect((await del(uploadId, 'alice')).status).toBe(200);
