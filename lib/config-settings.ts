@@ -212,6 +212,16 @@ export const settingsSchema = z.object({
   QUOTA_STORED_BYTES: optionalInteger(1, Number.MAX_SAFE_INTEGER),
   QUOTA_STORED_SECONDS: optionalInteger(1, Number.MAX_SAFE_INTEGER),
   QUOTA_CONCURRENT_UPLOADS: optionalInteger(1, 1_000_000),
+  // Service tokens (lib/auth.ts): `<claim>=<value>`, e.g. `scope=vod-upload:admin`; unset: no token is one.
+  AUTH_ADMIN_CLAIM: optionalString.pipe(
+    z
+      .string()
+      .regex(
+        /^[A-Za-z0-9_:./-]{1,64}=[\x21-\x7e]{1,128}$/,
+        'must be <claim>=<value> (e.g. scope=vod-upload:admin): a claim name of letters, digits, _ : . / -, a value without spaces',
+      )
+      .optional(),
+  ),
 });
 
 export type Settings = z.infer<typeof settingsSchema>;

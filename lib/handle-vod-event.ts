@@ -158,7 +158,9 @@ async function applyNewFileUpload(tx: Queryable, deps: VodEventDeps, event: NewF
   const media = mediaSummary(event);
   if (upload.status !== UploadStatus.ISSUED) {
     // Processing got here first (a procedure's events can overtake this one) or the upload expired.
-    if (upload.status === UploadStatus.EXPIRED) return { outcome: 'late-upload', uploadId };
+    // A file for an upload its owner deleted is nobody's either: the cleanup deletes it as an orphan.
+    if (upload.status === UploadStatus.EXPIRED || upload.status === UploadStatus.DELETED)
+      return { outcome: 'late-upload', uploadId };
     // Processing reported first: the file's real size and duration still face the quotas.
     const overQuota = upload.media || isFinal(upload.status) ? undefined : await quotaTrueUp(tx, deps.config, upload, media);
     if (overQuota) {
