@@ -205,6 +205,14 @@ export const settingsSchema = z.object({
   PROCESSING_SECONDS_PER_MEDIA_SECOND: integer(1, 1000, 1),
   FAILED_RETENTION_DAYS: integer(0, 3650, 7),
   EVENT_RETENTION_DAYS: integer(5, 3650, 14),
+
+  // Outbound webhooks to the app's server (Standard Webhooks; README "Webhooks"). No URL: none sent.
+  APP_WEBHOOK_URL: url,
+  APP_WEBHOOK_SECRETS: list([]).pipe(
+    z.array(z.string().regex(/^whsec_[A-Za-z0-9+/]+={0,2}$/, 'each secret must be whsec_ followed by base64')),
+  ),
+  APP_WEBHOOK_MAX_AGE_HOURS: integer(1, 30 * 24, 72),
+  APP_WEBHOOK_TIMEOUT_MS: integer(100, 30_000, 5000),
 });
 
 export type Settings = z.infer<typeof settingsSchema>;

@@ -12,13 +12,15 @@
  *     UPLOADED files, ask VOD about PROCESSING ones overdue for their media, expire ISSUED uploads whose
  *     signature ran out;
  *  3. orphans: delete media nobody will use (REJECTED, FAILED past retention, extra or late files);
- *  4. purge old de-dupe records, rate-limit windows and the bulky data of deleted uploads.
+ *  4. purge old de-dupe records, rate-limit windows and the bulky data of deleted uploads;
+ *  5. webhooks: send the outbox's due webhooks (retries), purge finished ones (webhooks.ts).
  */
 import { vodApi } from '#lib/vod-api';
 import { pumpEvents } from './event-pump.ts';
 import { deleteOrphans } from './orphans.ts';
 import { purge } from './purge.ts';
 import { reconcile } from './reconcile.ts';
+import { sendWebhooks } from './webhooks.ts';
 import { emptySummary, type CleanupDeps, type CleanupRun, type CleanupSummary } from './run.ts';
 
 export type { CleanupDeps, CleanupSummary } from './run.ts';
@@ -36,7 +38,9 @@ export async function runCleanup(deps: CleanupDeps): Promise<CleanupSummary> {
     [settings.reconcile, reconcile],
     [settings.deleteOrphans, deleteOrphans],
     [settings.purge, purge],
+    [true, sendWebhooks],
   ];
+  if (deps.webhooksOnly) steps.splice(0, steps.length - 1);
   for (const [enabled, step] of steps) {
     if (!enabled) continue;
     if (Date.now() >= deps.deadline) {
