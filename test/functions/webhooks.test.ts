@@ -16,7 +16,9 @@ import { insertIssuedUpload, updateUpload } from '#lib/upload-store';
 import type { VodCalls } from '#lib/vod-api';
 import { deliverDueWebhooks, uploadTimeline, uploadWebhooks, webhookBody, webhookHeaders } from '#lib/webhooks';
 import { isPublicAddress } from '#lib/webhooks/address';
+import { replayWebhooks } from '#lib/webhooks/replay';
 import { postWebhook } from '#lib/webhooks/send';
+import { main as replayMain } from '../../scripts/webhooks-replay';
 import { openTestDatabase, truncateAll, type TestDatabase } from '../support/db';
 import { functionEnv } from '../support/env';
 
@@ -334,4 +336,49 @@ test('production: only public https addresses, also after resolution; answers re
   const big = await postWebhook(receiver.url, {}, webhookBody(row!, undefined), { timeoutMs: 2000, publicOnly: false });
   expect(big.status).toBe(500);
   expect(big.detail.length).toBeLessThanOrEqual(1024);
+});
+
+test('replay re-sends delivered webhooks with their original id and a fresh signature, filtered', async () => {
+  const first = await issued();
+  const second = await issued();
+  await toReady(first);
+  await toReady(second);
+  receiver.script.set(second, [500]);
+  await deliver();
+  receiver.received = [];
+  const lines: string[] = [];
+  const deps = { config, db: testDb.db, log };
+  const since = new Date(Date.now() - 60_000);
+  expect(await replayWebhooks(deps, { since, eventType: 'upload.ready' }, (l) => lines.push(l.webhookId))).toEqual({
+    sent: 1,
+    failed: 0,
+  });
+  // `second` was never delivered (its first event failed, the rest wait): nothing of it is replayed.
+  expect(receiver.verified().map((g) => [g.id, g.payload.data.uploadId])).toEqual([
+    [`msg_${first.replaceAll('-', '')}_4`, first],
+  ]);
+  expect(lines).toEqual([`msg_${first.replaceAll('-', '')}_4`]);
+  receiver.received = [];
+  await replayWebhooks(deps, { since, uploadId: first }, () => undefined);
+  expect(receiver.verified().map((g) => g.payload.data.sequence)).toEqual([2, 3, 4]);
+  expect(await replayWebhooks(deps, { since: new Date(Date.now() + 60_000) }, () => undefined)).toEqual({ sent: 0, failed: 0 });
+  // Bad arguments: exit code 2 and a message naming the problem, before any database is opened.
+  const errors: string[] = [];
+  expect(
+    await replayMain(
+      ['--since', 'yesterday'],
+      {},
+      () => undefined,
+      (l) => errors.push(l),
+    ),
+  ).toBe(2);
+  expect(
+    await replayMain(
+      ['--since', since.toISOString(), '--type', 'upload.nope'],
+      {},
+      () => undefined,
+      (l) => errors.push(l),
+    ),
+  ).toBe(2);
+  expect(errors.join('\n')).toMatch(/--since must be an ISO 8601 time[\s\S]*--type must be one of upload.uploaded/);
 });
