@@ -30,8 +30,11 @@ export interface DeliveryCounts {
 
 /** Sent in parallel per lease: each row is a different upload's first pending webhook. */
 const PARALLEL = 8;
-/** The first retry comes 10-20 s after a failure, then twice as late each time, at most an hour. */
-const FIRST_RETRY_MS = 20_000;
+/**
+ * The first retry is due 2.5-5 s after a failure (the cleanup's every-minute webhooks timer sends it, so
+ * within a minute), then twice as late each time, at most an hour apart.
+ */
+const FIRST_RETRY_MS = 5_000;
 const MAX_RETRY_MS = 3_600_000;
 /** Time kept back from a deadline for marking the row. */
 const MARGIN_MS = 250;
