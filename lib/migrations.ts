@@ -183,7 +183,8 @@ export const MIGRATIONS: readonly Migration[] = [
           INSERT INTO upload_timeline (upload_id, seq, to_status, cause)
             VALUES (NEW.upload_id, 1, NEW.status, NEW.status_cause);
         END IF;
-        IF NEW.status <> 'ISSUED' THEN
+        -- Uploads start ISSUED (no event); every later status is announced.
+        IF TG_OP = 'UPDATE' THEN
           INSERT INTO webhook_outbox (webhook_id, upload_id, seq, event_type, user_id, snapshot)
             VALUES ('msg_' || replace(NEW.upload_id::text, '-', '') || '_' || NEW.status_seq, NEW.upload_id,
                     NEW.status_seq, 'upload.' || lower(NEW.status), NEW.user_id,
