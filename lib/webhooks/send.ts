@@ -61,7 +61,11 @@ export function postWebhook(
           finish({
             status,
             ok: status >= 200 && status < 300,
-            detail: Buffer.concat(chunks).toString('utf8').slice(0, MAX_RESPONSE_BYTES),
+            // Outside text: no control characters get into the outbox, the logs or a terminal (doctor).
+            detail: Buffer.concat(chunks)
+              .toString('utf8')
+              .slice(0, MAX_RESPONSE_BYTES)
+              .replace(/[\u0000-\u001f\u007f-\u009f]/g, ' '),
           });
         response.on('data', (chunk: Buffer) => {
           if (size < MAX_RESPONSE_BYTES) chunks.push(chunk.subarray(0, MAX_RESPONSE_BYTES - size));

@@ -50,7 +50,7 @@ class Receiver {
         if (answer === 'hang') return;
         if (answer === 302) res.writeHead(302, { location: 'http://127.0.0.1:1/elsewhere' });
         else res.writeHead(answer);
-        res.end('x'.repeat(answer === 500 ? 100_000 : 0));
+        res.end(answer === 500 ? `\u001b[31m${'x'.repeat(100_000)}` : '');
       });
     });
     await new Promise<void>((resolve) => this.server.listen(0, '127.0.0.1', resolve));
@@ -336,6 +336,8 @@ test('production: only public https addresses, also after resolution; answers re
   const big = await postWebhook(receiver.url, {}, webhookBody(row!, undefined), { timeoutMs: 2000, publicOnly: false });
   expect(big.status).toBe(500);
   expect(big.detail.length).toBeLessThanOrEqual(1024);
+  // The terminal escape the receiver sent is not kept as such.
+  expect(big.detail).toMatch(/^ \[31mx+$/);
 });
 
 test('replay re-sends delivered webhooks with their original id and a fresh signature, filtered', async () => {
