@@ -22,6 +22,7 @@ import { measureCleanupScale } from './cleanup-scale';
 import { measureColdStarts } from './cold-start';
 import { measureUploadThroughput } from './emulator-upload';
 import { measureRecovery } from './recovery';
+import { measureWebhooks } from './webhooks';
 import { postgresBinaries } from '../test/support/pg-server';
 import { SignJWT } from 'jose';
 import { Client } from 'pg';
@@ -309,6 +310,7 @@ async function main(): Promise<void> {
       rows.push([], ['recovery: skipped (no PostgreSQL server binaries: apt-get install postgresql)']);
     }
     report.bundles = bundles;
+    rows.push([], ...(await measureWebhooks(databaseUrl && benchDatabaseUrl(databaseUrl))));
   } finally {
     rmSync(dataDir, { recursive: true, force: true });
   }

@@ -5,4 +5,18 @@
 // (client/package.json) runs the built client/dist/cli.cjs with plain node instead.
 
 require('tsx/cjs/api').register();
-require('../client/cli/vod-upload.ts');
+// `vod-upload doctor <uploadId>` is for operators (database and VOD secrets): the repo's scripts/doctor.ts,
+// never part of the client package.
+if (process.argv[2] === 'doctor') {
+  require('../scripts/doctor.ts')
+    .main(process.argv.slice(3), process.env, console.log, console.error)
+    .then(
+      (code) => process.exit(code),
+      (error) => {
+        console.error(error.message);
+        process.exit(1);
+      },
+    );
+} else {
+  require('../client/cli/vod-upload.ts');
+}

@@ -69,4 +69,13 @@ export interface UploadView {
   error: { code?: string; message?: string } | null;
   /** With PLAYBACK_KEY set, for a READY upload. */
   playback?: PlaybackCredential;
+  /** Every status the upload went through, oldest first (GET /uploads/{uploadId} only, not in webhooks). */
+  history?: HistoryEntry[];
+}
+
+/** One status change of an upload: when, to what, and why in a few words. */
+export interface HistoryEntry {
+  at: string;
+  status: UploadStatus;
+  reason: string;
 }

@@ -222,6 +222,13 @@ export const settingsSchema = z.object({
       )
       .optional(),
   ),
+  // Outbound webhooks to the app's server (Standard Webhooks; README "Webhooks"). No URL: none sent.
+  APP_WEBHOOK_URL: url,
+  APP_WEBHOOK_SECRETS: list([]).pipe(
+    z.array(z.string().regex(/^whsec_[A-Za-z0-9+/]+={0,2}$/, 'each secret must be whsec_ followed by base64')),
+  ),
+  APP_WEBHOOK_MAX_AGE_HOURS: integer(1, 30 * 24, 72),
+  APP_WEBHOOK_TIMEOUT_MS: integer(100, 30_000, 5000),
 });
 
 export type Settings = z.infer<typeof settingsSchema>;

@@ -5,6 +5,7 @@
  */
 import type { TaskNotifyMode } from '#contract';
 import { PRODUCTION_STAGES, settingsSchema, type Settings } from '#lib/config-settings';
+import { webhookUrlProblem, webhookSecretProblem } from '#lib/webhooks/address';
 
 export class ConfigError extends Error {
   constructor(message: string) {
@@ -65,6 +66,7 @@ export interface Config {
   hotlink?: { key: string; urlTtlSeconds: number; rlimit?: number; previewSeconds?: number };
   playback?: PlaybackSettings;
   quotas: QuotaSettings;
+  webhooks?: WebhookSettings;
 }
 
 /** Per-user quotas (lib/quota.ts); `undefined`: no limit. */
@@ -75,6 +77,16 @@ export interface QuotaSettings {
   storedSeconds?: number;
   /** ISSUED uploads at once; enforced together with `upload.maxIssuedPerUser` (the smaller one binds). */
   concurrentUploads?: number;
+}
+
+/** Outbound webhooks (lib/webhooks): where, signed with which secrets (the newest first), for how long. */
+export interface WebhookSettings {
+  url: string;
+  secrets: string[];
+  maxAgeHours: number;
+  timeoutMs: number;
+  /** Production: only public addresses, checked again on every resolved address. */
+  publicOnly: boolean;
 }
 
 /** Who may get a playback credential (`playback` of GET /uploads/{uploadId}). */
@@ -209,6 +221,16 @@ export function loadConfig(env: Record<string, string | undefined>, needs: Confi
   if (!e.UPLOAD_PROCEDURE && (e.UPLOAD_TASK_PRIORITY !== undefined || e.UPLOAD_TASK_NOTIFY_MODE !== undefined)) {
     fail('UPLOAD_TASK_PRIORITY and UPLOAD_TASK_NOTIFY_MODE only apply together with UPLOAD_PROCEDURE');
   }
+  if (e.APP_WEBHOOK_URL) {
+    if (e.APP_WEBHOOK_SECRETS.length === 0)
+      fail('APP_WEBHOOK_SECRETS (whsec_… signing secrets) is required with APP_WEBHOOK_URL');
+    const urlProblem = webhookUrlProblem(e.APP_WEBHOOK_URL, production);
+    if (urlProblem) fail(`APP_WEBHOOK_URL ${urlProblem}`);
+    for (const secret of e.APP_WEBHOOK_SECRETS) {
+      const problem = webhookSecretProblem(secret);
+      if (problem) fail(`APP_WEBHOOK_SECRETS ${problem}`);
+    }
+  }
 
   return {
     stage: e.STAGE,
@@ -320,6 +342,15 @@ export function loadConfig(env: Record<string, string | undefined>, needs: Confi
       storedSeconds: e.QUOTA_STORED_SECONDS,
       concurrentUploads: e.QUOTA_CONCURRENT_UPLOADS,
     },
+    webhooks: e.APP_WEBHOOK_URL
+      ? {
+          url: e.APP_WEBHOOK_URL,
+          secrets: e.APP_WEBHOOK_SECRETS,
+          maxAgeHours: e.APP_WEBHOOK_MAX_AGE_HOURS,
+          timeoutMs: e.APP_WEBHOOK_TIMEOUT_MS,
+          publicOnly: production,
+        }
+      : undefined,
   };
 }
 

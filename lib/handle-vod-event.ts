@@ -17,7 +17,7 @@ import type { Logger } from '#lib/log';
 import { mediaRejection, NOT_MEDIA, processMediaRequest, unreadableAsVideo } from '#lib/processing-plan';
 import { decodeUploadContext } from '#lib/upload-context';
 import { canTransition, isFinal, UploadStatus } from '#lib/upload-lifecycle';
-import { findUploadForEvent, updateUpload, type UploadMedia } from '#lib/upload-store';
+import { findUploadForEvent, type StatusCause, updateUpload, type UploadMedia } from '#lib/upload-store';
 import { isRepeatedSessionIdError, isRetryableVodError, vodApi, vodErrorCode, type VodApi, type VodCalls } from '#lib/vod-api';
 import {
   eventDedupeKey,
@@ -29,6 +29,7 @@ import {
 } from '#lib/vod-event';
 import { confirmWithVod } from '#lib/confirm-event';
 import { quotaTrueUp } from '#lib/quota-true-up';
+import { sendPendingWebhooks } from '#lib/webhooks';
 
 export interface VodEventDeps {
   config: Config;
@@ -63,7 +64,7 @@ interface Applied {
 export async function handleVodEvent(
   deps: VodEventDeps,
   event: VodEvent,
-  options: { confirmWithVod: boolean },
+  options: { confirmWithVod: boolean; via?: StatusCause['via']; requestId?: string },
 ): Promise<HandledEvent> {
   const trusted = options.confirmWithVod ? await confirmWithVod({ ...deps, vod: vodFor(deps) }, event) : event;
   // Keyed on what is applied: two pushes that VOD confirms as the same state are one event.
@@ -72,7 +73,14 @@ export async function handleVodEvent(
   const result = await deps.db.transaction(async (tx) => {
     const claimed = await claimEvent(tx, { dedupeKey, eventType: eventType(trusted), ...eventIds(trusted), outcome: 'pending' });
     if (!claimed) return undefined;
-    const applied = await apply(tx, deps, trusted);
+    const cause: StatusCause = {
+      source: 'vod-event',
+      detail: eventType(trusted),
+      via: options.via,
+      ...eventIds(trusted),
+      requestId: options.requestId,
+    };
+    const applied = await apply(tx, deps, trusted, cause);
     await recordOutcome(tx, dedupeKey, applied);
     return applied;
   });
@@ -86,6 +94,8 @@ export async function handleVodEvent(
   };
   deps.log.info('vod event', { ...handled, eventType: eventType(event) });
   if (result?.toProcess) await startProcessing(deps, result.toProcess);
+  // After the commit, within the caller's deadline; what is not sent now the cleanup sends.
+  if (result?.uploadId) await sendPendingWebhooks(deps, result.uploadId);
   return handled;
 }
 
@@ -109,14 +119,14 @@ function eventIds(event: VodEvent): { fileId?: string; taskId?: string } {
   }
 }
 
-function apply(tx: Queryable, deps: VodEventDeps, event: VodEvent): Promise<Applied> {
+function apply(tx: Queryable, deps: VodEventDeps, event: VodEvent, cause: StatusCause): Promise<Applied> {
   switch (event.kind) {
     case 'NewFileUpload':
-      return applyNewFileUpload(tx, deps, event);
+      return applyNewFileUpload(tx, deps, event, cause);
     case 'ProcedureStateChanged':
-      return applyProcedureStateChanged(tx, deps.config, event);
+      return applyProcedureStateChanged(tx, deps.config, event, cause);
     case 'FileDeleted':
-      return applyFileDeleted(tx, event);
+      return applyFileDeleted(tx, event, cause);
     case 'ReviewAudioVideoComplete':
     case 'Ignored':
       return Promise.resolve({ outcome: 'ignored' });
@@ -146,7 +156,12 @@ function mediaSummary(event: NewFileUploadEvent): UploadMedia {
   };
 }
 
-async function applyNewFileUpload(tx: Queryable, deps: VodEventDeps, event: NewFileUploadEvent): Promise<Applied> {
+async function applyNewFileUpload(
+  tx: Queryable,
+  deps: VodEventDeps,
+  event: NewFileUploadEvent,
+  cause: StatusCause,
+): Promise<Applied> {
   const context = decodeUploadContext(event.sourceContext);
   if (!context) return { outcome: 'not-ours' };
   const upload = await findUploadForEvent(tx, { uploadId: context.uploadId });
@@ -164,12 +179,18 @@ async function applyNewFileUpload(tx: Queryable, deps: VodEventDeps, event: NewF
     // Processing reported first: the file's real size and duration still face the quotas.
     const overQuota = upload.media || isFinal(upload.status) ? undefined : await quotaTrueUp(tx, deps.config, upload, media);
     if (overQuota) {
-      await updateUpload(tx, uploadId, {
-        status: UploadStatus.REJECTED,
-        fileId: upload.fileId ?? event.fileId,
-        media,
-        error: { code: 'QuotaExceeded', message: overQuota },
-      });
+      await updateUpload(
+        tx,
+        uploadId,
+        {
+          status: UploadStatus.REJECTED,
+          fileId: upload.fileId ?? event.fileId,
+          media,
+          error: { code: 'QuotaExceeded', message: overQuota },
+        },
+        undefined,
+        cause,
+      );
       return { outcome: UploadStatus.REJECTED, uploadId };
     }
     await updateUpload(tx, uploadId, { fileId: upload.fileId ?? event.fileId, media: upload.media ?? media });
@@ -178,38 +199,61 @@ async function applyNewFileUpload(tx: Queryable, deps: VodEventDeps, event: NewF
 
   const rejection = mediaRejection(deps.config.mediaRules, { basicInfo: event.media, metaData: event.metaData });
   if (rejection) {
-    await updateUpload(tx, uploadId, {
-      status: UploadStatus.REJECTED,
-      fileId: event.fileId,
-      media,
-      error: { code: 'MediaRejected', message: rejection },
-    });
+    await updateUpload(
+      tx,
+      uploadId,
+      {
+        status: UploadStatus.REJECTED,
+        fileId: event.fileId,
+        media,
+        error: { code: 'MediaRejected', message: rejection },
+      },
+      undefined,
+      cause,
+    );
     return { outcome: UploadStatus.REJECTED, uploadId };
   }
   const overQuota = await quotaTrueUp(tx, deps.config, upload, media);
   if (overQuota) {
-    await updateUpload(tx, uploadId, {
-      status: UploadStatus.REJECTED,
-      fileId: event.fileId,
-      media,
-      error: { code: 'QuotaExceeded', message: overQuota },
-    });
+    await updateUpload(
+      tx,
+      uploadId,
+      {
+        status: UploadStatus.REJECTED,
+        fileId: event.fileId,
+        media,
+        error: { code: 'QuotaExceeded', message: overQuota },
+      },
+      undefined,
+      cause,
+    );
     return { outcome: UploadStatus.REJECTED, uploadId };
   }
   if (event.procedureTaskId) {
-    await updateUpload(tx, uploadId, {
-      status: UploadStatus.PROCESSING,
-      fileId: event.fileId,
-      taskId: event.procedureTaskId,
-      media,
-    });
+    await updateUpload(
+      tx,
+      uploadId,
+      {
+        status: UploadStatus.PROCESSING,
+        fileId: event.fileId,
+        taskId: event.procedureTaskId,
+        media,
+      },
+      undefined,
+      cause,
+    );
     return { outcome: UploadStatus.PROCESSING, uploadId };
   }
-  await updateUpload(tx, uploadId, { status: UploadStatus.UPLOADED, fileId: event.fileId, media });
+  await updateUpload(tx, uploadId, { status: UploadStatus.UPLOADED, fileId: event.fileId, media }, undefined, cause);
   return { outcome: UploadStatus.UPLOADED, uploadId, toProcess: { uploadId, fileId: event.fileId } };
 }
 
-async function applyProcedureStateChanged(tx: Queryable, config: Config, event: ProcedureStateChangedEvent): Promise<Applied> {
+async function applyProcedureStateChanged(
+  tx: Queryable,
+  config: Config,
+  event: ProcedureStateChangedEvent,
+  cause: StatusCause,
+): Promise<Applied> {
   const context = decodeUploadContext(event.sessionContext);
   const upload = await findUploadForEvent(tx, { uploadId: context?.uploadId, fileId: event.fileId, taskId: event.taskId });
   if (!upload) return { outcome: 'unknown-upload' };
@@ -223,12 +267,18 @@ async function applyProcedureStateChanged(tx: Queryable, config: Config, event: 
   if (!upload.media && event.metaData) {
     const rejection = mediaRejection(config.mediaRules, { metaData: event.metaData });
     if (rejection) {
-      await updateUpload(tx, uploadId, {
-        status: UploadStatus.REJECTED,
-        fileId: event.fileId,
-        taskId: event.taskId,
-        error: { code: 'MediaRejected', message: rejection },
-      });
+      await updateUpload(
+        tx,
+        uploadId,
+        {
+          status: UploadStatus.REJECTED,
+          fileId: event.fileId,
+          taskId: event.taskId,
+          error: { code: 'MediaRejected', message: rejection },
+        },
+        undefined,
+        cause,
+      );
       return { outcome: UploadStatus.REJECTED, uploadId };
     }
   }
@@ -238,43 +288,55 @@ async function applyProcedureStateChanged(tx: Queryable, config: Config, event: 
     const status = canTransition(upload.status, UploadStatus.PROCESSING) ? UploadStatus.PROCESSING : undefined;
     // Progress events may arrive out of order: the bar never moves back.
     const progress = Math.max(summary.progress, upload.result?.progress ?? 0);
-    await updateUpload(tx, uploadId, { ...common, status, result: { progress } });
+    await updateUpload(tx, uploadId, { ...common, status, result: { progress } }, undefined, cause);
     return { outcome: `progress:${progress}`, uploadId };
   }
   const { outcome, failures, ...results } = summary;
   if (outcome === 'SUCCESS' && summary.renditions.length + summary.adaptiveStreams.length > 0) {
-    await updateUpload(tx, uploadId, { ...common, status: UploadStatus.READY, result: results, error: null });
+    await updateUpload(tx, uploadId, { ...common, status: UploadStatus.READY, result: results, error: null }, undefined, cause);
     return { outcome: UploadStatus.READY, uploadId };
   }
   if (unreadableAsVideo(summary)) {
     // Not a video VOD can read (random bytes named .mp4): REJECTED, so the next cleanup deletes the media.
     const message = `VOD cannot read the file as video: ${failures.map((f) => `${f.type}: ${f.message || f.errCodeExt}`).join('; ')}`;
-    await updateUpload(tx, uploadId, {
-      ...common,
-      status: UploadStatus.REJECTED,
-      result: results,
-      error: { code: NOT_MEDIA, message, failures },
-    });
+    await updateUpload(
+      tx,
+      uploadId,
+      {
+        ...common,
+        status: UploadStatus.REJECTED,
+        result: results,
+        error: { code: NOT_MEDIA, message, failures },
+      },
+      undefined,
+      cause,
+    );
     return { outcome: UploadStatus.REJECTED, uploadId };
   }
   const reasons =
     failures.length > 0
       ? failures
       : [{ type: 'Procedure', errCode: 0, errCodeExt: 'NoOutput', message: 'Processing finished without a playable rendition' }];
-  await updateUpload(tx, uploadId, {
-    ...common,
-    status: UploadStatus.FAILED,
-    result: results,
-    error: {
-      code: 'ProcessingFailed',
-      message: reasons.map((f) => `${f.type}: ${f.message || f.errCodeExt}`).join('; '),
-      failures: reasons,
+  await updateUpload(
+    tx,
+    uploadId,
+    {
+      ...common,
+      status: UploadStatus.FAILED,
+      result: results,
+      error: {
+        code: 'ProcessingFailed',
+        message: reasons.map((f) => `${f.type}: ${f.message || f.errCodeExt}`).join('; '),
+        failures: reasons,
+      },
     },
-  });
+    undefined,
+    cause,
+  );
   return { outcome: UploadStatus.FAILED, uploadId };
 }
 
-async function applyFileDeleted(tx: Queryable, event: FileDeletedEvent): Promise<Applied> {
+async function applyFileDeleted(tx: Queryable, event: FileDeletedEvent, cause: StatusCause): Promise<Applied> {
   const deleted: string[] = [];
   // Rows are locked in file-id order, so two events naming the same files never deadlock each other.
   const deletions = [...event.deletions].sort((a, b) => (a.fileId < b.fileId ? -1 : a.fileId > b.fileId ? 1 : 0));
@@ -282,7 +344,7 @@ async function applyFileDeleted(tx: Queryable, event: FileDeletedEvent): Promise
     if (!deletion.entireMedia) continue; // only some derived files went; the media is still there
     const upload = await findUploadForEvent(tx, { fileId: deletion.fileId });
     if (!upload || upload.status === UploadStatus.DELETED) continue;
-    await updateUpload(tx, upload.uploadId, { status: UploadStatus.DELETED });
+    await updateUpload(tx, upload.uploadId, { status: UploadStatus.DELETED }, undefined, cause);
     deleted.push(upload.uploadId);
   }
   return {
@@ -309,7 +371,12 @@ export async function startProcessing(
   try {
     const { TaskId } = await vodFor(deps).processMedia(request);
     if (!TaskId) throw new Error('ProcessMedia returned no TaskId');
-    await updateUpload(deps.db, target.uploadId, { status: UploadStatus.PROCESSING, taskId: TaskId }, UploadStatus.UPLOADED);
+    await updateUpload(deps.db, target.uploadId, { status: UploadStatus.PROCESSING, taskId: TaskId }, UploadStatus.UPLOADED, {
+      source: 'processing-start',
+      detail: 'ProcessMedia',
+      fileId: target.fileId,
+      taskId: TaskId,
+    });
     log.info('processing started', {
       uploadId: target.uploadId,
       fileId: target.fileId,
@@ -333,6 +400,7 @@ export async function startProcessing(
           error: { code: 'ProcessingNotStarted', message: `VOD refused ProcessMedia: ${code ?? 'error'}` },
         },
         UploadStatus.UPLOADED,
+        { source: 'processing-start', detail: 'ProcessMedia refused', fileId: target.fileId },
       );
       log.error('ProcessMedia refused; upload FAILED', { uploadId: target.uploadId, fileId: target.fileId, code, error });
       return { started: false, reason: 'refused' };

@@ -235,6 +235,81 @@ export const MIGRATIONS: readonly Migration[] = [
     `,
   },
   {
+    version: 8,
+    name: 'upload timeline and webhook outbox',
+    sql: `
+      -- Why the status is changing, set by the writer in the same UPDATE and consumed by the trigger below
+      -- (always NULL once stored); status_seq numbers an upload's status changes.
+      ALTER TABLE uploads ADD COLUMN status_cause jsonb;
+      ALTER TABLE uploads ADD COLUMN status_seq integer NOT NULL DEFAULT 0;
+
+      -- Every status change of every upload (seq 0: the status it had when this table was created).
+      CREATE TABLE upload_timeline (
+        upload_id   uuid NOT NULL,
+        seq         integer NOT NULL,
+        at          timestamptz NOT NULL DEFAULT now(),
+        from_status text,
+        to_status   text NOT NULL,
+        cause       jsonb,
+        PRIMARY KEY (upload_id, seq)
+      );
+      INSERT INTO upload_timeline (upload_id, seq, at, to_status, cause)
+        SELECT upload_id, 0, status_changed_at, status, '{"source":"migration"}'::jsonb FROM uploads;
+
+      -- The transactional outbox: one webhook per status change after ISSUED, with the row as it was.
+      CREATE TABLE webhook_outbox (
+        webhook_id      text PRIMARY KEY,
+        upload_id       uuid NOT NULL,
+        seq             integer NOT NULL,
+        event_type      text NOT NULL,
+        user_id         text NOT NULL,
+        snapshot        jsonb NOT NULL,
+        occurred_at     timestamptz NOT NULL DEFAULT now(),
+        state           text NOT NULL DEFAULT 'pending' CHECK (state IN ('pending', 'delivered', 'undeliverable')),
+        attempts        integer NOT NULL DEFAULT 0,
+        next_attempt_at timestamptz NOT NULL DEFAULT now(),
+        lease_until     timestamptz,
+        delivered_at    timestamptz,
+        last_status     integer,
+        last_error      text,
+        UNIQUE (upload_id, seq)
+      );
+      CREATE INDEX webhook_outbox_due_idx ON webhook_outbox (next_attempt_at) WHERE state = 'pending';
+      CREATE INDEX webhook_outbox_occurred_idx ON webhook_outbox (occurred_at);
+
+      -- One code path for every writer (updateUpload, the cleanup's batch updates, any future one): the
+      -- timeline row and the outbox row are written by the statement that changes the status.
+      CREATE FUNCTION record_upload_status() RETURNS trigger LANGUAGE plpgsql AS $fn$
+      BEGIN
+        IF TG_OP = 'UPDATE' AND NEW.status IS NOT DISTINCT FROM OLD.status THEN
+          NEW.status_cause := NULL;
+          RETURN NEW;
+        END IF;
+        IF TG_OP = 'UPDATE' THEN
+          NEW.status_seq := OLD.status_seq + 1;
+          INSERT INTO upload_timeline (upload_id, seq, from_status, to_status, cause)
+            VALUES (NEW.upload_id, NEW.status_seq, OLD.status, NEW.status, NEW.status_cause);
+        ELSE
+          NEW.status_seq := 1;
+          INSERT INTO upload_timeline (upload_id, seq, to_status, cause)
+            VALUES (NEW.upload_id, 1, NEW.status, NEW.status_cause);
+        END IF;
+        -- Uploads start ISSUED (no event); every later status is announced.
+        IF TG_OP = 'UPDATE' THEN
+          INSERT INTO webhook_outbox (webhook_id, upload_id, seq, event_type, user_id, snapshot)
+            VALUES ('msg_' || replace(NEW.upload_id::text, '-', '') || '_' || NEW.status_seq, NEW.upload_id,
+                    NEW.status_seq, 'upload.' || lower(NEW.status), NEW.user_id,
+                    to_jsonb(NEW) - 'status_cause' - 'lease_until');
+        END IF;
+        NEW.status_cause := NULL;
+        RETURN NEW;
+      END
+      $fn$;
+      CREATE TRIGGER uploads_status_recorded BEFORE INSERT OR UPDATE ON uploads
+        FOR EACH ROW EXECUTE FUNCTION record_upload_status();
+    `,
+  },
+  {
     version: 9,
     name: 'upload library and deletions',
     sql: `

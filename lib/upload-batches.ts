@@ -125,7 +125,8 @@ export async function oldestIssuedCreatedAt(db: Queryable): Promise<Date | undef
 /** Expires up to `limit` ISSUED uploads whose window closed more than its grace ago; returns how many. */
 export async function expireIssuedUploads(db: Queryable, window: IssuedWindow, limit: number, now: Date): Promise<number> {
   const { rowCount } = await db.query(
-    `UPDATE uploads SET status = 'EXPIRED', status_changed_at = now(), updated_at = now()
+    `UPDATE uploads SET status = 'EXPIRED', status_changed_at = now(), updated_at = now(),
+       status_cause = '{"source":"cleanup","detail":"expire"}'::jsonb
      WHERE upload_id IN (
        SELECT upload_id FROM uploads
        WHERE status = 'ISSUED' AND ${issuedWindowClosedSql(1, 2, 3)}

@@ -163,7 +163,10 @@ export async function deleteLibraryUpload(
       throw new NotFoundError(`Upload ${rawUploadId} not found`);
     }
     if (found.upload.status === Status.DELETED) return found;
-    await updateUpload(tx, uploadId, { status: Status.DELETED }, found.upload.status);
+    await updateUpload(tx, uploadId, { status: Status.DELETED }, found.upload.status, {
+      source: caller.admin ? 'operator' : 'user',
+      detail: 'DELETE /uploads/{uploadId}',
+    });
     if (found.upload.fileId !== null) await setMediaDeletionPending(tx, uploadId, true);
     return (await getLibraryUpload(tx, uploadId))!;
   });

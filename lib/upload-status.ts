@@ -13,7 +13,8 @@ import { BadRequestError, NotFoundError } from '#lib/errors';
 import { playbackCredential } from '#lib/player-signature';
 import { UPLOAD_ID_PATTERN } from '#lib/upload-context';
 import { getUpload } from '#lib/upload-store';
-import { playbackUrlSigner, uploadView } from '#lib/upload-view';
+import { historyView, playbackUrlSigner, uploadView } from '#lib/upload-view';
+import { uploadTimeline } from '#lib/webhooks';
 
 /** The `{uploadId}` path parameter: an id POST /upload-signature returned (any case). */
 export const uploadIdSchema = z.string().regex(UPLOAD_ID_PATTERN);
@@ -139,6 +140,18 @@ export const uploadViewSchema = z
     ),
     error: z.object({ code: z.string().optional(), message: z.string().optional() }).strict().nullable(),
     playback: playbackSchema.optional().meta({ description: 'With PLAYBACK_KEY set, for a READY upload' }),
+    history: z
+      .array(
+        z
+          .object({
+            at: z.iso.datetime(),
+            status: z.enum(UPLOAD_STATUSES as [UploadStatus, ...UploadStatus[]]),
+            reason: z.string(),
+          })
+          .strict(),
+      )
+      .optional()
+      .meta({ description: 'Every status the upload went through, oldest first, with a short reason' }),
   })
   .strict();
 
@@ -205,5 +218,6 @@ export async function uploadStatus(
     previewSeconds: query.preview ? config.hotlink.previewSeconds : undefined,
   };
   const view = uploadView(upload, playbackUrlSigner(hotlink, upload.media?.duration));
-  return playback ? { ...view, playback } : view;
+  const history = historyView(await uploadTimeline(deps.db, upload.uploadId));
+  return playback ? { ...view, playback, history } : { ...view, history };
 }

@@ -258,14 +258,32 @@ const PATCH_COLUMNS: Record<keyof UploadPatch, string> = {
 const JSON_COLUMNS = new Set(['media', 'result', 'error']);
 
 /**
+ * Why an upload's status changed, kept in its timeline (migration 8's trigger): what moved it (a VOD
+ * event, a cleanup step, the user, an operator), with VOD's ids where there are some. Never shown whole
+ * to the owner (`history` gives a short reason).
+ */
+export interface StatusCause {
+  source: 'vod-event' | 'processing-start' | 'reconcile' | 'cleanup' | 'user' | 'operator';
+  /** vod-event: its type (NewFileUpload, ProcedureStateChanged, FileDeleted); otherwise the step or action. */
+  detail?: string;
+  /** How a VOD event came: pushed, pulled, or rebuilt from VOD's answer by the reconciler. */
+  via?: 'push' | 'pull' | 'reconcile';
+  taskId?: string;
+  fileId?: string;
+  requestId?: string;
+}
+
+/**
  * Applies a patch; with `expectStatus`, only while the upload is still in that status (a compare-and-set
- * that loses quietly to a concurrent transition). Returns whether the row changed.
+ * that loses quietly to a concurrent transition). Returns whether the row changed. A status change is
+ * recorded in the timeline and the webhook outbox by the same statement, with `cause` (migration 8).
  */
 export async function updateUpload(
   db: Queryable,
   uploadId: string,
   patch: UploadPatch,
   expectStatus?: UploadStatus,
+  cause?: StatusCause,
 ): Promise<boolean> {
   const sets: string[] = ['updated_at = now()'];
   const params: unknown[] = [uploadId];
@@ -277,6 +295,10 @@ export async function updateUpload(
   }
   // A new status starts the wait for the reconciler afresh.
   if (patch.status !== undefined) sets.push('status_changed_at = now()', 'check_after = NULL', 'checks = 0');
+  if (patch.status !== undefined && cause !== undefined) {
+    params.push(JSON.stringify(cause));
+    sets.push(`status_cause = $${params.length}::jsonb`);
+  }
   let where = 'upload_id = $1';
   if (expectStatus !== undefined) {
     params.push(expectStatus);

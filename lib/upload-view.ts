@@ -5,7 +5,8 @@
  */
 import type { Config } from '#lib/config';
 import { newHotlinkId, signPlaybackUrl } from '#lib/playback-url-signer';
-import type { Upload, UploadResult } from '#lib/upload-store';
+import type { HistoryEntry, UploadStatus } from '#contract';
+import type { StatusCause, Upload, UploadResult } from '#lib/upload-store';
 
 type SignUrl = (url: string) => string;
 
@@ -58,4 +59,41 @@ export function uploadView(upload: Upload, signUrl: SignUrl = (url) => url) {
     animatedGraphics: (result.animatedGraphics ?? []).map((g) => ({ ...g, url: signUrl(g.url) })),
     error: error ? { code: error.code, message: error.message } : null,
   };
+}
+
+/** What the owner reads of why the status changed: a few words, no internal ids. */
+function historyReason(status: string, cause: StatusCause | null): string {
+  const found = cause?.via === 'reconcile' || cause?.source === 'reconcile' ? ' (found by the backend asking VOD)' : '';
+  switch (status) {
+    case 'ISSUED':
+      return 'Upload signature issued';
+    case 'UPLOADED':
+      return `VOD received the file${found}`;
+    case 'PROCESSING':
+      return `Processing started${found}`;
+    case 'READY':
+      return `Processing finished${found}`;
+    case 'FAILED':
+      return `Processing failed${found}`;
+    case 'REJECTED':
+      return `The file was refused${found}`;
+    case 'EXPIRED':
+      return 'No file arrived before the upload window closed';
+    case 'DELETED':
+      if (cause?.source === 'cleanup') return 'The unused media was deleted';
+      if (cause?.source === 'user') return 'Deleted by its owner';
+      if (cause?.source === 'operator') return "Deleted by the app's service";
+      return 'The media was deleted';
+    default:
+      return status;
+  }
+}
+
+/** `history` of GET /uploads/{uploadId}: the timeline's time, status and a short reason. */
+export function historyView(timeline: ReadonlyArray<{ at: Date; to: string; cause: StatusCause | null }>): HistoryEntry[] {
+  return timeline.map((entry) => ({
+    at: entry.at.toISOString(),
+    status: entry.to as UploadStatus,
+    reason: historyReason(entry.to, entry.cause),
+  }));
 }

@@ -18,6 +18,7 @@ import { startEmulator, type Emulator } from './emulator/index.ts';
 import { readFunctions } from './functions-config';
 import { startGateway, type EventShape, type Gateway } from './gateway';
 import { readBody, sendJson } from './http-body.ts';
+import { createWebhookReceiver, type WebhookReceiver } from './webhook-receiver.ts';
 
 export interface StackOptions {
   root?: string;
@@ -62,6 +63,8 @@ export interface Stack {
   secrets: LocalSecrets;
   /** The functions' environment. */
   env: Record<string, string | undefined>;
+  /** The stack's own webhook receiver (`/local/webhooks`), used unless APP_WEBHOOK_URL is given. */
+  webhooks: WebhookReceiver;
   close(): Promise<void>;
 }
 
@@ -171,6 +174,11 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     ...options.env,
   };
 
+  // Webhooks go to the stack's own receiver unless the shell or the caller names a URL ('' turns them off).
+  const webhooks = createWebhookReceiver(secrets.secretKey);
+  const ownReceiver = options.env?.APP_WEBHOOK_URL === undefined && process.env.APP_WEBHOOK_URL === undefined;
+  if (ownReceiver) env.APP_WEBHOOK_SECRETS = webhooks.secret;
+
   const functions = readFunctions(path.join(root, 'serverless.yml'));
   let gateway: Gateway;
   try {
@@ -189,6 +197,8 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     await emulator.close();
     throw error;
   }
+  // Known once the gateway listens; the functions read their environment at their first invocation.
+  if (ownReceiver) env.APP_WEBHOOK_URL = `${gateway.url}/local/webhooks`;
 
   /**
    * Local-only endpoints. `POST /local/session {userId}`: the demo page's sign-in. Local only: it hands out a token for any
@@ -217,6 +227,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       reply(403, { error: { code: 'Forbidden', message: 'The /local endpoints answer only on localhost' } });
       return true;
     }
+    if (await webhooks.handle(req, res, url)) return true;
     // `POST /local/timers/<function>`: run a timer function now (tests, impatient operators).
     const timer = /^\/local\/timers\/([\w-]+)$/.exec(url.pathname);
     if (timer && req.method === 'POST') {
@@ -310,6 +321,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     auth,
     secrets,
     env,
+    webhooks,
     demoToken: (userId = 'demo') => demoToken(userId),
     async close() {
       // The gateway first (running invocations finish); the emulator keeps callbacks it could not

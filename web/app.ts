@@ -4,6 +4,7 @@
  */
 import { VodUploader, VodUploadError, type UploadProgress, type UploadView } from '../client/browser.ts';
 import { showPlayer } from './player.ts';
+import './webhook-log.ts';
 
 interface Session {
   token: string;

@@ -15,11 +15,13 @@ interface TimerEvent {
   Type?: string;
   TriggerName?: string;
   Time?: string;
+  /** The timer's argument: `webhooks` for the every-minute webhooks timer. */
+  Message?: string;
 }
 
 export async function main_handler(event: TimerEvent = {}, context: { request_id?: string } = {}): Promise<CleanupSummary> {
   const deadline = Date.now() + config.cleanup.timeBudgetSeconds * 1000;
   const runLog = log.child({ requestId: context.request_id, trigger: event?.TriggerName, scheduledAt: event?.Time });
   const db = await runtime.database();
-  return runCleanup({ config, db, vod, log: runLog, deadline });
+  return runCleanup({ config, db, vod, log: runLog, deadline, webhooksOnly: event?.Message === 'webhooks' });
 }

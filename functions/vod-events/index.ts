@@ -27,6 +27,8 @@ export const main_handler = httpHandler(
       const db = await runtime.database();
       await handleVodEvent({ config, db, vod, log: request.log, deadline }, event, {
         confirmWithVod: config.callback.verifyWithVod,
+        via: 'push',
+        requestId: request.requestId,
       });
       return { status: 200, body: {} };
     });

@@ -49,7 +49,7 @@ export async function pumpEvents(deps: CleanupRun, summary: CleanupSummary): Pro
       } else {
         try {
           // Pulled through the authenticated API: no need to confirm it with VOD again.
-          const result = await handleVodEvent({ ...deps, log }, entry.event, { confirmWithVod: false });
+          const result = await handleVodEvent({ ...deps, log }, entry.event, { confirmWithVod: false, via: 'pull' });
           if (result.duplicate) summary.eventsDuplicate++;
           else summary.eventsApplied++;
           if (entry.eventHandle) handled.push(entry.eventHandle);

@@ -12,8 +12,9 @@
  *     UPLOADED files, ask VOD about PROCESSING ones overdue for their media, expire ISSUED uploads whose
  *     signature ran out;
  *  3. orphans: delete media nobody will use (REJECTED, FAILED past retention, extra or late files);
- *  4. purge old de-dupe records, rate-limit windows and the bulky data of deleted uploads;
- *  deletions (always on): the media of uploads their owner deleted while VOD could not be reached.
+ *  4. deletions (always on): the media of uploads their owner deleted while VOD could not be reached;
+ *  5. purge old de-dupe records, rate-limit windows and the bulky data of deleted uploads;
+ *  6. webhooks: send the outbox's due webhooks (retries), purge finished ones (webhooks.ts).
  */
 import { vodApi } from '#lib/vod-api';
 import { finishDeletions } from './deletions.ts';
@@ -21,6 +22,7 @@ import { pumpEvents } from './event-pump.ts';
 import { deleteOrphans } from './orphans.ts';
 import { purge } from './purge.ts';
 import { reconcile } from './reconcile.ts';
+import { sendWebhooks } from './webhooks.ts';
 import { emptySummary, type CleanupDeps, type CleanupRun, type CleanupSummary } from './run.ts';
 
 export type { CleanupDeps, CleanupSummary } from './run.ts';
@@ -39,7 +41,9 @@ export async function runCleanup(deps: CleanupDeps): Promise<CleanupSummary> {
     [settings.deleteOrphans, deleteOrphans],
     [true, finishDeletions],
     [settings.purge, purge],
+    [true, sendWebhooks],
   ];
+  if (deps.webhooksOnly) steps.splice(0, steps.length - 1);
   for (const [enabled, step] of steps) {
     if (!enabled) continue;
     if (Date.now() >= deps.deadline) {

@@ -136,7 +136,7 @@ async function recover(deps: CleanupRun, summary: CleanupSummary, media: VodMedi
   // With a procedure in the signature VOD started processing itself: keep that task, start no other.
   const procedureTaskId = deps.config.upload.procedure ? await deps.vodApi.firstTaskOf(media.FileId!) : undefined;
   const event = newFileUploadFromMediaInfo(media, { procedureTaskId });
-  const handled = await handleVodEvent(deps, event, { confirmWithVod: false });
+  const handled = await handleVodEvent(deps, event, { confirmWithVod: false, via: 'reconcile' });
   if (!handled.duplicate) summary.uploadsRecovered++;
   deps.log.info('recovered an upload whose NewFileUpload was lost', {
     fileId: media.FileId,

@@ -34,7 +34,11 @@ export async function deleteOrphans(deps: CleanupRun, summary: CleanupSummary): 
     { kind: 'orphaned-media', failedRetentionDays: settings.failedRetentionDays },
     async (upload) => {
       if (await deleteMedia(deps, summary, upload.fileId!)) {
-        await updateUpload(deps.db, upload.uploadId, { status: UploadStatus.DELETED }, upload.status);
+        await updateUpload(deps.db, upload.uploadId, { status: UploadStatus.DELETED }, upload.status, {
+          source: 'cleanup',
+          detail: 'orphaned media deleted',
+          fileId: upload.fileId ?? undefined,
+        });
       }
     },
   );

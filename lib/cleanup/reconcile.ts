@@ -34,6 +34,7 @@ async function applyTaskState(deps: CleanupRun, upload: LeasedUpload, taskId: st
           error: { code: 'TaskNotFound', message: `VOD no longer knows task ${taskId}` },
         },
         UploadStatus.PROCESSING,
+        { source: 'reconcile', detail: 'DescribeTaskDetail: task unknown', taskId },
       );
       return true;
     }
@@ -41,7 +42,7 @@ async function applyTaskState(deps: CleanupRun, upload: LeasedUpload, taskId: st
   }
   const event = isFinalTaskStatus(detail.Status) ? procedureStateChangedFromTaskDetail(detail) : undefined;
   if (!event) return false;
-  await handleVodEvent(deps, event, { confirmWithVod: false });
+  await handleVodEvent(deps, event, { confirmWithVod: false, via: 'reconcile' });
   return true;
 }
 
@@ -72,7 +73,11 @@ export async function reconcile(deps: CleanupRun, summary: CleanupSummary): Prom
         return undefined;
       });
       if (!taskId) return;
-      await updateUpload(deps.db, upload.uploadId, { status: UploadStatus.PROCESSING, taskId }, UploadStatus.UPLOADED);
+      await updateUpload(deps.db, upload.uploadId, { status: UploadStatus.PROCESSING, taskId }, UploadStatus.UPLOADED, {
+        source: 'reconcile',
+        detail: 'processing task found',
+        taskId,
+      });
       summary.processingRestarted++;
     }
   });

@@ -20,6 +20,8 @@ export interface CleanupDeps {
    * retries, leases, expiry, the search's settling time. Default `Date.now`; tests move it.
    */
   clock?: () => number;
+  /** Run only the webhooks step (the every-minute webhooks timer, serverless.yml). */
+  webhooksOnly?: boolean;
 }
 
 /** What a step works with: the run's deps and VOD as the run asks it (sub-app, deadline, retries inside). */
@@ -60,6 +62,10 @@ export interface CleanupSummary {
   itemsFailed: number;
   /** Steps that failed as a whole (an outage of the database or of VOD; logged); the others still ran. */
   stepsFailed: number;
+  /** Webhooks step: sent and acknowledged; failed (tried again later); given up (kept for an operator). */
+  webhooksDelivered: number;
+  webhooksFailed: number;
+  webhooksUndeliverable: number;
 }
 
 export function emptySummary(): CleanupSummary {
@@ -81,6 +87,9 @@ export function emptySummary(): CleanupSummary {
     outOfTime: false,
     itemsFailed: 0,
     stepsFailed: 0,
+    webhooksDelivered: 0,
+    webhooksFailed: 0,
+    webhooksUndeliverable: 0,
   };
 }
 

@@ -37,6 +37,11 @@ const SECRET_OWNERS: Record<string, string[]> = {
   CALLBACK_SIGN_KEYS: ['vod-events'],
   HOTLINK_KEY: ['media-status', 'list-uploads'],
   PLAYBACK_KEY: ['media-status'],
+  // Webhooks (README "Webhooks"): only the functions that send them.
+  APP_WEBHOOK_URL: ['vod-events', 'cleanup'],
+  APP_WEBHOOK_SECRETS: ['vod-events', 'cleanup'],
+  APP_WEBHOOK_MAX_AGE_HOURS: ['vod-events', 'cleanup'],
+  APP_WEBHOOK_TIMEOUT_MS: ['vod-events', 'cleanup'],
 };
 
 let project: string;
@@ -298,7 +303,8 @@ describe('serverless package (serverless@3 + serverless-tencent-scf), offline, n
     }
     if (resolved.functions.cleanup) {
       expect(resolved.functions.cleanup.url).toBeUndefined();
-      expect(resolved.functions.cleanup.events).toHaveLength(1);
+      // Its timer, and the every-minute webhooks timer (argument `webhooks`: that step alone).
+      expect(resolved.functions.cleanup.events).toHaveLength(2);
     }
   });
 
