@@ -192,15 +192,17 @@ export function anonymousAllowed(config: Pick<Config, 'playback'>): boolean {
 
 export async function uploadStatus(
   deps: { config: Config; db: Queryable },
-  userId: string | undefined,
+  /** Who asks (undefined: no token); a service token (`admin`) reads any upload as its owner does. */
+  caller: { userId: string; admin?: boolean } | undefined,
   uploadId: string,
   query: StatusQuery = { preview: false },
 ) {
+  const userId = caller?.userId;
   const { config } = deps;
   const upload = await getUpload(deps.db, uploadId.toLowerCase());
   const notFound = () => new NotFoundError(`Upload ${uploadId} not found`);
   if (!upload) throw notFound();
-  const owner = userId !== undefined && upload.userId === userId;
+  const owner = caller !== undefined && (caller.admin === true || upload.userId === caller.userId);
   const playable = upload.status === 'READY' && upload.fileId !== null && config.playback !== undefined;
   const playback = playable
     ? await playbackCredential(upload, { ...config, playback: config.playback! }, { preview: query.preview })

@@ -19,10 +19,10 @@ export const main_handler = httpHandler(
   async (request) => {
     // A token that is present is always checked: a bad one is a 401, never a silent downgrade.
     const anonymous = anonymousAllowed(config) && request.headers.authorization === undefined;
-    const userId = anonymous ? undefined : (await authenticate(request.headers)).userId;
+    const caller = anonymous ? undefined : await authenticate(request.headers);
     const uploadId = uploadIdParam(request.pathParams.uploadId);
     const query = statusQuery(request.query, config);
     const db = await runtime.database();
-    return { status: 200, body: await uploadStatus({ config, db }, userId, uploadId, query) };
+    return { status: 200, body: await uploadStatus({ config, db }, caller, uploadId, query) };
   },
 );

@@ -23,6 +23,7 @@ let t: TestEmulator;
 let testDb: TestDatabase;
 let list: HttpMainHandler;
 let remove: HttpMainHandler;
+let status: HttpMainHandler;
 let env: Record<string, string | undefined>;
 const log = createLogger({}, 'error');
 const SERVICE_SCOPE = 'openid vod-upload:admin';
@@ -44,6 +45,7 @@ beforeAll(async () => {
   });
   list = loadFunction('list-uploads', env);
   remove = loadFunction('delete-upload', env);
+  status = loadFunction('media-status', env);
 }, 60_000);
 afterAll(async () => {
   await t.close();
@@ -276,6 +278,22 @@ describe('GET /uploads', () => {
     } while (cursor !== null);
     expect(new Set(seen).size).toBe(50);
     expect(seen).toHaveLength(50);
+  });
+});
+
+describe('GET /uploads/{uploadId} with a service token', () => {
+  test("reads any user's upload as its owner does; a look-alike claim stays a user token", async () => {
+    const uploadId = await issued('alice', 'alice.mp4');
+    const asService = await call(status, 'GET', `/uploads/${uploadId}`, await service());
+    expect(asService.status).toBe(200);
+    expect(asService.body).toMatchObject({ uploadId, status: 'ISSUED', fileName: 'alice.mp4' });
+    expect((await call(status, 'GET', `/uploads/${uploadId}`, 'alice')).body).toEqual(asService.body);
+    const lookAlike = { token: await serviceToken({ sub: 'mallory', scope: 'vod-upload:admins' }) };
+    for (const caller of ['mallory', lookAlike]) {
+      const answer = await call(status, 'GET', `/uploads/${uploadId}`, caller);
+      expect(answer.status).toBe(404);
+      expect(answer.body.error.code).toBe('NotFound');
+    }
   });
 });
 

@@ -283,7 +283,7 @@ test('the cleanup runs the webhooks step (alone on the webhooks timer); without 
 test('GET /uploads/{id} shows the history: time, status and a short reason, no internal ids', async () => {
   const uploadId = await issued();
   await toReady(uploadId);
-  const view = (await uploadStatus({ config, db: testDb.db }, 'alice', uploadId)) as { history: unknown[] };
+  const view = (await uploadStatus({ config, db: testDb.db }, { userId: 'alice' }, uploadId)) as { history: unknown[] };
   expect(view.history).toEqual([
     { at: expect.any(String), status: 'ISSUED', reason: 'Upload signature issued' },
     { at: expect.any(String), status: 'UPLOADED', reason: 'VOD received the file' },
