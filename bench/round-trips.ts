@@ -5,6 +5,7 @@
  * callback (ProcessMedia included), the ProcedureStateChanged callback of that processing (real ffmpeg),
  * and the status read. The callbacks are the bodies the emulator produced for this very upload.
  */
+import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -83,8 +84,11 @@ export async function measureRoundTrips(options: { databaseUrl?: string } = {}):
       body: JSON.stringify(body),
       queryString: {},
     });
-    // Warm-up: opens the database (migrations) in each bundle's first request.
+    // Warm-up: each bundle opens its database (pool, migrations) in its first request.
     await signature(post({ fileName: 'warm.mp4' }), { request_id: 'warm' });
+    const body = JSON.stringify({ EventType: 'WarmUp' });
+    await vodEvents({ httpMethod: 'POST', path: `/vod-events/${CALLBACK_TOKEN}`, headers: {}, body, queryString: {} }, {});
+    await mediaStatus({ httpMethod: 'GET', path: `/uploads/${randomUUID()}`, headers, body: '', queryString: {} }, {});
     const issued = await counted('POST /upload-signature (new upload)', () =>
       signature(post({ fileName: 'clip.mp4', fileSize: 1_000_000 }), { request_id: 'rt-1' }),
     );
@@ -133,6 +137,10 @@ export async function measureRoundTrips(options: { databaseUrl?: string } = {}):
 if (require.main === module) {
   measureRoundTrips({ databaseUrl: process.env.DATABASE_URL }).then(
     (result) => {
+      if (process.argv.includes('--json')) {
+        console.log(JSON.stringify(result));
+        process.exit(0);
+      }
       for (const [name, { statements, sent }] of Object.entries(result.requests)) {
         console.log(`${name}: ${statements}${ROUND_TRIP_TARGETS[name] ? ` (target ≤ ${ROUND_TRIP_TARGETS[name]})` : ''}`);
         for (const sql of sent) console.log(`    ${sql}`);
