@@ -11,6 +11,8 @@
  *  - each bundle's cold start (bench/cold-start.ts: fresh process, require + first invocation) vs the same handler run
  *    unbundled (transpiled files loading node_modules), and its size;
  *  - a cleanup run's cost on 10 k vs BENCH_CLEANUP_ROWS (1 M) uploads;
+ *  - processing (bench/emulator-processing.ts): the default pipeline on a 30 s clip (BENCH_PROCESSING_HEIGHT,
+ *    1080) in the emulator vs the same ffmpeg commands run bare;
  *  - upload throughput of a BENCH_UPLOAD_MB (256) MB file through cos-nodejs-sdk-v5 into the emulator vs a
  *    raw HTTP PUT of the same file to a bare Node server;
  *  - recovery (bench/recovery.ts, needs PostgreSQL's server binaries): how many cleanup periods the
@@ -37,6 +39,8 @@ const DURATION_S = Number(process.env.BENCH_DURATION ?? 5);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 16);
 const UPLOAD_MB = Number(process.env.BENCH_UPLOAD_MB ?? 256);
 const CLEANUP_ROWS = Number(process.env.BENCH_CLEANUP_ROWS ?? 1_000_000);
+// The processing figure's clip height (30 s, 16:9); 0 leaves it out (at 1080p it takes minutes).
+const PROCESSING_HEIGHT = Number(process.env.BENCH_PROCESSING_HEIGHT ?? 1080);
 // BENCH_QUICK=1 leaves out everything after the webhook figures (and saves no report).
 
 /** The bench's own database on the server, recreated per run. */
@@ -154,6 +158,32 @@ async function load(url: string, token: string): Promise<LoadResult> {
     non2xx: result.non2xx,
     errors: result.errors,
   };
+}
+
+interface ProcessingFigures {
+  procedure: string;
+  seconds: number;
+  width: number;
+  height: number;
+  commands: number;
+  overheads: number[];
+  emulatorSeconds: number;
+  directSeconds: number;
+  ratio: number;
+}
+
+/** bench/emulator-processing.ts, once each way, in a process of its own. */
+function emulatorProcessing(height: number): Promise<ProcessingFigures> {
+  const script = path.join(__dirname, 'emulator-processing.ts');
+  const args = ['--import', 'tsx', script, '--seconds', '30', '--height', String(height), '--runs', '1', '--json'];
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'] });
+    let out = '';
+    child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
+    child.on('exit', (code) =>
+      code === 0 ? resolve(JSON.parse(out.trim().split('\n').pop()!)) : reject(new Error(`processing: exit ${code}`)),
+    );
+  });
 }
 
 /** Counted in a process of its own: the bundles it loads keep their database pools open. */
@@ -349,6 +379,34 @@ async function main(): Promise<void> {
         '',
         (upload.putObject / upload.rawPut).toFixed(2),
       ]);
+
+      // Processing: the default pipeline in the emulator vs the same ffmpeg commands run bare (minutes at 1080p).
+      if (PROCESSING_HEIGHT > 0) {
+        const processing = await emulatorProcessing(PROCESSING_HEIGHT);
+        report.processing = processing;
+        rows.push([]);
+        rows.push([
+          `processing, ${processing.procedure}, ${processing.seconds} s ${processing.width}x${processing.height} clip (${processing.commands} ffmpeg commands)`,
+          's',
+          '',
+          '',
+          'vs bare ffmpeg',
+        ]);
+        rows.push([
+          'the same ffmpeg commands run bare, one after the other',
+          processing.directSeconds.toFixed(1),
+          '',
+          '',
+          '1.00',
+        ]);
+        rows.push([
+          `emulator, ProcessMediaByProcedure → FINISH (outside ffmpeg: ${processing.overheads[0]!.toFixed(1)} s)`,
+          processing.emulatorSeconds.toFixed(1),
+          '',
+          '',
+          processing.ratio.toFixed(2),
+        ]);
+      }
 
       // Recovery without VOD resending: cleanup periods the slowest upload needed after its processing finished.
       if (postgresBinaries()) {
