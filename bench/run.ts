@@ -127,6 +127,8 @@ async function webhookLoad(url: string): Promise<LoadResult> {
       },
     ],
   };
+  // Warm-up: the first request opens the database (PGlite can take seconds on a loaded machine).
+  await fetch(url, { method: 'POST', headers: options.headers, body: JSON.stringify({ EventType: 'WarmUp' }) });
   await autocannon({ ...options, duration: 1 });
   const result = await autocannon({ ...options, duration: DURATION_S });
   return {
