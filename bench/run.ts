@@ -408,6 +408,15 @@ async function main(): Promise<void> {
           '',
           processing.ratio.toFixed(2),
         ]);
+        // The same run's own ffmpeg time: immune to load that changes between the two sides.
+        const own = processing.emulatorSeconds - processing.overheads[0]!;
+        rows.push([
+          'emulator vs its own ffmpeg commands in that run',
+          own.toFixed(1),
+          '',
+          '',
+          (processing.emulatorSeconds / own).toFixed(3),
+        ]);
       }
 
       // Recovery without VOD resending: cleanup periods the slowest upload needed after its processing finished.
