@@ -8,7 +8,8 @@
  * Runs alternate (emulator, direct, emulator, direct, …) and the best of each is reported, so load from
  * elsewhere on the machine affects both sides alike.
  *
- *   npx tsx bench/emulator-processing.ts [--seconds 30] [--height 720] [--procedure LongVideoPreset] [--runs 2]
+ *   npx tsx bench/emulator-processing.ts [--seconds 30] [--height 720] [--procedure LongVideoPreset] [--runs 2] [--json]
+ * (`--json`: one line of figures last, for `npm run bench`).
  */
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -143,6 +144,10 @@ async function main(): Promise<void> {
   console.log(
     `  emulator time outside ffmpeg, per run       ${overheads.map((s) => s.toFixed(2)).join(', ')} s (${overheads.map((o, i) => ((100 * o) / emulatorRuns[i]!).toFixed(1)).join(', ')} %)`,
   );
+  if (process.argv.includes('--json')) {
+    const figures = { procedure, seconds, width, height, commands: commands.length, runs, emulatorRuns, directRuns, overheads };
+    console.log(JSON.stringify({ ...figures, emulatorSeconds, directSeconds, ratio: emulatorSeconds / directSeconds }));
+  }
 }
 
 main().catch((error: unknown) => {

@@ -1,12 +1,14 @@
 /**
  * A bare HTTP front for one built function bundle (function-URL event shape), or for the naive
  * doc-only signer, run as its own process so the load generator does not share its CPU time.
- * Usage: tsx bench/serve-bundle.ts <bundle path | --naive | --noop> ; prints `listening <port>`.
+ * Usage: tsx bench/serve-bundle.ts <bundle path | --naive | --noop | --minimal-signature | --minimal-events>;
+ * prints `listening <port>`. The minimal ones are bench/minimal.ts.
  */
 import { createHmac, randomInt } from 'node:crypto';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import querystring from 'node:querystring';
+import { minimalEventsHandler, minimalSignatureHandler } from './minimal';
 
 type Handler = (
   event: unknown,
@@ -40,7 +42,11 @@ const handler: Handler =
     ? naiveHandler()
     : target === '--noop'
       ? noopHandler
-      : (require(target) as { main_handler: Handler }).main_handler;
+      : target === '--minimal-signature'
+        ? (minimalSignatureHandler() as Handler)
+        : target === '--minimal-events'
+          ? (minimalEventsHandler() as Handler)
+          : (require(target) as { main_handler: Handler }).main_handler;
 let requests = 0;
 
 const server = createServer((req, res) => {

@@ -77,20 +77,37 @@ async function guarded<T>(work: () => Promise<T>): Promise<T> {
   }
 }
 
+/**
+ * An optional observer of every statement sent (BEGIN and COMMIT included), for the bench's count of round
+ * trips per request. Process-wide (a Symbol.for key), so it sees every bundle loaded in the process; unset,
+ * each statement costs one property read.
+ */
+const statementObserverKey = Symbol.for('vod-upload-backend.db-statement-observer');
+export type StatementObserver = (sql: string) => void;
+
+export function observeStatements(observer: StatementObserver | undefined): void {
+  (globalThis as Record<symbol, unknown>)[statementObserverKey] = observer;
+}
+
+function sent(sql: string): string {
+  (globalThis as Record<symbol, StatementObserver | undefined>)[statementObserverKey]?.(sql);
+  return sql;
+}
+
 class PostgresDatabase implements Database {
   readonly engine = 'postgres' as const;
   constructor(private readonly pool: Pool) {}
 
   query<R>(sql: string, params: readonly unknown[] = []): Promise<QueryResult<R>> {
     return guarded(async () => {
-      const result = await this.pool.query(sql, params as unknown[]);
+      const result = await this.pool.query(sent(sql), params as unknown[]);
       return { rows: result.rows as R[], rowCount: result.rowCount ?? 0 };
     });
   }
 
   exec(sql: string): Promise<void> {
     return guarded(async () => {
-      await this.pool.query(sql);
+      await this.pool.query(sent(sql));
     });
   }
 
@@ -106,23 +123,23 @@ class PostgresDatabase implements Database {
     client.on('error', onError);
     const tx: Queryable = {
       query: async <R>(sql: string, params: readonly unknown[] = []) => {
-        const result = await client.query(sql, params as unknown[]);
+        const result = await client.query(sent(sql), params as unknown[]);
         return { rows: result.rows as R[], rowCount: result.rowCount ?? 0 };
       },
       exec: async (sql: string) => {
-        await client.query(sql);
+        await client.query(sent(sql));
       },
     };
     try {
-      await client.query('BEGIN');
+      await client.query(sent('BEGIN'));
       const value = await fn(tx);
-      await client.query('COMMIT');
+      await client.query(sent('COMMIT'));
       client.off('error', onError);
       client.release();
       return value;
     } catch (error) {
       // A connection whose ROLLBACK failed is broken: destroy it rather than return it to the pool.
-      await client.query('ROLLBACK').then(
+      await client.query(sent('ROLLBACK')).then(
         () => {
           client.off('error', onError);
           client.release();
@@ -146,26 +163,35 @@ class PgliteDatabase implements Database {
   ) {}
 
   async query<R>(sql: string, params: readonly unknown[] = []): Promise<QueryResult<R>> {
-    const result = await this.db.query<R>(sql, params as unknown[]);
+    const result = await this.db.query<R>(sent(sql), params as unknown[]);
     return { rows: result.rows, rowCount: result.affectedRows || result.rows.length };
   }
 
   async exec(sql: string): Promise<void> {
-    await this.db.exec(sql);
+    await this.db.exec(sent(sql));
   }
 
-  transaction<T>(fn: (tx: Queryable) => Promise<T>): Promise<T> {
-    return this.db.transaction((tx) =>
-      fn({
-        query: async <R>(sql: string, params: readonly unknown[] = []) => {
-          const result = await tx.query<R>(sql, params as unknown[]);
-          return { rows: result.rows, rowCount: result.affectedRows || result.rows.length };
-        },
-        exec: async (sql: string) => {
-          await tx.exec(sql);
-        },
-      }),
-    );
+  async transaction<T>(fn: (tx: Queryable) => Promise<T>): Promise<T> {
+    // PGlite sends BEGIN and COMMIT (or ROLLBACK) itself: observed here, as the server's are.
+    sent('BEGIN');
+    try {
+      const value = await this.db.transaction((tx) =>
+        fn({
+          query: async <R>(sql: string, params: readonly unknown[] = []) => {
+            const result = await tx.query<R>(sent(sql), params as unknown[]);
+            return { rows: result.rows, rowCount: result.affectedRows || result.rows.length };
+          },
+          exec: async (sql: string) => {
+            await tx.exec(sent(sql));
+          },
+        }),
+      );
+      sent('COMMIT');
+      return value;
+    } catch (error) {
+      sent('ROLLBACK');
+      throw error;
+    }
   }
 
   async close(): Promise<void> {

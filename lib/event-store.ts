@@ -8,6 +8,7 @@
  */
 import type { Queryable } from '#lib/db';
 import type { UploadStatus } from '#lib/upload-lifecycle';
+import { toUpload, type Upload, type UploadRow } from '#lib/upload-store';
 
 /** Files nobody will claim: a second file for an upload that had one, or one that came after expiry. */
 export type OrphanOutcome = 'extra-file' | 'late-upload';
@@ -42,16 +43,51 @@ export interface EventRecord {
   outcome: EventOutcome;
 }
 
-/** True when this transaction owns the event; false when it was already handled. */
-export async function claimEvent(db: Queryable, record: EventRecord): Promise<boolean> {
-  const { rows } = await db.query(
-    `INSERT INTO vod_events (dedupe_key, event_type, upload_id, file_id, task_id, outcome)
-     VALUES ($1, $2, $3, $4, $5, $6)
-     ON CONFLICT (dedupe_key) DO NOTHING
-     RETURNING dedupe_key`,
-    [record.dedupeKey, record.eventType, record.uploadId ?? null, record.fileId ?? null, record.taskId ?? null, record.outcome],
+/** How an event names its upload: by upload id (its context), else file id, else task id. */
+export interface UploadKeys {
+  uploadId?: string;
+  fileId?: string;
+  taskId?: string;
+}
+
+/**
+ * Claims an event for this transaction (`claimed` false: it was already handled) and, when it owns it,
+ * finds and locks the upload it names as `findUploadForEvent` would (by upload id, else the oldest by file
+ * id, else by task id), in one statement. The claim runs first (the lookup waits for it), so a concurrent
+ * twin blocks on the key until the first commits, never on the row.
+ */
+export async function claimEventForUpload(
+  db: Queryable,
+  record: EventRecord,
+  keys: UploadKeys,
+): Promise<{ claimed: boolean; upload?: Upload }> {
+  const { rows } = await db.query<UploadRow & { claimed: number }>(
+    `WITH claim AS (
+       INSERT INTO vod_events (dedupe_key, event_type, upload_id, file_id, task_id, outcome)
+       VALUES ($1, $2, $3, $4, $5, $6)
+       ON CONFLICT (dedupe_key) DO NOTHING
+       RETURNING dedupe_key),
+     found AS (
+       SELECT * FROM uploads
+       WHERE EXISTS (SELECT 1 FROM claim) AND (upload_id = $7::uuid OR file_id = $8::text OR task_id = $9::text)
+       ORDER BY upload_id = $7::uuid IS TRUE DESC, file_id = $8::text IS TRUE DESC, created_at
+       LIMIT 1 FOR UPDATE)
+     SELECT found.*, (SELECT count(*) FROM claim)::int AS claimed FROM (SELECT 1) AS one LEFT JOIN found ON true`,
+    [
+      record.dedupeKey,
+      record.eventType,
+      record.uploadId ?? null,
+      record.fileId ?? null,
+      record.taskId ?? null,
+      record.outcome,
+      keys.uploadId ?? null,
+      keys.fileId ?? null,
+      keys.taskId ?? null,
+    ],
   );
-  return rows.length === 1;
+  const row = rows[0]!;
+  if (Number(row.claimed) !== 1) return { claimed: false };
+  return { claimed: true, upload: row.upload_id ? toUpload(row) : undefined };
 }
 
 /** Records what was done, once it is known (same transaction as the claim). */

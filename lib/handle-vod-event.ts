@@ -12,12 +12,12 @@
  */
 import type { Config } from '#lib/config';
 import type { Database, Queryable } from '#lib/db';
-import { claimEvent, recordOutcome, type EventOutcome } from '#lib/event-store';
+import { claimEventForUpload, recordOutcome, type EventOutcome, type UploadKeys } from '#lib/event-store';
 import type { Logger } from '#lib/log';
 import { mediaRejection, NOT_MEDIA, processMediaRequest, unreadableAsVideo } from '#lib/processing-plan';
 import { decodeUploadContext } from '#lib/upload-context';
 import { canTransition, isFinal, UploadStatus } from '#lib/upload-lifecycle';
-import { findUploadForEvent, type StatusCause, updateUpload, type UploadMedia } from '#lib/upload-store';
+import { findUploadForEvent, type StatusCause, type Upload, updateUpload, type UploadMedia } from '#lib/upload-store';
 import { isRepeatedSessionIdError, isRetryableVodError, vodApi, vodErrorCode, type VodApi, type VodCalls } from '#lib/vod-api';
 import {
   eventDedupeKey,
@@ -71,8 +71,10 @@ export async function handleVodEvent(
   const dedupeKey = eventDedupeKey(trusted);
 
   const result = await deps.db.transaction(async (tx) => {
-    const claimed = await claimEvent(tx, { dedupeKey, eventType: eventType(trusted), ...eventIds(trusted), outcome: 'pending' });
-    if (!claimed) return undefined;
+    // The claim also finds and locks the event's upload (one statement; FileDeleted finds its own).
+    const record = { dedupeKey, eventType: eventType(trusted), ...eventIds(trusted), outcome: 'pending' as const };
+    const claim = await claimEventForUpload(tx, record, uploadKeys(trusted));
+    if (!claim.claimed) return undefined;
     const cause: StatusCause = {
       source: 'vod-event',
       detail: eventType(trusted),
@@ -80,7 +82,7 @@ export async function handleVodEvent(
       ...eventIds(trusted),
       requestId: options.requestId,
     };
-    const applied = await apply(tx, deps, trusted, cause);
+    const applied = await apply(tx, deps, trusted, claim.upload, cause);
     await recordOutcome(tx, dedupeKey, applied);
     return applied;
   });
@@ -119,12 +121,30 @@ function eventIds(event: VodEvent): { fileId?: string; taskId?: string } {
   }
 }
 
-function apply(tx: Queryable, deps: VodEventDeps, event: VodEvent, cause: StatusCause): Promise<Applied> {
+/** The upload an event names, for the claim to find: none for FileDeleted (several) and the others. */
+function uploadKeys(event: VodEvent): UploadKeys {
   switch (event.kind) {
     case 'NewFileUpload':
-      return applyNewFileUpload(tx, deps, event, cause);
+      return { uploadId: decodeUploadContext(event.sourceContext)?.uploadId };
     case 'ProcedureStateChanged':
-      return applyProcedureStateChanged(tx, deps.config, event, cause);
+      return { uploadId: decodeUploadContext(event.sessionContext)?.uploadId, fileId: event.fileId, taskId: event.taskId };
+    default:
+      return {};
+  }
+}
+
+function apply(
+  tx: Queryable,
+  deps: VodEventDeps,
+  event: VodEvent,
+  upload: Upload | undefined,
+  cause: StatusCause,
+): Promise<Applied> {
+  switch (event.kind) {
+    case 'NewFileUpload':
+      return applyNewFileUpload(tx, deps, event, upload, cause);
+    case 'ProcedureStateChanged':
+      return applyProcedureStateChanged(tx, deps.config, event, upload, cause);
     case 'FileDeleted':
       return applyFileDeleted(tx, event, cause);
     case 'ReviewAudioVideoComplete':
@@ -160,11 +180,10 @@ async function applyNewFileUpload(
   tx: Queryable,
   deps: VodEventDeps,
   event: NewFileUploadEvent,
+  upload: Upload | undefined,
   cause: StatusCause,
 ): Promise<Applied> {
-  const context = decodeUploadContext(event.sourceContext);
-  if (!context) return { outcome: 'not-ours' };
-  const upload = await findUploadForEvent(tx, { uploadId: context.uploadId });
+  if (!decodeUploadContext(event.sourceContext)) return { outcome: 'not-ours' };
   if (!upload) return { outcome: 'unknown-upload' };
   const uploadId = upload.uploadId;
   // A reusable signature can carry a second file into the same upload: that file is an orphan.
@@ -252,10 +271,9 @@ async function applyProcedureStateChanged(
   tx: Queryable,
   config: Config,
   event: ProcedureStateChangedEvent,
+  upload: Upload | undefined,
   cause: StatusCause,
 ): Promise<Applied> {
-  const context = decodeUploadContext(event.sessionContext);
-  const upload = await findUploadForEvent(tx, { uploadId: context?.uploadId, fileId: event.fileId, taskId: event.taskId });
   if (!upload) return { outcome: 'unknown-upload' };
   const uploadId = upload.uploadId;
   // Another file's processing (a signature used twice, a client's retry): it never touches this upload,

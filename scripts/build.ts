@@ -15,7 +15,7 @@ import {
   writeFileSync,
 } from 'node:fs';
 import path from 'node:path';
-import { build } from 'esbuild';
+import { build, type Plugin } from 'esbuild';
 import { ZipFile } from 'yazl';
 import { openApiJson } from '#lib/openapi';
 
@@ -36,6 +36,17 @@ const SHIMS = {
   'node-fetch': path.join(root, 'scripts', 'bundle-shims', 'node-fetch.cjs'),
   'form-data': path.join(root, 'scripts', 'bundle-shims', 'unsupported.cjs'),
   'https-proxy-agent': path.join(root, 'scripts', 'bundle-shims', 'unsupported.cjs'),
+};
+/** pg's libpq client (a relative require inside pg, so not an alias): 8 KiB of every bundle, never used. */
+const pgNativeShim: Plugin = {
+  name: 'pg-native-client',
+  setup(build) {
+    build.onResolve({ filter: /^\.\/native$/ }, (args) =>
+      /[\\/]node_modules[\\/]pg[\\/]lib$/.test(args.resolveDir)
+        ? { path: path.join(root, 'scripts', 'bundle-shims', 'pg-native-client.cjs') }
+        : undefined,
+    );
+  },
 };
 const FIXED_MTIME = new Date('2020-01-01T00:00:00Z');
 
@@ -61,6 +72,7 @@ async function bundle(name: string, sourcemap: boolean): Promise<string> {
     sourcemap: sourcemap ? 'linked' : false,
     external: EXTERNAL,
     alias: SHIMS,
+    plugins: [pgNativeShim],
     legalComments: 'none',
     logLevel: 'warning',
   });

@@ -74,6 +74,8 @@ export async function recoverMissedUploads(deps: CleanupRun, summary: CleanupSum
   await retryFailed(deps, summary, name);
   let cursor = await startingCursor(deps, name);
   const settledBefore = deps.clock() - config.cleanup.uploadedRetryAfterSeconds * 1000;
+  // Nothing created since the cursor has settled yet: no search can find anything, so VOD is not asked.
+  if (cursor.highWater.getTime() >= settledBefore) return;
   let saved = cursor;
   const save = async () => {
     if (saved === cursor) return;

@@ -192,6 +192,22 @@ test('ISSUED uploads whose signature ran out (plus grace) become EXPIRED; others
   expect((await getUpload(testDb.db, fresh))!.status).toBe('ISSUED');
 });
 
+test('the lost-upload search asks VOD nothing while nothing created since its cursor has settled', async () => {
+  await issued({ expiresAt: new Date(Date.now() - 61_000) });
+  const push = { VOD_EVENT_MODE: 'PUSH' };
+  // The only upload is seconds old: with a day to settle, no media can be in the search's window yet.
+  const settling = configWith({ ...push, UPLOADED_RETRY_AFTER_SECONDS: '86400' });
+  const quiet: Record<string, number> = {};
+  expect((await runCleanup(deps({ config: settling, vod: countingVod(settling, quiet) }))).expired).toBe(1);
+  expect(quiet.SearchMedia ?? 0).toBe(0);
+  // Once the window has settled media in it (an upload still waiting, ten minutes on), the search asks again.
+  await issued();
+  const settled = configWith({ ...push, UPLOADED_RETRY_AFTER_SECONDS: '60' });
+  const asked: Record<string, number> = {};
+  await runCleanup(deps({ config: settled, vod: countingVod(settled, asked), clock: () => Date.now() + 600_000 }));
+  expect(asked.SearchMedia).toBeGreaterThanOrEqual(1);
+});
+
 test('an ISSUED upload past UPLOAD_MAX_AGE_SECONDS (plus grace) expires even while its signature is still valid', async () => {
   // Re-signed again and again: a signature that never runs out. Age alone closes its window.
   const kept = await issued({ expiresAt: new Date(Date.now() + 3600_000) });
