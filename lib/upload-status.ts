@@ -12,9 +12,8 @@ import type { Queryable } from '#lib/db';
 import { BadRequestError, NotFoundError } from '#lib/errors';
 import { playbackCredential } from '#lib/player-signature';
 import { UPLOAD_ID_PATTERN } from '#lib/upload-context';
-import { getUpload } from '#lib/upload-store';
 import { historyView, playbackUrlSigner, uploadView } from '#lib/upload-view';
-import { uploadTimeline } from '#lib/webhooks';
+import { getUploadWithTimeline } from '#lib/webhooks';
 
 /** The `{uploadId}` path parameter: an id POST /upload-signature returned (any case). */
 export const uploadIdSchema = z.string().regex(UPLOAD_ID_PATTERN);
@@ -199,9 +198,10 @@ export async function uploadStatus(
 ) {
   const userId = caller?.userId;
   const { config } = deps;
-  const upload = await getUpload(deps.db, uploadId.toLowerCase());
+  const found = await getUploadWithTimeline(deps.db, uploadId.toLowerCase());
   const notFound = () => new NotFoundError(`Upload ${uploadId} not found`);
-  if (!upload) throw notFound();
+  if (!found) throw notFound();
+  const { upload, timeline } = found;
   const owner = caller !== undefined && (caller.admin === true || upload.userId === caller.userId);
   const playable = upload.status === 'READY' && upload.fileId !== null && config.playback !== undefined;
   const playback = playable
@@ -220,6 +220,6 @@ export async function uploadStatus(
     previewSeconds: query.preview ? config.hotlink.previewSeconds : undefined,
   };
   const view = uploadView(upload, playbackUrlSigner(hotlink, upload.media?.duration));
-  const history = historyView(await uploadTimeline(deps.db, upload.uploadId));
+  const history = historyView(timeline);
   return playback ? { ...view, playback, history } : { ...view, history };
 }

@@ -3,7 +3,7 @@
  * `uploads`; this module leases, marks, lists and purges them. Plain functions over a `Queryable`.
  */
 import type { Queryable } from '#lib/db';
-import type { StatusCause, UploadRow } from '#lib/upload-store';
+import { type StatusCause, toUpload, type Upload, type UploadRow } from '#lib/upload-store';
 
 export type OutboxState = 'pending' | 'delivered' | 'undeliverable';
 
@@ -166,20 +166,48 @@ export interface TimelineEntry {
   cause: StatusCause | null;
 }
 
-/** An upload's status changes, oldest first. */
-export async function uploadTimeline(db: Queryable, uploadId: string): Promise<TimelineEntry[]> {
-  const { rows } = await db.query<{
-    seq: number | string;
-    at: Date | string;
-    from_status: string | null;
-    to_status: string;
-    cause: StatusCause | string | null;
-  }>('SELECT seq, at, from_status, to_status, cause FROM upload_timeline WHERE upload_id = $1 ORDER BY seq', [uploadId]);
-  return rows.map((row) => ({
+interface RawTimelineEntry {
+  seq: number | string;
+  at: Date | string;
+  from_status: string | null;
+  to_status: string;
+  cause: StatusCause | string | null;
+}
+
+function toTimelineEntry(row: RawTimelineEntry): TimelineEntry {
+  return {
     seq: Number(row.seq),
     at: new Date(row.at),
     from: row.from_status,
     to: row.to_status,
     cause: typeof row.cause === 'string' ? (JSON.parse(row.cause) as StatusCause) : row.cause,
-  }));
+  };
+}
+
+/** An upload's status changes, oldest first. */
+export async function uploadTimeline(db: Queryable, uploadId: string): Promise<TimelineEntry[]> {
+  const { rows } = await db.query<RawTimelineEntry>(
+    'SELECT seq, at, from_status, to_status, cause FROM upload_timeline WHERE upload_id = $1 ORDER BY seq',
+    [uploadId],
+  );
+  return rows.map(toTimelineEntry);
+}
+
+/** One upload and its timeline in one statement (GET /uploads/{uploadId} reads both on every call). */
+export async function getUploadWithTimeline(
+  db: Queryable,
+  uploadId: string,
+): Promise<{ upload: Upload; timeline: TimelineEntry[] } | undefined> {
+  const { rows } = await db.query<UploadRow & { timeline: RawTimelineEntry[] | string }>(
+    `SELECT u.*, COALESCE((SELECT json_agg(json_build_object('seq', t.seq, 'at', t.at, 'from_status', t.from_status,
+                                                            'to_status', t.to_status, 'cause', t.cause) ORDER BY t.seq)
+                            FROM upload_timeline t WHERE t.upload_id = u.upload_id), '[]'::json) AS timeline
+     FROM uploads u WHERE u.upload_id = $1`,
+    [uploadId],
+  );
+  const row = rows[0];
+  if (row === undefined) return undefined;
+  const { timeline, ...upload } = row;
+  const entries = typeof timeline === 'string' ? (JSON.parse(timeline) as RawTimelineEntry[]) : timeline;
+  return { upload: toUpload(upload), timeline: entries.map(toTimelineEntry) };
 }
