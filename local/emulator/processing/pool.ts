@@ -241,6 +241,7 @@ export class Processor extends EventEmitter<ProcessorEvents> implements TaskQueu
           if (fault.fail)
             throw new SubtaskError('InternalError', 70000, `injected fault: ${subtask.type} definition ${definition} fails`);
           if (source instanceof SubtaskError) throw source;
+          this.reaper.ready();
           result = await EXECUTORS[subtask.type]({
             ctx,
             source,

@@ -40,6 +40,15 @@ export class Reaper {
 
   constructor(private readonly log: (line: string) => void) {}
 
+  /**
+   * Starts the watcher if none is running. Called before a command is spawned: started lazily in `watch`,
+   * the watcher's own start (a fork and exec of Node, long on a busy machine) would stand between the
+   * command's start and the moment it is listed, and a kill in that gap would leave the command behind.
+   */
+  ready(): void {
+    this.pipe();
+  }
+
   /** Lists a running command with the watcher until it exits. */
   watch(child: ChildProcess): void {
     const pid = child.pid;
