@@ -7,18 +7,19 @@
  *    runs past the caller's deadline: a 503 then, with nothing applied.
  * 2. In one transaction: claim the event's de-dupe key, then move the upload forward. A duplicate does
  *    nothing; state only moves forward, so late or reordered events cannot undo progress.
- * 3. After the commit, start processing (ProcessMedia) for a newly UPLOADED file. Its SessionId makes a
- *    retry harmless; if VOD stays unreachable the upload stays UPLOADED for the reconciler.
+ * 3. After the commit, start processing (ProcessMedia, lib/start-processing.ts) for a newly UPLOADED
+ *    file, and send the webhooks the change queued.
  */
 import type { Config } from '#lib/config';
 import type { Database, Queryable } from '#lib/db';
 import { claimEventForUpload, recordOutcome, type EventOutcome, type UploadKeys } from '#lib/event-store';
 import type { Logger } from '#lib/log';
-import { mediaRejection, NOT_MEDIA, processMediaRequest, unreadableAsVideo } from '#lib/processing-plan';
+import { mediaRejection, NOT_MEDIA, unreadableAsVideo } from '#lib/processing-plan';
 import { decodeUploadContext } from '#lib/upload-context';
 import { canTransition, isFinal, UploadStatus } from '#lib/upload-lifecycle';
 import { findUploadForEvent, type StatusCause, type Upload, updateUpload, type UploadMedia } from '#lib/upload-store';
-import { isRepeatedSessionIdError, isRetryableVodError, vodApi, vodErrorCode, type VodApi, type VodCalls } from '#lib/vod-api';
+import { startProcessing } from '#lib/start-processing';
+import { vodApi, type VodApi, type VodCalls } from '#lib/vod-api';
 import {
   eventDedupeKey,
   summariseProcessing,
@@ -369,66 +370,4 @@ async function applyFileDeleted(tx: Queryable, event: FileDeletedEvent, cause: S
     outcome: deleted.length > 0 ? `${UploadStatus.DELETED}:${deleted.length}` : 'no-upload-deleted',
     uploadId: deleted[0],
   };
-}
-
-export type ProcessingStart =
-  | { started: true; taskId: string }
-  /** `session-exists`: an earlier attempt started the task (VOD refused the repeated SessionId). */
-  | { started: false; reason: 'session-exists' | 'vod-error' | 'refused' };
-
-/**
- * Calls ProcessMedia for an UPLOADED file and records the task. Never throws: the event is already
- * durably recorded, and an upload left UPLOADED is picked up again by the reconciler.
- */
-export async function startProcessing(
-  deps: VodEventDeps,
-  target: { uploadId: string; fileId: string },
-): Promise<ProcessingStart> {
-  const { config, log } = deps;
-  const request = processMediaRequest(config.pipeline, target);
-  try {
-    const { TaskId } = await vodFor(deps).processMedia(request);
-    if (!TaskId) throw new Error('ProcessMedia returned no TaskId');
-    await updateUpload(deps.db, target.uploadId, { status: UploadStatus.PROCESSING, taskId: TaskId }, UploadStatus.UPLOADED, {
-      source: 'processing-start',
-      detail: 'ProcessMedia',
-      fileId: target.fileId,
-      taskId: TaskId,
-    });
-    log.info('processing started', {
-      uploadId: target.uploadId,
-      fileId: target.fileId,
-      taskId: TaskId,
-      sessionId: request.SessionId,
-    });
-    return { started: true, taskId: TaskId };
-  } catch (error) {
-    const code = vodErrorCode(error);
-    if (isRepeatedSessionIdError(error)) {
-      log.info('processing already started for this file and pipeline', { uploadId: target.uploadId, fileId: target.fileId });
-      return { started: false, reason: 'session-exists' };
-    }
-    if (!isRetryableVodError(error)) {
-      // VOD refused the request itself (a bad template, a file it cannot process): retrying cannot help.
-      await updateUpload(
-        deps.db,
-        target.uploadId,
-        {
-          status: UploadStatus.FAILED,
-          error: { code: 'ProcessingNotStarted', message: `VOD refused ProcessMedia: ${code ?? 'error'}` },
-        },
-        UploadStatus.UPLOADED,
-        { source: 'processing-start', detail: 'ProcessMedia refused', fileId: target.fileId },
-      );
-      log.error('ProcessMedia refused; upload FAILED', { uploadId: target.uploadId, fileId: target.fileId, code, error });
-      return { started: false, reason: 'refused' };
-    }
-    log.warn('processing not started; left for the reconciler', {
-      uploadId: target.uploadId,
-      fileId: target.fileId,
-      code,
-      error,
-    });
-    return { started: false, reason: 'vod-error' };
-  }
 }

@@ -3,7 +3,8 @@
  * one sentence on what is missing. Read-only but for `repairUpload`, which runs the reconcile step for
  * this upload alone (the same code the cleanup runs).
  */
-import { handleVodEvent, startProcessing, type VodEventDeps } from '#lib/handle-vod-event';
+import { handleVodEvent, type VodEventDeps } from '#lib/handle-vod-event';
+import { startProcessing } from '#lib/start-processing';
 import { processingSessionId } from '#lib/processing-plan';
 import { decodeUploadContext } from '#lib/upload-context';
 import { getUpload, type Upload } from '#lib/upload-store';

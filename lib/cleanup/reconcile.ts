@@ -3,7 +3,8 @@
  * files, ask VOD about PROCESSING ones overdue for their own media (then less and less often), expire
  * ISSUED uploads whose signature ran out.
  */
-import { handleVodEvent, startProcessing } from '#lib/handle-vod-event';
+import { handleVodEvent } from '#lib/handle-vod-event';
+import { startProcessing } from '#lib/start-processing';
 import { processingSessionId } from '#lib/processing-plan';
 import { UploadStatus } from '#lib/upload-lifecycle';
 import { deferProcessingCheck, expireIssuedUploads, type LeasedUpload } from '#lib/upload-batches';

@@ -5,7 +5,8 @@
  */
 import { randomUUID } from 'node:crypto';
 import { loadConfig, type Config } from '#lib/config';
-import { handleVodEvent, startProcessing, type VodEventDeps } from '#lib/handle-vod-event';
+import { handleVodEvent, type VodEventDeps } from '#lib/handle-vod-event';
+import { startProcessing } from '#lib/start-processing';
 import { createLogger } from '#lib/log';
 import { getUpload, insertIssuedUpload } from '#lib/upload-store';
 import { isFinalTaskStatus, isStaleEventHandleError, isUnknownTaskError, type VodCalls } from '#lib/vod-api';
