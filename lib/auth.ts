@@ -2,6 +2,8 @@
  * Who is calling: an app user, identified by a JWT the app's own login issued (HS256 shared secret, or
  * RS256/ES256 keys from a JWKS URL), with issuer, audience, token-type and clock-skew checks. `AUTH_MODE=none`
  * is a local-only escape hatch (refused in production by config) that trusts an `X-User-Id` header.
+ * A service token (the app's own backend) is such a JWT whose `AUTH_ADMIN_CLAIM` claim holds the
+ * configured value: `admin` is true, and the library endpoints let it reach every user's uploads.
  */
 import { createRemoteJWKSet, errors as joseErrors, jwtVerify, type JWTVerifyGetKey, type JWTVerifyResult } from 'jose';
 import type { Config } from '#lib/config';
@@ -10,6 +12,8 @@ import type { Logger } from '#lib/log';
 
 export interface AppUser {
   userId: string;
+  /** A service token (AUTH_ADMIN_CLAIM; `X-User-Role: admin` with AUTH_MODE=none): may act for any user. */
+  admin: boolean;
 }
 
 export type Authenticate = (headers: Record<string, string>) => Promise<AppUser>;
@@ -70,8 +74,9 @@ export function createAuthenticator(config: Config, log: Logger): Authenticate {
     log.warn('AUTH_MODE=none: every caller is trusted; use only on a local machine', { stage: config.stage });
     return async (headers) => {
       const claimed = headers['x-user-id'];
-      if (claimed === undefined) return { userId: LOCAL_USER };
-      return { userId: appUserId(claimed, 'X-User-Id') };
+      const admin = headers['x-user-role'] === 'admin';
+      if (claimed === undefined) return { userId: LOCAL_USER, admin };
+      return { userId: appUserId(claimed, 'X-User-Id'), admin };
     };
   }
 
@@ -113,6 +118,21 @@ export function createAuthenticator(config: Config, log: Logger): Authenticate {
     if (typ !== undefined && (typeof typ !== 'string' || !ACCESS_TOKEN_TYPE.test(typ))) {
       throw new UnauthorizedError('The token is not an access token (its "typ" header is not JWT or at+jwt)');
     }
-    return { userId: appUserId(verified.payload[auth.userClaim], `The token's "${auth.userClaim}" claim`) };
+    return {
+      userId: appUserId(verified.payload[auth.userClaim], `The token's "${auth.userClaim}" claim`),
+      admin: auth.adminClaim !== undefined && holdsClaimValue(verified.payload[auth.adminClaim.name], auth.adminClaim.value),
+    };
   };
+}
+
+/**
+ * Whether a claim holds the service value: it is that string, a space-separated list of words one of
+ * which is it (OAuth's `scope`), or an array with that string as an element. Exact, case-sensitive
+ * words only: `vod-upload:admins`, `VOD-UPLOAD:ADMIN`, a comma-separated list, a number or an object
+ * never count, so a user token with a look-alike claim stays a user token.
+ */
+export function holdsClaimValue(claim: unknown, value: string): boolean {
+  if (typeof claim === 'string') return claim === value || claim.split(' ').includes(value);
+  if (Array.isArray(claim)) return claim.some((item) => item === value);
+  return false;
 }

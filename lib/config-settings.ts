@@ -205,6 +205,17 @@ export const settingsSchema = z.object({
   PROCESSING_SECONDS_PER_MEDIA_SECOND: integer(1, 1000, 1),
   FAILED_RETENTION_DAYS: integer(0, 3650, 7),
   EVENT_RETENTION_DAYS: integer(5, 3650, 14),
+
+  // Service tokens (lib/auth.ts): `<claim>=<value>`, e.g. `scope=vod-upload:admin`; unset: no token is one.
+  AUTH_ADMIN_CLAIM: optionalString.pipe(
+    z
+      .string()
+      .regex(
+        /^[A-Za-z0-9_:./-]{1,64}=[\x21-\x7e]{1,128}$/,
+        'must be <claim>=<value> (e.g. scope=vod-upload:admin): a claim name of letters, digits, _ : . / -, a value without spaces',
+      )
+      .optional(),
+  ),
 });
 
 export type Settings = z.infer<typeof settingsSchema>;

@@ -35,6 +35,8 @@ export interface Config {
         audience?: string;
         userClaim: string;
         clockSkewSeconds: number;
+        /** The claim and value that make a token a service token (AUTH_ADMIN_CLAIM); none when unset. */
+        adminClaim?: { name: string; value: string };
       };
   database: { url?: string; poolMax: number; dataDir: string };
   upload: {
@@ -190,6 +192,9 @@ export function loadConfig(env: Record<string, string | undefined>, needs: Confi
   // A fresh signature never outlives its upload's age limit.
   if (e.UPLOAD_MAX_AGE_SECONDS < e.SIGNATURE_VALIDITY_SECONDS)
     fail('UPLOAD_MAX_AGE_SECONDS must be at least SIGNATURE_VALIDITY_SECONDS');
+  const adminClaim = e.AUTH_ADMIN_CLAIM === undefined ? undefined : splitClaim(e.AUTH_ADMIN_CLAIM);
+  // Whoever the identity provider names with the service value would otherwise be admin.
+  if (adminClaim && adminClaim.name === e.AUTH_USER_CLAIM) fail('AUTH_ADMIN_CLAIM must name another claim than AUTH_USER_CLAIM');
   if (!e.UPLOAD_PROCEDURE && (e.UPLOAD_TASK_PRIORITY !== undefined || e.UPLOAD_TASK_NOTIFY_MODE !== undefined)) {
     fail('UPLOAD_TASK_PRIORITY and UPLOAD_TASK_NOTIFY_MODE only apply together with UPLOAD_PROCEDURE');
   }
@@ -217,6 +222,7 @@ export function loadConfig(env: Record<string, string | undefined>, needs: Confi
             audience: e.AUTH_JWT_AUDIENCE,
             userClaim: e.AUTH_USER_CLAIM,
             clockSkewSeconds: e.AUTH_CLOCK_SKEW_SECONDS,
+            ...(adminClaim ? { adminClaim } : {}),
           },
     database: { url: e.DATABASE_URL, poolMax: e.DATABASE_POOL_MAX, dataDir: e.DATA_DIR },
     upload: {
@@ -297,4 +303,10 @@ export function loadConfig(env: Record<string, string | undefined>, needs: Confi
       ? { key: e.PLAYBACK_KEY, appId: playbackAppId!, ttlSeconds: e.PLAYBACK_TTL_SECONDS, audience: e.PLAYBACK_AUDIENCE }
       : undefined,
   };
+}
+
+/** `scope=vod-upload:admin` → the claim name and the value (split at the first `=`). */
+function splitClaim(setting: string): { name: string; value: string } {
+  const at = setting.indexOf('=');
+  return { name: setting.slice(0, at), value: setting.slice(at + 1) };
 }

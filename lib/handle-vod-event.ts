@@ -155,7 +155,9 @@ async function applyNewFileUpload(tx: Queryable, deps: VodEventDeps, event: NewF
   const media = mediaSummary(event);
   if (upload.status !== UploadStatus.ISSUED) {
     // Processing got here first (a procedure's events can overtake this one) or the upload expired.
-    if (upload.status === UploadStatus.EXPIRED) return { outcome: 'late-upload', uploadId };
+    // A file for an upload its owner deleted is nobody's either: the cleanup deletes it as an orphan.
+    if (upload.status === UploadStatus.EXPIRED || upload.status === UploadStatus.DELETED)
+      return { outcome: 'late-upload', uploadId };
     await updateUpload(tx, uploadId, { fileId: upload.fileId ?? event.fileId, media: upload.media ?? media });
     return { outcome: 'metadata', uploadId };
   }

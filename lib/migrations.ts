@@ -123,6 +123,19 @@ export const MIGRATIONS: readonly Migration[] = [
       );
     `,
   },
+  {
+    version: 9,
+    name: 'upload library and deletions',
+    sql: `
+      -- GET /uploads: a user's uploads newest first, and every upload for a service token (keyset pages).
+      CREATE INDEX uploads_user_listing_idx ON uploads (user_id, created_at DESC, upload_id DESC);
+      CREATE INDEX uploads_listing_idx ON uploads (created_at DESC, upload_id DESC);
+      -- DELETE /uploads/{uploadId} could not reach VOD: the upload is DELETED, its media still to delete
+      -- (the cleanup's deletions step finishes it).
+      ALTER TABLE uploads ADD COLUMN media_deletion_pending boolean NOT NULL DEFAULT false;
+      CREATE INDEX uploads_media_deletion_idx ON uploads (status_changed_at, upload_id) WHERE media_deletion_pending;
+    `,
+  },
 ];
 
 export async function migrate(db: Database, migrations: readonly Migration[] = MIGRATIONS): Promise<number[]> {

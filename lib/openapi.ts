@@ -6,9 +6,11 @@
  * VOD event webhook", "Upload status"); test/support/openapi.ts checks every answer the tests receive.
  */
 import * as z from 'zod';
+import { UPLOAD_STATUSES } from '#contract';
 import { loadConfig } from '#lib/config';
 import { errorBodySchema } from '#lib/http';
 import { signatureRequestSchema, signatureResponseSchema } from '#lib/issue-upload-signature';
+import { libraryItemSchema, libraryPageSchema, MAX_PAGE_SIZE } from '#lib/upload-library';
 import { playbackViewSchema, uploadIdSchema, uploadViewSchema } from '#lib/upload-status';
 import { envelope as vodEventEnvelope } from '#lib/vod-event/wire/envelope';
 
@@ -119,6 +121,71 @@ function vodEventsOperation(withPathToken: boolean): Json {
   };
 }
 
+/** GET /uploads (lib/upload-library.ts). */
+function listUploadsOperation(): Json {
+  const parameter = (name: string, description: string, schema: Json) => ({
+    name,
+    in: 'query',
+    required: false,
+    description,
+    schema,
+  });
+  return {
+    tags: ['uploads'],
+    summary: "The caller's uploads, newest first, in keyset pages; a service token may name any user or list everyone's",
+    operationId: 'listUploads',
+    security: [{ bearerJwt: [] }],
+    parameters: [
+      parameter('status', 'Only uploads in this status', { type: 'string', enum: [...UPLOAD_STATUSES] }),
+      parameter('cursor', '`nextCursor` of the previous page (opaque)', { type: 'string', pattern: '^[A-Za-z0-9_-]+$' }),
+      parameter('limit', `Page size, 1-${MAX_PAGE_SIZE}; default 20`, { type: 'string', pattern: '^[0-9]+$' }),
+      parameter('userId', "Service token only (a user token may name itself): that user's uploads", {
+        type: 'string',
+        minLength: 1,
+      }),
+    ],
+    responses: {
+      200: {
+        description: 'One page; items of every user carry `userId`',
+        content: json(jsonSchema(libraryPageSchema, 'output')),
+      },
+      400: failure('A bad or unknown parameter (named in `field`)', ['InvalidRequest', 'InvalidEvent']),
+      401: userFailures[401],
+      403: failure('`userId` names another user and the token is not a service token', ['Forbidden']),
+      ...common,
+      503: failure("The identity provider's JWKS or the database could not be reached", ['ServiceUnavailable'], retryAfter),
+    },
+  };
+}
+
+/** DELETE /uploads/{uploadId} (lib/upload-library.ts). */
+function deleteUploadOperation(): Json {
+  return {
+    tags: ['uploads'],
+    summary: 'Delete an upload and its media in VOD (idempotent)',
+    operationId: 'deleteUpload',
+    security: [{ bearerJwt: [] }],
+    parameters: [
+      { name: 'uploadId', in: 'path', required: true, description: 'Any case', schema: jsonSchema(uploadIdSchema, 'input') },
+    ],
+    responses: {
+      200: {
+        description: 'DELETED, its media gone from VOD (or it had none)',
+        content: json(jsonSchema(libraryItemSchema, 'output')),
+      },
+      202: {
+        description: 'DELETED, `mediaDeletion: "pending"`: VOD could not be reached, the next cleanup run deletes the media',
+        content: json(jsonSchema(libraryItemSchema, 'output')),
+      },
+      400: failure('`uploadId` is not an upload id', ['InvalidRequest', 'InvalidEvent']),
+      401: userFailures[401],
+      404: failure('No such upload, or not yours (a service token may delete any)', ['NotFound']),
+      ...common,
+      503: failure("The identity provider's JWKS or the database could not be reached", ['ServiceUnavailable'], retryAfter),
+    },
+  };
+}
+
 /** The document. Limits in the request schemas are the defaults of README's configuration table. */
 export function buildOpenApiDocument(): Json {
   const defaults = loadConfig({ VOD_SECRET_ID: 'AKIDdocument', VOD_SECRET_KEY: 'document' }, {});
@@ -203,8 +270,10 @@ export function buildOpenApiDocument(): Json {
             503: userFailures[503],
           },
         },
+        delete: deleteUploadOperation(),
         options: preflight('uploads'),
       },
+      '/uploads': { get: listUploadsOperation(), options: preflight('uploads') },
       '/vod-events': { post: vodEventsOperation(false), options: preflight('vod-events') },
       '/vod-events/{token}': {
         post: vodEventsOperation(true),

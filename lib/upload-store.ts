@@ -100,7 +100,7 @@ export interface UploadRow {
 }
 
 // pg returns bigint as a string, PGlite as a number: normalise here, once.
-function toUpload(row: UploadRow): Upload {
+export function toUpload(row: UploadRow): Upload {
   return {
     uploadId: row.upload_id,
     userId: row.user_id,

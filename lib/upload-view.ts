@@ -22,8 +22,10 @@ export function playbackUrlSigner(hotlink: Config['hotlink'], durationSeconds: n
 }
 
 export function uploadView(upload: Upload, signUrl: SignUrl = (url) => url) {
-  const result: UploadResult = upload.result ?? {};
-  const media = upload.media ?? undefined;
+  // A deleted upload's media is gone from VOD (or about to be): its view hands out no URL.
+  const deleted = upload.status === 'DELETED';
+  const result: UploadResult = deleted ? {} : (upload.result ?? {});
+  const media = upload.media ? (deleted ? { ...upload.media, mediaUrl: undefined } : upload.media) : undefined;
   const error = upload.error ?? undefined;
   const sign = (url: string | undefined) => (url ? signUrl(url) : undefined);
   return {

@@ -12,9 +12,11 @@
  *     UPLOADED files, ask VOD about PROCESSING ones overdue for their media, expire ISSUED uploads whose
  *     signature ran out;
  *  3. orphans: delete media nobody will use (REJECTED, FAILED past retention, extra or late files);
- *  4. purge old de-dupe records, rate-limit windows and the bulky data of deleted uploads.
+ *  4. purge old de-dupe records, rate-limit windows and the bulky data of deleted uploads;
+ *  deletions (always on): the media of uploads their owner deleted while VOD could not be reached.
  */
 import { vodApi } from '#lib/vod-api';
+import { finishDeletions } from './deletions.ts';
 import { pumpEvents } from './event-pump.ts';
 import { deleteOrphans } from './orphans.ts';
 import { purge } from './purge.ts';
@@ -35,6 +37,7 @@ export async function runCleanup(deps: CleanupDeps): Promise<CleanupSummary> {
     [settings.pullEvents, pumpEvents],
     [settings.reconcile, reconcile],
     [settings.deleteOrphans, deleteOrphans],
+    [true, finishDeletions],
     [settings.purge, purge],
   ];
   for (const [enabled, step] of steps) {

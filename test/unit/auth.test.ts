@@ -24,7 +24,7 @@ const b64url = (value: object) => Buffer.from(JSON.stringify(value)).toString('b
 
 describe('JWT with an HS256 secret', () => {
   test('accepts a valid token and takes the user id from sub', async () => {
-    expect(await hs256(bearer(await userToken('alice')))).toEqual({ userId: 'alice' });
+    expect(await hs256(bearer(await userToken('alice')))).toEqual({ userId: 'alice', admin: false });
   });
 
   test('the user id claim is configurable', async () => {
@@ -35,7 +35,7 @@ describe('JWT with an HS256 secret', () => {
       .setAudience('vod-upload')
       .setExpirationTime('5m')
       .sign(new TextEncoder().encode(TEST_JWT_SECRET));
-    expect(await auth(bearer(token))).toEqual({ userId: 'u-42' });
+    expect(await auth(bearer(token))).toEqual({ userId: 'u-42', admin: false });
     expect((await failure(auth(bearer(await userToken('alice'))))).message).toMatch(/"uid" claim/);
   });
 
@@ -79,13 +79,13 @@ describe('JWT with an HS256 secret', () => {
       AUTH_ALLOW_ANY_AUDIENCE: 'true',
     });
     const auth = createAuthenticator(loadConfig(env), log);
-    expect(await auth(bearer(await userToken('a', { audience: 'another-app' })))).toEqual({ userId: 'a' });
+    expect(await auth(bearer(await userToken('a', { audience: 'another-app' })))).toEqual({ userId: 'a', admin: false });
     expect((await failure(auth(bearer(await userToken('a', { issuer: 'https://evil.example.com' }))))).message).toMatch(/iss/);
   });
 
   test('tolerates the configured clock skew only', async () => {
     const now = Math.floor(Date.now() / 1000);
-    expect(await hs256(bearer(await userToken('a', { expiresIn: now - 10 })))).toEqual({ userId: 'a' });
+    expect(await hs256(bearer(await userToken('a', { expiresIn: now - 10 })))).toEqual({ userId: 'a', admin: false });
     expect((await failure(hs256(bearer(await userToken('a', { expiresIn: now - 40 }))))).status).toBe(401);
   });
 
@@ -104,7 +104,7 @@ describe('JWT with an HS256 secret', () => {
   test.each([[undefined], ['JWT'], ['jwt'], ['at+jwt'], ['AT+JWT'], ['application/at+jwt'], ['Application/JWT']])(
     'an access token with typ %s is accepted',
     async (typ) => {
-      expect(await hs256(bearer(await userToken('alice', { typ })))).toEqual({ userId: 'alice' });
+      expect(await hs256(bearer(await userToken('alice', { typ })))).toEqual({ userId: 'alice', admin: false });
     },
   );
 
@@ -170,8 +170,8 @@ describe('JWT with a JWKS URL', () => {
 
   test('accepts RS256 and ES256 tokens from the key set, fetching it once', async () => {
     const auth = createAuthenticator(loadConfig(functionEnv({ AUTH_JWT_SECRET: undefined, AUTH_JWKS_URL: jwksUrl })), log);
-    expect(await auth(bearer(await sign(keys[0]!, 'rsa-user')))).toEqual({ userId: 'rsa-user' });
-    expect(await auth(bearer(await sign(keys[1]!, 'ec-user')))).toEqual({ userId: 'ec-user' });
+    expect(await auth(bearer(await sign(keys[0]!, 'rsa-user')))).toEqual({ userId: 'rsa-user', admin: false });
+    expect(await auth(bearer(await sign(keys[1]!, 'ec-user')))).toEqual({ userId: 'ec-user', admin: false });
     expect(requests).toBe(1);
   });
 
@@ -206,8 +206,8 @@ describe('JWT with a JWKS URL', () => {
 describe('AUTH_MODE=none', () => {
   test('trusts X-User-Id, defaults to a local user, and refuses control characters', async () => {
     const auth = createAuthenticator(loadConfig(functionEnv({ AUTH_MODE: 'none' })), log);
-    expect(await auth({})).toEqual({ userId: 'local-user' });
-    expect(await auth({ 'x-user-id': 'bob' })).toEqual({ userId: 'bob' });
+    expect(await auth({})).toEqual({ userId: 'local-user', admin: false });
+    expect(await auth({ 'x-user-id': 'bob' })).toEqual({ userId: 'bob', admin: false });
     expect((await failure(auth({ 'x-user-id': 'bob\nadmin' }))).status).toBe(401);
   });
 });
@@ -273,8 +273,8 @@ describe('user ids, from a token claim or X-User-Id', () => {
     ['128 characters', 'x'.repeat(128)],
     ['128 astral characters', '\u{1F600}'.repeat(128)],
   ])('%s is accepted as it is', async (_name, id) => {
-    expect(await hs256(bearer(await userToken(id)))).toEqual({ userId: id });
-    expect(await none({ 'x-user-id': id })).toEqual({ userId: id });
+    expect(await hs256(bearer(await userToken(id)))).toEqual({ userId: id, admin: false });
+    expect(await none({ 'x-user-id': id })).toEqual({ userId: id, admin: false });
   });
 });
 
@@ -303,5 +303,89 @@ describe('JWKS provider failures', () => {
         await new Promise((resolve) => server.close(resolve));
       }
     }
+  });
+});
+
+describe('service tokens (AUTH_ADMIN_CLAIM)', () => {
+  const withClaims = (claims: Record<string, unknown>, secret = TEST_JWT_SECRET) =>
+    new SignJWT({ sub: 'app-backend', ...claims })
+      .setProtectedHeader({ alg: 'HS256' })
+      .setIssuer('https://login.example.com')
+      .setAudience('vod-upload')
+      .setExpirationTime('5m')
+      .sign(new TextEncoder().encode(secret));
+  const scoped = createAuthenticator(loadConfig(functionEnv({ AUTH_ADMIN_CLAIM: 'scope=vod-upload:admin' })), log);
+
+  test.each([
+    ['the exact value', { scope: 'vod-upload:admin' }],
+    ['one word of a space-separated scope', { scope: 'openid profile vod-upload:admin email' }],
+    ['an element of an array', { scope: ['openid', 'vod-upload:admin'] }],
+  ])('%s makes the token a service token', async (_name, claims) => {
+    expect(await scoped(bearer(await withClaims(claims)))).toEqual({ userId: 'app-backend', admin: true });
+  });
+
+  test.each([
+    ['no such claim', {}],
+    ['a longer word', { scope: 'vod-upload:admins' }],
+    ['a prefix', { scope: 'vod-upload:adm' }],
+    ['another case', { scope: 'VOD-UPLOAD:ADMIN' }],
+    ['a word inside another', { scope: 'xvod-upload:admin' }],
+    ['a comma-separated list', { scope: 'openid,vod-upload:admin' }],
+    ['a tab-separated list', { scope: 'openid\tvod-upload:admin' }],
+    ['surrounding spaces kept in an array element', { scope: [' vod-upload:admin'] }],
+    ['a nested array', { scope: [['vod-upload:admin']] }],
+    ['an object', { scope: { 'vod-upload:admin': true } }],
+    ['the value in another claim', { scp: 'vod-upload:admin', roles: ['vod-upload:admin'] }],
+    ['the value as the user id', { sub: 'vod-upload:admin' }],
+  ])('%s leaves a user token a user token', async (_name, claims) => {
+    const answer = await scoped(bearer(await withClaims(claims)));
+    expect(answer.admin).toBe(false);
+  });
+
+  test('numbers and booleans are compared as what they are, never as their text', async () => {
+    const numeric = createAuthenticator(loadConfig(functionEnv({ AUTH_ADMIN_CLAIM: 'level=1' })), log);
+    expect((await numeric(bearer(await withClaims({ level: 1 })))).admin).toBe(false);
+    expect((await numeric(bearer(await withClaims({ level: [1] })))).admin).toBe(false);
+    expect((await numeric(bearer(await withClaims({ level: '1' })))).admin).toBe(true);
+    const flag = createAuthenticator(loadConfig(functionEnv({ AUTH_ADMIN_CLAIM: 'admin=true' })), log);
+    expect((await flag(bearer(await withClaims({ admin: true })))).admin).toBe(false);
+    expect((await flag(bearer(await withClaims({ admin: 'true' })))).admin).toBe(true);
+  });
+
+  test('without AUTH_ADMIN_CLAIM no token is a service token', async () => {
+    expect(await hs256(bearer(await withClaims({ scope: 'vod-upload:admin', admin: true, role: 'admin' })))).toEqual({
+      userId: 'app-backend',
+      admin: false,
+    });
+  });
+
+  test('a service token is verified like any other: a wrong key or an expired one is a 401', async () => {
+    const wrongKey = await withClaims({ scope: 'vod-upload:admin' }, 'another-secret-that-is-also-long-enough-0123');
+    expect((await failure(scoped(bearer(wrongKey)))).status).toBe(401);
+    const expired = await new SignJWT({ sub: 'app-backend', scope: 'vod-upload:admin' })
+      .setProtectedHeader({ alg: 'HS256' })
+      .setIssuer('https://login.example.com')
+      .setAudience('vod-upload')
+      .setExpirationTime(Math.floor(Date.now() / 1000) - 600)
+      .sign(new TextEncoder().encode(TEST_JWT_SECRET));
+    expect((await failure(scoped(bearer(expired)))).status).toBe(401);
+  });
+
+  test('the setting must be <claim>=<value>, naming another claim than the user id', () => {
+    for (const bad of ['scope', '=vod-upload:admin', 'scope=', 'scope=two words', 'sco pe=x']) {
+      expect(() => loadConfig(functionEnv({ AUTH_ADMIN_CLAIM: bad }))).toThrow(/AUTH_ADMIN_CLAIM/);
+    }
+    expect(() => loadConfig(functionEnv({ AUTH_ADMIN_CLAIM: 'sub=admin' }))).toThrow(/another claim than AUTH_USER_CLAIM/);
+    const config = loadConfig(functionEnv({ AUTH_ADMIN_CLAIM: 'roles=vod=admin' }));
+    expect(config.auth.mode === 'jwt' && config.auth.adminClaim).toEqual({ name: 'roles', value: 'vod=admin' });
+    expect(loadConfig(functionEnv({ AUTH_ADMIN_CLAIM: '' })).auth).not.toHaveProperty('adminClaim');
+  });
+
+  test('AUTH_MODE=none: X-User-Role: admin (exactly) makes the caller admin', async () => {
+    const none = createAuthenticator(loadConfig(functionEnv({ AUTH_MODE: 'none' })), log);
+    expect(await none({ 'x-user-role': 'admin' })).toEqual({ userId: 'local-user', admin: true });
+    expect(await none({ 'x-user-id': 'bob', 'x-user-role': 'admin' })).toEqual({ userId: 'bob', admin: true });
+    expect((await none({ 'x-user-role': 'Admin' })).admin).toBe(false);
+    expect((await none({ 'x-user-role': 'admin ' })).admin).toBe(false);
   });
 });
