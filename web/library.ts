@@ -30,9 +30,14 @@ const QUOTAS: Array<[keyof UsageReport['quotas'], string, (n: number) => string]
 
 const message = (error: unknown) => (error instanceof Error ? error.message : String(error));
 
+/**
+ * Bumped by every refresh of any view: an answer that arrives after a newer refresh (or a sign-in as
+ * someone else) is dropped, so one user's rows never land in another's table.
+ */
+let current = 0;
+
 export class LibraryView {
   private cursor: string | null = null;
-  /** Bumped by every refresh, so that the answer of an older one does not land after a newer one. */
   private generation = 0;
 
   constructor(private readonly client: VodUploader) {
@@ -42,7 +47,8 @@ export class LibraryView {
 
   /** The first page again, and the quota use (after sign-in, an upload, a delete). */
   async refresh(): Promise<void> {
-    const generation = ++this.generation;
+    const generation = ++current;
+    this.generation = generation;
     this.cursor = null;
     $('library-rows').replaceChildren();
     await Promise.all([this.loadPage(generation), this.loadUsage(generation)]);
@@ -54,7 +60,7 @@ export class LibraryView {
     this.error(undefined);
     try {
       const page = await this.client.list({ limit: PAGE_SIZE, ...(this.cursor ? { cursor: this.cursor } : {}) });
-      if (generation !== this.generation) return;
+      if (generation !== current) return;
       for (const upload of page.uploads) $('library-rows').append(this.row(upload));
       this.cursor = page.nextCursor;
       more.hidden = !page.nextCursor;
@@ -63,7 +69,7 @@ export class LibraryView {
       $('library-table').hidden = count === 0;
       $('library-count').textContent = `${count} shown${page.nextCursor ? ', more available' : ''}`;
     } catch (error) {
-      if (generation === this.generation) this.error(`Could not load your videos: ${message(error)}`);
+      if (generation === current) this.error(`Could not load your videos: ${message(error)}`);
     } finally {
       more.disabled = false;
     }
@@ -121,7 +127,7 @@ export class LibraryView {
   private async loadUsage(generation: number): Promise<void> {
     try {
       const report = await this.client.usage();
-      if (generation !== this.generation) return;
+      if (generation !== current) return;
       const rows = QUOTAS.filter(([key]) => report.quotas[key]).map(([key, label, format]) =>
         this.quotaRow(label, report.quotas[key], format),
       );
@@ -129,7 +135,7 @@ export class LibraryView {
       $('usage-error').hidden = true;
       $('usage').hidden = false;
     } catch (error) {
-      if (generation !== this.generation) return;
+      if (generation !== current) return;
       $('usage').hidden = true;
       $('usage-error').textContent = `Quota use is not available: ${message(error)}`;
       $('usage-error').hidden = false;
