@@ -7,6 +7,7 @@
  */
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
+import net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { SignJWT } from 'jose';
@@ -48,7 +49,11 @@ beforeAll(async () => {
     log: () => undefined,
     env: { AUTH_ADMIN_CLAIM: 'scope=vod-upload:admin', QUOTA_UPLOADS_PER_DAY: String(DAILY_UPLOADS) },
   });
-}, 60_000);
+  // The first call of each function opens the database (and migrates it): here, not inside a test's time.
+  const warm = client(await stack.demoToken('warm-up'));
+  await warm.list();
+  await warm.getSignature({ fileName: 'warm-up.mp4', fileSize: 1, fileType: 'mp4' });
+}, 120_000);
 
 afterAll(async () => {
   if (!hasLibrary) return;
@@ -76,6 +81,8 @@ function client(token: string | undefined): VodUploader {
     vodApiUrl: stack.emulator.url,
     cosDomain: stack.emulator.cosDomain,
     resume: false,
+    // A cold function under a loaded machine may take long; a timed-out signature retried would issue two.
+    requestTimeoutMs: 60_000,
     retry: { retries: 1, minDelayMs: 50, maxDelayMs: 100 },
   });
 }
@@ -169,6 +176,75 @@ test('the client refuses a limit outside 1-100 as bad-input naming the field, wi
   expect((await failureOf(c.deleteUpload(''))).kind).toBe('bad-input');
   expect(requests).toBe(0);
 });
+
+test('a backend that never answers: network errors after requestTimeoutMs, retried like the upload calls', async () => {
+  const sockets = new Set<net.Socket>();
+  let requests = 0;
+  const silent = net.createServer((socket) => {
+    sockets.add(socket);
+    socket.on('close', () => sockets.delete(socket));
+  });
+  await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+  const url = `http://127.0.0.1:${(silent.address() as net.AddressInfo).port}`;
+  try {
+    const c = new VodUploader({
+      apiBaseUrl: url,
+      requestTimeoutMs: 200,
+      retry: { retries: 2, minDelayMs: 10, maxDelayMs: 20 },
+      fetch: ((input: Parameters<typeof fetch>[0], init?: RequestInit) => {
+        requests += 1;
+        return fetch(input, init);
+      }) as typeof fetch,
+    });
+    for (const call of [() => c.list(), () => c.usage(), () => c.deleteUpload('00000000-0000-4000-8000-000000000000')]) {
+      const before = requests;
+      const error = await failureOf(call());
+      expect(error.kind).toBe('network');
+      expect(error.message).toMatch(/no answer from http:\/\/127\.0\.0\.1:\d+\/(uploads|me\/usage)\S* within 200 ms/);
+      expect(requests - before).toBe(3);
+    }
+  } finally {
+    for (const socket of sockets) socket.destroy();
+    await new Promise((resolve) => silent.close(resolve));
+  }
+});
+
+withLibrary(
+  'list and delete retry a 503 and a dropped connection, then answer',
+  async () => {
+    const token = await stack.demoToken('ines');
+    const c0 = client(token);
+    const [id] = await issue(c0, 'ines', 1);
+    const answers: string[] = [];
+    let call = 0;
+    const flaky = (async (input: Parameters<typeof fetch>[0], init?: RequestInit) => {
+      call += 1;
+      if (call % 3 === 1) {
+        answers.push('503');
+        return new Response('{"error":{"code":"Unavailable","message":"try again"}}', { status: 503 });
+      }
+      if (call % 3 === 2) {
+        answers.push('dropped');
+        throw new TypeError('fetch failed');
+      }
+      const response = await fetch(input, init);
+      answers.push(String(response.status));
+      return response;
+    }) as typeof fetch;
+    const c = new VodUploader({
+      apiBaseUrl: stack.apiUrl,
+      token,
+      resume: false,
+      fetch: flaky,
+      requestTimeoutMs: 60_000,
+      retry: { retries: 2, minDelayMs: 10, maxDelayMs: 20 },
+    });
+    expect((await c.list()).uploads.map((u) => u.uploadId)).toEqual([id]);
+    expect((await c.deleteUpload(id!)).upload.status).toBe('DELETED');
+    expect(answers).toEqual(['503', 'dropped', '200', '503', 'dropped', '200']);
+  },
+  30_000,
+);
 
 withLibrary(
   'list: newest first, a page at a time with nextCursor, listAll, a status filter; each user sees their own',

@@ -60,7 +60,13 @@ afterAll(async () => {
 
 /** `n` ISSUED uploads of `userId`, named `<userId>-01.mp4`…, one after the other. */
 async function issue(userId: string, n: number): Promise<VodUploader> {
-  const client = new VodUploader({ apiBaseUrl: stack.apiUrl, token: await stack.demoToken(userId), resume: false });
+  // A long timeout: a cold function on a loaded machine is slow, and a retried signature would issue two.
+  const client = new VodUploader({
+    apiBaseUrl: stack.apiUrl,
+    token: await stack.demoToken(userId),
+    resume: false,
+    requestTimeoutMs: 60_000,
+  });
   for (let i = 1; i <= n; i++) {
     await client.getSignature({ fileName: `${userId}-${String(i).padStart(2, '0')}.mp4`, fileSize: 5000, fileType: 'mp4' });
   }
