@@ -216,6 +216,13 @@ export const settingsSchema = z.object({
       )
       .optional(),
   ),
+
+  // Per-user quotas (lib/quota.ts), each unset by default: no limit.
+  QUOTA_UPLOADS_PER_DAY: optionalInteger(1, 1_000_000_000),
+  QUOTA_BYTES_PER_DAY: optionalInteger(1, Number.MAX_SAFE_INTEGER),
+  QUOTA_STORED_BYTES: optionalInteger(1, Number.MAX_SAFE_INTEGER),
+  QUOTA_STORED_SECONDS: optionalInteger(1, Number.MAX_SAFE_INTEGER),
+  QUOTA_CONCURRENT_UPLOADS: optionalInteger(1, 1_000_000),
 });
 
 export type Settings = z.infer<typeof settingsSchema>;

@@ -64,6 +64,17 @@ export interface Config {
   cleanup: CleanupSettings;
   hotlink?: { key: string; urlTtlSeconds: number; rlimit?: number; previewSeconds?: number };
   playback?: PlaybackSettings;
+  quotas: QuotaSettings;
+}
+
+/** Per-user quotas (lib/quota.ts); `undefined`: no limit. */
+export interface QuotaSettings {
+  uploadsPerDay?: number;
+  bytesPerDay?: number;
+  storedBytes?: number;
+  storedSeconds?: number;
+  /** ISSUED uploads at once; enforced together with `upload.maxIssuedPerUser` (the smaller one binds). */
+  concurrentUploads?: number;
 }
 
 /** Who may get a playback credential (`playback` of GET /uploads/{uploadId}). */
@@ -302,6 +313,13 @@ export function loadConfig(env: Record<string, string | undefined>, needs: Confi
     playback: e.PLAYBACK_KEY
       ? { key: e.PLAYBACK_KEY, appId: playbackAppId!, ttlSeconds: e.PLAYBACK_TTL_SECONDS, audience: e.PLAYBACK_AUDIENCE }
       : undefined,
+    quotas: {
+      uploadsPerDay: e.QUOTA_UPLOADS_PER_DAY,
+      bytesPerDay: e.QUOTA_BYTES_PER_DAY,
+      storedBytes: e.QUOTA_STORED_BYTES,
+      storedSeconds: e.QUOTA_STORED_SECONDS,
+      concurrentUploads: e.QUOTA_CONCURRENT_UPLOADS,
+    },
   };
 }
 

@@ -28,6 +28,7 @@ import {
   type VodEvent,
 } from '#lib/vod-event';
 import { confirmWithVod } from '#lib/confirm-event';
+import { quotaTrueUp } from '#lib/quota-true-up';
 
 export interface VodEventDeps {
   config: Config;
@@ -169,6 +170,16 @@ async function applyNewFileUpload(tx: Queryable, deps: VodEventDeps, event: NewF
       fileId: event.fileId,
       media,
       error: { code: 'MediaRejected', message: rejection },
+    });
+    return { outcome: UploadStatus.REJECTED, uploadId };
+  }
+  const overQuota = await quotaTrueUp(tx, deps.config, upload, media);
+  if (overQuota) {
+    await updateUpload(tx, uploadId, {
+      status: UploadStatus.REJECTED,
+      fileId: event.fileId,
+      media,
+      error: { code: 'QuotaExceeded', message: overQuota },
     });
     return { outcome: UploadStatus.REJECTED, uploadId };
   }

@@ -6,7 +6,9 @@
  * expiry) is allowed for the owner while the upload is still ISSUED and younger than
  * UPLOAD_MAX_AGE_SECONDS (a re-signed signature never runs past that age). Both count against a per-user
  * rate limit kept in the database; a new upload also against UPLOAD_MAX_ISSUED_PER_USER, so one account
- * cannot keep the cleanup's recovery busy with endless open uploads.
+ * cannot keep the cleanup's recovery busy with endless open uploads, and against the per-user quotas
+ * (lib/quota.ts), reserving its announced size. Each is decided in one database statement, one round
+ * trip (lib/quota-store.ts); a refusal writes nothing.
  */
 import { randomUUID } from 'node:crypto';
 import * as z from 'zod';
@@ -14,10 +16,11 @@ import type { Config } from '#lib/config';
 import type { Database } from '#lib/db';
 import { BadRequestError, ConflictError, HttpError, NotFoundError, TooManyRequestsError } from '#lib/errors';
 import type { Logger } from '#lib/log';
-import { consumeRateLimit } from '#lib/rate-limit';
+import { concurrentLimit, quotaLimits, quotaRefusal, requireFileSize } from '#lib/quota';
+import { insertIssuedUploadWithinQuotas, renewIssuedUpload } from '#lib/quota-store';
+import { rateWindow } from '#lib/rate-limit';
 import { encodeUploadContext } from '#lib/upload-context';
 import { UploadStatus } from '#lib/upload-lifecycle';
-import { extendSignatureExpiry, getUpload, insertIssuedUploadWithinCap } from '#lib/upload-store';
 import { sign, type SignInput } from '#lib/upload-signature-codec';
 
 /** The 200 answer (docs/openapi.json is generated from these schemas: lib/openapi.ts). */
@@ -175,66 +178,41 @@ export async function issueUploadSignature(
   const { config, db } = deps;
   const now = deps.now?.() ?? new Date();
   const uploadId = request.uploadId ?? randomUUID();
+  const rate = rateWindow(`signature:${userId}`, config.rateLimit.signatures, config.rateLimit.windowSeconds, now);
 
-  const signed = await db.transaction(async (tx) => {
-    // Counted first: it also locks the user's signatures until the commit, so the cap below counts
-    // rows no concurrent request of this user is adding. A refusal rolls everything back.
-    const limit = await consumeRateLimit(
-      tx,
-      `signature:${userId}`,
-      config.rateLimit.signatures,
-      config.rateLimit.windowSeconds,
-      now,
-    );
-    if (!limit.allowed) throw new TooManyRequestsError(limit.retryAfterSeconds);
-
-    if (request.uploadId === undefined) {
-      const params = signatureParams(config, uploadId, userId, now);
-      // Signed before the row is written (and in the transaction): a signing error leaves nothing behind.
-      const signature = sign(params, config.vod.secretKey);
-      const expiresAt = new Date(params.expireTime * 1000);
-      const inserted = await insertIssuedUploadWithinCap(
-        tx,
-        {
-          uploadId,
-          userId,
-          fileName: request.fileName,
-          fileSize: request.fileSize,
-          fileType: request.fileType,
-          coverType: request.coverType,
-          procedure: config.upload.procedure,
-          signatureExpiresAt: expiresAt,
-        },
-        {
-          maxIssued: config.upload.maxIssuedPerUser,
-          maxAgeSeconds: config.upload.maxAgeSeconds,
-          graceSeconds: config.cleanup.expiryGraceSeconds,
-          now,
-        },
-      );
-      if (!inserted) throw new TooManyPendingUploadsError(config.upload.maxIssuedPerUser);
-      return { signature, expiresAt };
-    }
-    const existing = await getUpload(tx, uploadId, { forUpdate: true });
-    // Someone else's upload looks exactly like a missing one: ids are not to be probed.
-    if (existing === undefined || existing.userId !== userId) throw new NotFoundError(`Upload ${uploadId} not found`);
-    if (existing.status !== UploadStatus.ISSUED) {
-      throw new ConflictError(`Upload ${uploadId} is ${existing.status}; request a new upload instead`, 'UploadNotPending');
-    }
-    // Without an age limit one upload could be kept ISSUED (and searched for) forever by re-signing it.
-    const closesAt = Math.floor(existing.createdAt.getTime() / 1000) + config.upload.maxAgeSeconds;
-    if (closesAt <= Math.floor(now.getTime() / 1000)) {
-      throw new ConflictError(
-        `Upload ${uploadId} is older than ${config.upload.maxAgeSeconds} s and can no longer be signed; request a new upload instead`,
-        'UploadTooOld',
-      );
-    }
-    const params = signatureParams(config, uploadId, userId, now, closesAt);
+  let signed: { signature: string; expiresAt: Date };
+  if (request.uploadId === undefined) {
+    requireFileSize(config, request.fileSize);
+    const params = signatureParams(config, uploadId, userId, now);
+    // Signed before the row is written: a signing error leaves nothing behind.
     const signature = sign(params, config.vod.secretKey);
     const expiresAt = new Date(params.expireTime * 1000);
-    await extendSignatureExpiry(tx, uploadId, expiresAt);
-    return { signature, expiresAt };
-  });
+    const concurrent = concurrentLimit(config);
+    const decision = await insertIssuedUploadWithinQuotas(
+      db,
+      {
+        uploadId,
+        userId,
+        fileName: request.fileName,
+        fileSize: request.fileSize,
+        fileType: request.fileType,
+        coverType: request.coverType,
+        procedure: config.upload.procedure,
+        signatureExpiresAt: expiresAt,
+      },
+      { ...quotaLimits(config), concurrentUploads: concurrent?.limit, rate },
+      { now, maxAgeSeconds: config.upload.maxAgeSeconds, graceSeconds: config.cleanup.expiryGraceSeconds },
+    );
+    if (decision.outcome === 'rate-limited') throw new TooManyRequestsError(rate.retryAfterSeconds);
+    if (decision.outcome === 'refused') {
+      if (decision.quota === 'concurrentUploads' && concurrent?.from === 'cap')
+        throw new TooManyPendingUploadsError(concurrent.limit);
+      throw quotaRefusal(config, decision.quota, decision.use, now);
+    }
+    signed = { signature, expiresAt };
+  } else {
+    signed = await renewSignature(deps, userId, request.uploadId, now, rate);
+  }
 
   deps.log.info(request.uploadId === undefined ? 'upload signature issued' : 'upload signature renewed', {
     uploadId,
@@ -242,4 +220,45 @@ export async function issueUploadSignature(
     expiresAt: signed.expiresAt.toISOString(),
   });
   return { signature: signed.signature, uploadId, expiresAt: signed.expiresAt.toISOString() };
+}
+
+/** Re-signing an upload still ISSUED: one statement checks, counts and extends; the refusals are named here. */
+async function renewSignature(
+  deps: IssueDeps,
+  userId: string,
+  uploadId: string,
+  now: Date,
+  rate: ReturnType<typeof rateWindow>,
+): Promise<{ signature: string; expiresAt: Date }> {
+  const { config } = deps;
+  const nowSeconds = Math.floor(now.getTime() / 1000);
+  const decision = await renewIssuedUpload(
+    deps.db,
+    {
+      uploadId,
+      userId,
+      nowSeconds,
+      validitySeconds: config.upload.signatureValiditySeconds,
+      maxAgeSeconds: config.upload.maxAgeSeconds,
+    },
+    rate,
+  );
+  if (decision.outcome === 'rate-limited') throw new TooManyRequestsError(rate.retryAfterSeconds);
+  const existing = decision.target;
+  // Someone else's upload looks exactly like a missing one: ids are not to be probed.
+  if (existing === undefined || existing.userId !== userId) throw new NotFoundError(`Upload ${uploadId} not found`);
+  if (existing.status !== UploadStatus.ISSUED) {
+    throw new ConflictError(`Upload ${uploadId} is ${existing.status}; request a new upload instead`, 'UploadNotPending');
+  }
+  // Without an age limit one upload could be kept ISSUED (and searched for) forever by re-signing it.
+  const closesAt = Math.floor(existing.createdAt.getTime() / 1000) + config.upload.maxAgeSeconds;
+  if (closesAt <= nowSeconds || !decision.renewed) {
+    throw new ConflictError(
+      `Upload ${uploadId} is older than ${config.upload.maxAgeSeconds} s and can no longer be signed; request a new upload instead`,
+      'UploadTooOld',
+    );
+  }
+  // The statement extended the expiry to exactly this signature's expireTime.
+  const params = signatureParams(config, uploadId, userId, now, closesAt);
+  return { signature: sign(params, config.vod.secretKey), expiresAt: new Date(params.expireTime * 1000) };
 }

@@ -124,6 +124,117 @@ export const MIGRATIONS: readonly Migration[] = [
     `,
   },
   {
+    version: 7,
+    name: 'per-user quota counters',
+    sql: `
+      -- What one upload charges to its user's quotas, from the row alone (lib/quota-store.ts recounts with
+      -- the same functions). Bytes: the real size once the file arrived (an accepted file's true-up), else
+      -- the fileSize announced at signature time (the reservation). Seconds: the real duration, else 0.
+      CREATE FUNCTION upload_charged_bytes(status text, file_size bigint, media jsonb) RETURNS bigint
+        LANGUAGE sql IMMUTABLE AS $$
+          SELECT CASE WHEN status <> 'REJECTED' AND jsonb_typeof(media->'size') = 'number'
+                      THEN GREATEST(0, round((media->>'size')::numeric))::bigint
+                      ELSE GREATEST(0, COALESCE(file_size, 0)) END $$;
+      CREATE FUNCTION upload_charged_seconds(media jsonb) RETURNS numeric
+        LANGUAGE sql IMMUTABLE AS $$
+          SELECT CASE WHEN jsonb_typeof(media->'duration') = 'number'
+                      THEN GREATEST(0, (media->>'duration')::numeric) ELSE 0 END $$;
+      -- Stored quotas hold until the media goes: REJECTED, EXPIRED and DELETED release them (a FAILED
+      -- upload's media stays until the cleanup deletes it after FAILED_RETENTION_DAYS, as DELETED).
+      CREATE FUNCTION upload_is_stored(status text) RETURNS boolean
+        LANGUAGE sql IMMUTABLE AS $$ SELECT status IN ('ISSUED', 'UPLOADED', 'PROCESSING', 'READY', 'FAILED') $$;
+      -- Daily quotas count what was started that (UTC) day; only an upload that expired without a file gives it back.
+      CREATE FUNCTION upload_counts_daily(status text, file_id text) RETURNS boolean
+        LANGUAGE sql IMMUTABLE AS $$ SELECT NOT (status = 'EXPIRED' AND file_id IS NULL) $$;
+      CREATE FUNCTION upload_quota_day(created_at timestamptz) RETURNS date
+        LANGUAGE sql IMMUTABLE AS $$ SELECT (created_at AT TIME ZONE 'UTC')::date $$;
+
+      CREATE TABLE user_quotas (
+        user_id            text PRIMARY KEY,
+        concurrent_uploads integer NOT NULL DEFAULT 0,
+        stored_bytes       bigint NOT NULL DEFAULT 0,
+        stored_seconds     numeric NOT NULL DEFAULT 0
+      );
+      CREATE TABLE user_daily_quotas (
+        user_id text NOT NULL,
+        day     date NOT NULL,
+        uploads integer NOT NULL DEFAULT 0,
+        bytes   bigint NOT NULL DEFAULT 0,
+        PRIMARY KEY (user_id, day)
+      );
+
+      -- Every change to an upload's charge, whoever makes it (signature, events, cleanup, deletion), moves
+      -- the counters by the difference, in the same transaction: counters always equal a recount.
+      CREATE FUNCTION uploads_charge_quotas() RETURNS trigger LANGUAGE plpgsql AS $$
+      DECLARE
+        d_concurrent integer := 0; d_bytes bigint := 0; d_seconds numeric := 0;
+        old_day date; old_uploads integer := 0; old_bytes bigint := 0;
+        new_day date; new_uploads integer := 0; new_bytes bigint := 0;
+      BEGIN
+        IF TG_OP <> 'INSERT' THEN
+          IF OLD.status = 'ISSUED' THEN d_concurrent := -1; END IF;
+          IF upload_is_stored(OLD.status) THEN
+            d_bytes := -upload_charged_bytes(OLD.status, OLD.file_size, OLD.media);
+            d_seconds := -upload_charged_seconds(OLD.media);
+          END IF;
+          old_day := upload_quota_day(OLD.created_at);
+          IF upload_counts_daily(OLD.status, OLD.file_id) THEN
+            old_uploads := 1; old_bytes := upload_charged_bytes(OLD.status, OLD.file_size, OLD.media);
+          END IF;
+        END IF;
+        IF TG_OP <> 'DELETE' THEN
+          IF NEW.status = 'ISSUED' THEN d_concurrent := d_concurrent + 1; END IF;
+          IF upload_is_stored(NEW.status) THEN
+            d_bytes := d_bytes + upload_charged_bytes(NEW.status, NEW.file_size, NEW.media);
+            d_seconds := d_seconds + upload_charged_seconds(NEW.media);
+          END IF;
+          new_day := upload_quota_day(NEW.created_at);
+          IF upload_counts_daily(NEW.status, NEW.file_id) THEN
+            new_uploads := 1; new_bytes := upload_charged_bytes(NEW.status, NEW.file_size, NEW.media);
+          END IF;
+        END IF;
+        IF d_concurrent <> 0 OR d_bytes <> 0 OR d_seconds <> 0 THEN
+          INSERT INTO user_quotas AS q (user_id, concurrent_uploads, stored_bytes, stored_seconds)
+          VALUES (COALESCE(NEW.user_id, OLD.user_id), d_concurrent, d_bytes, d_seconds)
+          ON CONFLICT (user_id) DO UPDATE SET concurrent_uploads = q.concurrent_uploads + EXCLUDED.concurrent_uploads,
+            stored_bytes = q.stored_bytes + EXCLUDED.stored_bytes, stored_seconds = q.stored_seconds + EXCLUDED.stored_seconds;
+        END IF;
+        IF old_day IS NOT DISTINCT FROM new_day THEN
+          new_uploads := new_uploads - old_uploads; new_bytes := new_bytes - old_bytes; old_day := NULL;
+        END IF;
+        IF old_day IS NOT NULL AND (old_uploads <> 0 OR old_bytes <> 0) THEN
+          INSERT INTO user_daily_quotas AS d (user_id, day, uploads, bytes) VALUES (OLD.user_id, old_day, -old_uploads, -old_bytes)
+          ON CONFLICT (user_id, day) DO UPDATE SET uploads = d.uploads + EXCLUDED.uploads, bytes = d.bytes + EXCLUDED.bytes;
+        END IF;
+        IF new_day IS NOT NULL AND (new_uploads <> 0 OR new_bytes <> 0) THEN
+          INSERT INTO user_daily_quotas AS d (user_id, day, uploads, bytes) VALUES (NEW.user_id, new_day, new_uploads, new_bytes)
+          ON CONFLICT (user_id, day) DO UPDATE SET uploads = d.uploads + EXCLUDED.uploads, bytes = d.bytes + EXCLUDED.bytes;
+        END IF;
+        RETURN NULL;
+      END $$;
+      CREATE TRIGGER uploads_charge_quotas AFTER INSERT OR DELETE OR UPDATE OF status, file_size, file_id, media, created_at
+        ON uploads FOR EACH ROW EXECUTE FUNCTION uploads_charge_quotas();
+      -- Emptying the uploads table empties what is counted from it.
+      CREATE FUNCTION uploads_truncate_quotas() RETURNS trigger LANGUAGE plpgsql AS $$
+      BEGIN
+        DELETE FROM user_quotas;
+        DELETE FROM user_daily_quotas;
+        RETURN NULL;
+      END $$;
+      CREATE TRIGGER uploads_truncate_quotas AFTER TRUNCATE ON uploads FOR EACH STATEMENT EXECUTE FUNCTION uploads_truncate_quotas();
+
+      -- The uploads already there.
+      INSERT INTO user_quotas (user_id, concurrent_uploads, stored_bytes, stored_seconds)
+      SELECT user_id, count(*) FILTER (WHERE status = 'ISSUED'),
+             COALESCE(sum(upload_charged_bytes(status, file_size, media)) FILTER (WHERE upload_is_stored(status)), 0),
+             COALESCE(sum(upload_charged_seconds(media)) FILTER (WHERE upload_is_stored(status)), 0)
+      FROM uploads GROUP BY user_id;
+      INSERT INTO user_daily_quotas (user_id, day, uploads, bytes)
+      SELECT user_id, upload_quota_day(created_at), count(*), sum(upload_charged_bytes(status, file_size, media))
+      FROM uploads WHERE upload_counts_daily(status, file_id) GROUP BY user_id, upload_quota_day(created_at);
+    `,
+  },
+  {
     version: 9,
     name: 'upload library and deletions',
     sql: `

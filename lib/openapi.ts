@@ -9,6 +9,7 @@ import * as z from 'zod';
 import { UPLOAD_STATUSES } from '#contract';
 import { loadConfig } from '#lib/config';
 import { errorBodySchema } from '#lib/http';
+import { quotaExceededBodySchema, usageSchema } from '#lib/quota';
 import { signatureRequestSchema, signatureResponseSchema } from '#lib/issue-upload-signature';
 import { libraryItemSchema, libraryPageSchema, MAX_PAGE_SIZE } from '#lib/upload-library';
 import { playbackViewSchema, uploadIdSchema, uploadViewSchema } from '#lib/upload-status';
@@ -186,6 +187,16 @@ function deleteUploadOperation(): Json {
   };
 }
 
+/** A 429 that may also be `QuotaExceeded` (lib/quota.ts), whose body names the quota, its limit and use. */
+function withQuotaExceeded(response: Json): Json {
+  const content = response.content as { 'application/json': { schema: Json } };
+  return {
+    ...response,
+    description: `${response.description}; or \`QuotaExceeded\`: a per-user quota (\`QUOTA_*\`) has no room for this upload (\`error.quota\`, \`limit\`, \`used\`, \`resetsAt\` for daily ones)`,
+    content: json({ oneOf: [content['application/json'].schema, jsonSchema(quotaExceededBodySchema, 'output')] }),
+  };
+}
+
 /** The document. Limits in the request schemas are the defaults of README's configuration table. */
 export function buildOpenApiDocument(): Json {
   const defaults = loadConfig({ VOD_SECRET_ID: 'AKIDdocument', VOD_SECRET_KEY: 'document' }, {});
@@ -221,10 +232,12 @@ export function buildOpenApiDocument(): Json {
             ]),
             ...common,
             415: failure('A body that is not `application/json`', ['UnsupportedMediaType']),
-            429: failure(
-              'Over `RATE_LIMIT_SIGNATURES` per `RATE_LIMIT_WINDOW_SECONDS` for this user (`Retry-After`), or over `UPLOAD_MAX_ISSUED_PER_USER` uploads still ISSUED (`error.limit`)',
-              ['RateLimited', 'TooManyPendingUploads'],
-              retryAfter,
+            429: withQuotaExceeded(
+              failure(
+                'Over `RATE_LIMIT_SIGNATURES` per `RATE_LIMIT_WINDOW_SECONDS` for this user (`Retry-After`), or over `UPLOAD_MAX_ISSUED_PER_USER` uploads still ISSUED (`error.limit`)',
+                ['RateLimited', 'TooManyPendingUploads'],
+                retryAfter,
+              ),
             ),
             503: userFailures[503],
           },
@@ -274,6 +287,35 @@ export function buildOpenApiDocument(): Json {
         options: preflight('uploads'),
       },
       '/uploads': { get: listUploadsOperation(), options: preflight('uploads') },
+      '/me/usage': {
+        get: {
+          tags: ['quotas'],
+          summary: "The caller's quota limits and use (a service token may name another user)",
+          operationId: 'getUsage',
+          security: [{ bearerJwt: [] }],
+          parameters: [
+            {
+              name: 'userId',
+              in: 'query',
+              required: false,
+              description: "Another user's id: only with a service token (a user may name itself)",
+              schema: { type: 'string', minLength: 1 },
+            },
+          ],
+          responses: {
+            200: {
+              description: 'Each quota: its limit (`null`: none set), what is used, and for daily ones when the day (UTC) ends',
+              content: json(jsonSchema(usageSchema, 'output')),
+            },
+            400: failure('`userId` is not a user id', ['InvalidRequest', 'InvalidEvent']),
+            401: userFailures[401],
+            403: failure("A user token naming another user's `userId`", ['Forbidden']),
+            ...common,
+            503: userFailures[503],
+          },
+        },
+        options: preflight('quotas'),
+      },
       '/vod-events': { post: vodEventsOperation(false), options: preflight('vod-events') },
       '/vod-events/{token}': {
         post: vodEventsOperation(true),

@@ -36,6 +36,18 @@ export async function consumeRateLimit(
   return { allowed: true, remaining: limit - Number(row.count) };
 }
 
+/** The fixed window `now` falls in, for a statement that counts it itself (lib/quota-store.ts). */
+export function rateWindow(
+  subject: string,
+  limit: number,
+  windowSeconds: number,
+  now: Date,
+): { subject: string; windowStart: Date; limit: number; retryAfterSeconds: number } {
+  const windowMs = windowSeconds * 1000;
+  const windowStart = new Date(Math.floor(now.getTime() / windowMs) * windowMs);
+  return { subject, windowStart, limit, retryAfterSeconds: (windowStart.getTime() + windowMs - now.getTime()) / 1000 };
+}
+
 /** Deletes up to `limit` windows that started over a day ago; returns how many. */
 export async function purgeRateLimitWindows(db: Queryable, limit: number): Promise<number> {
   const { rowCount } = await db.query(
