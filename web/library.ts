@@ -156,7 +156,7 @@ export class LibraryView {
       meter.value = Math.min(quota.used, quota.limit);
       meter.high = quota.limit * 0.8;
       meter.setAttribute('aria-label', `${label}: ${text}`);
-      use.append(meter, ' ');
+      use.append(meter);
     }
     use.append(text);
     if (quota.resetsAt) use.append(` · frees up ${new Date(quota.resetsAt).toLocaleString()}`);

@@ -44,11 +44,14 @@ beforeAll(async () => {
     log: () => undefined,
     env: { QUOTA_UPLOADS_PER_DAY: String(DAILY_UPLOADS) },
   });
+  // The first call of each function opens (and migrates) the database: here, not in a test's time.
+  const warm = await issue('warm-up', 1);
+  await warm.list();
   browser = await chromium.launch({
     executablePath: CHROMIUM,
     args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--no-first-run'],
   });
-}, 60_000);
+}, 120_000);
 
 afterAll(async () => {
   if (!available) return;
