@@ -29,7 +29,7 @@ const EXITS = `Exit codes:
   0    done
   1    internal error (a bug)
   2    usage error or bad input (a bad option, an unknown upload id)
-  3    token refused (401/403) or rate limited (429)
+  3    token refused (401), forbidden (403: another user's), rate limited (429)
   4    network failure (the backend unreachable, or 5xx after every retry)
   130  interrupted (Ctrl-C)`;
 

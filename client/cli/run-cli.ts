@@ -45,7 +45,8 @@ Exit codes:
   0    uploaded (and READY with --wait)
   1    internal error (a bug)
   2    usage error, bad input, missing or unreadable file, type refused by the backend
-  3    token refused (401/403), rate limited (429), or the upload id refused (404/409)
+  3    token refused (401/403), rate limited or over a quota (429),
+       or the upload id refused (404/409)
   4    upload failed: ApplyUploadUGC, COS, CommitUploadUGC, expired credentials, network
   5    processing failed (FAILED, REJECTED, EXPIRED or DELETED) with --wait
   6    --wait timed out
