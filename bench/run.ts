@@ -261,6 +261,10 @@ async function main(): Promise<void> {
       (scale.largeMs / scale.smallMs).toFixed(2),
     ]);
 
+    await (await import('./list-uploads')).addListCost(report, rows, {
+      databaseUrl: databaseUrl ? benchDatabaseUrl(databaseUrl) : undefined,
+      large: CLEANUP_ROWS,
+    });
     // Upload: the official COS SDK into the emulator vs a raw HTTP PUT of the same file to a bare server.
     const upload = await measureUploadThroughput(UPLOAD_MB);
     report.upload = upload;

@@ -72,12 +72,10 @@ export function decodeCursor(cursor: string): ListingKey {
 /** The query of GET /uploads, checked before the database is touched: 400 naming the field. */
 export function listingQuery(query: Record<string, string>): ListingQuery {
   for (const name of Object.keys(query)) {
-    if (!QUERY_FIELDS.has(name)) {
-      throw new BadRequestError(
-        `${name.slice(0, 40)}: unknown parameter; use status, cursor, limit or userId`,
-        name.slice(0, 40),
-      );
-    }
+    if (QUERY_FIELDS.has(name)) continue;
+    // Named back only when it is a plain name: the answer never echoes arbitrary text.
+    const field = /^[A-Za-z0-9_.-]{1,40}$/.test(name) ? name : 'query';
+    throw new BadRequestError(`${field}: unknown parameter; use status, cursor, limit or userId`, field);
   }
   const out: ListingQuery = { limit: DEFAULT_PAGE_SIZE };
   if (query.limit !== undefined && query.limit !== '') {
@@ -123,7 +121,7 @@ export interface LibraryDeps {
 /** GET /uploads: one page of the caller's uploads (a service token: anyone's, or everyone's). */
 export async function listLibrary(deps: LibraryDeps, caller: AppUser, query: ListingQuery) {
   if (!caller.admin && query.userId !== undefined && query.userId !== caller.userId) {
-    throw new ForbiddenError('userId: only a service token may list another user’s uploads');
+    throw new ForbiddenError("userId: only a service token may list another user's uploads");
   }
   const everyone = caller.admin && query.userId === undefined;
   const userId = everyone ? undefined : (query.userId ?? caller.userId);

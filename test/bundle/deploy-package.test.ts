@@ -35,7 +35,7 @@ const LOCAL_ONLY = new Set(['VOD_API_ENDPOINT', 'VOD_API_PROTOCOL', 'DATA_DIR'])
 const SECRET_OWNERS: Record<string, string[]> = {
   CALLBACK_TOKENS: ['vod-events'],
   CALLBACK_SIGN_KEYS: ['vod-events'],
-  HOTLINK_KEY: ['media-status'],
+  HOTLINK_KEY: ['media-status', 'list-uploads'],
   PLAYBACK_KEY: ['media-status'],
 };
 

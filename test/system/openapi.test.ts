@@ -25,6 +25,7 @@ test('GET /openapi.json: the generated document, this stack as its server, reada
   expect(served).toEqual({ ...buildOpenApiDocument(), servers: [{ url: stack.apiUrl, description: 'this local stack' }] });
   expect(Object.keys(served.paths as object).sort()).toEqual([
     '/upload-signature',
+    '/uploads',
     '/uploads/{uploadId}',
     '/vod-events',
     '/vod-events/{token}',
