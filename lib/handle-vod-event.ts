@@ -159,6 +159,17 @@ async function applyNewFileUpload(tx: Queryable, deps: VodEventDeps, event: NewF
     // A file for an upload its owner deleted is nobody's either: the cleanup deletes it as an orphan.
     if (upload.status === UploadStatus.EXPIRED || upload.status === UploadStatus.DELETED)
       return { outcome: 'late-upload', uploadId };
+    // Processing reported first: the file's real size and duration still face the quotas.
+    const overQuota = upload.media || isFinal(upload.status) ? undefined : await quotaTrueUp(tx, deps.config, upload, media);
+    if (overQuota) {
+      await updateUpload(tx, uploadId, {
+        status: UploadStatus.REJECTED,
+        fileId: upload.fileId ?? event.fileId,
+        media,
+        error: { code: 'QuotaExceeded', message: overQuota },
+      });
+      return { outcome: UploadStatus.REJECTED, uploadId };
+    }
     await updateUpload(tx, uploadId, { fileId: upload.fileId ?? event.fileId, media: upload.media ?? media });
     return { outcome: 'metadata', uploadId };
   }

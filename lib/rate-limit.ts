@@ -1,9 +1,10 @@
 /**
  * Fixed-window rate limits kept in the database, so they hold across every function instance. The
  * conditional upsert is atomic: concurrent callers never push a window past its limit. The cleanup
- * purges past windows. Counting also holds a lock on the subject until the transaction ends, so what the
- * caller decides next about that subject (e.g. a user's cap of ISSUED uploads) is decided one request at
- * a time, across window boundaries too.
+ * purges past windows. `consumeRateLimit` also holds a lock on the subject until the transaction ends, so
+ * what the caller decides next about that subject is decided one request at a time, across window
+ * boundaries too. The signature endpoint counts its window inside its own statement instead
+ * (lib/quota-store.ts, with `rateWindow`), where the user's quota row serialises the user's requests.
  */
 import type { Queryable } from '#lib/db';
 

@@ -17,7 +17,7 @@ import type { VodCalls } from '#lib/vod-api';
 import { parseVodEvent } from '#lib/vod-event';
 import { openTestDatabase, truncateAll, usingPostgres, type TestDatabase } from '../support/db';
 import { functionEnv } from '../support/env';
-import { newFileUploadBody } from '../support/events';
+import { newFileUploadBody, procedureBody } from '../support/events';
 import { functionUrlEvent, loadFunction, type HttpMainHandler } from '../support/function';
 import { userToken } from '../support/jwt';
 import { expectAnswerMatchesOpenApi } from '../support/openapi';
@@ -62,17 +62,16 @@ async function expectCountersMatchRecount(): Promise<void> {
 }
 
 /** A file arriving for an upload (VOD's NewFileUpload), with its real size and duration. */
-async function arrive(config: Config, uploadId: string, size: number, duration: number) {
-  const body = newFileUploadBody({
-    fileId: `52858907840${Math.floor(Math.random() * 1e8)}`,
-    uploadId,
-    duration,
-    procedureTaskId: 'task',
-  });
+async function arrive(config: Config, uploadId: string, size: number, duration: number, fileId = randomFileId()) {
+  const body = newFileUploadBody({ fileId, uploadId, duration, procedureTaskId: 'task' });
   body.FileUploadEvent.MetaData.Size = size;
-  const vod = {} as VodCalls; // a procedure's task id: nothing is asked of VOD
-  return handleVodEvent({ config, db: testDb.db, vod, log }, parseVodEvent(body), { confirmWithVod: false });
+  return handle(config, body);
 }
+
+const randomFileId = () => `5285890${Math.floor(Math.random() * 1e9)}`;
+// With a procedure's task id (or a processing event) nothing is asked of VOD.
+const handle = (config: Config, body: unknown) =>
+  handleVodEvent({ config, db: testDb.db, vod: {} as VodCalls, log }, parseVodEvent(body), { confirmWithVod: false });
 
 const tomorrow = () => dayEnd(new Date().toISOString().slice(0, 10)).toISOString();
 
@@ -239,6 +238,31 @@ describe(`quotas on ${usingPostgres ? 'PostgreSQL' : 'PGlite'}`, () => {
     await expectCountersMatchRecount();
   });
 
+  test('new signatures, re-signs and arriving files of one user all at once: no deadlock, no 5xx, exact counters', async () => {
+    const env = envFor({ QUOTA_STORED_BYTES: '1000000000', QUOTA_CONCURRENT_UPLOADS: '1000', UPLOAD_MAX_ISSUED_PER_USER: '0' });
+    const config = loadConfig(env);
+    const fn = loadFunction('upload-signature', env);
+    const token = await userToken('busy');
+    const post = async (body: unknown) => {
+      const reply = await fn(functionUrlEvent('POST', '/upload-signature', body, { authorization: `Bearer ${token}` }));
+      return reply.statusCode;
+    };
+    const open = await Promise.all(
+      Array.from({ length: 40 }, async () => (await sign(fn, 'busy', { fileSize: 100 })).body.uploadId),
+    );
+    const results = await Promise.all([
+      ...Array.from({ length: 80 }, () => post({ fileSize: 100 }).then((status) => `new ${status}`)),
+      ...open.map((uploadId) => post({ uploadId }).then((status) => `renew ${status === 409 ? 200 : status}`)),
+      ...open.map((uploadId) => arrive(config, uploadId, 150, 3).then((handled) => `arrive ${handled.outcome}`)),
+    ]);
+    expect(results.sort()).toEqual([
+      ...Array(40).fill('arrive PROCESSING'),
+      ...Array(80).fill('new 200'),
+      ...Array(40).fill('renew 200'),
+    ]);
+    await expectCountersMatchRecount();
+  });
+
   test('true-up: a file over its reservation by more than the quota allows is REJECTED (QuotaExceeded); one under releases the rest', async () => {
     const env = envFor({ QUOTA_STORED_BYTES: '3000000', QUOTA_STORED_SECONDS: '100' });
     const config = loadConfig(env);
@@ -264,6 +288,16 @@ describe(`quotas on ${usingPostgres ? 'PostgreSQL' : 'PGlite'}`, () => {
     const long = await sign(fn, 'alice', { fileSize: 10 });
     expect((await arrive(config, long.body.uploadId, 10, 80.5)).outcome).toBe('REJECTED');
     expect((await getUpload(testDb.db, long.body.uploadId))!.error!.message).toMatch(/storedSeconds/);
+    // Processing may report before NewFileUpload: the file still faces the quotas when it is described.
+    const early = await sign(fn, 'alice', { fileSize: 10 });
+    const fileId = randomFileId();
+    await handle(config, procedureBody({ taskId: 'task-early', fileId, uploadId: early.body.uploadId, status: 'PROCESSING' }));
+    expect((await getUpload(testDb.db, early.body.uploadId))!.status).toBe('PROCESSING');
+    expect((await arrive(config, early.body.uploadId, 900_000, 5, fileId)).outcome).toBe('REJECTED');
+    expect(await getUpload(testDb.db, early.body.uploadId)).toMatchObject({
+      status: 'REJECTED',
+      error: { code: 'QuotaExceeded' },
+    });
     await expectCountersMatchRecount();
   });
 
