@@ -24,6 +24,7 @@ test('GET /openapi.json: the generated document, this stack as its server, reada
   const served = (await response.json()) as Record<string, unknown>;
   expect(served).toEqual({ ...buildOpenApiDocument(), servers: [{ url: stack.apiUrl, description: 'this local stack' }] });
   expect(Object.keys(served.paths as object).sort()).toEqual([
+    '/me/usage',
     '/upload-signature',
     '/uploads',
     '/uploads/{uploadId}',
