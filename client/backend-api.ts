@@ -1,4 +1,7 @@
-/** This backend's routes for the client: `POST /upload-signature` and `GET /uploads/{uploadId}`. */
+/**
+ * This backend's routes for the upload client: `POST /upload-signature` and `GET /uploads/{uploadId}`
+ * (the library's routes, in library-api.ts, share the headers and the error mapping).
+ */
 import type { VodUploadError } from './errors.ts';
 import type { HttpAnswer, HttpCall } from './http-call.ts';
 import type { RetryPolicy, VodUploaderOptions } from './options.ts';
@@ -21,7 +24,8 @@ export class BackendApi {
     private readonly retryPolicy: Required<RetryPolicy>,
   ) {}
 
-  private async backendHeaders(json: boolean): Promise<Record<string, string>> {
+  /** Accept, the caller's extra headers and the bearer token (library-api.ts uses it too). */
+  async backendHeaders(json: boolean): Promise<Record<string, string>> {
     const headers: Record<string, string> = { accept: 'application/json', ...this.options.headers };
     if (json) headers['content-type'] = 'application/json';
     const token = typeof this.options.token === 'function' ? await this.options.token() : this.options.token;
@@ -30,19 +34,50 @@ export class BackendApi {
   }
 
   /** Turns a non-2xx answer of this backend into a typed error. */
-  private backendError(answer: HttpAnswer, what: string, uploadId?: string): VodUploadError {
-    const err = (answer.body as { error?: { code?: string; message?: string; field?: string } } | undefined)?.error;
+  backendError(answer: HttpAnswer, what: string, uploadId?: string): VodUploadError {
+    const err = (
+      answer.body as
+        | {
+            error?: {
+              code?: string;
+              message?: string;
+              field?: string;
+              quota?: unknown;
+              limit?: unknown;
+              used?: unknown;
+              resetsAt?: unknown;
+            };
+          }
+        | undefined
+    )?.error;
     const message = err?.message ?? (answer.text.slice(0, 200) || `HTTP ${answer.status}`);
     const details = { status: answer.status, code: err?.code, field: err?.field, uploadId };
     if (answer.status === 401 || answer.status === 403 || answer.status === 429) {
       const retryAfter = Number(answer.headers.get('retry-after'));
-      const refused = answer.status === 429 ? 'rate limit reached' : answer.status === 401 ? 'token refused' : 'forbidden';
+      const refused =
+        err?.code === 'QuotaExceeded'
+          ? 'quota exceeded'
+          : answer.status === 429
+            ? 'rate limit reached'
+            : answer.status === 401
+              ? 'token refused'
+              : 'forbidden';
       return failure(
         'signature-refused',
         `${what}: ${refused} (${answer.status}${err?.code ? ` ${err.code}` : ''}): ${message}`,
         {
           ...details,
           ...(Number.isFinite(retryAfter) && retryAfter > 0 ? { retryAfterSeconds: retryAfter } : {}),
+          ...(err?.code === 'QuotaExceeded' && typeof err.quota === 'string'
+            ? {
+                quota: {
+                  name: err.quota,
+                  ...(typeof err.limit === 'number' ? { limit: err.limit } : {}),
+                  ...(typeof err.used === 'number' ? { used: err.used } : {}),
+                  ...(typeof err.resetsAt === 'string' ? { resetsAt: err.resetsAt } : {}),
+                },
+              }
+            : {}),
         },
       );
     }

@@ -15,6 +15,7 @@ import { VodUploaderCore } from './uploader.ts';
 export * from './cli/exit-codes.ts';
 export { classifyCosError } from './cos-transfer.ts';
 export * from './errors.ts';
+export type * from './library-api.ts';
 export * from './options.ts';
 export * from './platform.ts';
 export * from './resume-store.ts';

@@ -5,7 +5,10 @@
 import type { UploadView } from '#contract';
 
 export type VodUploadErrorKind =
-  /** The backend refused the app token or the request: 401, 403 or 429 (see `status`, `code`, `retryAfterSeconds`). */
+  /**
+   * The backend refused the app token or the request: 401, 403 or 429 (see `status`, `code`,
+   * `retryAfterSeconds`; `quota` for a 429 QuotaExceeded). The library calls use it too.
+   */
   | 'signature-refused'
   /** ApplyUploadUGC answered with a non-zero `code` (see `code`). */
   | 'apply-failed'
@@ -26,6 +29,14 @@ export type VodUploadErrorKind =
   /** The file or an option is unusable: missing file, unknown type, a 400/413/415 from the backend. */
   | 'bad-input';
 
+export interface QuotaRefusal {
+  /** `uploadsPerDay`, `bytesPerDay`, `storedBytes`, `storedSeconds` or `concurrentUploads`. */
+  name: string;
+  limit?: number;
+  used?: number;
+  resetsAt?: string;
+}
+
 export interface VodUploadErrorDetails {
   /** HTTP status, when the failure was an HTTP answer. */
   status?: number;
@@ -35,6 +46,8 @@ export interface VodUploadErrorDetails {
   field?: string;
   /** From a 429's `Retry-After`. */
   retryAfterSeconds?: number;
+  /** A `429 QuotaExceeded`: which quota, its limit, what is used, when a daily one frees up. */
+  quota?: QuotaRefusal;
   /** The upload id, once one was issued. */
   uploadId?: string;
   /** VOD's file id, once the commit succeeded (processing-failed, timeout). */
@@ -50,6 +63,7 @@ export class VodUploadError extends Error {
   readonly code?: string | number;
   readonly field?: string;
   readonly retryAfterSeconds?: number;
+  readonly quota?: QuotaRefusal;
   uploadId?: string;
   fileId?: string;
   readonly upload?: UploadView;
@@ -62,6 +76,7 @@ export class VodUploadError extends Error {
     if (details.code !== undefined) this.code = details.code;
     if (details.field !== undefined) this.field = details.field;
     if (details.retryAfterSeconds !== undefined) this.retryAfterSeconds = details.retryAfterSeconds;
+    if (details.quota !== undefined) this.quota = details.quota;
     if (details.uploadId !== undefined) this.uploadId = details.uploadId;
     if (details.fileId !== undefined) this.fileId = details.fileId;
     if (details.upload !== undefined) this.upload = details.upload;
@@ -75,6 +90,7 @@ export class VodUploadError extends Error {
       code: this.code,
       field: this.field,
       retryAfterSeconds: this.retryAfterSeconds,
+      quota: this.quota,
       uploadId: this.uploadId,
       fileId: this.fileId,
     };

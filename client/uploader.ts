@@ -12,6 +12,8 @@ import { VodUploadError } from './errors.ts';
 import { createHttpCall, trimSlash } from './http-call.ts';
 import type { StageEvent, UploadCallOptions, UploadResult, VodUploaderOptions, WaitOptions } from './options.ts';
 import type { Platform } from './platform.ts';
+import { LibraryApi } from './library-api.ts';
+import type { DeleteResult, ListOptions, UploadPage, UsageReport } from './library-api.ts';
 import { isResumeRecord, RESUME_MAX_AGE_MS } from './resume-store.ts';
 import type { ResumeRecord, ResumeStore } from './resume-store.ts';
 import { cancelled, sleep } from './retry.ts';
@@ -37,6 +39,7 @@ export class VodUploaderCore {
   private readonly options: VodUploaderOptions;
   private readonly backend: BackendApi;
   private readonly ugc: UgcApi;
+  private readonly library: LibraryApi;
   private readonly cos: CosTransfer;
   private store: ResumeStore | undefined;
 
@@ -59,6 +62,7 @@ export class VodUploaderCore {
     const getSignature = (body: { uploadId: string }, signal?: AbortSignal) => this.getSignature(body, signal);
     this.backend = new BackendApi(trimSlash(options.apiBaseUrl), options, http, retryPolicy);
     this.ugc = new UgcApi(options.vodApiUrl, http, retryPolicy, getSignature);
+    this.library = new LibraryApi(this.backend, http, retryPolicy);
     this.cos = { platform, options, retryPolicy, clock: options.clock ?? Date.now, getSignature, ugc: this.ugc };
     this.apiBaseUrl = this.backend.apiBaseUrl;
     this.vodApiUrl = this.ugc.vodApiUrl;
@@ -78,6 +82,26 @@ export class VodUploaderCore {
   /** `GET /uploads/{uploadId}`: the backend's view of one upload. */
   getUpload(uploadId: string, signal?: AbortSignal): Promise<UploadView> {
     return this.backend.getUpload(uploadId, signal);
+  }
+
+  /** `GET /uploads`: one page of the user's uploads, newest first (library-api.ts). */
+  list(options?: ListOptions): Promise<UploadPage> {
+    return this.library.list(options);
+  }
+
+  /** Every page of `GET /uploads`, following `nextCursor`. */
+  listAll(options?: ListOptions): AsyncGenerator<UploadPage> {
+    return this.library.listAll(options);
+  }
+
+  /** `DELETE /uploads/{uploadId}` (idempotent). */
+  deleteUpload(uploadId: string, signal?: AbortSignal): Promise<DeleteResult> {
+    return this.library.deleteUpload(uploadId, signal);
+  }
+
+  /** `GET /me/usage`: quota use and limits. */
+  usage(options?: { userId?: string; signal?: AbortSignal }): Promise<UsageReport> {
+    return this.library.usage(options);
   }
 
   /** Uploads a video (and optional cover) and commits it; see UploadCallOptions. */

@@ -1,8 +1,10 @@
 /**
  * The local demo page: sign in as a demo user, upload a video with the upload client (browser build),
- * follow its status until READY, and show what VOD produced.
+ * follow its status until READY, and show what VOD produced; below it, the user's library and quota use
+ * (library.ts).
  */
 import { VodUploader, VodUploadError, type UploadProgress, type UploadView } from '../client/browser.ts';
+import { LibraryView } from './library.ts';
 import { showPlayer } from './player.ts';
 import './webhook-log.ts';
 
@@ -17,6 +19,7 @@ interface Session {
 const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
 let session: Session | undefined;
 let controller: AbortController | undefined;
+let library: LibraryView | undefined;
 
 function showError(message: string | undefined): void {
   const box = $('error');
@@ -126,6 +129,7 @@ async function upload(file: File): Promise<void> {
     showError(describe(error));
   } finally {
     $<HTMLButtonElement>('cancel').disabled = true;
+    void library?.refresh();
   }
 }
 
@@ -146,8 +150,12 @@ $('signin-form').addEventListener('submit', async (event) => {
     $('who').hidden = false;
     $('upload').hidden = false;
     $('drop').hidden = false;
+    library = new LibraryView(new VodUploader({ apiBaseUrl: session.apiUrl, token: session.token }));
+    void library.refresh();
   } catch (error) {
     session = undefined;
+    library = undefined;
+    $('library').hidden = true;
     $('who').hidden = true;
     $('upload').hidden = false;
     $('drop').hidden = true;

@@ -7,10 +7,15 @@ import { parseArgs } from 'node:util';
 import { DEFAULT_VOD_API_URL, VodUploader, VodUploadError } from '../node.ts';
 import type { StageEvent, UploadProgress, UploadResult, UploadView } from '../node.ts';
 import { EXIT_CODES, exitCodeFor } from './exit-codes.ts';
+import { LIBRARY_COMMANDS, type LibraryCommand, runLibraryCommand } from './library-commands.ts';
 
 const DEFAULT_API_URL = 'http://127.0.0.1:8080';
 
 const USAGE = `Usage: vod-upload <file> [options]
+       vod-upload ls [--status S] [--limit N] [--all]   your uploads, newest first
+       vod-upload rm <uploadId> [--yes]               delete an upload (erased from VOD)
+       vod-upload usage                               your quota use and limits
+       (vod-upload <command> --help for each command's options)
 
 Uploads a video to Tencent Cloud VOD through the upload backend: a signature from
 POST <api>/upload-signature, ApplyUploadUGC, COS multipart upload, CommitUploadUGC.
@@ -40,7 +45,8 @@ Exit codes:
   0    uploaded (and READY with --wait)
   1    internal error (a bug)
   2    usage error, bad input, missing or unreadable file, type refused by the backend
-  3    token refused (401/403), rate limited (429), or the upload id refused (404/409)
+  3    token refused (401/403), rate limited or over a quota (429),
+       or the upload id refused (404/409)
   4    upload failed: ApplyUploadUGC, COS, CommitUploadUGC, expired credentials, network
   5    processing failed (FAILED, REJECTED, EXPIRED or DELETED) with --wait
   6    --wait timed out
@@ -53,6 +59,8 @@ interface CliIo {
   env: Record<string, string | undefined>;
   /** Fires on Ctrl-C; default: none. */
   onInterrupt?: (handler: () => void) => void;
+  /** A yes/no question on the terminal (`rm` without --yes); absent when stdin is not a terminal. */
+  confirm?: (question: string) => Promise<boolean>;
 }
 
 const MIB = 1024 * 1024;
@@ -142,6 +150,8 @@ function resultUrls(result: UploadResult): Array<[string, string]> {
 }
 
 export async function runCli(argv: string[], io: CliIo): Promise<number> {
+  if ((LIBRARY_COMMANDS as readonly string[]).includes(argv[0] ?? ''))
+    return runLibraryCommand(argv[0] as LibraryCommand, argv.slice(1), io);
   const parse = (a: string[]) =>
     parseArgs({
       args: a,

@@ -3,6 +3,7 @@
  * The `vod-upload` executable: `npx tsx client/cli/vod-upload.ts <file> [options]` (or the `bin/vod-upload.js`
  * launcher). Usage and exit codes: `--help`, client/README.md.
  */
+import { createInterface } from 'node:readline/promises';
 import { runCli } from './run-cli.ts';
 
 let interrupted = false;
@@ -19,6 +20,16 @@ runCli(process.argv.slice(2), {
     process.on('SIGINT', onSignal);
     process.on('SIGTERM', onSignal);
   },
+  confirm: process.stdin.isTTY
+    ? async (question) => {
+        const rl = createInterface({ input: process.stdin, output: process.stderr });
+        try {
+          return /^y(es)?$/i.test((await rl.question(question)).trim());
+        } finally {
+          rl.close();
+        }
+      }
+    : undefined,
 }).then(
   (code) => exit(code),
   (error: unknown) => {
