@@ -217,36 +217,12 @@ async function applyNewFileUpload(
     return { outcome: 'metadata', uploadId };
   }
 
+  // Media outside the limits first; only a file within them is weighed against the quotas.
   const rejection = mediaRejection(deps.config.mediaRules, { basicInfo: event.media, metaData: event.metaData });
-  if (rejection) {
-    await updateUpload(
-      tx,
-      uploadId,
-      {
-        status: UploadStatus.REJECTED,
-        fileId: event.fileId,
-        media,
-        error: { code: 'MediaRejected', message: rejection },
-      },
-      undefined,
-      cause,
-    );
-    return { outcome: UploadStatus.REJECTED, uploadId };
-  }
-  const overQuota = await quotaTrueUp(tx, deps.config, upload, media);
-  if (overQuota) {
-    await updateUpload(
-      tx,
-      uploadId,
-      {
-        status: UploadStatus.REJECTED,
-        fileId: event.fileId,
-        media,
-        error: { code: 'QuotaExceeded', message: overQuota },
-      },
-      undefined,
-      cause,
-    );
+  const overQuota = rejection ? undefined : await quotaTrueUp(tx, deps.config, upload, media);
+  if (rejection || overQuota) {
+    const error = rejection ? { code: 'MediaRejected', message: rejection } : { code: 'QuotaExceeded', message: overQuota! };
+    await updateUpload(tx, uploadId, { status: UploadStatus.REJECTED, fileId: event.fileId, media, error }, undefined, cause);
     return { outcome: UploadStatus.REJECTED, uploadId };
   }
   if (event.procedureTaskId) {

@@ -23,7 +23,8 @@ import { TASK_NOTIFY_MODES } from '#contract';
 type Params = Record<string, unknown>;
 type Handler = (call: { ctx: EmulatorContext; appId: number }, params: Params) => Record<string, unknown>;
 
-function findMedia(ctx: EmulatorContext, appId: number, params: Params): MediaRecord {
+/** The media a request names by FileId or MediaStoragePath, in the caller's app (ProcessMedia, ReviewAudioVideo). */
+export function findNamedMedia(ctx: EmulatorContext, appId: number, params: Params): MediaRecord {
   const fileId = optionalString(params, 'FileId', 64);
   const storagePath = optionalString(params, 'MediaStoragePath', 1024);
   let media: MediaRecord | undefined;
@@ -32,6 +33,11 @@ function findMedia(ctx: EmulatorContext, appId: number, params: Params): MediaRe
   else throw new ApiError('MissingParameter', 'The parameter FileId (or MediaStoragePath) is required.');
   if (!media || media.appId !== appId)
     throw new ApiError('ResourceNotFound.FileNotExist', `The media ${fileId ?? storagePath} does not exist.`);
+  return media;
+}
+
+function findMedia(ctx: EmulatorContext, appId: number, params: Params): MediaRecord {
+  const media = findNamedMedia(ctx, appId, params);
   if (!media.videoKey)
     throw new ApiError('FailedOperation', `The original file of ${media.fileId} was deleted; it cannot be processed.`);
   return media;

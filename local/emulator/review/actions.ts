@@ -13,25 +13,13 @@ import type { ReviewContent } from '#contract';
 import type { ActionHandler } from '../api/endpoint.ts';
 import { ApiError } from '../api/error.ts';
 import { optionalNumber, optionalString } from '../api/params.ts';
+import { findNamedMedia } from '../api/processing-actions.ts';
 import type { EmulatorContext } from '../context.ts';
 import { taskSimpleInfo } from '../processing/task-views.ts';
-import type { MediaRecord } from '../state.ts';
 import { newReviewTaskId, reviewTasks, reviewTaskTimes, reviewTaskView, scheduleReview } from './tasks.ts';
 import type { ReviewTaskRecord } from './tasks.ts';
 
 type Params = Record<string, unknown>;
-
-function findMedia(ctx: EmulatorContext, appId: number, params: Params): MediaRecord {
-  const fileId = optionalString(params, 'FileId', 64);
-  const storagePath = optionalString(params, 'MediaStoragePath', 1024);
-  let media: MediaRecord | undefined;
-  if (fileId) media = ctx.store.doc.media[fileId];
-  else if (storagePath) media = Object.values(ctx.store.doc.media).find((m) => m.basicInfo.StoragePath === storagePath);
-  else throw new ApiError('MissingParameter', 'The parameter FileId (or MediaStoragePath) is required.');
-  if (!media || media.appId !== appId)
-    throw new ApiError('ResourceNotFound.FileNotExist', `The media ${fileId ?? storagePath} does not exist.`);
-  return media;
-}
 
 function reviewContents(value: unknown): ReviewContent[] {
   if (value === undefined || value === null) return ['Media'];
@@ -56,7 +44,7 @@ function checkSessionId(ctx: EmulatorContext, appId: number, sessionId: string):
 }
 
 export const reviewAudioVideo: ActionHandler = ({ ctx, appId }, params) => {
-  const media = findMedia(ctx, appId, params);
+  const media = findNamedMedia(ctx, appId, params);
   const contents = reviewContents(params.ReviewContents);
   const definition = optionalNumber(params.Definition, 'Definition') ?? REVIEW_PRESET_DEFINITION;
   const priority = optionalNumber(params.TasksPriority, 'TasksPriority') ?? 0;
