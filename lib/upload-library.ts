@@ -15,6 +15,7 @@ import { UploadStatus as Status } from '#lib/upload-lifecycle';
 import { getLibraryUpload, type LibraryUpload, type ListingKey, listUploads, setMediaDeletionPending } from '#lib/upload-listing';
 import { uploadIdParam, uploadViewSchema } from '#lib/upload-status';
 import { updateUpload } from '#lib/upload-store';
+import { sendPendingWebhooks } from '#lib/webhooks';
 import { playbackUrlSigner, uploadView } from '#lib/upload-view';
 
 export const DEFAULT_PAGE_SIZE = 20;
@@ -152,6 +153,8 @@ export async function deleteLibraryUpload(
   deps: LibraryDeps & {
     /** DeleteMedia of one file, resolving when VOD no longer has it (lib/cleanup/deletions.ts `deleteMediaInVod`). */
     deleteMedia: (fileId: string) => Promise<void>;
+    /** Epoch ms by which sending the webhook must be over. */
+    webhookDeadline?: number;
   },
   caller: AppUser,
   rawUploadId: string | undefined,
@@ -181,6 +184,8 @@ export async function deleteLibraryUpload(
       deps.log.warn('media deletion left to the cleanup', { uploadId, fileId: entry.upload.fileId, error });
     }
   }
+  // The upload.deleted webhook, right after the commit within the function's time; else the webhooks timer's.
+  await sendPendingWebhooks({ ...deps, deadline: deps.webhookDeadline }, uploadId);
   const item = libraryItem(deps.config, done, false);
   deps.log.info('upload deleted', {
     uploadId,

@@ -12,6 +12,8 @@ const authenticate = createAuthenticator(config, log);
 // Short: when VOD does not answer, the upload is DELETED with its media deletion pending (202).
 const vod = createVodClient(config, { timeoutSeconds: 3 });
 const VOD_BUDGET_MS = 5_000;
+// Then the webhook, within the 10 s function timeout; what is not sent now the webhooks timer sends.
+const WEBHOOK_BUDGET_MS = 3_000;
 
 export const main_handler = httpHandler(
   {
@@ -26,7 +28,7 @@ export const main_handler = httpHandler(
     const db = await runtime.database();
     const deleteMedia = (fileId: string) =>
       deleteMediaInVod(vodApi(vod, { subAppId: config.vod.subAppId, deadline: Date.now() + VOD_BUDGET_MS }), fileId);
-    const deps = { config, db, log: request.log, deleteMedia };
+    const deps = { config, db, log: request.log, deleteMedia, webhookDeadline: Date.now() + VOD_BUDGET_MS + WEBHOOK_BUDGET_MS };
     const { status, body } = await deleteLibraryUpload(deps, caller, request.pathParams.uploadId);
     return { status, body };
   },

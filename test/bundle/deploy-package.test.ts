@@ -38,10 +38,10 @@ const SECRET_OWNERS: Record<string, string[]> = {
   HOTLINK_KEY: ['media-status', 'list-uploads'],
   PLAYBACK_KEY: ['media-status'],
   // Webhooks (README "Webhooks"): only the functions that send them.
-  APP_WEBHOOK_URL: ['vod-events', 'cleanup'],
-  APP_WEBHOOK_SECRETS: ['vod-events', 'cleanup'],
-  APP_WEBHOOK_MAX_AGE_HOURS: ['vod-events', 'cleanup'],
-  APP_WEBHOOK_TIMEOUT_MS: ['vod-events', 'cleanup'],
+  APP_WEBHOOK_URL: ['vod-events', 'cleanup', 'delete-upload'],
+  APP_WEBHOOK_SECRETS: ['vod-events', 'cleanup', 'delete-upload'],
+  APP_WEBHOOK_MAX_AGE_HOURS: ['vod-events', 'cleanup', 'delete-upload'],
+  APP_WEBHOOK_TIMEOUT_MS: ['vod-events', 'cleanup', 'delete-upload'],
 };
 
 let project: string;

@@ -11,6 +11,7 @@ import { runCleanup } from '#lib/cleanup';
 import { ConfigError, loadConfig, type Config } from '#lib/config';
 import { createLogger } from '#lib/log';
 import { expireIssuedUploads } from '#lib/upload-batches';
+import { deleteLibraryUpload } from '#lib/upload-library';
 import { uploadStatus } from '#lib/upload-status';
 import { insertIssuedUpload, updateUpload } from '#lib/upload-store';
 import type { VodCalls } from '#lib/vod-api';
@@ -181,6 +182,17 @@ test('a delivered webhook verifies with the standard verifier and carries the vi
   // A verifier holding only the old secret accepts too while both are configured (rotation).
   expect(receiver.verified(OLD_SECRET)).toHaveLength(3);
   expect((await uploadWebhooks(testDb.db, uploadId)).every((r) => r.state === 'delivered')).toBe(true);
+});
+
+test('DELETE /uploads/{id} sends upload.deleted right after its commit, not at the next timer', async () => {
+  const uploadId = await issued('dave');
+  const deps = { config, db: testDb.db, log, deleteMedia: async () => {}, webhookDeadline: Date.now() + 5_000 };
+  expect((await deleteLibraryUpload(deps, { userId: 'dave', admin: false }, uploadId)).status).toBe(200);
+  const got = receiver.verified();
+  expect(got.map((g) => [g.payload.type, g.payload.data.uploadId, g.payload.data.status])).toEqual([
+    ['upload.deleted', uploadId, 'DELETED'],
+  ]);
+  expect((await uploadWebhooks(testDb.db, uploadId)).map((r) => r.state)).toEqual(['delivered']);
 });
 
 test('forged, re-timestamped and old-secret requests are refused by the standard verifier', async () => {
