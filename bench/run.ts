@@ -19,16 +19,16 @@
  *    slowest of 50 uploads needed after its processing finished, with lossy callbacks and an outage.
  * Set BENCH_DATABASE_URL (or TEST_DATABASE_URL) to also measure against a PostgreSQL server.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import autocannon from 'autocannon';
+import { emulatorProcessing, roundTrips } from './child-figures';
 import { measureCleanupScale } from './cleanup-scale';
 import { measureColdStarts } from './cold-start';
 import { measureUploadThroughput } from './emulator-upload';
+import { CONNECTIONS, DURATION_S, load, startServer, webhookLoad } from './http-load';
 import { measureRecovery } from './recovery';
-import { ROUND_TRIP_TARGETS, type RoundTrips } from './round-trips';
+import { ROUND_TRIP_TARGETS } from './round-trips';
 import { measureWebhooks } from './webhooks';
 import { postgresBinaries } from '../test/support/pg-server';
 import { SignJWT } from 'jose';
@@ -36,8 +36,6 @@ import { Client } from 'pg';
 
 const root = path.resolve(__dirname, '..');
 const dist = path.join(root, 'dist');
-const DURATION_S = Number(process.env.BENCH_DURATION ?? 5);
-const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 16);
 const UPLOAD_MB = Number(process.env.BENCH_UPLOAD_MB ?? 256);
 const CLEANUP_ROWS = Number(process.env.BENCH_CLEANUP_ROWS ?? 1_000_000);
 // The processing figure's clip height (30 s, 16:9); 0 leaves it out (at 1080p it takes minutes).
@@ -74,134 +72,6 @@ function benchEnv(extra: Record<string, string>): Record<string, string> {
     UPLOAD_MAX_ISSUED_PER_USER: '0',
     ...extra,
   };
-}
-
-async function startServer(target: string, env: Record<string, string>): Promise<{ url: string; child: ChildProcess }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', path.join(__dirname, 'serve-bundle.ts'), target], {
-    env,
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  const port = await new Promise<number>((resolve, reject) => {
-    let out = '';
-    child.stdout!.on('data', (chunk: Buffer) => {
-      out += chunk.toString();
-      const match = /listening (\d+)/.exec(out);
-      if (match) resolve(Number(match[1]));
-    });
-    child.on('exit', (code) => reject(new Error(`server exited with ${code}`)));
-  });
-  return { url: `http://127.0.0.1:${port}/upload-signature`, child };
-}
-
-interface LoadResult {
-  requestsPerSecond: number;
-  p50Ms: number;
-  p99Ms: number;
-  non2xx: number;
-  errors: number;
-}
-
-async function webhookLoad(url: string): Promise<LoadResult> {
-  // Every request a different file: each one claims a new de-dupe key (none is a duplicate).
-  let n = 0;
-  const options = {
-    url,
-    method: 'POST' as const,
-    headers: { 'content-type': 'application/json' },
-    connections: CONNECTIONS,
-    requests: [
-      {
-        setupRequest: (request: autocannon.Request) => ({
-          ...request,
-          body: JSON.stringify({
-            EventType: 'NewFileUpload',
-            FileUploadEvent: {
-              FileId: String(5285890780000000000n + BigInt(++n) + BigInt(process.pid) * 1_000_000n),
-              MediaBasicInfo: {
-                Name: 'clip',
-                Type: 'mp4',
-                SourceInfo: { SourceType: 'Upload', SourceContext: `uploadId=${crypto.randomUUID()}` },
-              },
-            },
-          }),
-        }),
-      },
-    ],
-  };
-  // Warm-up: the first request opens the database (PGlite can take seconds on a loaded machine).
-  await fetch(url, { method: 'POST', headers: options.headers, body: JSON.stringify({ EventType: 'WarmUp' }) });
-  await autocannon({ ...options, duration: 1 });
-  const result = await autocannon({ ...options, duration: DURATION_S });
-  return {
-    requestsPerSecond: result.requests.average,
-    p50Ms: result.latency.p50,
-    p99Ms: result.latency.p99,
-    non2xx: result.non2xx,
-    errors: result.errors,
-  };
-}
-
-async function load(url: string, token: string): Promise<LoadResult> {
-  const options = {
-    url,
-    method: 'POST' as const,
-    headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
-    body: JSON.stringify({ fileName: 'clip.mp4', fileSize: 1048576 }),
-    connections: CONNECTIONS,
-  };
-  // Warm-up: the first request opens the database; then JIT, pages and the connection pool.
-  const first = await fetch(url, { method: 'POST', headers: options.headers, body: options.body });
-  if (first.status !== 200) throw new Error(`${url} answered ${first.status}: ${await first.text()}`);
-  await autocannon({ ...options, duration: 1 });
-  const result = await autocannon({ ...options, duration: DURATION_S });
-  return {
-    requestsPerSecond: result.requests.average,
-    p50Ms: result.latency.p50,
-    p99Ms: result.latency.p99,
-    non2xx: result.non2xx,
-    errors: result.errors,
-  };
-}
-
-interface ProcessingFigures {
-  procedure: string;
-  seconds: number;
-  width: number;
-  height: number;
-  commands: number;
-  overheads: number[];
-  emulatorSeconds: number;
-  directSeconds: number;
-  ratio: number;
-}
-
-/** bench/emulator-processing.ts, once each way, in a process of its own. */
-function emulatorProcessing(height: number): Promise<ProcessingFigures> {
-  const script = path.join(__dirname, 'emulator-processing.ts');
-  const args = ['--import', 'tsx', script, '--seconds', '30', '--height', String(height), '--runs', '1', '--json'];
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'] });
-    let out = '';
-    child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
-    child.on('exit', (code) =>
-      code === 0 ? resolve(JSON.parse(out.trim().split('\n').pop()!)) : reject(new Error(`processing: exit ${code}`)),
-    );
-  });
-}
-
-/** Counted in a process of its own: the bundles it loads keep their database pools open. */
-function roundTrips(env: Record<string, string>): Promise<RoundTrips> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', path.join(__dirname, 'round-trips.ts'), '--json'], {
-      env: { ...process.env, ...env },
-      stdio: ['ignore', 'pipe', 'inherit'],
-    });
-    let out = '';
-    child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
-    child.on('exit', (code) =>
-      code === 0 ? resolve(JSON.parse(out.trim().split('\n').pop()!)) : reject(new Error(`round trips: exit ${code}`)),
-    );
-  });
 }
 
 async function main(): Promise<void> {

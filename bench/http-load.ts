@@ -1,0 +1,95 @@
+/**
+ * The request figures' plumbing: a bundle or a minimal server in a process of its own (bench/serve-bundle.ts),
+ * and autocannon's load on it (16 connections for 5 s unless BENCH_CONNECTIONS / BENCH_DURATION say otherwise).
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import path from 'node:path';
+import autocannon from 'autocannon';
+
+export const DURATION_S = Number(process.env.BENCH_DURATION ?? 5);
+export const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 16);
+
+export async function startServer(target: string, env: Record<string, string>): Promise<{ url: string; child: ChildProcess }> {
+  const child = spawn(process.execPath, ['--import', 'tsx', path.join(__dirname, 'serve-bundle.ts'), target], {
+    env,
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  const port = await new Promise<number>((resolve, reject) => {
+    let out = '';
+    child.stdout!.on('data', (chunk: Buffer) => {
+      out += chunk.toString();
+      const match = /listening (\d+)/.exec(out);
+      if (match) resolve(Number(match[1]));
+    });
+    child.on('exit', (code) => reject(new Error(`server exited with ${code}`)));
+  });
+  return { url: `http://127.0.0.1:${port}/upload-signature`, child };
+}
+
+export interface LoadResult {
+  requestsPerSecond: number;
+  p50Ms: number;
+  p99Ms: number;
+  non2xx: number;
+  errors: number;
+}
+
+/** One second of warm-up (JIT, pages, the connection pool), then the measured run. */
+async function measured(options: autocannon.Options): Promise<LoadResult> {
+  await autocannon({ ...options, duration: 1 });
+  const result = await autocannon({ ...options, duration: DURATION_S });
+  return {
+    requestsPerSecond: result.requests.average,
+    p50Ms: result.latency.p50,
+    p99Ms: result.latency.p99,
+    non2xx: result.non2xx,
+    errors: result.errors,
+  };
+}
+
+/** NewFileUpload callbacks, every request a different file: each claims a new de-dupe key (none is a duplicate). */
+export async function webhookLoad(url: string): Promise<LoadResult> {
+  let n = 0;
+  const options = {
+    url,
+    method: 'POST' as const,
+    headers: { 'content-type': 'application/json' },
+    connections: CONNECTIONS,
+    requests: [
+      {
+        setupRequest: (request: autocannon.Request) => ({
+          ...request,
+          body: JSON.stringify({
+            EventType: 'NewFileUpload',
+            FileUploadEvent: {
+              FileId: String(5285890780000000000n + BigInt(++n) + BigInt(process.pid) * 1_000_000n),
+              MediaBasicInfo: {
+                Name: 'clip',
+                Type: 'mp4',
+                SourceInfo: { SourceType: 'Upload', SourceContext: `uploadId=${crypto.randomUUID()}` },
+              },
+            },
+          }),
+        }),
+      },
+    ],
+  };
+  // The first request opens the database (PGlite can take seconds on a loaded machine).
+  await fetch(url, { method: 'POST', headers: options.headers, body: JSON.stringify({ EventType: 'WarmUp' }) });
+  return measured(options);
+}
+
+/** New-upload signature requests of one user. */
+export async function load(url: string, token: string): Promise<LoadResult> {
+  const options = {
+    url,
+    method: 'POST' as const,
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+    body: JSON.stringify({ fileName: 'clip.mp4', fileSize: 1048576 }),
+    connections: CONNECTIONS,
+  };
+  // The first request opens the database, and must be a signature.
+  const first = await fetch(url, { method: 'POST', headers: options.headers, body: options.body });
+  if (first.status !== 200) throw new Error(`${url} answered ${first.status}: ${await first.text()}`);
+  return measured(options);
+}
