@@ -23,9 +23,9 @@ export const MAX_PAGE_SIZE = 100;
 const MAX_USER_ID_LENGTH = 128;
 const QUERY_FIELDS = new Set(['status', 'cursor', 'limit', 'userId']);
 
-/** One upload of a page or of a deletion's answer: the owner's view, plus what the library adds. */
+/** One upload of a page or of a deletion's answer: the owner's view without `playback` and `history`, plus what the library adds. */
 export const libraryItemSchema = uploadViewSchema
-  .omit({ playback: true })
+  .omit({ playback: true, history: true })
   .extend({
     userId: z.string().optional().meta({ description: "The owner: only in a service token's listing of every user" }),
     mediaDeletion: z
