@@ -9,7 +9,7 @@
  * value (the touched rows keep theirs).
  */
 import type { Queryable } from '#lib/db';
-import { issuedWindowClosedSql, type IssuedWindow, type NewUpload } from '#lib/upload-store';
+import { insertIssuedSql, issuedWindowClosedSql, type IssuedWindow, type NewUpload, newUploadParams } from '#lib/upload-store';
 
 export type QuotaName = 'uploadsPerDay' | 'bytesPerDay' | 'storedBytes' | 'storedSeconds' | 'concurrentUploads';
 
@@ -103,23 +103,13 @@ export async function insertIssuedUploadWithinQuotas(
        ON CONFLICT (subject, window_start) DO UPDATE SET count = r.count + EXCLUDED.count WHERE r.count < $14
        RETURNING r.count
      ), inserted AS (
-       INSERT INTO uploads (upload_id, user_id, status, file_name, file_size, file_type, cover_type, procedure,
-                            signature_expires_at)
-       SELECT $1::uuid, $2::text, 'ISSUED', $3::text, $4::bigint, $5::text, $6::text, $7::text, $8::timestamptz
-       FROM rate, decision WHERE decision.refused IS NULL
+       ${insertIssuedSql('FROM rate, decision WHERE decision.refused IS NULL')}
        RETURNING upload_id
      )
      SELECT decision.*, (SELECT count FROM rate) AS rate_count, (SELECT count(*) FROM inserted)::int AS inserted
      FROM decision`,
     [
-      upload.uploadId,
-      upload.userId,
-      upload.fileName ?? null,
-      upload.fileSize ?? null,
-      upload.fileType ?? null,
-      upload.coverType ?? null,
-      upload.procedure ?? null,
-      upload.signatureExpiresAt,
+      ...newUploadParams(upload),
       window.now.toISOString(),
       window.maxAgeSeconds,
       window.graceSeconds,

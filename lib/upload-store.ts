@@ -133,10 +133,6 @@ export interface NewUpload {
   signatureExpiresAt: Date;
 }
 
-export async function insertIssuedUpload(db: Queryable, upload: NewUpload): Promise<Upload> {
-  return (await insertIssued(db, upload))!;
-}
-
 /** How long an ISSUED upload stays open (see `issuedWindowClosedSql`). */
 export interface IssuedWindow {
   maxAgeSeconds: number;
@@ -151,46 +147,31 @@ export const issuedWindowClosedSql = (now: number, maxAge: number, grace: number
   `LEAST(signature_expires_at, created_at + make_interval(secs => $${maxAge})) < $${now}::timestamptz - make_interval(secs => $${grace})`;
 
 /**
- * Records a new ISSUED upload unless its user already holds `maxIssued` ISSUED uploads whose window is
- * still open (0: no cap); `undefined` when refused. One statement, so count and insert cannot be split;
- * the caller serialises a user's requests (consumeRateLimit's lock) so two never count the same rows.
+ * The INSERT of a new ISSUED upload, `$1`–`$8` from `newUploadParams`; `source` ends the SELECT (a FROM or
+ * WHERE of the caller's, lib/quota-store.ts) or is empty.
  */
-export async function insertIssuedUploadWithinCap(
-  db: Queryable,
-  upload: NewUpload,
-  cap: IssuedWindow & { maxIssued: number; now: Date },
-): Promise<Upload | undefined> {
-  return insertIssued(db, upload, cap);
+export const insertIssuedSql = (source = '') =>
+  `INSERT INTO uploads (upload_id, user_id, status, file_name, file_size, file_type, cover_type, procedure,
+                        signature_expires_at)
+   SELECT $1::uuid, $2::text, 'ISSUED', $3::text, $4::bigint, $5::text, $6::text, $7::text, $8::timestamptz
+   ${source}`;
+
+export function newUploadParams(upload: NewUpload): unknown[] {
+  return [
+    upload.uploadId,
+    upload.userId,
+    upload.fileName ?? null,
+    upload.fileSize ?? null,
+    upload.fileType ?? null,
+    upload.coverType ?? null,
+    upload.procedure ?? null,
+    upload.signatureExpiresAt,
+  ];
 }
 
-async function insertIssued(
-  db: Queryable,
-  upload: NewUpload,
-  cap?: IssuedWindow & { maxIssued: number; now: Date },
-): Promise<Upload | undefined> {
-  const within = cap
-    ? `WHERE $9::int = 0 OR (SELECT count(*) FROM uploads WHERE user_id = $2 AND status = 'ISSUED'
-                              AND NOT (${issuedWindowClosedSql(10, 11, 12)})) < $9`
-    : '';
-  const { rows } = await db.query<UploadRow>(
-    `INSERT INTO uploads (upload_id, user_id, status, file_name, file_size, file_type, cover_type, procedure,
-                          signature_expires_at)
-     SELECT $1::uuid, $2::text, 'ISSUED', $3::text, $4::bigint, $5::text, $6::text, $7::text, $8::timestamptz
-     ${within}
-     RETURNING *`,
-    [
-      upload.uploadId,
-      upload.userId,
-      upload.fileName ?? null,
-      upload.fileSize ?? null,
-      upload.fileType ?? null,
-      upload.coverType ?? null,
-      upload.procedure ?? null,
-      upload.signatureExpiresAt,
-      ...(cap ? [cap.maxIssued, cap.now.toISOString(), cap.maxAgeSeconds, cap.graceSeconds] : []),
-    ],
-  );
-  return rows[0] === undefined ? undefined : toUpload(rows[0]);
+export async function insertIssuedUpload(db: Queryable, upload: NewUpload): Promise<Upload> {
+  const { rows } = await db.query<UploadRow>(`${insertIssuedSql()} RETURNING *`, newUploadParams(upload));
+  return toUpload(rows[0]!);
 }
 
 export async function getUpload(

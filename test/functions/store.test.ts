@@ -1,8 +1,10 @@
+import { randomUUID } from 'node:crypto';
 import { openDatabase, type Database } from '#lib/db';
 import { migrate, MIGRATIONS } from '#lib/migrations';
-import { consumeRateLimit } from '#lib/rate-limit';
+import { insertIssuedUploadWithinQuotas } from '#lib/quota-store';
+import { rateWindow } from '#lib/rate-limit';
 import { canTransition, UPLOAD_STATUSES, UploadStatus } from '#lib/upload-lifecycle';
-import { extendSignatureExpiry, getUpload, insertIssuedUpload, insertIssuedUploadWithinCap } from '#lib/upload-store';
+import { extendSignatureExpiry, getUpload, insertIssuedUpload } from '#lib/upload-store';
 import { openTestDatabase, truncateAll, usingPostgres, type TestDatabase } from '../support/db';
 
 let test_db: TestDatabase;
@@ -79,38 +81,35 @@ describe(`store on ${usingPostgres ? 'PostgreSQL' : 'PGlite'}`, () => {
     await expect(db.query(`UPDATE uploads SET status = 'DONE'`)).rejects.toThrow();
   });
 
+  /** A new upload of `userId` through the signature's one statement (lib/quota-store.ts). */
+  const sign = (userId: string, now: Date, rateLimit: number, concurrentUploads?: number) =>
+    insertIssuedUploadWithinQuotas(
+      db,
+      {
+        uploadId: randomUUID(),
+        userId,
+        signatureExpiresAt: new Date(Date.now() + 3600_000),
+      },
+      { concurrentUploads, rate: rateWindow(`signature:${userId}`, rateLimit, 60, now) },
+      { now: new Date(), maxAgeSeconds: 86_400, graceSeconds: 3600 },
+    );
+
   test('rate limits are exact under concurrency and reset with the window', async () => {
     const now = new Date('2026-11-25T10:00:30Z');
-    const decisions = await Promise.all(
-      Array.from({ length: 40 }, () => db.transaction((tx) => consumeRateLimit(tx, 'signature:bob', 10, 60, now))),
-    );
-    expect(decisions.filter((d) => d.allowed)).toHaveLength(10);
-    const refused = decisions.find((d) => !d.allowed);
-    expect(refused).toEqual({ allowed: false, retryAfterSeconds: 30 });
-    expect((await consumeRateLimit(db, 'signature:carol', 10, 60, now)).allowed).toBe(true);
-    expect((await consumeRateLimit(db, 'signature:bob', 10, 60, new Date('2026-11-25T10:01:00Z'))).allowed).toBe(true);
+    const decisions = await Promise.all(Array.from({ length: 40 }, () => sign('bob', now, 10)));
+    expect(decisions.filter((d) => d.outcome === 'issued')).toHaveLength(10);
+    expect(decisions.filter((d) => d.outcome === 'rate-limited')).toHaveLength(30);
+    expect(rateWindow('signature:bob', 10, 60, now).retryAfterSeconds).toBe(30);
+    expect((await sign('carol', now, 10)).outcome).toBe('issued');
+    expect((await sign('bob', new Date('2026-11-25T10:01:00Z'), 10)).outcome).toBe('issued');
   });
 
   test('the cap of ISSUED uploads holds under concurrency, across a rate-limit window boundary too', async () => {
     // Half the requests fall in one rate-limit window, half in the next: the counter rows differ,
-    // the user's lock is the same.
+    // the user's quota row is the same.
     const windows = [new Date('2026-11-25T10:00:59Z'), new Date('2026-11-25T10:01:00Z')];
-    const cap = { maxIssued: 5, maxAgeSeconds: 86_400, graceSeconds: 3600 };
-    const results = await Promise.all(
-      Array.from({ length: 40 }, (_, i) =>
-        db.transaction(async (tx) => {
-          const now = windows[i % 2]!;
-          await consumeRateLimit(tx, 'signature:dave', 1000, 60, now);
-          const uploadId = `00000000-0000-4000-8000-${String(100 + i).padStart(12, '0')}`;
-          return insertIssuedUploadWithinCap(
-            tx,
-            { uploadId, userId: 'dave', signatureExpiresAt: new Date(Date.now() + 3600_000) },
-            { ...cap, now: new Date() },
-          );
-        }),
-      ),
-    );
-    expect(results.filter(Boolean)).toHaveLength(5);
+    const results = await Promise.all(Array.from({ length: 40 }, (_, i) => sign('dave', windows[i % 2]!, 1000, 5)));
+    expect(results.filter((r) => r.outcome === 'issued')).toHaveLength(5);
     expect((await db.query(`SELECT 1 FROM uploads WHERE user_id = 'dave'`)).rows).toHaveLength(5);
   });
 });
