@@ -3,7 +3,7 @@
  * `vod-upload ls`, `rm` and `usage`, against the real local stack (local/stack.ts: the gateway running
  * the built functions from serverless.yml, PGlite, the VOD emulator): pages newest first, a delete that
  * erases the media, a service token, quota use and a quota refusal, and the error kinds and exit codes.
- * The option checks that need no backend run always; the rest when serverless.yml declares the routes.
+ * The option checks that need no backend run always; the rest under `npm run test:jest`.
  */
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -14,23 +14,14 @@ import { SignJWT } from 'jose';
 import { setLogSink } from '#lib/log';
 import { runCli } from '../../client/cli/run-cli.ts';
 import { EXIT_CODES, VodUploader, VodUploadError } from '../../client/index.ts';
-import { readFunctions } from '../../local/functions-config';
 import { startStack, type Stack } from '../../local/stack';
 import { makeTestClip } from '../../scripts/test-clip';
 
 const ROOT = path.join(__dirname, '..', '..');
-const declared = new Set(readFunctions(path.join(ROOT, 'serverless.yml')).map((f) => f.name));
 // PGlite needs --experimental-vm-modules under jest (`npm run test:jest` passes it); the stack runs dist/.
 const usable = [...process.execArgv, process.env.NODE_OPTIONS ?? ''].some((a) => a.includes('--experimental-vm-modules'));
-const hasLibrary = usable && declared.has('list-uploads') && declared.has('delete-upload');
-const hasUsage = usable && declared.has('usage');
-if (!hasLibrary || !hasUsage) {
-  console.warn(
-    `library client tests skipped in part: ${usable ? 'serverless.yml declares' : 'needs `npm run test:jest`; declared:'} ${['list-uploads', 'delete-upload', 'usage'].filter((f) => declared.has(f)).join(', ') || 'none'} of list-uploads, delete-upload, usage`,
-  );
-}
-const withLibrary = hasLibrary ? test : test.skip;
-const withUsage = hasLibrary && hasUsage ? test : test.skip;
+if (!usable) console.warn('library client tests skipped: they need `npm run test:jest` (--experimental-vm-modules)');
+const withLibrary = usable ? test : test.skip;
 
 const DAILY_UPLOADS = 6;
 let stack: Stack;
@@ -38,7 +29,7 @@ let work: string;
 let previousSink: (line: string) => void;
 
 beforeAll(async () => {
-  if (!hasLibrary) return;
+  if (!usable) return;
   previousSink = setLogSink(() => undefined);
   work = mkdtempSync(path.join(tmpdir(), 'vub-library-'));
   stack = await startStack({
@@ -56,7 +47,7 @@ beforeAll(async () => {
 }, 120_000);
 
 afterAll(async () => {
-  if (!hasLibrary) return;
+  if (!usable) return;
   await stack?.close();
   setLogSink(previousSink);
   rmSync(work, { recursive: true, force: true });
@@ -423,7 +414,7 @@ withLibrary(
   60_000,
 );
 
-withUsage(
+withLibrary(
   'usage: the quotas with their limits and use; a refusal past the daily limit is signature-refused with the quota (exit 3)',
   async () => {
     const hana = client(await stack.demoToken('hana'));
