@@ -3,7 +3,7 @@
  * configuration table). The rules between settings, and the `Config` the code reads, are in config.ts.
  */
 import * as z from 'zod';
-import { TASK_NOTIFY_MODES } from '#contract';
+import { REVIEW_CONTENTS, REVIEW_MODES, TASK_NOTIFY_MODES } from '#contract';
 import { MAX_VALIDITY_SECONDS } from '#lib/upload-signature-codec';
 
 export const PRODUCTION_STAGES = new Set(['production', 'prod']);
@@ -204,6 +204,7 @@ export const settingsSchema = z.object({
   PROCESSING_CHECK_MIN_SECONDS: integer(1, 86_400, 60),
   PROCESSING_SECONDS_PER_MEDIA_SECOND: integer(1, 1000, 1),
   FAILED_RETENTION_DAYS: integer(0, 3650, 7),
+  BLOCKED_RETENTION_DAYS: integer(0, 3650, 30),
   EVENT_RETENTION_DAYS: integer(5, 3650, 14),
 
   // Per-user quotas (lib/quota.ts), each unset by default: no limit.
@@ -221,6 +222,14 @@ export const settingsSchema = z.object({
         'must be <claim>=<value> (e.g. scope=vod-upload:admin): a claim name of letters, digits, _ : . / -, a value without spaces',
       )
       .optional(),
+  ),
+  // Content review before publishing (lib/review-gate.ts, README "Content review").
+  REVIEW_MODE: optionalString.pipe(z.enum(REVIEW_MODES).optional()).transform((v) => v ?? 'off'),
+  REVIEW_DEFINITION: optionalInteger(1, 2_147_483_647),
+  REVIEW_CONTENTS: list(['Media']).pipe(
+    z
+      .array(z.enum(REVIEW_CONTENTS, { message: `each must be one of ${REVIEW_CONTENTS.join(', ')}` }))
+      .min(1, `at least one of ${REVIEW_CONTENTS.join(', ')}`),
   ),
   // Outbound webhooks to the app's server (Standard Webhooks; README "Webhooks"). No URL: none sent.
   APP_WEBHOOK_URL: url,

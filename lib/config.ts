@@ -3,7 +3,7 @@
  * value throws `ConfigError` naming the variable, so a bad deployment fails loudly at init instead of
  * on the first user request. README's configuration table documents each variable below.
  */
-import type { TaskNotifyMode } from '#contract';
+import type { ReviewContent, ReviewMode, TaskNotifyMode } from '#contract';
 import { PRODUCTION_STAGES, settingsSchema, type Settings } from '#lib/config-settings';
 import { webhookUrlProblem, webhookSecretProblem } from '#lib/webhooks/address';
 
@@ -67,6 +67,15 @@ export interface Config {
   playback?: PlaybackSettings;
   quotas: QuotaSettings;
   webhooks?: WebhookSettings;
+  review: ReviewSettings;
+}
+
+/** The content review (lib/review-gate.ts): off, a gate before READY, or after it (a takedown). */
+export interface ReviewSettings {
+  mode: ReviewMode;
+  /** ReviewAudioVideo's template; undefined: VOD's preset. */
+  definition?: number;
+  contents: ReviewContent[];
 }
 
 /** Per-user quotas (lib/quota.ts); `undefined`: no limit. */
@@ -132,6 +141,8 @@ export interface CleanupSettings {
   uploadedRetryAfterSeconds: number;
   processingCheck: ProcessingCheck;
   failedRetentionDays: number;
+  /** BLOCKED uploads' media is kept this long (appeals, legal holds), then deleted. */
+  blockedRetentionDays: number;
   eventRetentionDays: number;
 }
 
@@ -322,6 +333,7 @@ export function loadConfig(env: Record<string, string | undefined>, needs: Confi
         maxSeconds: e.PROCESSING_DEADLINE_SECONDS,
       },
       failedRetentionDays: e.FAILED_RETENTION_DAYS,
+      blockedRetentionDays: e.BLOCKED_RETENTION_DAYS,
       eventRetentionDays: e.EVENT_RETENTION_DAYS,
     },
     hotlink: e.HOTLINK_KEY
@@ -342,6 +354,7 @@ export function loadConfig(env: Record<string, string | undefined>, needs: Confi
       storedSeconds: e.QUOTA_STORED_SECONDS,
       concurrentUploads: e.QUOTA_CONCURRENT_UPLOADS,
     },
+    review: { mode: e.REVIEW_MODE, definition: e.REVIEW_DEFINITION, contents: e.REVIEW_CONTENTS },
     webhooks: e.APP_WEBHOOK_URL
       ? {
           url: e.APP_WEBHOOK_URL,

@@ -322,6 +322,29 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX uploads_media_deletion_idx ON uploads (status_changed_at, upload_id) WHERE media_deletion_pending;
     `,
   },
+  {
+    version: 10,
+    name: 'content review',
+    sql: `
+      ALTER TABLE uploads DROP CONSTRAINT uploads_status_check;
+      ALTER TABLE uploads ADD CONSTRAINT uploads_status_check CHECK (status IN
+        ('ISSUED','UPLOADED','PROCESSING','IN_REVIEW','READY','FAILED','REJECTED','EXPIRED','BLOCKED','DELETED'));
+      -- The content review (REVIEW_MODE): where it stands, VOD's task and verdict, who decided (UploadReview).
+      ALTER TABLE uploads ADD COLUMN review jsonb;
+      -- Processing finished with something to play; in gate mode the upload may still wait for its review.
+      ALTER TABLE uploads ADD COLUMN processed_at timestamptz;
+      -- BLOCKED and ForbidMediaDistribution done: VOD answers 403 for every URL of the media.
+      ALTER TABLE uploads ADD COLUMN distribution_forbidden boolean NOT NULL DEFAULT false;
+      -- When the reconciler next looks at the review (to start it, or to ask VOD how it ended).
+      ALTER TABLE uploads ADD COLUMN review_check_after timestamptz;
+      CREATE INDEX uploads_review_check_idx ON uploads (review_check_after, upload_id) WHERE review_check_after IS NOT NULL;
+      CREATE INDEX uploads_blocked_idx ON uploads (status_changed_at, upload_id)
+        WHERE status = 'BLOCKED' AND NOT distribution_forbidden;
+      -- Held and blocked videos are still stored: they count against the stored quotas until deleted.
+      CREATE OR REPLACE FUNCTION upload_is_stored(status text) RETURNS boolean
+        LANGUAGE sql IMMUTABLE AS $$ SELECT status IN ('ISSUED', 'UPLOADED', 'PROCESSING', 'IN_REVIEW', 'READY', 'FAILED', 'BLOCKED') $$;
+    `,
+  },
 ];
 
 export async function migrate(db: Database, migrations: readonly Migration[] = MIGRATIONS): Promise<number[]> {

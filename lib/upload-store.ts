@@ -4,6 +4,7 @@
  * one upload at a time; the cleanup's queries over batches of rows are in lib/upload-batches.ts.
  */
 import type { Queryable } from '#lib/db';
+import type { ReviewState, ReviewSuggestion } from '#contract';
 import type { UploadStatus } from '#lib/upload-lifecycle';
 
 // The JSON columns, as stored. Declared here rather than derived from the event model: rows outlive
@@ -59,6 +60,23 @@ export interface UploadError {
   failures?: Array<{ type: string; definition?: number; errCode: number; errCodeExt: string; message: string }>;
 }
 
+/** `review`: the content review (REVIEW_MODE, lib/review-gate.ts); null with REVIEW_MODE off. */
+export interface UploadReview {
+  state: ReviewState;
+  /** The ReviewAudioVideo task, once VOD started one. */
+  taskId?: string;
+  /** VOD's verdict (docs/vod-protocol/review.md), when it gave one. */
+  suggestion?: ReviewSuggestion;
+  label?: string;
+  form?: string;
+  /** VOD's review task ended without a verdict: why (the upload is then held for a person). */
+  failure?: string;
+  /** A person's decision (POST /uploads/{uploadId}/review): who (the service token's user id), why, when. */
+  decidedBy?: string;
+  reason?: string;
+  decidedAt?: string;
+}
+
 export interface Upload {
   uploadId: string;
   userId: string;
@@ -73,6 +91,11 @@ export interface Upload {
   media: UploadMedia | null;
   result: UploadResult | null;
   error: UploadError | null;
+  review: UploadReview | null;
+  /** When processing finished with something to play (REVIEW_MODE gate: the upload may still wait for its review). */
+  processedAt: Date | null;
+  /** BLOCKED: VOD was told to serve none of its URLs (ForbidMediaDistribution). */
+  distributionForbidden: boolean;
   signatureExpiresAt: Date;
   createdAt: Date;
   updatedAt: Date;
@@ -93,6 +116,9 @@ export interface UploadRow {
   media: UploadMedia | null;
   result: UploadResult | null;
   error: UploadError | null;
+  review: UploadReview | null;
+  processed_at: Date | string | null;
+  distribution_forbidden: boolean;
   signature_expires_at: Date | string;
   created_at: Date | string;
   updated_at: Date | string;
@@ -115,6 +141,9 @@ export function toUpload(row: UploadRow): Upload {
     media: row.media,
     result: row.result,
     error: row.error,
+    review: row.review ?? null,
+    processedAt: row.processed_at == null ? null : new Date(row.processed_at),
+    distributionForbidden: row.distribution_forbidden ?? false,
     signatureExpiresAt: new Date(row.signature_expires_at),
     createdAt: new Date(row.created_at),
     updatedAt: new Date(row.updated_at),
@@ -226,6 +255,11 @@ export interface UploadPatch {
   result?: UploadResult;
   /** null: no error any more (a success after a failure). */
   error?: UploadError | null;
+  review?: UploadReview;
+  processedAt?: Date;
+  distributionForbidden?: boolean;
+  /** When the reconciler next looks at the review (start it, or ask VOD about it); null: no need. */
+  reviewCheckAfter?: Date | null;
 }
 
 const PATCH_COLUMNS: Record<keyof UploadPatch, string> = {
@@ -235,8 +269,12 @@ const PATCH_COLUMNS: Record<keyof UploadPatch, string> = {
   media: 'media',
   result: 'result',
   error: 'error',
+  review: 'review',
+  processedAt: 'processed_at',
+  distributionForbidden: 'distribution_forbidden',
+  reviewCheckAfter: 'review_check_after',
 };
-const JSON_COLUMNS = new Set(['media', 'result', 'error']);
+const JSON_COLUMNS = new Set(['media', 'result', 'error', 'review']);
 
 /**
  * Why an upload's status changed, kept in its timeline (migration 8's trigger): what moved it (a VOD
@@ -244,7 +282,7 @@ const JSON_COLUMNS = new Set(['media', 'result', 'error']);
  * to the owner (`history` gives a short reason).
  */
 export interface StatusCause {
-  source: 'vod-event' | 'processing-start' | 'reconcile' | 'cleanup' | 'user' | 'operator';
+  source: 'vod-event' | 'processing-start' | 'reconcile' | 'cleanup' | 'user' | 'operator' | 'reviewer';
   /** vod-event: its type (NewFileUpload, ProcedureStateChanged, FileDeleted); otherwise the step or action. */
   detail?: string;
   /** How a VOD event came: pushed, pulled, or rebuilt from VOD's answer by the reconciler. */
@@ -252,6 +290,9 @@ export interface StatusCause {
   taskId?: string;
   fileId?: string;
   requestId?: string;
+  /** reviewer: the service token's user id, and the reason given. */
+  actor?: string;
+  reason?: string;
 }
 
 /**

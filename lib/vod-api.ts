@@ -119,6 +119,7 @@ export type VodCalls = Pick<
   | 'ConfirmEvents'
   | 'SearchMedia'
   | 'ReviewAudioVideo'
+  | 'ForbidMediaDistribution'
 >;
 
 type VodRequest<K extends keyof VodCalls> = Parameters<VodCalls[K]>[0];
@@ -164,6 +165,11 @@ export interface VodApi {
   videosCreatedAfter(after: string, offset: number, limit: number): Promise<VodMediaInfo[]>;
   /** Starts the review of a file; resolves to the review task id. */
   reviewAudioVideo(fileId: string, request?: ReviewRequest): Promise<string>;
+  /**
+   * `forbid`: VOD answers 403 for every URL of the file (source, outputs, snapshots; docs/vod-protocol/media-api.md);
+   * `recover` undoes it. Resolves to the files VOD does not know (nothing left to forbid).
+   */
+  forbidMediaDistribution(fileId: string, operation: 'forbid' | 'recover'): Promise<{ missing: boolean }>;
 }
 
 export function vodApi(client: VodCalls, options: VodApiOptions = {}): VodApi {
@@ -225,6 +231,10 @@ export function vodApi(client: VodCalls, options: VodApiOptions = {}): VodApi {
       );
       if (!started.TaskId) throw new Error('ReviewAudioVideo answered without a TaskId');
       return started.TaskId;
+    },
+    async forbidMediaDistribution(fileId, operation) {
+      const answer = await retried(() => client.ForbidMediaDistribution({ FileIds: [fileId], Operation: operation, ...subApp }));
+      return { missing: (answer.NotExistFileIdSet ?? []).includes(fileId) };
     },
   };
 }

@@ -13,10 +13,12 @@ import type { OutboxRow } from './outbox-store.ts';
 export const WEBHOOK_EVENT_TYPES = [
   'upload.uploaded',
   'upload.processing',
+  'upload.in_review',
   'upload.ready',
   'upload.failed',
   'upload.rejected',
   'upload.expired',
+  'upload.blocked',
   'upload.deleted',
 ] as const;
 export type WebhookEventType = (typeof WEBHOOK_EVENT_TYPES)[number];

@@ -141,8 +141,21 @@ describe('upload lifecycle', () => {
         'REJECTED>DELETED',
         'EXPIRED>DELETED',
         'PROCESSING>REJECTED',
+        // The content review: held once processed, blocked from any state with a file until it is final.
+        'ISSUED>IN_REVIEW',
+        'UPLOADED>IN_REVIEW',
+        'PROCESSING>IN_REVIEW',
+        'IN_REVIEW>READY',
+        'IN_REVIEW>BLOCKED',
+        'IN_REVIEW>DELETED',
+        'UPLOADED>BLOCKED',
+        'PROCESSING>BLOCKED',
+        'READY>BLOCKED',
+        'BLOCKED>DELETED',
       ].sort(),
     );
     expect(canTransition(UploadStatus.READY, UploadStatus.PROCESSING)).toBe(false);
+    expect(canTransition(UploadStatus.BLOCKED, UploadStatus.READY)).toBe(false);
+    expect(canTransition(UploadStatus.IN_REVIEW, UploadStatus.PROCESSING)).toBe(false);
   });
 });
