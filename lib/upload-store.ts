@@ -329,3 +329,22 @@ export async function updateUpload(
   const { rowCount } = await db.query(`UPDATE uploads SET ${sets.join(', ')} WHERE ${where}`, params);
   return rowCount > 0;
 }
+
+/**
+ * Merges `changes` into a review that is still `pending` (a verdict that arrived first is kept) and sets
+ * when the reconciler next looks at it (`checkAfterSeconds` from now; null: no need). Returns whether it did.
+ */
+export async function updatePendingReview(
+  db: Queryable,
+  uploadId: string,
+  changes: Partial<UploadReview>,
+  checkAfterSeconds: number | null,
+): Promise<boolean> {
+  const { rowCount } = await db.query(
+    `UPDATE uploads SET review = review || $2::jsonb, updated_at = now(),
+            review_check_after = now() + make_interval(secs => $3::double precision)
+     WHERE upload_id = $1 AND review->>'state' = 'pending'`,
+    [uploadId, JSON.stringify(changes), checkAfterSeconds],
+  );
+  return rowCount > 0;
+}
