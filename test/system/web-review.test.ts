@@ -121,6 +121,40 @@ describe('the demo admin sign-in (/local/session)', () => {
     expect(await refused.json()).toMatchObject({ error: { code: expect.any(String), message: expect.any(String) } });
   });
 
+  test("the caller's AUTH_ADMIN_CLAIM is the one the admin token carries; set empty, there is no demo admin (409)", async () => {
+    for (const [claim, expected] of [
+      ['roles=vod-reviewer', 200],
+      ['', 409],
+    ] as const) {
+      const other = await startStack({
+        dataDir: path.join(work, `data-claim-${expected}`),
+        port: 0,
+        emulatorPort: 0,
+        timers: false,
+        log: () => undefined,
+        env: { AUTH_ADMIN_CLAIM: claim },
+      });
+      try {
+        const answer = await fetch(`${other.apiUrl}/local/session`, {
+          method: 'POST',
+          body: JSON.stringify({ userId: 'rita', admin: true }),
+        });
+        expect(answer.status).toBe(expected);
+        const body = (await answer.json()) as any;
+        if (expected === 200) expect(decodeJwt(body.token)).toMatchObject({ sub: 'rita', roles: 'vod-reviewer' });
+        else
+          expect(body).toMatchObject({
+            error: { code: 'AdminSignInDisabled', message: expect.stringMatching(/AUTH_ADMIN_CLAIM/) },
+          });
+        // A user's sign-in works either way.
+        const user = await fetch(`${other.apiUrl}/local/session`, { method: 'POST', body: JSON.stringify({ userId: 'rita' }) });
+        expect(user.status).toBe(200);
+      } finally {
+        await other.close();
+      }
+    }
+  }, 60_000);
+
   test('a bad admin flag is a 400 naming it; off localhost, no token at all (403)', async () => {
     const bad = await localSession({ userId: 'rita', admin: 'yes' });
     expect(bad).toMatchObject({ status: 400, json: { error: { code: 'InvalidRequest', field: 'admin' } } });
