@@ -65,12 +65,11 @@ async function api<T>(path: string, init: { method?: string; body?: unknown } = 
     ...(init.body === undefined ? {} : { body: JSON.stringify(init.body) }),
   });
   const body = (await response.json().catch(() => undefined)) as
-    | (T & { error?: { code?: string; message?: string; field?: string } })
+    | (T & { error?: { code?: string; message?: string } })
     | undefined;
   if (!response.ok) {
     const error = body?.error;
-    const message = error?.message ?? `the backend answered ${response.status}`;
-    throw new ApiError(response.status, error?.code, error?.field ? `${message} [${error.field}]` : message);
+    throw new ApiError(response.status, error?.code, error?.message ?? `the backend answered ${response.status}`);
   }
   return body as T;
 }
@@ -246,6 +245,8 @@ function refresh(): Promise<void> {
   $('queue-items').replaceChildren();
   $('queue-announce').textContent = '';
   $('queue-more').hidden = true;
+  $('queue-empty').hidden = true;
+  $('queue-count').textContent = '';
   return loadPage(generation);
 }
 
