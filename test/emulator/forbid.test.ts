@@ -2,7 +2,8 @@
  * ForbidMediaDistribution through tencentcloud-sdk-nodejs-vod (docs/vod-protocol/media-api.md §5.10): its
  * request checks, `NotExistFileIdSet`, the CDN's 403 for every file of a forbidden media (source, renditions,
  * HLS playlist and segments, snapshots, cover), with and without Key hotlink protection, `BasicInfo.Status`,
- * `recover`, and the flag surviving a restart. Another media of the same application is never touched.
+ * outputs added while forbidden, `recover`, and the flag surviving a restart. Another media of the same
+ * application is never touched.
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -23,6 +24,8 @@ let other: string;
 /** Every URL of the processed media: source, MP4, HLS playlist, one HLS segment, snapshot, cover. */
 let urls: { source: string; mp4: string; hls: string; segment: string; snapshot: string; cover: string };
 let otherUrl: string;
+/** A GIF made while the media was forbidden. */
+let laterGif: string;
 
 beforeAll(async () => {
   const clip = await makeClip(path.join(work, 'short.mp4'), { width: 160, height: 90, seconds: 2, audio: false });
@@ -135,6 +138,16 @@ test('forbid: every URL of the media answers 403 at once, GET and HEAD; the othe
     NotExistFileIdSet: [],
   });
   expect(await statusOf(urls.snapshot)).toBe(403);
+  // Processing goes on, and what it adds to a forbidden media is forbidden too.
+  const { TaskId } = await client.ProcessMedia({
+    FileId: processed,
+    MediaProcessTask: { AnimatedGraphicTaskSet: [{ Definition: 20000, StartTimeOffset: 0, EndTimeOffset: 1 }] },
+  });
+  await t.emulator.processing.idle();
+  const task = (await client.DescribeTaskDetail({ TaskId: TaskId! })).ProcedureTask!;
+  laterGif = task.MediaProcessResultSet![0]!.AnimatedGraphicTask!.Output!.Url!;
+  expect(laterGif).toMatch(/\.gif$/);
+  expect(await statusOf(laterGif)).toBe(403);
 });
 
 test('the flag survives a restart; with hotlink protection on, even a validly signed URL gets 403', async () => {
@@ -158,6 +171,7 @@ test('recover: signed URLs play again, unsigned ones meet the key check only; St
   expect(await basicStatus(processed)).toBe('Normal');
   const signed = (url: string) => signPlaybackUrl(url, { key: KEY, expiresAt: Math.floor(t.clock.now() / 1000) + 600 });
   expect(await statuses(signed)).toEqual(every(200));
+  expect(await statusOf(signed(laterGif))).toBe(200);
   expect(await (await fetch(urls.source)).text()).toContain('hotlink protection');
   t.options.hotlinkKey = undefined;
   await t.restart();
