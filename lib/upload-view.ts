@@ -60,7 +60,7 @@ export function uploadView(upload: Upload, signUrl: SignUrl = (url) => url, audi
     updatedAt: upload.updatedAt.toISOString(),
     statusChangedAt: upload.statusChangedAt.toISOString(),
     ...(upload.status === 'ISSUED' ? { signatureExpiresAt: upload.signatureExpiresAt.toISOString() } : {}),
-    ...(upload.status === 'PROCESSING' ? { progress: result.progress ?? 0 } : {}),
+    ...(upload.status === 'PROCESSING' ? { progress: upload.result?.progress ?? 0 } : {}),
     media: media && {
       type: media.type,
       size: media.size,
