@@ -209,7 +209,9 @@ async function applyNewFileUpload(
     if (upload.status === UploadStatus.EXPIRED || upload.status === UploadStatus.DELETED)
       return { outcome: 'late-upload', uploadId };
     // Processing reported first: the file's real size and duration still face the quotas.
-    const overQuota = upload.media || isFinal(upload.status) ? undefined : await quotaTrueUp(tx, deps.config, upload, media);
+    // (Processed and waiting for the review counts as finished, as READY does.)
+    const settled = upload.media || isFinal(upload.status) || upload.processedAt;
+    const overQuota = settled ? undefined : await quotaTrueUp(tx, deps.config, upload, media);
     if (overQuota) {
       await updateUpload(
         tx,

@@ -11,9 +11,10 @@ import type { UploadView } from '#contract';
 import { loadConfig, type Config } from '#lib/config';
 import { handleVodEvent, type VodEventDeps } from '#lib/handle-vod-event';
 import { createLogger } from '#lib/log';
+import { startProcessing } from '#lib/start-processing';
 import { startReview } from '#lib/start-review';
 import { encodeUploadContext } from '#lib/upload-context';
-import { uploadStatus } from '#lib/upload-status';
+import { uploadStatus, uploadViewSchema } from '#lib/upload-status';
 import { getUpload, insertIssuedUpload } from '#lib/upload-store';
 import { createVodClient, vodErrorCode, type VodCalls } from '#lib/vod-api';
 import { parsePullEventsResponse, type VodEvent } from '#lib/vod-event';
@@ -168,7 +169,13 @@ afterAll(async () => {
 beforeEach(async () => {
   await truncateAll(testDb.db);
   await t.emulator.processing.idle();
-  await pullUntil(() => true); // nothing of an earlier test is left to pull
+  // Nothing of an earlier test is left to pull.
+  const client = vodClient(t.emulator);
+  for (;;) {
+    const { EventSet } = await client.PullEvents({});
+    if (!EventSet?.length) break;
+    await client.ConfirmEvents({ EventHandles: EventSet.map((e) => e.EventHandle!) });
+  }
 }, 120_000);
 
 test('gate, review first: a passed review waits for processing; READY (and upload.ready) only after both', async () => {
@@ -230,6 +237,9 @@ test('gate, VOD says review: IN_REVIEW with no URL for the owner, the whole revi
   expect(urlsOf(owner)).toEqual([]);
   expect(owner.history!.at(-1)!.reason).toBe('Held for a person to review');
   const reviewer = await reviewerView(r, uploadId);
+  // Both views are what the OpenAPI schema says (strict: no field it does not list).
+  expect(uploadViewSchema.safeParse(owner).error).toBeUndefined();
+  expect(uploadViewSchema.safeParse(reviewer).error).toBeUndefined();
   expect(reviewer.review).toMatchObject({
     state: 'held',
     suggestion: 'review',
@@ -330,4 +340,30 @@ test('REVIEW_MODE off: no ReviewAudioVideo call, no review, READY on processing 
   const view = await ownerView(r, uploadId);
   expect(view.review).toBeUndefined();
   expect(urlsOf(view).length).toBeGreaterThan(0);
+}, 120_000);
+
+test('gate, NewFileUpload lost: the first processing event begins the review, and the gate still waits for it', async () => {
+  const r = run('gate');
+  const uploadId = randomUUID();
+  await insertIssuedUpload(testDb.db, { uploadId, userId: 'alice', signatureExpiresAt: new Date(Date.now() + 3600_000) });
+  const fileId = await uploadViaApi(
+    t,
+    vodClient(t.emulator),
+    encodeUploadContext({ uploadId, userId: 'alice' }),
+    clipNamed('passing-lost'),
+  );
+  // Processing started (as by a procedure) while this backend never saw the NewFileUpload.
+  await startProcessing(r.deps, { uploadId, fileId });
+  const processed = of(await pullUntil(finished), 'ProcedureStateChanged');
+  expect(r.counts.ReviewAudioVideo).toBeUndefined();
+  const outcomes = [];
+  for (const event of processed) outcomes.push((await r.apply(event)).outcome);
+  expect(outcomes).toContain('awaiting-review');
+  expect(r.counts.ReviewAudioVideo).toBe(1);
+  expect(await getUpload(testDb.db, uploadId)).toMatchObject({
+    status: 'PROCESSING',
+    review: { state: 'pending', taskId: expect.any(String) },
+  });
+  const review = of(await pullUntil(reviewed), 'ReviewAudioVideoComplete')[0]!;
+  expect((await r.apply(review)).outcome).toBe('READY');
 }, 120_000);
