@@ -44,9 +44,10 @@ function reviewView(review: UploadReview, audience: ViewAudience) {
 }
 
 export function uploadView(upload: Upload, signUrl: SignUrl = (url) => url, audience: ViewAudience = 'owner') {
-  // A deleted upload's media is gone from VOD (or about to be): its view hands out no URL. A reviewer sees
-  // the URLs of any other upload, to watch it before deciding.
-  const withUrls = upload.status !== 'DELETED' && (audience === 'reviewer' || ownerMaySeeMedia(upload));
+  // A deleted upload's media is gone from VOD (or about to be), a BLOCKED one's is forbidden: no view hands
+  // out their URLs. A reviewer sees the URLs of any other upload, to watch it before deciding.
+  const gone = upload.status === 'DELETED' || upload.status === 'BLOCKED';
+  const withUrls = !gone && (audience === 'reviewer' || ownerMaySeeMedia(upload));
   const result: UploadResult = withUrls ? (upload.result ?? {}) : {};
   const media = upload.media ? (withUrls ? upload.media : { ...upload.media, mediaUrl: undefined }) : undefined;
   const error = upload.error ?? undefined;

@@ -271,6 +271,7 @@ test('gate, VOD says block before processing ends: BLOCKED at once, media forbid
   expect(view).toMatchObject({ status: 'BLOCKED', review: { state: 'blocked', label: 'Porn' } });
   expect(urlsOf(view)).toEqual([]);
   expect(view.history!.at(-1)!.reason).toBe('Blocked by the content review');
+  expect(urlsOf(await reviewerView(r, uploadId))).toEqual([]); // not even to a reviewer: its media is forbidden
   expect(await webhookTypes(uploadId)).toEqual(['upload.uploaded', 'upload.processing', 'upload.blocked']);
 }, 120_000);
 
