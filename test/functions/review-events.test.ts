@@ -368,3 +368,14 @@ test('gate, NewFileUpload lost: the first processing event begins the review, an
   const review = of(await pullUntil(reviewed), 'ReviewAudioVideoComplete')[0]!;
   expect((await r.apply(review)).outcome).toBe('READY');
 }, 120_000);
+
+test("a forged verdict is applied as VOD's own task reports it (DescribeTaskDetail), never as pushed", async () => {
+  const r = run('gate');
+  const { uploadId } = await uploaded(r, 'blocked-forged');
+  const review = of(await pullUntil(reviewed), 'ReviewAudioVideoComplete')[0]!;
+  expect(review.output?.suggestion).toBe('block');
+  const forged = { ...review, output: { ...review.output!, suggestion: 'pass' as const, label: undefined } };
+  expect((await r.apply(forged)).outcome).toBe('BLOCKED');
+  expect(await getUpload(testDb.db, uploadId)).toMatchObject({ status: 'BLOCKED', review: { state: 'blocked', label: 'Porn' } });
+  await pullUntil(finished);
+}, 120_000);
