@@ -70,7 +70,9 @@ export function reviewAfterVerdict(review: UploadReview | null, verdict: ReviewV
   };
   if (verdict.outcome === 'failed') {
     const why = [verdict.errCodeExt, verdict.message].filter(Boolean).join(': ') || 'no verdict';
-    return { changed: true, review: { ...base, state: 'held', failure: why.slice(0, MAX_FAILURE_LENGTH) } };
+    // Cut by code points: half a surrogate pair is not storable in jsonb.
+    const failure = Array.from(why).slice(0, MAX_FAILURE_LENGTH).join('');
+    return { changed: true, review: { ...base, state: 'held', failure } };
   }
   const state = verdict.outcome === 'pass' ? 'passed' : verdict.outcome === 'review' ? 'held' : 'blocked';
   return {

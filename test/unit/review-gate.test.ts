@@ -87,6 +87,10 @@ describe('a verdict and the review', () => {
   test("VOD's failure text is kept short", () => {
     const change = reviewAfterVerdict(null, { outcome: 'failed', errCodeExt: 'X', errCode: 1, message: 'm'.repeat(5000) }, 't');
     expect(change.changed && change.review.failure!.length).toBe(300);
+    // Never half a surrogate pair (jsonb refuses one).
+    const emoji = reviewAfterVerdict(null, { outcome: 'failed', errCodeExt: 'X', errCode: 1, message: '😀'.repeat(400) }, 't');
+    expect(emoji.changed && [...emoji.review.failure!].length).toBe(300);
+    expect(emoji.changed && /[\uD800-\uDBFF](?![\uDC00-\uDFFF])/.test(emoji.review.failure!)).toBe(false);
   });
 });
 
