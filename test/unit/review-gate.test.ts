@@ -2,6 +2,7 @@
 import { REVIEW_MODES, REVIEW_STATES, type ReviewMode, type ReviewState, UPLOAD_STATUSES, type UploadStatus } from '#contract';
 import { initialReview, reviewAfterVerdict, statusAfterProcessing, statusAfterReview, type GateStatus } from '#lib/review-gate';
 import type { UploadReview } from '#lib/upload-store';
+import { historyView } from '#lib/upload-view';
 import type { ReviewVerdict } from '#lib/vod-event';
 
 const review = (state: ReviewState, extra: Partial<UploadReview> = {}): UploadReview => ({ state, ...extra });
@@ -147,4 +148,24 @@ describe('status after the review changed', () => {
       }
     }
   });
+});
+
+test("history reads the review's steps in a few words and never names the reviewer", () => {
+  const at = new Date('2026-12-01T10:00:00Z');
+  const reviewer = (detail: string, reason?: string) => ({ source: 'reviewer' as const, detail, actor: 'ops-7', reason });
+  const history = historyView([
+    { at, to: 'IN_REVIEW', cause: { source: 'vod-event', detail: 'ReviewAudioVideoComplete' } },
+    { at, to: 'READY', cause: reviewer('allow') },
+    { at, to: 'BLOCKED', cause: reviewer('block', 'copyrighted music') },
+  ]);
+  expect(history.map((h) => h.reason)).toEqual([
+    'Held for a person to review',
+    'Allowed by a reviewer',
+    'Blocked by a reviewer: copyrighted music',
+  ]);
+  expect(JSON.stringify(history)).not.toContain('ops-7');
+  expect(historyView([{ at, to: 'BLOCKED', cause: reviewer('block') }])[0]!.reason).toBe('Blocked by a reviewer');
+  expect(historyView([{ at, to: 'READY', cause: { source: 'vod-event', detail: 'ProcedureStateChanged' } }])[0]!.reason).toBe(
+    'Processing finished',
+  );
 });
