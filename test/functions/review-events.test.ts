@@ -16,7 +16,7 @@ import { startReview } from '#lib/start-review';
 import { encodeUploadContext } from '#lib/upload-context';
 import { uploadStatus, uploadViewSchema } from '#lib/upload-status';
 import { getUpload, insertIssuedUpload } from '#lib/upload-store';
-import { createVodClient, vodErrorCode, type VodCalls } from '#lib/vod-api';
+import { createVodClient, type VodCalls } from '#lib/vod-api';
 import { parsePullEventsResponse, type VodEvent } from '#lib/vod-event';
 import { uploadWebhooks, webhookBody } from '#lib/webhooks';
 import { setReviewRules } from '../../local/emulator/review/tasks.ts';
@@ -57,10 +57,7 @@ function configFor(mode: 'off' | 'gate' | 'async'): Config {
   );
 }
 
-/**
- * The official client, counting every call. ForbidMediaDistribution goes to the emulator too; while the
- * emulator does not have the action yet (InvalidAction) it is answered as VOD documents it (all forbidden).
- */
+/** The official client, counting every call. */
 function countingVod(config: Config, counts: Record<string, number>): VodCalls {
   const client = createVodClient(config, { timeoutSeconds: 15 });
   return new Proxy(client, {
@@ -69,13 +66,7 @@ function countingVod(config: Config, counts: Record<string, number>): VodCalls {
       if (typeof value !== 'function') return value;
       return async (...args: unknown[]) => {
         counts[String(name)] = (counts[String(name)] ?? 0) + 1;
-        try {
-          return await value.apply(target, args);
-        } catch (error) {
-          if (name === 'ForbidMediaDistribution' && vodErrorCode(error) === 'InvalidAction')
-            return { NotExistFileIdSet: [], RequestId: randomUUID() };
-          throw error;
-        }
+        return value.apply(target, args);
       };
     },
   }) as VodCalls;
