@@ -24,7 +24,7 @@ if (!available) console.warn(`web-review test skipped: no Chromium at ${CHROMIUM
 const maybe = available ? test : test.skip;
 
 // Shapes of the DOM objects read in the page (this project's type-check has no DOM library).
-declare const document: { getElementById(id: string): any; querySelectorAll(selector: string): any[] };
+declare const document: { getElementById(id: string): any; querySelectorAll(selector: string): ArrayLike<any> };
 
 const RULES = {
   rules: [
@@ -187,11 +187,10 @@ async function uploadOnPage(page: Page, file: string, until: string[]): Promise<
 /** What on the page could show or fetch media: sources, links off the page, a visible player. */
 const mediaOnPage = (page: Page) =>
   page.evaluate(() => ({
-    sources: document.querySelectorAll('video[src], source[src], img[src]').map((e: any) => e.getAttribute('src')),
-    links: document
-      .querySelectorAll('a[href]')
-      .map((a: any) => a.getAttribute('href'))
-      .filter((h: string) => /^\w+:/.test(h)),
+    sources: Array.from(document.querySelectorAll('video[src], source[src], img[src]'), (e: any) => e.getAttribute('src')),
+    links: Array.from(document.querySelectorAll('a[href]'), (a: any) => a.getAttribute('href') as string).filter((h) =>
+      /^\w+:/.test(h),
+    ),
     gallery: !document.getElementById('gallery').hidden,
     player: !document.getElementById('player-box').hidden,
   }));
