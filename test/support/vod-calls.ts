@@ -1,0 +1,39 @@
+/**
+ * The official VOD client against the emulator, counting and recording the calls a test wants to see.
+ * Until the emulator has ForbidMediaDistribution (it answers InvalidAction), that one call is answered as
+ * VOD documents it ({} with no NotExistFileIdSet) after being recorded; every other call goes to the emulator.
+ */
+import type { Config } from '#lib/config';
+import { createVodClient, type VodCalls, vodErrorCode } from '#lib/vod-api';
+
+export interface RecordedVod {
+  vod: VodCalls;
+  /** Calls per action name. */
+  counts: Record<string, number>;
+  /** The request of every ForbidMediaDistribution call, in order. */
+  forbidden: Array<{ FileIds?: string[]; Operation?: string }>;
+}
+
+export function recordingVod(config: Config): RecordedVod {
+  const client = createVodClient(config, { timeoutSeconds: 15 });
+  const counts: Record<string, number> = {};
+  const forbidden: RecordedVod['forbidden'] = [];
+  const vod = new Proxy(client, {
+    get(target, name, receiver) {
+      const value = Reflect.get(target, name, receiver);
+      if (typeof value !== 'function') return value;
+      return async (...args: unknown[]) => {
+        counts[String(name)] = (counts[String(name)] ?? 0) + 1;
+        if (name !== 'ForbidMediaDistribution') return value.apply(target, args);
+        forbidden.push(args[0] as RecordedVod['forbidden'][number]);
+        try {
+          return await value.apply(target, args);
+        } catch (error) {
+          if (vodErrorCode(error) === 'InvalidAction') return { NotExistFileIdSet: [], RequestId: 'stand-in' };
+          throw error;
+        }
+      };
+    },
+  }) as VodCalls;
+  return { vod, counts, forbidden };
+}
