@@ -113,7 +113,8 @@ export function decisionEffect(
   const refuse = (why: string): DecisionEffect => ({ kind: 'not-reviewable', why });
   if (request.decision === 'block') {
     if (status === Status.BLOCKED) return { kind: 'unchanged' };
-    if (!BLOCKABLE.includes(status)) return refuse(`the upload is ${status}: only UPLOADED, PROCESSING, IN_REVIEW and READY can be blocked`);
+    if (!BLOCKABLE.includes(status))
+      return refuse(`the upload is ${status}: only UPLOADED, PROCESSING, IN_REVIEW and READY can be blocked`);
     return { kind: 'change', status: Status.BLOCKED, review: decided('blocked') };
   }
   if (status === Status.IN_REVIEW) return { kind: 'change', status: Status.READY, review: decided('allowed') };

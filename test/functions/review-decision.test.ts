@@ -85,7 +85,12 @@ async function listing(query: string, caller: Caller) {
 /** An upload of `userId` in `status` with a file, its review as given (and `processedAt` when asked). */
 async function upload(status: UploadStatus, reviewState: UploadReview | null, extra: UploadPatch = {}, userId = 'alice') {
   const uploadId = randomUUID();
-  await insertIssuedUpload(testDb.db, { uploadId, userId, fileName: 'clip.mp4', signatureExpiresAt: new Date(Date.now() + 3600_000) });
+  await insertIssuedUpload(testDb.db, {
+    uploadId,
+    userId,
+    fileName: 'clip.mp4',
+    signatureExpiresAt: new Date(Date.now() + 3600_000),
+  });
   if (status !== 'ISSUED') {
     await updateUpload(testDb.db, uploadId, {
       status,
@@ -126,7 +131,10 @@ describe('who may decide', () => {
 
   test('no token is a 401', async () => {
     const id = await upload('IN_REVIEW', { state: 'held' });
-    expect(await decide(id, { decision: 'allow' }, null)).toMatchObject({ status: 401, body: { error: { code: 'Unauthorized' } } });
+    expect(await decide(id, { decision: 'allow' }, null)).toMatchObject({
+      status: 401,
+      body: { error: { code: 'Unauthorized' } },
+    });
   });
 });
 
@@ -151,13 +159,19 @@ describe('bad input', () => {
   test('broken JSON is a 400 InvalidJson; a reason of 500 characters (code points) is fine', async () => {
     const id = await upload('IN_REVIEW', { state: 'held' });
     expect(await decide(id, '{"decision":')).toMatchObject({ status: 400, body: { error: { code: 'InvalidJson' } } });
-    const reason = '审'.repeat(499) + '😀';
+    const reason = `${'审'.repeat(499)}😀`;
     expect(await decide(id, { decision: 'block', reason })).toMatchObject({ status: 200, body: { review: { reason } } });
   });
 
   test('an id that is not an upload id is a 400; an unknown one a 404', async () => {
-    expect(await decide('not-an-id', { decision: 'allow' })).toMatchObject({ status: 400, body: { error: { field: 'uploadId' } } });
-    expect(await decide(randomUUID(), { decision: 'allow' })).toMatchObject({ status: 404, body: { error: { code: 'NotFound' } } });
+    expect(await decide('not-an-id', { decision: 'allow' })).toMatchObject({
+      status: 400,
+      body: { error: { field: 'uploadId' } },
+    });
+    expect(await decide(randomUUID(), { decision: 'allow' })).toMatchObject({
+      status: 404,
+      body: { error: { code: 'NotFound' } },
+    });
   });
 });
 
@@ -169,7 +183,14 @@ describe('allow', () => {
     expect(answer.body).toMatchObject({
       uploadId: id,
       status: 'READY',
-      review: { state: 'allowed', suggestion: 'review', label: 'Ad', taskId: 'task-1', decidedBy: 'reviewer-1', reason: 'an ad for our own app' },
+      review: {
+        state: 'allowed',
+        suggestion: 'review',
+        label: 'Ad',
+        taskId: 'task-1',
+        decidedBy: 'reviewer-1',
+        reason: 'an ad for our own app',
+      },
     });
     expect(Date.parse(answer.body.review.decidedAt)).toBeGreaterThan(Date.now() - 60_000);
     // The reviewer's view carries the URLs.
@@ -206,7 +227,10 @@ describe('allow', () => {
 
   test('READY (async) with a held review: allowed, still READY; already allowed or passed: 200 unchanged', async () => {
     const held = await upload('READY', { state: 'held' });
-    expect(await decide(held, { decision: 'allow' })).toMatchObject({ status: 200, body: { status: 'READY', review: { state: 'allowed' } } });
+    expect(await decide(held, { decision: 'allow' })).toMatchObject({
+      status: 200,
+      body: { status: 'READY', review: { state: 'allowed' } },
+    });
     for (const state of ['allowed', 'passed'] as const) {
       const id = await upload('READY', { state, ...(state === 'allowed' ? { decidedBy: 'someone-else' } : {}) });
       const before = (await getUpload(testDb.db, id))!;
@@ -217,26 +241,35 @@ describe('allow', () => {
     }
   });
 
-  test.each(['BLOCKED', 'FAILED', 'REJECTED', 'EXPIRED', 'DELETED', 'ISSUED'] as const)('%s: 409 NotReviewable naming the status', async (status) => {
-    const id = await upload(status, status === 'BLOCKED' ? { state: 'blocked' } : null);
-    const answer = await decide(id, { decision: 'allow' });
-    expect(answer).toMatchObject({ status: 409, body: { error: { code: 'NotReviewable' } } });
-    expect(answer.body.error.message).toContain(status);
-    expect((await getUpload(testDb.db, id))!.status).toBe(status);
-  });
+  test.each(['BLOCKED', 'FAILED', 'REJECTED', 'EXPIRED', 'DELETED', 'ISSUED'] as const)(
+    '%s: 409 NotReviewable naming the status',
+    async (status) => {
+      const id = await upload(status, status === 'BLOCKED' ? { state: 'blocked' } : null);
+      const answer = await decide(id, { decision: 'allow' });
+      expect(answer).toMatchObject({ status: 409, body: { error: { code: 'NotReviewable' } } });
+      expect(answer.body.error.message).toContain(status);
+      expect((await getUpload(testDb.db, id))!.status).toBe(status);
+    },
+  );
 });
 
 describe('block', () => {
-  test.each(['UPLOADED', 'PROCESSING', 'IN_REVIEW', 'READY'] as const)('%s → BLOCKED with the reason; upload.blocked in the outbox', async (status) => {
-    const id = await upload(status, status === 'READY' ? { state: 'passed' } : { state: 'held' });
-    const answer = await decide(id, { decision: 'block', reason: 'violence' });
-    expect(answer).toMatchObject({ status: 200, body: { status: 'BLOCKED', review: { state: 'blocked', decidedBy: 'reviewer-1', reason: 'violence' } } });
-    expect((await timeline(id)).at(-1)).toEqual({
-      to_status: 'BLOCKED',
-      cause: { source: 'reviewer', detail: 'block', actor: 'reviewer-1', reason: 'violence' },
-    });
-    expect((await outbox(id)).at(-1)).toBe('upload.blocked');
-  });
+  test.each(['UPLOADED', 'PROCESSING', 'IN_REVIEW', 'READY'] as const)(
+    '%s → BLOCKED with the reason; upload.blocked in the outbox',
+    async (status) => {
+      const id = await upload(status, status === 'READY' ? { state: 'passed' } : { state: 'held' });
+      const answer = await decide(id, { decision: 'block', reason: 'violence' });
+      expect(answer).toMatchObject({
+        status: 200,
+        body: { status: 'BLOCKED', review: { state: 'blocked', decidedBy: 'reviewer-1', reason: 'violence' } },
+      });
+      expect((await timeline(id)).at(-1)).toEqual({
+        to_status: 'BLOCKED',
+        cause: { source: 'reviewer', detail: 'block', actor: 'reviewer-1', reason: 'violence' },
+      });
+      expect((await outbox(id)).at(-1)).toBe('upload.blocked');
+    },
+  );
 
   test('BLOCKED again: 200 unchanged; a final failure: 409 NotReviewable', async () => {
     const blocked = await upload('BLOCKED', { state: 'blocked', decidedBy: 'reviewer-0', reason: 'first' });
@@ -283,7 +316,8 @@ describe('two decisions at once', () => {
     const [allow, block] = await Promise.all([decide(id, { decision: 'allow' }), decide(id, { decision: 'block' })]);
     expect(block).toMatchObject({ status: 200, body: { status: 'BLOCKED' } });
     // Allow first: READY, then the block takes it down; block first: the allow finds it BLOCKED.
-    if (allow.status === 200) expect(await timeline(id)).toMatchObject([{}, {}, { to_status: 'READY' }, { to_status: 'BLOCKED' }]);
+    if (allow.status === 200)
+      expect(await timeline(id)).toMatchObject([{}, {}, { to_status: 'READY' }, { to_status: 'BLOCKED' }]);
     else expect(allow).toMatchObject({ status: 409, body: { error: { code: 'NotReviewable' } } });
     expect((await getUpload(testDb.db, id))!.status).toBe('BLOCKED');
   });
