@@ -213,10 +213,19 @@ test('VOD unreachable: the review stays pending and is looked at again later, ea
 test('BLOCKED, its media not yet forbidden (the forbid after the block failed): the cleanup forbids it, once', async () => {
   const config = configWith();
   const { uploadId, fileId } = await upload('BLOCKED', { state: 'blocked' });
+  // VOD fails ForbidMediaDistribution in this run: the upload stays not forbidden, for the next one.
+  t.emulator.setFaults({ api: { internalErrorRate: 1, actions: ['ForbidMediaDistribution'] } });
+  const failing = deps(config);
+  expect((await runCleanup(failing.run)).blockedForbidden).toBe(0);
+  expect(failing.recorded.counts.ForbidMediaDistribution).toBeGreaterThanOrEqual(1);
+  expect((await getUpload(testDb.db, uploadId))!.distributionForbidden).toBe(false);
+  t.emulator.setFaults({});
   const first = deps(config);
   expect((await runCleanup(first.run)).blockedForbidden).toBe(1);
   expect(first.recorded.forbidden).toEqual([expect.objectContaining({ FileIds: [fileId], Operation: 'forbid' })]);
   expect((await getUpload(testDb.db, uploadId))!).toMatchObject({ status: 'BLOCKED', distributionForbidden: true });
+  const info = await vodClient(t.emulator).DescribeMediaInfos({ FileIds: [fileId] });
+  expect(info.MediaInfoSet![0]!.BasicInfo!.Status).toBe('Forbidden');
   const second = deps(config);
   expect((await runCleanup(second.run)).blockedForbidden).toBe(0);
   expect(second.recorded.forbidden).toHaveLength(0);

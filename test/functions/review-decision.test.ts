@@ -38,8 +38,6 @@ beforeAll(async () => {
     VOD_EVENT_MODE: 'PULL',
     AUTH_ADMIN_CLAIM: 'scope=vod-upload:admin',
     REVIEW_MODE: 'gate',
-    // The function's own VOD client meets an emulator without ForbidMediaDistribution: that warning is expected.
-    LOG_LEVEL: 'error',
   });
   review = loadFunction('review-upload', env);
   list = loadFunction('list-uploads', env);
@@ -294,6 +292,8 @@ describe('block', () => {
     expect(item.status).toBe('BLOCKED');
     expect(recorded.forbidden).toEqual([expect.objectContaining({ FileIds: [fileId], Operation: 'forbid' })]);
     expect((await getUpload(testDb.db, id))!.distributionForbidden).toBe(true);
+    const info = await vodClient(t.emulator).DescribeMediaInfos({ FileIds: [fileId] });
+    expect(info.MediaInfoSet![0]!.BasicInfo!.Status).toBe('Forbidden');
     // Blocking again asks VOD nothing more.
     await decideReview({ config, db: testDb.db, log, vod: recorded.vod }, caller, id, () => ({ decision: 'block' }));
     expect(recorded.forbidden).toHaveLength(1);

@@ -1,10 +1,6 @@
-/**
- * The official VOD client against the emulator, counting and recording the calls a test wants to see.
- * Until the emulator has ForbidMediaDistribution (it answers InvalidAction), that one call is answered as
- * VOD documents it ({} with no NotExistFileIdSet) after being recorded; every other call goes to the emulator.
- */
+/** The official VOD client against the emulator, counting and recording the calls a test wants to see. */
 import type { Config } from '#lib/config';
-import { createVodClient, type VodCalls, vodErrorCode } from '#lib/vod-api';
+import { createVodClient, type VodCalls } from '#lib/vod-api';
 
 export interface RecordedVod {
   vod: VodCalls;
@@ -22,16 +18,10 @@ export function recordingVod(config: Config): RecordedVod {
     get(target, name, receiver) {
       const value = Reflect.get(target, name, receiver);
       if (typeof value !== 'function') return value;
-      return async (...args: unknown[]) => {
+      return (...args: unknown[]) => {
         counts[String(name)] = (counts[String(name)] ?? 0) + 1;
-        if (name !== 'ForbidMediaDistribution') return value.apply(target, args);
-        forbidden.push(args[0] as RecordedVod['forbidden'][number]);
-        try {
-          return await value.apply(target, args);
-        } catch (error) {
-          if (vodErrorCode(error) === 'InvalidAction') return { NotExistFileIdSet: [], RequestId: 'stand-in' };
-          throw error;
-        }
+        if (name === 'ForbidMediaDistribution') forbidden.push(args[0] as RecordedVod['forbidden'][number]);
+        return value.apply(target, args);
       };
     },
   }) as VodCalls;
