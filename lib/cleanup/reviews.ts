@@ -50,8 +50,21 @@ async function holdForgottenReview(deps: CleanupRun, uploadId: string, taskId: s
   });
 }
 
+/** Where a review still decides something; past them (FAILED, BLOCKED, DELETED…) it is moot. */
+const UNDER_REVIEW: ReadonlySet<string> = new Set([
+  UploadStatus.UPLOADED,
+  UploadStatus.PROCESSING,
+  UploadStatus.IN_REVIEW,
+  UploadStatus.READY,
+]);
+
 /** One pending review: started, settled from VOD's answer, held, or looked at again later. */
 async function reconcileReview(deps: CleanupRun, summary: CleanupSummary, upload: LeasedUpload): Promise<void> {
+  // Nothing will be published: no review to start or ask about, and the row leaves the selection.
+  if (!UNDER_REVIEW.has(upload.status)) {
+    await updateUpload(deps.db, upload.uploadId, { reviewCheckAfter: null }, upload.status);
+    return;
+  }
   const review = upload.review;
   if (review?.state !== 'pending' || upload.fileId === null) return defer(deps, upload);
   const { log } = deps;

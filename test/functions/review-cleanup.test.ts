@@ -61,7 +61,7 @@ beforeEach(async () => {
 
 /** An upload whose file is really in the emulator, in `status`, with `review`; due for a review check. */
 async function upload(
-  status: 'UPLOADED' | 'PROCESSING' | 'READY' | 'BLOCKED',
+  status: 'UPLOADED' | 'PROCESSING' | 'READY' | 'BLOCKED' | 'FAILED' | 'DELETED',
   review: UploadReview | null,
   extra: UploadPatch = {},
 ) {
@@ -119,6 +119,19 @@ test('a lost trigger: the cleanup starts the review once; the next run starts no
   expect(await runCleanup(again.run)).toMatchObject({ reviewsStarted: 0, reviewsResolved: 0 });
   expect(again.recorded.counts.ReviewAudioVideo ?? 0).toBe(0);
   expect(await reviewTasksOf(fileId)).toHaveLength(1);
+}, 60_000);
+
+test('a pending review of an upload that will never be published (FAILED, DELETED): not started, no longer due', async () => {
+  const config = configWith();
+  const failed = await upload('FAILED', { state: 'pending' });
+  const deleted = await upload('DELETED', { state: 'pending', taskId: 'some-task' });
+  const { run, recorded } = deps(config);
+  expect(await runCleanup(run)).toMatchObject({ reviewsStarted: 0, reviewsResolved: 0, itemsFailed: 0 });
+  expect(recorded.counts.ReviewAudioVideo ?? 0).toBe(0);
+  expect(recorded.counts.DescribeTaskDetail ?? 0).toBe(0);
+  expect(await reviewCheckAfter(failed.uploadId)).toBeNull();
+  expect(await reviewCheckAfter(deleted.uploadId)).toBeNull();
+  expect((await getUpload(testDb.db, failed.uploadId))!.review).toEqual({ state: 'pending' });
 }, 60_000);
 
 test('a start whose answer was lost: VOD refuses the SessionId again, the cleanup records the one task', async () => {
