@@ -7,7 +7,7 @@
  * block forbids the media's distribution in VOD, and the webhooks go out.
  */
 import * as z from 'zod';
-import { REVIEW_DECISIONS, REVIEW_STATES, REVIEW_SUGGESTIONS, type ReviewDecision } from '#contract';
+import { REVIEW_DECISIONS, type ReviewDecision } from '#contract';
 import type { AppUser } from '#lib/auth';
 import { forbidBlockedMedia } from '#lib/blocked-media';
 import type { Config } from '#lib/config';
@@ -67,23 +67,8 @@ export function decisionRequest(body: unknown): DecisionRequest {
   return { decision: result.data.decision, ...(reason ? { reason } : {}) };
 }
 
-/** The review of the answer: the whole record, for the reviewer (the owner sees only state and label). */
-export const reviewerReviewSchema = z
-  .object({
-    state: z.enum(REVIEW_STATES),
-    taskId: z.string().optional(),
-    suggestion: z.enum(REVIEW_SUGGESTIONS).optional(),
-    label: z.string().optional(),
-    form: z.string().optional(),
-    failure: z.string().optional(),
-    decidedBy: z.string().optional().meta({ description: "The deciding service token's user id" }),
-    reason: z.string().optional(),
-    decidedAt: z.iso.datetime().optional(),
-  })
-  .strict();
-
-/** The 200 answer: the upload as the reviewer sees it (URLs whatever the status, the whole review). */
-export const reviewerItemSchema = libraryItemSchema.extend({ review: reviewerReviewSchema.nullable() }).strict();
+/** The 200 answer: the upload as the reviewer sees it (lib/upload-view.ts: URLs, the whole review). */
+export const reviewerItemSchema = libraryItemSchema;
 export type ReviewerItem = z.infer<typeof reviewerItemSchema>;
 
 /** What a decision does to an upload as it stands: nothing, a refusal (409), or a change. */
@@ -139,10 +124,9 @@ export interface ReviewDecisionDeps {
   webhookDeadline?: number;
 }
 
-/** The view of the answer: every URL (signed as usual) so a person can watch, and the whole review. */
+/** The view of the answer: the reviewer's (every URL, signed as usual, unless BLOCKED; the whole review). */
 export function reviewerItem(config: Config, upload: Upload): ReviewerItem {
-  const view = uploadView(upload, playbackUrlSigner(config.hotlink, upload.media?.duration));
-  return { ...view, review: upload.review };
+  return uploadView(upload, playbackUrlSigner(config.hotlink, upload.media?.duration), 'reviewer');
 }
 
 /** POST /uploads/{uploadId}/review. */

@@ -13,7 +13,8 @@ import { handleVodEvent } from '#lib/handle-vod-event';
 import { startReview } from '#lib/start-review';
 import { deferReviewCheck, type LeasedUpload } from '#lib/upload-batches';
 import { UploadStatus } from '#lib/upload-lifecycle';
-import { getUpload, type StatusCause, type UploadPatch, updateUpload } from '#lib/upload-store';
+import { statusAfterReview } from '#lib/review-gate';
+import { getUpload, type StatusCause, type UploadPatch, type UploadReview, updateUpload } from '#lib/upload-store';
 import { isFinalTaskStatus, isUnknownTaskError } from '#lib/vod-api';
 import { reviewCompleteFromTaskDetail } from '#lib/vod-event';
 import { inBatches, type CleanupRun, type CleanupSummary } from './run.ts';
@@ -38,13 +39,10 @@ async function holdForgottenReview(deps: CleanupRun, uploadId: string, taskId: s
   return deps.db.transaction(async (tx) => {
     const upload = await getUpload(tx, uploadId, { forUpdate: true });
     if (upload?.review?.state !== 'pending') return false;
-    const waiting =
-      deps.config.review.mode === 'gate' && upload.status === UploadStatus.PROCESSING && upload.processedAt !== null;
-    const patch: UploadPatch = {
-      review: { ...upload.review, state: 'held', failure: FORGOTTEN_REVIEW_TASK },
-      reviewCheckAfter: null,
-      ...(waiting ? { status: UploadStatus.IN_REVIEW } : {}),
-    };
+    const review: UploadReview = { ...upload.review, state: 'held', failure: FORGOTTEN_REVIEW_TASK };
+    // The gate's own rule (lib/review-gate.ts): processed and held in gate mode → IN_REVIEW.
+    const status = statusAfterReview(deps.config.review.mode, upload.status, upload.processedAt !== null, review);
+    const patch: UploadPatch = { review, reviewCheckAfter: null, ...(status ? { status } : {}) };
     const cause: StatusCause = { source: 'reconcile', detail: 'DescribeTaskDetail: review task unknown', taskId };
     return updateUpload(tx, uploadId, patch, upload.status, cause);
   });

@@ -211,6 +211,8 @@ describe('allow', () => {
         const answer = await decide(id, { decision: 'allow' });
         expect(answer).toMatchObject({ status: 200, body: { status, review: { state: 'allowed', decidedBy: 'reviewer-1' } } });
         expect(answer.body.review).not.toHaveProperty('reason');
+        // The reviewer's view: the URLs the owner does not get yet.
+        expect(answer.body.renditions[0].url).toBe('http://media.example.com/clip-720.mp4');
         expect((await timeline(id)).at(-1)!.to_status).toBe(status);
       }
     }
@@ -266,6 +268,8 @@ describe('block', () => {
         cause: { source: 'reviewer', detail: 'block', actor: 'reviewer-1', reason: 'violence' },
       });
       expect((await outbox(id)).at(-1)).toBe('upload.blocked');
+      // BLOCKED: no URL in any view, the reviewer's included.
+      expect(answer.body.renditions).toEqual([]);
     },
   );
 
