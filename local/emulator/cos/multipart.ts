@@ -11,6 +11,7 @@ import { contentMd5Matches, CosError, header, iso, encoderFor, sendEmpty, sendXm
 import type { Target } from './messages.ts';
 import { objectMeta } from './objects.ts';
 import { assembleParts, isCompleting, receivePart } from './part-files.ts';
+import { advanceWholeMd5, dropWholeMd5, wholeMd5 } from './whole-md5.ts';
 
 /** COS limits (from the SDK constants and COS docs; the emulator enforces them). */
 const MIN_PART_SIZE = 1024 * 1024;
@@ -77,6 +78,7 @@ export async function uploadPart(
   ctx.store.update(() => {
     upload.parts[String(partNumber)] = { size: received.size, etag, lastModified: ctx.now() };
   });
+  advanceWholeMd5(ctx, upload);
   sendEmpty(ctx, req, res, 200, { etag });
 }
 
@@ -221,12 +223,9 @@ export async function completeMultipart(
     throw new CosError(409, 'OperationAborted', 'This multipart upload is already being completed by another request.');
   }
   const target = ctx.files.objectPath(t.bucket, t.key);
-  const written = await assembleParts(
-    ctx,
-    upload,
-    listed.map(({ partNumber }) => partNumber),
-    target,
-  );
+  const numbers = listed.map(({ partNumber }) => partNumber);
+  const etags = numbers.map((n) => upload.parts[String(n)]!.etag);
+  const written = await assembleParts(ctx, upload, numbers, target, () => wholeMd5(uploadId, etags));
   const combined = createHash('md5');
   for (const { partNumber } of listed) combined.update(Buffer.from(bareEtag(upload.parts[String(partNumber)]!.etag), 'hex'));
   const etag = `"${combined.digest('hex')}-${listed.length}"`;
@@ -235,6 +234,7 @@ export async function completeMultipart(
     delete doc.multipart[uploadId];
   });
   ctx.files.removeUpload(uploadId);
+  dropWholeMd5(uploadId);
   sendXml(
     ctx,
     req,
@@ -256,5 +256,6 @@ export function abortMultipart(
     delete doc.multipart[uploadId];
   });
   ctx.files.removeUpload(uploadId);
+  dropWholeMd5(uploadId);
   sendEmpty(ctx, req, res, 204);
 }

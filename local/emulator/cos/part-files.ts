@@ -112,13 +112,15 @@ export async function receivePart(
 /**
  * Writes the object made of the listed parts to `target` and returns its size and MD5. The list must
  * already be validated (parts exist, ETags match). Parts 1..K all in their slots, all of the slot size
- * but the last: the slot file is read once for the MD5 and becomes the object (truncate, rename).
+ * but the last: the slot file becomes the object (truncate, rename), hashed again only when `knownMd5`
+ * (the hash made while the parts arrived) has no answer.
  */
 export async function assembleParts(
   ctx: EmulatorContext,
   upload: MultipartUpload,
   partNumbers: number[],
   target: string,
+  knownMd5: () => Promise<string | undefined>,
 ): Promise<WrittenFile> {
   const id = upload.uploadId;
   const ranges = partNumbers.map((n) => partRange(ctx, upload, n));
@@ -132,7 +134,8 @@ export async function assembleParts(
   try {
     if (!inPlace) return await ctx.files.concat(ranges, target);
     const total = partNumbers.reduce((sum, n) => sum + size(n), 0);
-    const md5 = await ctx.files.md5Of(slots.file, total);
+    const known = await knownMd5();
+    const md5 = known ? Buffer.from(known, 'hex') : await ctx.files.md5Of(slots.file, total);
     fs.truncateSync(slots.file, total);
     fs.mkdirSync(path.dirname(target), { recursive: true });
     fs.renameSync(slots.file, target);
