@@ -114,7 +114,8 @@ export class ObjectFiles {
   async md5Of(file: string, length: number): Promise<Buffer> {
     const hash = createHash('md5');
     if (length > 0) {
-      for await (const chunk of fs.createReadStream(file, { end: length - 1, highWaterMark: 1 << 20 })) hash.update(chunk as Buffer);
+      for await (const chunk of fs.createReadStream(file, { end: length - 1, highWaterMark: 1 << 20 }))
+        hash.update(chunk as Buffer);
     }
     return hash.digest();
   }

@@ -117,7 +117,8 @@ export async function wholeMd5(uploadId: string, etags: string[]): Promise<strin
   if (!p) return undefined;
   await p.chain.catch(() => undefined);
   progress.delete(uploadId); // the digest ends the worker's hash: parts stored later start a new one
-  const same = !p.failed && p.generation === generation && p.etags.length === etags.length && p.etags.every((e, i) => e === etags[i]);
+  const same =
+    !p.failed && p.generation === generation && p.etags.length === etags.length && p.etags.every((e, i) => e === etags[i]);
   const reply = await ask({ op: same ? 'digest' : 'drop', id: uploadId });
   return same && p.generation === generation ? reply.md5 : undefined;
 }
