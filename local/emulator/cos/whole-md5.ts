@@ -84,9 +84,8 @@ const progress = new Map<string, Progress>();
 /** Hashes, in the background, every stored part that continues the hashed run 1..n. */
 export function advanceWholeMd5(ctx: EmulatorContext, upload: MultipartUpload): void {
   const id = upload.uploadId;
-  let p = progress.get(id);
-  if (!p) progress.set(id, (p = { etags: [], chain: Promise.resolve(), failed: false, generation }));
-  const run = p;
+  const run = progress.get(id) ?? { etags: [], chain: Promise.resolve(), failed: false, generation };
+  progress.set(id, run);
   run.chain = run.chain.then(async () => {
     for (;;) {
       const next = run.etags.length + 1;
