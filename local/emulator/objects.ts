@@ -8,6 +8,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import type { Readable } from 'node:stream';
+import { md5Append, md5Digest, md5Drop } from './cos/md5-worker.ts';
 
 export interface WrittenFile {
   file: string;
@@ -22,27 +23,47 @@ export interface FileRange {
   end?: number;
 }
 
-/** Copies `source` into `sink`, hashing on the way, refusing more than `maxBytes`. */
+/** How far the worker's MD5 may trail the writer (bytes not yet handed to it). */
+const HASH_STEP = 8 << 20;
+
+/**
+ * Copies `source` into `sink` (which writes `file` from byte `position`), refusing more than
+ * `maxBytes`. The MD5 is made off this thread (cos/md5-worker.ts) from the bytes once written, at
+ * most HASH_STEP behind the writer, so hashing overlaps the transfer.
+ */
 async function hashedCopy(
   source: Readable | AsyncIterable<Buffer>,
   sink: fs.WriteStream,
+  file: string,
+  position: number,
   maxBytes: number,
 ): Promise<{ size: number; md5: Buffer }> {
-  const hash = createHash('md5');
+  const id = randomBytes(12).toString('hex');
   let size = 0;
-  await pipeline(
-    source,
-    async function* (chunks: AsyncIterable<Buffer>) {
-      for await (const chunk of chunks) {
-        size += chunk.length;
-        if (size > maxBytes) throw Object.assign(new Error('body too large'), { code: 'EntityTooLarge' });
-        hash.update(chunk);
-        yield chunk;
-      }
-    },
-    sink,
-  );
-  return { size, md5: hash.digest() };
+  let handed = 0;
+  const hashUpTo = (bytes: number) => {
+    if (bytes > handed) void md5Append(id, file, position + handed, position + bytes - 1);
+    handed = Math.max(handed, bytes);
+  };
+  try {
+    await pipeline(
+      source,
+      async function* (chunks: AsyncIterable<Buffer>) {
+        for await (const chunk of chunks) {
+          size += chunk.length;
+          if (size > maxBytes) throw Object.assign(new Error('body too large'), { code: 'EntityTooLarge' });
+          if (sink.bytesWritten - handed >= HASH_STEP) hashUpTo(sink.bytesWritten);
+          yield chunk;
+        }
+      },
+      sink,
+    );
+    hashUpTo(size);
+    return { size, md5: await md5Digest(id) };
+  } catch (error) {
+    md5Drop(id);
+    throw error;
+  }
 }
 
 export class ObjectFiles {
@@ -79,7 +100,7 @@ export class ObjectFiles {
     const tmp = this.tempPath();
     let written: { size: number; md5: Buffer };
     try {
-      written = await hashedCopy(source, fs.createWriteStream(tmp), maxBytes);
+      written = await hashedCopy(source, fs.createWriteStream(tmp), tmp, 0, maxBytes);
       fs.mkdirSync(path.dirname(target), { recursive: true });
       fs.renameSync(tmp, target);
     } catch (error) {
@@ -90,11 +111,17 @@ export class ObjectFiles {
   }
 
   /**
-   * Streams `source` into the open file `fd` from byte `position` (closing `fd` at the end) and returns
+   * Streams `source` into `file`, open as `fd`, from byte `position` (closing `fd` at the end) and returns
    * its size and MD5. No temp file: the caller owns that region of the file.
    */
-  writeAt(source: Readable, fd: number, position: number, maxBytes: number): Promise<{ size: number; md5: Buffer }> {
-    return hashedCopy(source, fs.createWriteStream('', { fd, start: position, highWaterMark: 1 << 20 }), maxBytes);
+  writeAt(
+    source: Readable,
+    file: string,
+    fd: number,
+    position: number,
+    maxBytes: number,
+  ): Promise<{ size: number; md5: Buffer }> {
+    return hashedCopy(source, fs.createWriteStream('', { fd, start: position }), file, position, maxBytes);
   }
 
   /** Concatenates files or byte ranges of files (`end` inclusive) into `target` (atomically), returning the MD5 of the result. */
@@ -110,14 +137,11 @@ export class ObjectFiles {
     return this.writeStream(all(), target);
   }
 
-  /** The MD5 of the first `length` bytes of `file`, read in 1 MB chunks. */
+  /** The MD5 of the first `length` bytes of `file` (hashed by the worker, off this thread). */
   async md5Of(file: string, length: number): Promise<Buffer> {
-    const hash = createHash('md5');
-    if (length > 0) {
-      for await (const chunk of fs.createReadStream(file, { end: length - 1, highWaterMark: 1 << 20 }))
-        hash.update(chunk as Buffer);
-    }
-    return hash.digest();
+    const id = randomBytes(12).toString('hex');
+    if (length > 0) void md5Append(id, file, 0, length - 1);
+    return md5Digest(id);
   }
 
   remove(file: string): void {

@@ -74,7 +74,7 @@ function claimSlot(ctx: EmulatorContext, upload: MultipartUpload, partNumber: nu
     inFlight.delete(partNumber);
     if (inFlight.size === 0 && writing.get(id) === inFlight) writing.delete(id);
   };
-  return { fd, position: (partNumber - 1) * slots.size, size: slots.size, release };
+  return { file: slots.file, fd, position: (partNumber - 1) * slots.size, size: slots.size, release };
 }
 
 /** Receives the body of part `partNumber` into its slot or its own file. */
@@ -88,7 +88,7 @@ export async function receivePart(
   const slot = claimSlot(ctx, upload, partNumber, Number(req.headers['content-length'] ?? Number.NaN));
   if (slot) {
     try {
-      const written = await ctx.files.writeAt(req, slot.fd, slot.position, slot.size);
+      const written = await ctx.files.writeAt(req, slot.file, slot.fd, slot.position, slot.size);
       // A slot that is not kept holds no stored part: nothing to undo, the next upload overwrites it.
       return { ...written, settle: slot.release };
     } catch (error) {
@@ -120,7 +120,7 @@ export async function assembleParts(
   upload: MultipartUpload,
   partNumbers: number[],
   target: string,
-  knownMd5: () => Promise<string | undefined>,
+  knownMd5: () => Promise<Buffer | undefined>,
 ): Promise<WrittenFile> {
   const id = upload.uploadId;
   const ranges = partNumbers.map((n) => partRange(ctx, upload, n));
@@ -134,8 +134,7 @@ export async function assembleParts(
   try {
     if (!inPlace) return await ctx.files.concat(ranges, target);
     const total = partNumbers.reduce((sum, n) => sum + size(n), 0);
-    const known = await knownMd5();
-    const md5 = known ? Buffer.from(known, 'hex') : await ctx.files.md5Of(slots.file, total);
+    const md5 = (await knownMd5()) ?? (await ctx.files.md5Of(slots.file, total));
     fs.truncateSync(slots.file, total);
     fs.mkdirSync(path.dirname(target), { recursive: true });
     fs.renameSync(slots.file, target);
