@@ -7,6 +7,8 @@
  */
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
+import { PassThrough } from 'node:stream';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type COS from 'cos-nodejs-sdk-v5';
 import { bucketOf, cosCall, cosForApply, keyOf, startTestEmulator, tempDir, ugc, uploadSignature } from './helpers';
 import type { ApplyData, TestEmulator } from './helpers';
@@ -120,6 +122,22 @@ describe('multipart parts on disk', () => {
       Parts: [c!, tail!].map((part, i) => ({ PartNumber: i + 1, ETag: `"${md5(part).toString('hex')}"` })),
     });
     await expectObject(cos, p, [c!, tail!], done.ETag);
+  });
+
+  test('an abort while a part streams into its slot: the part is refused with NoSuchUpload, not a server error', async () => {
+    const { cos, p } = await session();
+    const { UploadId } = await cosCall(cos, 'multipartInit', p);
+    const body = new PassThrough();
+    const pending = upload(cos, p, UploadId, 1, body as unknown as Buffer, { ContentLength: MB }).catch((e) => e);
+    body.write(bytes(MB / 2, 51));
+    // Wait until the emulator is writing the slot, then abort and send the rest.
+    const dir = t.emulator.context.files.uploadDir(UploadId);
+    for (let i = 0; i < 200 && !(fs.existsSync(dir) && fs.readdirSync(dir).length > 0); i++) await sleep(10);
+    expect(fs.readdirSync(dir)).toEqual([`slots-${MB}`]);
+    await cosCall(cos, 'multipartAbort', { ...p, UploadId });
+    body.end(bytes(MB / 2, 52));
+    expect(await pending).toMatchObject({ statusCode: 404, code: 'NoSuchUpload' });
+    expect(fs.existsSync(dir)).toBe(false);
   });
 
   test('a list that skips a part: the object is the listed parts only', async () => {

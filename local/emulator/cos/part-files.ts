@@ -13,6 +13,7 @@ import type { IncomingMessage } from 'node:http';
 import type { EmulatorContext } from '../context.ts';
 import type { FileRange, WrittenFile } from '../objects.ts';
 import type { MultipartUpload } from '../state.ts';
+import { CosError } from './messages.ts';
 
 const SLOTS = /^slots-(\d+)$/;
 
@@ -93,6 +94,10 @@ export async function receivePart(
       return { ...written, settle: slot.release };
     } catch (error) {
       slot.release();
+      // Aborted or completed meanwhile: the slot file is gone, so its bytes could not be hashed.
+      if (!ctx.store.doc.multipart[upload.uploadId]) {
+        throw new CosError(404, 'NoSuchUpload', 'The multipart upload was aborted or completed while the part was uploading.');
+      }
       throw error;
     }
   }
