@@ -24,7 +24,7 @@ export interface FileRange {
 }
 
 /** How far the worker's MD5 may trail the writer (bytes not yet handed to it). */
-const HASH_STEP = 8 << 20;
+const HASH_STEP = 1 << 20;
 
 /**
  * Copies `source` into `sink` (which writes `file` from byte `position`), refusing more than
@@ -42,7 +42,7 @@ async function hashedCopy(
   let size = 0;
   let handed = 0;
   const hashUpTo = (bytes: number) => {
-    if (bytes > handed) void md5Append(id, file, position + handed, position + bytes - 1);
+    if (bytes > handed) void md5Append('request', id, file, position + handed, position + bytes - 1);
     handed = Math.max(handed, bytes);
   };
   try {
@@ -59,9 +59,9 @@ async function hashedCopy(
       sink,
     );
     hashUpTo(size);
-    return { size, md5: await md5Digest(id) };
+    return { size, md5: await md5Digest('request', id) };
   } catch (error) {
-    md5Drop(id);
+    md5Drop('request', id);
     throw error;
   }
 }
@@ -140,8 +140,8 @@ export class ObjectFiles {
   /** The MD5 of the first `length` bytes of `file` (hashed by the worker, off this thread). */
   async md5Of(file: string, length: number): Promise<Buffer> {
     const id = randomBytes(12).toString('hex');
-    if (length > 0) void md5Append(id, file, 0, length - 1);
-    return md5Digest(id);
+    if (length > 0) void md5Append('request', id, file, 0, length - 1);
+    return md5Digest('request', id);
   }
 
   remove(file: string): void {

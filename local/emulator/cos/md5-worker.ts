@@ -47,13 +47,16 @@ interface Reply {
   error?: string;
 }
 
-let worker: Worker | undefined;
+/** A lane per kind of work, so hashes an answer waits for never queue behind background ones. */
+export type Md5Lane = 'request' | 'background';
+const workers = new Map<Md5Lane, Worker>();
 /** Bumped when a worker dies: the hashes it held are gone. */
 let generation = 0;
 let seq = 0;
 const replies = new Map<number, (reply: Reply) => void>();
 
-function post(message: Record<string, unknown>): Promise<Reply> {
+function post(lane: Md5Lane, message: Record<string, unknown>): Promise<Reply> {
+  let worker = workers.get(lane);
   if (!worker) {
     const w = new Worker(WORKER_SOURCE, { eval: true });
     w.on('message', (reply: Reply & { seq: number }) => {
@@ -63,10 +66,11 @@ function post(message: Record<string, unknown>): Promise<Reply> {
     w.on('error', () => {
       for (const settle of replies.values()) settle({ error: 'the hashing worker failed' });
       replies.clear();
-      worker = undefined;
+      workers.delete(lane);
       generation += 1;
     });
     w.unref(); // never keeps the emulator's process alive (after the listeners: adding one refs it again)
+    workers.set(lane, w);
     worker = w;
   }
   const n = ++seq;
@@ -78,17 +82,23 @@ function post(message: Record<string, unknown>): Promise<Reply> {
 export const md5Generation = () => generation;
 
 /** Hashes bytes `start`..`end` (inclusive) of `file` into hash `id`; resolves with an error text if that failed. */
-export async function md5Append(id: string, file: string, start: number, end: number): Promise<string | undefined> {
-  return (await post({ op: 'append', id, file, start, end })).error;
+export async function md5Append(
+  lane: Md5Lane,
+  id: string,
+  file: string,
+  start: number,
+  end: number,
+): Promise<string | undefined> {
+  return (await post(lane, { op: 'append', id, file, start, end })).error;
 }
 
 /** The digest of hash `id` (of nothing if nothing was appended), which ends it; throws if a range failed. */
-export async function md5Digest(id: string): Promise<Buffer> {
-  const reply = await post({ op: 'digest', id });
+export async function md5Digest(lane: Md5Lane, id: string): Promise<Buffer> {
+  const reply = await post(lane, { op: 'digest', id });
   if (reply.error || reply.md5 === undefined) throw new Error(`MD5 worker: ${reply.error}`);
   return Buffer.from(reply.md5, 'hex');
 }
 
-export function md5Drop(id: string): void {
-  void post({ op: 'drop', id });
+export function md5Drop(lane: Md5Lane, id: string): void {
+  void post(lane, { op: 'drop', id });
 }

@@ -1,6 +1,7 @@
 /**
  * The MD5 of a multipart object (VOD reports it as MetaData.Md5), computed while the parts arrive:
- * each part, once stored, is hashed in part-number order from the page cache by a worker thread, so
+ * each part, once stored, is hashed in part-number order from the page cache by a worker thread (the
+ * background lane, so part ETags never wait behind it), so
  * completing the upload does not read the whole object again on the request thread. Any doubt (a
  * part replaced after it was hashed, parts listed other than 1..K, a restart, a read error) means the
  * caller hashes the object itself.
@@ -34,13 +35,13 @@ export function advanceWholeMd5(ctx: EmulatorContext, upload: MultipartUpload): 
       if (run.failed || !stored || !ctx.store.doc.multipart[id]) return;
       const range: FileRange = partRange(ctx, upload, next);
       const start = range.start ?? 0;
-      const error = await md5Append(hashId(id), range.file, start, start + stored.size - 1);
+      const error = await md5Append('background', hashId(id), range.file, start, start + stored.size - 1);
       if (error || run.generation !== md5Generation()) {
         run.failed = true;
         return;
       }
       if (!ctx.store.doc.multipart[id]) {
-        md5Drop(hashId(id)); // aborted while this part was being hashed
+        md5Drop('background', hashId(id)); // aborted while this part was being hashed
         return;
       }
       run.etags.push(stored.etag);
@@ -60,14 +61,14 @@ export async function wholeMd5(uploadId: string, etags: string[]): Promise<Buffe
   const same =
     !p.failed && p.generation === md5Generation() && p.etags.length === etags.length && p.etags.every((e, i) => e === etags[i]);
   if (!same) {
-    md5Drop(hashId(uploadId));
+    md5Drop('background', hashId(uploadId));
     return undefined;
   }
-  const md5 = await md5Digest(hashId(uploadId)).catch(() => undefined);
+  const md5 = await md5Digest('background', hashId(uploadId)).catch(() => undefined);
   return p.generation === md5Generation() ? md5 : undefined;
 }
 
 /** Forgets an upload's background hash (completed or aborted). */
 export function dropWholeMd5(uploadId: string): void {
-  if (progress.delete(uploadId)) md5Drop(hashId(uploadId));
+  if (progress.delete(uploadId)) md5Drop('background', hashId(uploadId));
 }
