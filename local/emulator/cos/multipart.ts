@@ -1,7 +1,5 @@
 /** COS multipart upload: initiate, list uploads, upload part, list parts, complete, abort. */
 import { randomBytes, createHash } from 'node:crypto';
-import fs from 'node:fs';
-import path from 'node:path';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { EmulatorContext } from '../context.ts';
 import { readBody } from '../http-front.ts';
@@ -12,6 +10,8 @@ import { objectIndexKey } from '../state.ts';
 import { contentMd5Matches, CosError, header, iso, encoderFor, sendEmpty, sendXml } from './messages.ts';
 import type { Target } from './messages.ts';
 import { objectMeta } from './objects.ts';
+import { assembleParts, isCompleting, receivePart } from './part-files.ts';
+import { advanceWholeMd5, dropWholeMd5, wholeMd5 } from './whole-md5.ts';
 
 /** COS limits (from the SDK constants and COS docs; the emulator enforces them). */
 const MIN_PART_SIZE = 1024 * 1024;
@@ -61,22 +61,24 @@ export async function uploadPart(
   }
   if (header(req, 'x-cos-copy-source'))
     throw new CosError(501, 'NotImplemented', 'Upload Part - Copy is not supported by the emulator.');
-  const written = await ctx.files.writeStream(req, ctx.files.tempPath(), MAX_PART_SIZE);
-  if (!contentMd5Matches(req, written.md5)) {
-    ctx.files.remove(written.file);
-    throw new CosError(400, 'BadDigest', 'The Content-MD5 you specified did not match what we received.');
+  const received = await receivePart(ctx, upload, partNumber, req, MAX_PART_SIZE);
+  let keep = false;
+  try {
+    if (!contentMd5Matches(req, received.md5)) {
+      throw new CosError(400, 'BadDigest', 'The Content-MD5 you specified did not match what we received.');
+    }
+    if (!ctx.store.doc.multipart[upload.uploadId]) {
+      throw new CosError(404, 'NoSuchUpload', 'The multipart upload was aborted or completed while the part was uploading.');
+    }
+    keep = true;
+  } finally {
+    received.settle(keep);
   }
-  if (!ctx.store.doc.multipart[upload.uploadId]) {
-    ctx.files.remove(written.file);
-    throw new CosError(404, 'NoSuchUpload', 'The multipart upload was aborted or completed while the part was uploading.');
-  }
-  const partFile = ctx.files.partPath(upload.uploadId, partNumber);
-  fs.mkdirSync(path.dirname(partFile), { recursive: true });
-  fs.renameSync(written.file, partFile);
-  const etag = `"${written.md5.toString('hex')}"`;
+  const etag = `"${received.md5.toString('hex')}"`;
   ctx.store.update(() => {
-    upload.parts[String(partNumber)] = { size: written.size, etag, lastModified: ctx.now() };
+    upload.parts[String(partNumber)] = { size: received.size, etag, lastModified: ctx.now() };
   });
+  advanceWholeMd5(ctx, upload);
   sendEmpty(ctx, req, res, 200, { etag });
 }
 
@@ -217,11 +219,13 @@ export async function completeMultipart(
       );
     }
   });
+  if (isCompleting(uploadId)) {
+    throw new CosError(409, 'OperationAborted', 'This multipart upload is already being completed by another request.');
+  }
   const target = ctx.files.objectPath(t.bucket, t.key);
-  const written = await ctx.files.concat(
-    listed.map(({ partNumber }) => ctx.files.partPath(uploadId, partNumber)),
-    target,
-  );
+  const numbers = listed.map(({ partNumber }) => partNumber);
+  const etags = numbers.map((n) => upload.parts[String(n)]!.etag);
+  const written = await assembleParts(ctx, upload, numbers, target, () => wholeMd5(uploadId, etags));
   const combined = createHash('md5');
   for (const { partNumber } of listed) combined.update(Buffer.from(bareEtag(upload.parts[String(partNumber)]!.etag), 'hex'));
   const etag = `"${combined.digest('hex')}-${listed.length}"`;
@@ -230,6 +234,7 @@ export async function completeMultipart(
     delete doc.multipart[uploadId];
   });
   ctx.files.removeUpload(uploadId);
+  dropWholeMd5(uploadId);
   sendXml(
     ctx,
     req,
@@ -251,5 +256,6 @@ export function abortMultipart(
     delete doc.multipart[uploadId];
   });
   ctx.files.removeUpload(uploadId);
+  dropWholeMd5(uploadId);
   sendEmpty(ctx, req, res, 204);
 }
