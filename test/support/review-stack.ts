@@ -125,6 +125,16 @@ export class ReviewStack {
     expect(answer.status).toBe(200);
   }
 
+  /** The emulator's faults (`{}` clears them), through its admin endpoint as an operator sets them. */
+  async setFaults(faults: unknown): Promise<void> {
+    const answer = await fetch(`${this.stack.emulator.url}/__admin/faults`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(faults),
+    });
+    expect({ status: answer.status, body: await answer.text() }).toMatchObject({ status: 200 });
+  }
+
   vodApi() {
     const { secrets, emulator } = this.stack;
     return new vod.v20180717.Client({

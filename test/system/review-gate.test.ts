@@ -66,7 +66,7 @@ test('gate, review slower than processing: PROCESSING (100 %, no URLs, no upload
 }, 120_000);
 
 test('gate, processing slower than review: passed while PROCESSING (no URLs, no upload.ready), READY when processing ends', async () => {
-  review.stack.emulator.setFaults({ processing: { delayMs: 4000 } });
+  await review.setFaults({ processing: { delayMs: 4000 } });
   try {
     const { uploadId, fileId, token } = await review.upload('ann', 'quick-review-1');
     const seen: ReviewerView[] = [];
@@ -79,7 +79,7 @@ test('gate, processing slower than review: passed while PROCESSING (no URLs, no 
 
     await expectReadyAfterGate(uploadId, fileId, token, seen);
   } finally {
-    review.stack.emulator.setFaults({});
+    await review.setFaults({});
   }
 }, 120_000);
 
