@@ -293,3 +293,17 @@ export function expectNothingToPlay(view: UploadView): void {
 export async function httpStatuses(urls: string[]): Promise<number[]> {
   return Promise.all(urls.map(async (url) => (await fetch(url)).status));
 }
+
+/**
+ * Expects every URL to answer 403 within `timeoutMs`: the media is forbidden after the commit that blocked
+ * the upload, so a read can see BLOCKED a moment before the CDN refuses.
+ */
+export async function expectForbidden(urls: string[], timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  let statuses = await httpStatuses(urls);
+  while (statuses.some((s) => s !== 403) && Date.now() < deadline) {
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    statuses = await httpStatuses(urls);
+  }
+  expect(statuses).toEqual(urls.map(() => 403));
+}

@@ -5,7 +5,7 @@
  * delivered twice (the emulator's PUSH faults, for ReviewAudioVideoComplete only) and a review that VOD
  * failed to start are put right by the cleanup run, with one review task per file.
  */
-import { httpStatuses, ReviewStack, type ReviewerView, urlsOf } from '../support/review-stack';
+import { expectForbidden, httpStatuses, ReviewStack, type ReviewerView, urlsOf } from '../support/review-stack';
 
 const review = new ReviewStack();
 const RULES = {
@@ -40,7 +40,7 @@ async function expectTakenDown(upload: { uploadId: string; token: string }, urls
   expect(view.status).toBe('BLOCKED');
   expect({ urls: urlsOf(view), playback: view.playback }).toEqual({ urls: [], playback: undefined });
   // Signed, unexpired, and refused: the media's distribution is forbidden.
-  expect(await httpStatuses(urls)).toEqual(urls.map(() => 403));
+  await expectForbidden(urls);
   const blocked = await review.hook(upload.uploadId, 'upload.blocked');
   expect(urlsOf(blocked.data)).toEqual([]);
   expect(review.hooksFor(upload.uploadId).filter((h) => h.type === 'upload.blocked')).toHaveLength(1);

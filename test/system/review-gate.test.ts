@@ -6,7 +6,14 @@
  * after BLOCKED_RETENTION_DAYS. The reviewer's decision: a service token only, bad bodies answered 4xx JSON.
  */
 import { randomUUID } from 'node:crypto';
-import { expectNothingToPlay, httpStatuses, ReviewStack, type ReviewerView, urlsOf } from '../support/review-stack';
+import {
+  expectForbidden,
+  expectNothingToPlay,
+  httpStatuses,
+  ReviewStack,
+  type ReviewerView,
+  urlsOf,
+} from '../support/review-stack';
 
 const review = new ReviewStack();
 const RULES = {
@@ -147,7 +154,7 @@ test('gate, a held clip: IN_REVIEW with nothing to play for its owner; the queue
   expect(last.reason).toMatch(/review/i);
   expect(JSON.stringify(gone)).not.toContain('review-desk');
   expect(urlsOf((await review.hook(second!.uploadId, 'upload.blocked')).data)).toEqual([]);
-  expect(await httpStatuses(watched)).toEqual(watched.map(() => 403));
+  await expectForbidden(watched);
   // Decided: out of the queue; a decision on a BLOCKED upload is refused, blocking it again changes nothing.
   expect(await queue('status=IN_REVIEW')).toEqual([]);
   const again = await review.decide(second!.uploadId, { decision: 'allow' }, service);
@@ -174,9 +181,9 @@ test('gate, a blocked clip (red, by colour): BLOCKED, no URL ever handed out, fo
   // VOD still has the media, but its CDN answers 403 for every URL of it (ForbidMediaDistribution).
   const urls = await review.vodUrls(fileId);
   expect(urls.length).toBeGreaterThanOrEqual(1);
+  await expectForbidden(urls);
   const info = await review.vodApi().DescribeMediaInfos({ FileIds: [fileId] });
   expect(info.MediaInfoSet?.[0]?.BasicInfo?.Status).toBe('Forbidden');
-  expect(await httpStatuses(urls)).toEqual(urls.map(() => 403));
 
   // BLOCKED_RETENTION_DAYS=0: the next cleanup run deletes the media in VOD.
   expect(await review.notInVod(fileId)).toBe(false);
