@@ -135,8 +135,9 @@ export class CdnKeyCheck {
   }
 }
 
-export function sendForbidden(res: ServerResponse, reason: string): void {
-  const body = `403 Forbidden (hotlink protection: ${reason})\n`;
+/** A 403 of the CDN; `cause` says which rule refused (hotlink protection, a forbidden media). */
+export function sendForbidden(res: ServerResponse, reason: string, cause = 'hotlink protection'): void {
+  const body = `403 Forbidden (${cause}: ${reason})\n`;
   res.writeHead(403, { 'content-type': 'text/plain; charset=utf-8', 'content-length': String(Buffer.byteLength(body)) });
   res.end(body);
 }

@@ -169,7 +169,7 @@ export class EventHub extends EventEmitter<EventHubEvents> {
   }
 
   private schedulePush(push: PendingPush): void {
-    const fate = this.faults.forPush();
+    const fate = this.faults.forPush(String(push.content.EventType ?? ''));
     if (fate.drop) {
       this.finishPush(push.id);
       this.emit('pushDropped', { eventId: push.id });

@@ -22,6 +22,14 @@ const faultConfigSchema = z
         reorderWindowMs: z.number().int().min(0).optional(),
         /** Extra delay before every PUSH callback, ms. */
         delayMs: z.number().int().min(0).optional(),
+        /**
+         * Only PUSH callbacks of these `EventType`s (e.g. ["ReviewAudioVideoComplete"]) meet the faults above;
+         * default all. Others go out at once and draw nothing from the PRNG.
+         */
+        eventTypes: z
+          .array(z.string().regex(/^[A-Za-z]+$/, 'an EventType is a word such as ReviewAudioVideoComplete'))
+          .min(1, 'list at least one EventType, or leave eventTypes out for all')
+          .optional(),
       })
       .strict()
       .optional(),
@@ -126,9 +134,11 @@ export class Faults {
     return true;
   }
 
-  /** Decides the fate of one PUSH callback. */
-  forPush(): { drop: boolean; duplicate: boolean; reorder: boolean; delayMs: number; reorderWindowMs: number } {
+  /** Decides the fate of one PUSH callback of `eventType`. */
+  forPush(eventType: string): { drop: boolean; duplicate: boolean; reorder: boolean; delayMs: number; reorderWindowMs: number } {
     const push = this.config.push ?? {};
+    if (push.eventTypes && !push.eventTypes.includes(eventType))
+      return { drop: false, duplicate: false, reorder: false, delayMs: 0, reorderWindowMs: 0 };
     return {
       drop: this.roll(push.dropRate),
       duplicate: this.roll(push.duplicateRate),

@@ -9,7 +9,8 @@
  *   COS, bare Domain    `Domain: '<host:port>'`: a COS-signed request to any other path; the bucket is
  *                       the one the temporary credential was issued for
  *   media files         GET/HEAD `/media/<storagePath without leading />` (or Host `<appId>.vod2.myqcloud.com`),
- *                       originals and processing outputs; Key hotlink protection when `hotlinkKey` is set
+ *                       originals and processing outputs; Key hotlink protection when `hotlinkKey` is set;
+ *                       403 for every file of a media forbidden by ForbidMediaDistribution
  *   UGC upload API      POST `/v3/index.php?Action=ApplyUploadUGC|CommitUploadUGC|PrepareUploadUGC`
  *   API 3.0             POST `/` with `X-TC-Action` (TC3-HMAC-SHA256)
  *   play info           GET `/getplayinfo/v4/<appId>/<fileId>?psign=…` (Host playvideo.qcloud.com): play-info.ts
@@ -22,6 +23,7 @@ import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { API_ACTIONS } from './api/actions.ts';
+import { forbiddenMediaOf } from './api/forbid-actions.ts';
 import { handleApi, readApiBody, sendApiError } from './api/endpoint.ts';
 import type { ActionHandler } from './api/endpoint.ts';
 import { handleCos, parseVirtualHost } from './cos/router.ts';
@@ -235,10 +237,15 @@ export async function startEmulator(options: StartOptions): Promise<Emulator> {
     rawQuery: string,
   ): Promise<void> {
     if (req.method === 'OPTIONS') return preflight(req, res);
+    const short = key.split('/')[0] ?? '';
+    const bucket = `${short}-${resolved.storageAppId}`;
+    // ForbidMediaDistribution: any file of a forbidden media, signed or not (api/forbid-actions.ts); checked
+    // first so a refused request uses up no `rlimit` client slot.
+    const forbidden = forbiddenMediaOf(ctx, bucket, key);
+    if (forbidden) return sendForbidden(res, `the media ${forbidden.fileId} is forbidden`, 'ForbidMediaDistribution');
     const decision = keyCheck.check(req, rawPath, rawQuery);
     if (!decision.ok) return sendForbidden(res, decision.reason);
-    const short = key.split('/')[0] ?? '';
-    let meta = store.doc.objects[objectIndexKey(`${short}-${resolved.storageAppId}`, key)];
+    let meta = store.doc.objects[objectIndexKey(bucket, key)];
     if ((req.method !== 'GET' && req.method !== 'HEAD') || !meta) {
       sendJson(req, res, meta ? 405 : 404, {
         error: { code: meta ? 'MethodNotAllowed' : 'NotFound', message: meta ? 'use GET or HEAD' : `no media file ${key}` },

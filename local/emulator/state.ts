@@ -101,6 +101,11 @@ export interface MediaRecord {
   createdAt: number;
   /** Files made by processing (transcodes, snapshots, …), one entry per kind and definition. */
   derived?: DerivedEntry[];
+  /**
+   * ForbidMediaDistribution `forbid` (until `recover`): every media URL of it answers 403, and
+   * DescribeMediaInfos shows `BasicInfo.Status` `Forbidden` (the stored basicInfo keeps `Normal`, as uploaded).
+   */
+  forbidden?: boolean;
 }
 
 export type DerivedKind =

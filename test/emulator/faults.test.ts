@@ -1,6 +1,7 @@
 /**
  * Fault injection: API calls failing with InternalError or timing out (set through the admin endpoint
- * and seen by the official SDK), and PUSH deliveries dropped, duplicated, delayed and reordered.
+ * and seen by the official SDK), and PUSH deliveries dropped, duplicated, delayed and reordered, all of
+ * them or only those of some EventTypes.
  */
 import { startReceiver, startTestEmulator, ugc, uploadSignature, vodClient } from './helpers';
 import type { Receiver, TestEmulator } from './helpers';
@@ -40,6 +41,18 @@ describe('API faults', () => {
   test('invalid fault configurations are refused with 400', async () => {
     expect((await admin({ api: { internalErrorRate: 2 } })).status).toBe(400);
     expect((await admin({ push: { explode: true } })).status).toBe(400);
+  });
+
+  test('push.eventTypes: a list of EventType names, else 400 naming the field; nothing changes', async () => {
+    expect((await admin({ push: { dropRate: 1, eventTypes: ['ReviewAudioVideoComplete'] } })).json).toEqual({
+      push: { dropRate: 1, eventTypes: ['ReviewAudioVideoComplete'] },
+    });
+    for (const eventTypes of [[], 'ReviewAudioVideoComplete', [''], ['Review Audio'], [42]]) {
+      const refused = await admin({ push: { dropRate: 1, eventTypes } });
+      expect(refused.status).toBe(400);
+      expect(refused.json.error).toMatchObject({ code: 'InvalidFaults', message: expect.stringContaining('eventTypes') });
+    }
+    expect(t.emulator.getFaults().push?.eventTypes).toEqual(['ReviewAudioVideoComplete']);
   });
 
   test('a timed-out call is never answered: the SDK gives up after its own timeout', async () => {
@@ -128,6 +141,61 @@ describe('PUSH faults', () => {
     emit('second');
     await t.emulator.flush();
     expect(received()).toEqual(['second', 'first']);
+  });
+
+  const review = (id: string) =>
+    t.emulator.events.emitVodEvent(t.emulator.appId, 'ReviewAudioVideoComplete', 'ReviewAudioVideoCompleteEvent', {
+      TaskId: id,
+    });
+  const receivedAll = () =>
+    receiver.bodies.map((b) =>
+      b.EventType === 'FileDeleted' ? b.FileDeleteEvent.FileIdSet[0] : b.ReviewAudioVideoCompleteEvent.TaskId,
+    );
+
+  test('eventTypes: only callbacks of the listed EventTypes are dropped', async () => {
+    t.emulator.setFaults({ push: { dropRate: 1, eventTypes: ['ReviewAudioVideoComplete'] } });
+    const dropped: string[] = [];
+    t.emulator.events.on('pushDropped', (d) => dropped.push(d.eventId));
+    emit('a');
+    review('review-1');
+    emit('b');
+    review('review-2');
+    await t.emulator.flush();
+    expect(receivedAll()).toEqual(['a', 'b']);
+    expect(dropped).toHaveLength(2);
+  });
+
+  test('eventTypes: duplicates and delays hit the listed EventTypes only', async () => {
+    t.emulator.setFaults({ push: { duplicateRate: 1, delayMs: 1500, eventTypes: ['ReviewAudioVideoComplete'] } });
+    const started = Date.now();
+    review('review-1');
+    emit('a');
+    while (receiver.bodies.length === 0 && Date.now() - started < 3000) await new Promise((resolve) => setTimeout(resolve, 10));
+    expect(receivedAll()).toEqual(['a']);
+    expect(Date.now() - started).toBeLessThan(1200);
+    // `flush()` does not wait for a delay that has not started its delivery yet.
+    while (receiver.bodies.length < 3 && Date.now() - started < 5000) await new Promise((resolve) => setTimeout(resolve, 10));
+    await t.emulator.flush();
+    expect(receivedAll()).toEqual(['a', 'review-1', 'review-1']);
+    expect(Date.now() - started).toBeGreaterThanOrEqual(1490);
+  });
+
+  test('eventTypes: other callbacks draw nothing from the seeded sequence', async () => {
+    const deliveredDeletes = async (withReviews: boolean) => {
+      receiver.bodies.length = 0;
+      t.emulator.setFaults({ seed: 11, push: { dropRate: 0.5, eventTypes: ['FileDeleted'] } });
+      for (let i = 0; i < 20; i++) {
+        if (withReviews) review(`r${i}`);
+        emit(`d${i}`);
+      }
+      await t.emulator.flush();
+      return receivedAll().filter((id) => id.startsWith('d'));
+    };
+    const alone = await deliveredDeletes(false);
+    expect(alone.length).toBeGreaterThan(3);
+    expect(alone.length).toBeLessThan(17);
+    expect(await deliveredDeletes(true)).toEqual(alone);
+    expect(receivedAll().filter((id) => id.startsWith('r'))).toHaveLength(20);
   });
 
   test('reorder: without a successor the held callback still goes out after the window', async () => {

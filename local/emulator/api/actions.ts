@@ -5,6 +5,7 @@
  */
 import type { ActionHandler } from './endpoint.ts';
 import { confirmEvents, describeEventConfig, modifyEventConfig, pullEvents } from './event-actions.ts';
+import { forbidMediaDistribution } from './forbid-actions.ts';
 import { deleteMedia, describeMediaInfos, searchMedia } from './media-actions.ts';
 import { PROCESSING_ACTIONS } from './processing-actions.ts';
 import { applyUploadAction, commitUploadAction } from './upload-actions.ts';
@@ -14,6 +15,7 @@ export const API_ACTIONS: Record<string, ActionHandler> = {
   DescribeMediaInfos: describeMediaInfos,
   SearchMedia: searchMedia,
   DeleteMedia: deleteMedia,
+  ForbidMediaDistribution: forbidMediaDistribution,
   PullEvents: pullEvents,
   ConfirmEvents: confirmEvents,
   ModifyEventConfig: modifyEventConfig,

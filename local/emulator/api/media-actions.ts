@@ -1,10 +1,11 @@
-/** API 3.0 actions on media files: DescribeMediaInfos, SearchMedia, DeleteMedia. */
+/** API 3.0 actions on media files: DescribeMediaInfos, SearchMedia, DeleteMedia (ForbidMediaDistribution: forbid-actions.ts). */
 import { MEDIA_DELETE_PART_TYPES } from '#contract';
 import { deleteDerived } from '../processing/publish.ts';
 import type { DerivedKind, MediaRecord } from '../state.ts';
 import { deleteMediaFiles } from '../uploads.ts';
 import type { ActionHandler } from './endpoint.ts';
 import { ApiError } from './error.ts';
+import { mediaStatus } from './forbid-actions.ts';
 import { requireString } from './params.ts';
 
 const MEDIA_INFO_FILTERS = [
@@ -51,7 +52,7 @@ export const describeMediaInfos: ActionHandler = ({ ctx, appId }, params) => {
     }
     MediaInfoSet.push({
       FileId: media.fileId,
-      BasicInfo: wants('basicInfo') ? media.basicInfo : null,
+      BasicInfo: wants('basicInfo') ? { ...media.basicInfo, Status: mediaStatus(media) } : null,
       MetaData: wants('metaData') ? media.metaData : null,
       TranscodeInfo: wants('transcodeInfo') ? { TranscodeSet: derivedItems(media, 'transcode') } : null,
       AnimatedGraphicsInfo: wants('animatedGraphicsInfo')
