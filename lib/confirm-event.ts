@@ -6,7 +6,12 @@ import type { Config } from '#lib/config';
 import { ForbiddenError, ServiceUnavailableError } from '#lib/errors';
 import type { Logger } from '#lib/log';
 import { isRetryableVodError, isUnknownTaskError, type VodApi, vodErrorCode } from '#lib/vod-api';
-import { newFileUploadFromMediaInfo, procedureStateChangedFromTaskDetail, type VodEvent } from '#lib/vod-event';
+import {
+  newFileUploadFromMediaInfo,
+  procedureStateChangedFromTaskDetail,
+  reviewCompleteFromTaskDetail,
+  type VodEvent,
+} from '#lib/vod-event';
 
 export interface ConfirmDeps {
   config: Config;
@@ -44,6 +49,13 @@ export async function confirmWithVod(deps: ConfirmDeps, event: VodEvent): Promis
         const task = await beforeDeadline(deps, () => vod.taskDetail(event.taskId));
         const confirmed = procedureStateChangedFromTaskDetail(task);
         if (!confirmed) throw new ForbiddenError('The event names a task that VOD does not have');
+        return confirmed;
+      }
+      case 'ReviewAudioVideoComplete': {
+        // The verdict as VOD's own task reports it: a pushed `pass` is believed only if VOD's task says so.
+        const task = await beforeDeadline(deps, () => vod.taskDetail(event.taskId));
+        const confirmed = reviewCompleteFromTaskDetail(task);
+        if (!confirmed) throw new ForbiddenError('The event names a review task that VOD does not have');
         return confirmed;
       }
       case 'FileDeleted': {

@@ -6,6 +6,7 @@
  * finds orphan files through these records and purges old ones. The lost-upload search keeps its
  * cursor here too: how far through VOD's media it has handled what it found.
  */
+import type { ReviewState } from '#contract';
 import type { Queryable } from '#lib/db';
 import type { UploadStatus } from '#lib/upload-lifecycle';
 import { toUpload, type Upload, type UploadRow } from '#lib/upload-store';
@@ -17,11 +18,19 @@ export type OrphanOutcome = 'extra-file' | 'late-upload';
  * What an event did, recorded with its de-dupe key (and logged): the status it moved an upload to,
  * `progress:<percent>`, `DELETED:<uploads>`, or why it changed nothing. `pending` lasts only until the
  * claiming transaction records the real outcome; an orphan's becomes `…:deleted` once the cleanup
- * deleted its file.
+ * deleted its file. The content review's (lib/review-events.ts): `awaiting-review` (processed, the gate
+ * waits for the verdict), `review:<state>` (a verdict recorded, the status unchanged), `review-pending`
+ * (the task still runs), `other-review-task` (not the review task the upload recorded), `other-file` (a
+ * review of a file that is not the upload's).
  */
 export type EventOutcome =
   | 'pending'
-  | Extract<UploadStatus, 'UPLOADED' | 'PROCESSING' | 'REJECTED' | 'READY' | 'FAILED'>
+  | Extract<UploadStatus, 'UPLOADED' | 'PROCESSING' | 'IN_REVIEW' | 'REJECTED' | 'READY' | 'FAILED' | 'BLOCKED'>
+  | 'awaiting-review'
+  | `review:${ReviewState}`
+  | 'review-pending'
+  | 'other-review-task'
+  | 'other-file'
   | `progress:${number}`
   | `DELETED:${number}`
   | 'metadata'

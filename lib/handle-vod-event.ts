@@ -8,26 +8,25 @@
  * 2. In one transaction: claim the event's de-dupe key, then move the upload forward. A duplicate does
  *    nothing; state only moves forward, so late or reordered events cannot undo progress.
  * 3. After the commit, start processing (ProcessMedia, lib/start-processing.ts) for a newly UPLOADED
- *    file, and send the webhooks the change queued.
+ *    file and the content review (ReviewAudioVideo, lib/start-review.ts) for a file that has none yet,
+ *    forbid a newly BLOCKED upload's media (lib/blocked-media.ts), and send the webhooks the change queued.
+ * The review's rules (REVIEW_MODE) are lib/review-gate.ts; its verdicts are applied by lib/review-events.ts.
  */
 import type { Config } from '#lib/config';
 import type { Database, Queryable } from '#lib/db';
 import { claimEventForUpload, recordOutcome, type EventOutcome, type UploadKeys } from '#lib/event-store';
 import type { Logger } from '#lib/log';
-import { mediaRejection, NOT_MEDIA, unreadableAsVideo } from '#lib/processing-plan';
+import { mediaRejection } from '#lib/processing-plan';
 import { decodeUploadContext } from '#lib/upload-context';
-import { canTransition, isFinal, UploadStatus } from '#lib/upload-lifecycle';
+import { isFinal, UploadStatus } from '#lib/upload-lifecycle';
 import { findUploadForEvent, type StatusCause, type Upload, updateUpload, type UploadMedia } from '#lib/upload-store';
+import { forbidBlockedMedia } from '#lib/blocked-media';
+import { applyReviewComplete, reviewStartPatch } from '#lib/review-events';
 import { startProcessing } from '#lib/start-processing';
+import { startReview } from '#lib/start-review';
+import { applyProcedureStateChanged } from '#lib/processing-events';
 import { vodApi, type VodApi, type VodCalls } from '#lib/vod-api';
-import {
-  eventDedupeKey,
-  summariseProcessing,
-  type FileDeletedEvent,
-  type NewFileUploadEvent,
-  type ProcedureStateChangedEvent,
-  type VodEvent,
-} from '#lib/vod-event';
+import { eventDedupeKey, type FileDeletedEvent, type NewFileUploadEvent, type VodEvent } from '#lib/vod-event';
 import { confirmWithVod } from '#lib/confirm-event';
 import { quotaTrueUp } from '#lib/quota-true-up';
 import { sendPendingWebhooks } from '#lib/webhooks';
@@ -55,11 +54,15 @@ export interface HandledEvent {
   uploadId?: string;
 }
 
-interface Applied {
+export interface Applied {
   outcome: EventOutcome;
   uploadId?: string;
   /** Upload that became UPLOADED and should be processed now. */
   toProcess?: { uploadId: string; fileId: string };
+  /** Upload whose review this transaction began (pending): ReviewAudioVideo now. */
+  toReview?: { uploadId: string; fileId: string };
+  /** Upload that became BLOCKED: its media must stop playing. */
+  toForbid?: { uploadId: string; fileId: string | null };
 }
 
 export async function handleVodEvent(
@@ -96,7 +99,12 @@ export async function handleVodEvent(
     uploadId: result?.uploadId,
   };
   deps.log.info('vod event', { ...handled, eventType: eventType(event) });
-  if (result?.toProcess) await startProcessing(deps, result.toProcess);
+  // Each never throws; what fails is left for the reconciler (processing, review) or the cleanup (forbid).
+  await Promise.all([
+    result?.toProcess && startProcessing(deps, result.toProcess),
+    result?.toReview && startReview(deps, result.toReview),
+    result?.toForbid && forbidBlockedMedia(deps, result.toForbid),
+  ]);
   // After the commit, within the caller's deadline; what is not sent now the cleanup sends.
   if (result?.uploadId) await sendPendingWebhooks(deps, result.uploadId);
   return handled;
@@ -129,6 +137,9 @@ function uploadKeys(event: VodEvent): UploadKeys {
       return { uploadId: decodeUploadContext(event.sourceContext)?.uploadId };
     case 'ProcedureStateChanged':
       return { uploadId: decodeUploadContext(event.sessionContext)?.uploadId, fileId: event.fileId, taskId: event.taskId };
+    case 'ReviewAudioVideoComplete':
+      // Its task id is the review's, never an upload's task_id: the context, else the file.
+      return { uploadId: decodeUploadContext(event.sessionContext)?.uploadId, fileId: event.fileId };
     default:
       return {};
   }
@@ -149,6 +160,7 @@ function apply(
     case 'FileDeleted':
       return applyFileDeleted(tx, event, cause);
     case 'ReviewAudioVideoComplete':
+      return applyReviewComplete(tx, deps.config, event, upload, cause);
     case 'Ignored':
       return Promise.resolve({ outcome: 'ignored' });
     case 'Unknown':
@@ -197,7 +209,9 @@ async function applyNewFileUpload(
     if (upload.status === UploadStatus.EXPIRED || upload.status === UploadStatus.DELETED)
       return { outcome: 'late-upload', uploadId };
     // Processing reported first: the file's real size and duration still face the quotas.
-    const overQuota = upload.media || isFinal(upload.status) ? undefined : await quotaTrueUp(tx, deps.config, upload, media);
+    // (Processed and waiting for the review counts as finished, as READY does.)
+    const settled = upload.media || isFinal(upload.status) || upload.processedAt;
+    const overQuota = settled ? undefined : await quotaTrueUp(tx, deps.config, upload, media);
     if (overQuota) {
       await updateUpload(
         tx,
@@ -213,8 +227,11 @@ async function applyNewFileUpload(
       );
       return { outcome: UploadStatus.REJECTED, uploadId };
     }
-    await updateUpload(tx, uploadId, { fileId: upload.fileId ?? event.fileId, media: upload.media ?? media });
-    return { outcome: 'metadata', uploadId };
+    // Processing reported first and, with its review never begun (REVIEW_MODE turned on since), begins it now.
+    const fileId = upload.fileId ?? event.fileId;
+    const review = isFinal(upload.status) ? undefined : reviewStartPatch(deps.config, upload);
+    await updateUpload(tx, uploadId, { fileId, media: upload.media ?? media, ...review });
+    return { outcome: 'metadata', uploadId, toReview: review && { uploadId, fileId } };
   }
 
   // Media outside the limits first; only a file within them is weighed against the quotas.
@@ -225,6 +242,15 @@ async function applyNewFileUpload(
     await updateUpload(tx, uploadId, { status: UploadStatus.REJECTED, fileId: event.fileId, media, error }, undefined, cause);
     return { outcome: UploadStatus.REJECTED, uploadId };
   }
+  const review = reviewStartPatch(deps.config, upload);
+  const toReview = review && { uploadId, fileId: event.fileId };
+  if (upload.review?.state === 'blocked') {
+    // The review's block came before this event (its verdict found the ISSUED upload): blocked at once,
+    // never processed.
+    await updateUpload(tx, uploadId, { status: UploadStatus.UPLOADED, fileId: event.fileId, media }, undefined, cause);
+    await updateUpload(tx, uploadId, { status: UploadStatus.BLOCKED }, undefined, cause);
+    return { outcome: UploadStatus.BLOCKED, uploadId, toForbid: { uploadId, fileId: event.fileId } };
+  }
   if (event.procedureTaskId) {
     await updateUpload(
       tx,
@@ -234,101 +260,15 @@ async function applyNewFileUpload(
         fileId: event.fileId,
         taskId: event.procedureTaskId,
         media,
+        ...review,
       },
       undefined,
       cause,
     );
-    return { outcome: UploadStatus.PROCESSING, uploadId };
+    return { outcome: UploadStatus.PROCESSING, uploadId, toReview };
   }
-  await updateUpload(tx, uploadId, { status: UploadStatus.UPLOADED, fileId: event.fileId, media }, undefined, cause);
-  return { outcome: UploadStatus.UPLOADED, uploadId, toProcess: { uploadId, fileId: event.fileId } };
-}
-
-async function applyProcedureStateChanged(
-  tx: Queryable,
-  config: Config,
-  event: ProcedureStateChangedEvent,
-  upload: Upload | undefined,
-  cause: StatusCause,
-): Promise<Applied> {
-  if (!upload) return { outcome: 'unknown-upload' };
-  const uploadId = upload.uploadId;
-  // Another file's processing (a signature used twice, a client's retry): it never touches this upload,
-  // whatever the order of events; its file is an orphan, as its NewFileUpload records too.
-  if (upload.fileId && upload.fileId !== event.fileId) return { outcome: 'extra-file', uploadId };
-  if (isFinal(upload.status)) return { outcome: 'stale', uploadId };
-
-  // Processing may report before NewFileUpload (a procedure): the media limits still apply.
-  if (!upload.media && event.metaData) {
-    const rejection = mediaRejection(config.mediaRules, { metaData: event.metaData });
-    if (rejection) {
-      await updateUpload(
-        tx,
-        uploadId,
-        {
-          status: UploadStatus.REJECTED,
-          fileId: event.fileId,
-          taskId: event.taskId,
-          error: { code: 'MediaRejected', message: rejection },
-        },
-        undefined,
-        cause,
-      );
-      return { outcome: UploadStatus.REJECTED, uploadId };
-    }
-  }
-  const summary = summariseProcessing(event);
-  const common = { fileId: event.fileId, taskId: event.taskId };
-  if (summary.outcome === 'PROCESSING') {
-    const status = canTransition(upload.status, UploadStatus.PROCESSING) ? UploadStatus.PROCESSING : undefined;
-    // Progress events may arrive out of order: the bar never moves back.
-    const progress = Math.max(summary.progress, upload.result?.progress ?? 0);
-    await updateUpload(tx, uploadId, { ...common, status, result: { progress } }, undefined, cause);
-    return { outcome: `progress:${progress}`, uploadId };
-  }
-  const { outcome, failures, ...results } = summary;
-  if (outcome === 'SUCCESS' && summary.renditions.length + summary.adaptiveStreams.length > 0) {
-    await updateUpload(tx, uploadId, { ...common, status: UploadStatus.READY, result: results, error: null }, undefined, cause);
-    return { outcome: UploadStatus.READY, uploadId };
-  }
-  if (unreadableAsVideo(summary)) {
-    // Not a video VOD can read (random bytes named .mp4): REJECTED, so the next cleanup deletes the media.
-    const message = `VOD cannot read the file as video: ${failures.map((f) => `${f.type}: ${f.message || f.errCodeExt}`).join('; ')}`;
-    await updateUpload(
-      tx,
-      uploadId,
-      {
-        ...common,
-        status: UploadStatus.REJECTED,
-        result: results,
-        error: { code: NOT_MEDIA, message, failures },
-      },
-      undefined,
-      cause,
-    );
-    return { outcome: UploadStatus.REJECTED, uploadId };
-  }
-  const reasons =
-    failures.length > 0
-      ? failures
-      : [{ type: 'Procedure', errCode: 0, errCodeExt: 'NoOutput', message: 'Processing finished without a playable rendition' }];
-  await updateUpload(
-    tx,
-    uploadId,
-    {
-      ...common,
-      status: UploadStatus.FAILED,
-      result: results,
-      error: {
-        code: 'ProcessingFailed',
-        message: reasons.map((f) => `${f.type}: ${f.message || f.errCodeExt}`).join('; '),
-        failures: reasons,
-      },
-    },
-    undefined,
-    cause,
-  );
-  return { outcome: UploadStatus.FAILED, uploadId };
+  await updateUpload(tx, uploadId, { status: UploadStatus.UPLOADED, fileId: event.fileId, media, ...review }, undefined, cause);
+  return { outcome: UploadStatus.UPLOADED, uploadId, toProcess: { uploadId, fileId: event.fileId }, toReview };
 }
 
 async function applyFileDeleted(tx: Queryable, event: FileDeletedEvent, cause: StatusCause): Promise<Applied> {

@@ -1,12 +1,12 @@
 /**
  * GET /uploads/{uploadId}: the owner's view of one upload, plus a playback credential (Psign) for a
- * READY upload when PLAYBACK_KEY is set. Who else may get that credential is PLAYBACK_AUDIENCE's call:
+ * READY upload when PLAYBACK_KEY is set; with a service token the reviewer's view (lib/upload-view.ts). Who else may get that credential is PLAYBACK_AUDIENCE's call:
  * `owner` (default) nobody; `any-user` any authenticated user; `public` anyone. A non-owner sees only
  * `{ uploadId, status, playback }` of a READY upload; every other case is the same 404 as a missing
  * upload, so upload ids cannot be probed.
  */
 import * as z from 'zod';
-import { UPLOAD_STATUSES, type UploadStatus } from '#contract';
+import { REVIEW_STATES, REVIEW_SUGGESTIONS, UPLOAD_STATUSES, type UploadStatus } from '#contract';
 import type { Config } from '#lib/config';
 import type { Queryable } from '#lib/db';
 import { BadRequestError, NotFoundError } from '#lib/errors';
@@ -138,6 +138,24 @@ export const uploadViewSchema = z
         .strict(),
     ),
     error: z.object({ code: z.string().optional(), message: z.string().optional() }).strict().nullable(),
+    review: z
+      .object({
+        state: z.enum(REVIEW_STATES),
+        label: z.string().optional().meta({ description: "VOD's label when it held or blocked the content (Porn, Terror, …)" }),
+        suggestion: z.enum(REVIEW_SUGGESTIONS).optional().meta({ description: "Service token only: VOD's verdict" }),
+        form: z.string().optional().meta({ description: 'Service token only: where VOD found it (Image, OCR, ASR, Voice)' }),
+        failure: z.string().optional().meta({ description: "Service token only: why VOD's review gave no verdict" }),
+        decidedBy: z.string().optional().meta({ description: "Service token only: the reviewer's user id" }),
+        reason: z.string().optional().meta({ description: "Service token only: the reviewer's reason" }),
+        decidedAt: z.iso.datetime().optional().meta({ description: 'Service token only: when the reviewer decided' }),
+        taskId: z.string().optional().meta({ description: "Service token only: VOD's ReviewAudioVideo task" }),
+      })
+      .strict()
+      .optional()
+      .meta({
+        description:
+          'The content review (REVIEW_MODE gate or async), once the upload has a file; with a service token the whole review',
+      }),
     playback: playbackSchema.optional().meta({ description: 'With PLAYBACK_KEY set, for a READY upload' }),
     history: z
       .array(
@@ -191,7 +209,7 @@ export function anonymousAllowed(config: Pick<Config, 'playback'>): boolean {
 
 export async function uploadStatus(
   deps: { config: Config; db: Queryable },
-  /** Who asks (undefined: no token); a service token (`admin`) reads any upload as its owner does. */
+  /** Who asks (undefined: no token); a service token (`admin`) reads any upload as its reviewer (URLs, the whole review). */
   caller: { userId: string; admin?: boolean } | undefined,
   uploadId: string,
   query: StatusQuery = { preview: false },
@@ -219,7 +237,9 @@ export async function uploadStatus(
     ...config.hotlink,
     previewSeconds: query.preview ? config.hotlink.previewSeconds : undefined,
   };
-  const view = uploadView(upload, playbackUrlSigner(hotlink, upload.media?.duration));
+  // A service token reads as a reviewer: every URL whatever the status, so a person can watch before deciding.
+  const viewer = caller?.admin === true ? 'reviewer' : 'owner';
+  const view = uploadView(upload, playbackUrlSigner(hotlink, upload.media?.duration), viewer);
   const history = historyView(timeline);
   return playback ? { ...view, playback, history } : { ...view, history };
 }

@@ -4,6 +4,7 @@
  */
 import { createHash } from 'node:crypto';
 import type { VodEvent } from './events.ts';
+import { reviewVerdict } from './review.ts';
 import type { MediaProcessResult } from './subtasks.ts';
 
 /** Top-level fields that change from one delivery of an event to the next. */
@@ -48,7 +49,8 @@ export function contentDigest(body: Record<string, unknown>): string {
  * - `ProcedureStateChanged:<taskId>:<status>`; a PROCESSING (Change-mode partial) update also carries a
  *   digest of its subtask states, so two different partial updates are not collapsed into one;
  * - `FileDeleted:<digest of the files and parts deleted>`;
- * - `ReviewAudioVideoComplete:<taskId>:<status>` (a review task ends once, with one verdict);
+ * - `ReviewAudioVideoComplete:<taskId>:<status>`, and for FINISH `:<verdict>` (pass, review, block, failed):
+ *   the same task with the same verdict is one event, a different verdict (a re-review) is not;
  * - `<EventType>:<digest of the body>` for ignored and unknown events.
  */
 export function eventDedupeKey(event: VodEvent): string {
@@ -74,8 +76,10 @@ export function eventDedupeKey(event: VodEvent): string {
     case 'Ignored':
     case 'Unknown':
       return `${event.eventType}:${event.contentDigest}`;
-    case 'ReviewAudioVideoComplete':
-      return `ReviewAudioVideoComplete:${event.taskId}:${event.status}`;
+    case 'ReviewAudioVideoComplete': {
+      const key = `ReviewAudioVideoComplete:${event.taskId}:${event.status}`;
+      return event.status === 'FINISH' ? `${key}:${reviewVerdict(event).outcome}` : key;
+    }
   }
 }
 

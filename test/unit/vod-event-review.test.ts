@@ -104,7 +104,7 @@ describe('PUSH and PULL forms', () => {
     });
     expect(reviewVerdict(event)).toEqual({ outcome: 'block', label: 'porn', form: 'Image' });
     expect(eventDedupeKey(event)).toBe(
-      'ReviewAudioVideoComplete:1256768367-ReviewAudioVideo-07edbc78ba20563cdf2362cffbf4aa0ct:FINISH',
+      'ReviewAudioVideoComplete:1256768367-ReviewAudioVideo-07edbc78ba20563cdf2362cffbf4aa0ct:FINISH:block',
     );
   });
 

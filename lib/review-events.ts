@@ -1,0 +1,60 @@
+/**
+ * What the content review does in the event path (REVIEW_MODE gate or async; rules in lib/review-gate.ts):
+ * an upload's review begins (`pending`) in the transaction that gives it its file, and a
+ * ReviewAudioVideoComplete event records VOD's verdict and moves the status as the gate says. The
+ * verdict's upload is the one its SessionContext names (startReview sets it), else the one holding its file.
+ */
+import type { Config } from '#lib/config';
+import type { Queryable } from '#lib/db';
+import type { Applied } from '#lib/handle-vod-event';
+import { initialReview, reviewAfterVerdict, statusAfterReview } from '#lib/review-gate';
+import { UploadStatus } from '#lib/upload-lifecycle';
+import { type StatusCause, type Upload, type UploadPatch, updateUpload } from '#lib/upload-store';
+import { reviewVerdict, type ReviewAudioVideoCompleteEvent } from '#lib/vod-event';
+
+/** Statuses a verdict can no longer matter to: the upload failed, was refused, expired or is gone. */
+const PAST_REVIEW = new Set<UploadStatus>([
+  UploadStatus.FAILED,
+  UploadStatus.REJECTED,
+  UploadStatus.EXPIRED,
+  UploadStatus.DELETED,
+]);
+
+/**
+ * The patch that begins an upload's review when it has none (gate, async): `pending`, and when the
+ * reconciler is to look at it if no verdict came (UPLOADED_RETRY_AFTER_SECONDS). Undefined: nothing to begin.
+ */
+export function reviewStartPatch(config: Config, upload: Upload): Pick<UploadPatch, 'review' | 'reviewCheckAfter'> | undefined {
+  const review = upload.review === null ? initialReview(config.review.mode) : null;
+  if (!review) return undefined;
+  return { review, reviewCheckAfter: new Date(Date.now() + config.cleanup.uploadedRetryAfterSeconds * 1000) };
+}
+
+/** Applies a review verdict (in the claim's transaction): the review, then the status the gate allows. */
+export async function applyReviewComplete(
+  tx: Queryable,
+  config: Config,
+  event: ReviewAudioVideoCompleteEvent,
+  upload: Upload | undefined,
+  cause: StatusCause,
+): Promise<Applied> {
+  // REVIEW_MODE off: a review nobody asked for (or asked for before the mode changed) decides nothing.
+  if (config.review.mode === 'off') return { outcome: 'ignored' };
+  if (!upload) return { outcome: 'unknown-upload' };
+  const uploadId = upload.uploadId;
+  if (upload.fileId && upload.fileId !== event.fileId) return { outcome: 'other-file', uploadId };
+  if (PAST_REVIEW.has(upload.status)) {
+    // Nothing to publish any more: the reconciler need not ask about this review again.
+    await updateUpload(tx, uploadId, { reviewCheckAfter: null });
+    return { outcome: 'stale', uploadId };
+  }
+  const change = reviewAfterVerdict(upload.review, reviewVerdict(event), event.taskId);
+  if (!change.changed) return { outcome: change.reason, uploadId };
+  const status = statusAfterReview(config.review.mode, upload.status, upload.processedAt !== null, change.review);
+  await updateUpload(tx, uploadId, { review: change.review, reviewCheckAfter: null, status }, undefined, cause);
+  return {
+    outcome: status ?? `review:${change.review.state}`,
+    uploadId,
+    toForbid: status === UploadStatus.BLOCKED ? { uploadId, fileId: upload.fileId } : undefined,
+  };
+}
