@@ -48,6 +48,8 @@ export const ADMIN_CLAIM = 'scope=vod-upload:admin';
 
 export class ReviewStack {
   readonly hooks: ReceivedHook[] = [];
+  private verdictEvents = new Map<string, string>();
+  private verdictFates: Array<{ eventId: string; fate: 'sent' | 'dropped' }> = [];
   /** A grey test pattern (the default clip) and a red fill (for colour rules). */
   clip = '';
   redClip = '';
@@ -105,6 +107,24 @@ export class ReviewStack {
       },
     });
     await this.setReviewRules(reviewRules);
+    // Which review verdicts the emulator pushed or dropped (the faults' doing), by file.
+    const events = this.stack.emulator.events;
+    events.on('event', (e: { id: string; content: { EventType?: string } }) => {
+      if (e.content.EventType === 'ReviewAudioVideoComplete') this.verdictEvents.set(e.id, JSON.stringify(e.content));
+    });
+    events.on('push', (p: { eventId: string; status?: number }) => {
+      if (p.status !== undefined && this.verdictEvents.has(p.eventId))
+        this.verdictFates.push({ eventId: p.eventId, fate: 'sent' });
+    });
+    events.on('pushDropped', (p: { eventId: string }) => {
+      if (this.verdictEvents.has(p.eventId)) this.verdictFates.push({ eventId: p.eventId, fate: 'dropped' });
+    });
+  }
+
+  /** How many review verdicts for the file the emulator sent (each copy counts) and dropped. */
+  verdictDeliveries(fileId: string): { sent: number; dropped: number } {
+    const mine = this.verdictFates.filter((f) => this.verdictEvents.get(f.eventId)?.includes(fileId));
+    return { sent: mine.filter((f) => f.fate === 'sent').length, dropped: mine.filter((f) => f.fate === 'dropped').length };
   }
 
   async close(): Promise<void> {

@@ -16,7 +16,7 @@ const RULES = {
   ],
   default: 'pass',
 };
-const HOTLINK_KEY = 'ReviewAsyncHotlinkKey2026';
+const HOTLINK_KEY = 'ReviewAsyncKey2026';
 
 beforeAll(() => review.start({ REVIEW_MODE: 'async', HOTLINK_KEY, HOTLINK_URL_TTL_SECONDS: '600' }, RULES), 120_000);
 afterAll(() => review.close());
@@ -83,7 +83,10 @@ test('lost review verdicts: the cleanup run asks VOD and applies them (pass and 
     uploads = [await readyAndPlaying('hal', 'lost-pass-1'), await readyAndPlaying('hal', 'nsfw-lost-1')];
     for (const upload of uploads) await review.tasksFinished(upload.fileId, 'review');
     await new Promise((resolve) => setTimeout(resolve, 500));
-    for (const upload of uploads) expect((await review.view(upload.uploadId, upload.token)).review).toEqual({ state: 'pending' });
+    for (const upload of uploads) {
+      expect((await review.view(upload.uploadId, upload.token)).review).toEqual({ state: 'pending' });
+      expect(review.verdictDeliveries(upload.fileId)).toEqual({ sent: 0, dropped: 1 });
+    }
   } finally {
     await review.setFaults({});
   }
@@ -115,7 +118,11 @@ test('duplicated review verdicts: applied once (one upload.blocked, one BLOCKED 
     expect(ready).toMatchObject({ status: 'READY', review: { state: 'passed' } });
     expect(ready.history!.filter((h) => h.status === 'READY')).toHaveLength(1);
     expect(review.hooksFor(pass.uploadId).filter((h) => h.type === 'upload.ready')).toHaveLength(1);
-    for (const upload of [pass, block]) expect(await review.tasks(upload.fileId, 'review')).toHaveLength(1);
+    for (const upload of [pass, block]) {
+      expect(await review.tasks(upload.fileId, 'review')).toHaveLength(1);
+      // Each verdict did arrive twice.
+      expect(review.verdictDeliveries(upload.fileId)).toEqual({ sent: 2, dropped: 0 });
+    }
   } finally {
     await review.setFaults({});
   }
