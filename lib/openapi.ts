@@ -6,13 +6,14 @@
  * VOD event webhook", "Upload status"); test/support/openapi.ts checks every answer the tests receive.
  */
 import * as z from 'zod';
-import { UPLOAD_STATUSES } from '#contract';
+import { REVIEW_STATES, UPLOAD_STATUSES } from '#contract';
 import { loadConfig } from '#lib/config';
 import { errorBodySchema } from '#lib/http';
 import { quotaExceededBodySchema, usageSchema } from '#lib/quota';
 import { signatureRequestSchema, signatureResponseSchema } from '#lib/issue-upload-signature';
 import { libraryItemSchema, libraryPageSchema, MAX_PAGE_SIZE } from '#lib/upload-library';
 import { playbackViewSchema, uploadIdSchema, uploadViewSchema } from '#lib/upload-status';
+import { reviewDecisionRequestSchema, reviewerItemSchema } from '#lib/review-decision';
 import { envelope as vodEventEnvelope } from '#lib/vod-event/wire/envelope';
 
 type Json = Record<string, unknown>;
@@ -148,6 +149,10 @@ function listUploadsOperation(): Json {
     security: [{ bearerJwt: [] }],
     parameters: [
       parameter('status', 'Only uploads in this status', { type: 'string', enum: [...UPLOAD_STATUSES] }),
+      parameter('review', 'Only uploads whose content review is in this state (`held`: the review queue)', {
+        type: 'string',
+        enum: [...REVIEW_STATES],
+      }),
       parameter('cursor', '`nextCursor` of the previous page (opaque)', { type: 'string', pattern: '^[A-Za-z0-9_-]+$' }),
       parameter('limit', `Page size, 1-${MAX_PAGE_SIZE}; default 20`, { type: 'string', pattern: '^[0-9]+$' }),
       parameter('userId', "Service token only (a user token may name itself): that user's uploads", {
@@ -192,6 +197,38 @@ function deleteUploadOperation(): Json {
       401: userFailures[401],
       404: failure('No such upload, or not yours (a service token may delete any)', ['NotFound']),
       ...common,
+      503: failure("The identity provider's JWKS or the database could not be reached", ['ServiceUnavailable'], retryAfter),
+    },
+  };
+}
+
+/** POST /uploads/{uploadId}/review (lib/review-decision.ts, docs/content-review.md). */
+function reviewUploadOperation(): Json {
+  return {
+    tags: ['uploads'],
+    summary: "The reviewer's decision (service token only): allow an upload (IN_REVIEW → READY) or block it (→ BLOCKED)",
+    operationId: 'reviewUpload',
+    security: [{ bearerJwt: [] }],
+    parameters: [
+      { name: 'uploadId', in: 'path', required: true, description: 'Any case', schema: jsonSchema(uploadIdSchema, 'input') },
+    ],
+    requestBody: { required: true, content: json(jsonSchema(reviewDecisionRequestSchema, 'input')) },
+    responses: {
+      200: {
+        description: "Decided (or already so): the reviewer's view, every URL and the whole review",
+        content: json(jsonSchema(reviewerItemSchema, 'output')),
+      },
+      400: failure('A bad or unknown field (named in `field`), a body that is not a JSON object, broken JSON, a bad `uploadId`', [
+        'InvalidRequest',
+        'InvalidJson',
+        'InvalidEvent',
+      ]),
+      401: userFailures[401],
+      403: failure('Not a service token', ['Forbidden']),
+      404: failure('No such upload', ['NotFound']),
+      409: failure('The upload cannot take this decision in its status (named in the message)', ['NotReviewable']),
+      ...common,
+      415: failure('A body that is not `application/json`', ['UnsupportedMediaType']),
       503: failure("The identity provider's JWKS or the database could not be reached", ['ServiceUnavailable'], retryAfter),
     },
   };
@@ -316,6 +353,7 @@ export function buildOpenApiDocument(): Json {
         options: preflight('quotas'),
       },
       '/uploads': { get: listUploadsOperation(), options: preflight('uploads') },
+      '/uploads/{uploadId}/review': { post: reviewUploadOperation(), options: preflight('uploads') },
       '/vod-events': { post: vodEventsOperation(false), options: preflight('vod-events') },
       '/vod-events/{token}': {
         post: vodEventsOperation(true),

@@ -5,7 +5,7 @@
  * user's data: naming another user is a 403, another user's upload is the same 404 as a missing one.
  */
 import * as z from 'zod';
-import { UPLOAD_STATUSES, type UploadStatus } from '#contract';
+import { REVIEW_STATES, type ReviewState, UPLOAD_STATUSES, type UploadStatus } from '#contract';
 import type { AppUser } from '#lib/auth';
 import type { Config } from '#lib/config';
 import type { Database } from '#lib/db';
@@ -21,7 +21,7 @@ import { playbackUrlSigner, uploadView } from '#lib/upload-view';
 export const DEFAULT_PAGE_SIZE = 20;
 export const MAX_PAGE_SIZE = 100;
 const MAX_USER_ID_LENGTH = 128;
-const QUERY_FIELDS = new Set(['status', 'cursor', 'limit', 'userId']);
+const QUERY_FIELDS = new Set(['status', 'cursor', 'limit', 'userId', 'review']);
 
 /** One upload of a page or of a deletion's answer: the owner's view without `playback` and `history`, plus what the library adds. */
 export const libraryItemSchema = uploadViewSchema
@@ -46,6 +46,8 @@ export type LibraryItem = z.infer<typeof libraryItemSchema>;
 
 export interface ListingQuery {
   status?: UploadStatus;
+  /** The review queue: uploads whose content review is in this state (docs/content-review.md). */
+  review?: ReviewState;
   after?: ListingKey;
   limit: number;
   userId?: string;
@@ -76,7 +78,7 @@ export function listingQuery(query: Record<string, string>): ListingQuery {
     if (QUERY_FIELDS.has(name)) continue;
     // Named back only when it is a plain name: the answer never echoes arbitrary text.
     const field = /^[A-Za-z0-9_.-]{1,40}$/.test(name) ? name : 'query';
-    throw new BadRequestError(`${field}: unknown parameter; use status, cursor, limit or userId`, field);
+    throw new BadRequestError(`${field}: unknown parameter; use status, review, cursor, limit or userId`, field);
   }
   const out: ListingQuery = { limit: DEFAULT_PAGE_SIZE };
   if (query.limit !== undefined && query.limit !== '') {
@@ -90,6 +92,12 @@ export function listingQuery(query: Record<string, string>): ListingQuery {
       throw new BadRequestError(`status: must be one of ${UPLOAD_STATUSES.join(', ')}`, 'status');
     }
     out.status = query.status as UploadStatus;
+  }
+  if (query.review !== undefined && query.review !== '') {
+    if (!(REVIEW_STATES as readonly string[]).includes(query.review)) {
+      throw new BadRequestError(`review: must be one of ${REVIEW_STATES.join(', ')}`, 'review');
+    }
+    out.review = query.review as ReviewState;
   }
   if (query.cursor !== undefined && query.cursor !== '') out.after = decodeCursor(query.cursor);
   if (query.userId !== undefined) {
@@ -127,7 +135,13 @@ export async function listLibrary(deps: LibraryDeps, caller: AppUser, query: Lis
   const everyone = caller.admin && query.userId === undefined;
   const userId = everyone ? undefined : (query.userId ?? caller.userId);
   // One row more than the page tells whether another page follows.
-  const rows = await listUploads(deps.db, { userId, status: query.status, after: query.after, limit: query.limit + 1 });
+  const rows = await listUploads(deps.db, {
+    userId,
+    status: query.status,
+    review: query.review,
+    after: query.after,
+    limit: query.limit + 1,
+  });
   const page = rows.slice(0, query.limit);
   const last = page[page.length - 1];
   return {

@@ -3,6 +3,7 @@
  * user's uploads, or of everyone's for a service token, newest first; and the "media deletion pending"
  * mark of an upload deleted while VOD could not be reached, which the cleanup's deletions step clears.
  */
+import type { ReviewState } from '#contract';
 import type { Queryable } from '#lib/db';
 import type { UploadStatus } from '#lib/upload-lifecycle';
 import { toUpload, type Upload, type UploadRow } from '#lib/upload-store';
@@ -27,6 +28,8 @@ export interface ListingFilter {
   /** Absent: every user's uploads (a service token). */
   userId?: string;
   status?: UploadStatus;
+  /** Only uploads whose content review is in this state (the review queue: `held`). */
+  review?: ReviewState;
   /** The previous page's last key: rows strictly after it. */
   after?: ListingKey;
   limit: number;
@@ -59,6 +62,10 @@ export async function listUploads(db: Queryable, filter: ListingFilter): Promise
   if (filter.status !== undefined) {
     params.push(filter.status);
     where.push(`status = $${params.length}`);
+  }
+  if (filter.review !== undefined) {
+    params.push(filter.review);
+    where.push(`review->>'state' = $${params.length}`);
   }
   if (filter.after !== undefined) {
     params.push(filter.after.createdAt, filter.after.uploadId);

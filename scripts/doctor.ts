@@ -45,6 +45,20 @@ export function report(facts: DoctorFacts): string[] {
         ? `  task ${facts.task.taskId}: ${facts.task.status}${facts.task.finishedAt ? `, finished ${facts.task.finishedAt}` : ''}`
         : `  task could not be asked: ${facts.task.error}`,
     );
+  const review = upload?.review;
+  if (review) {
+    const verdict = [review.suggestion, review.label, review.failure].filter(Boolean).join(' ');
+    const decided = review.decidedBy ? `, decided by ${review.decidedBy} at ${review.decidedAt ?? '?'}` : '';
+    lines.push(`review: ${review.state}, task ${review.taskId ?? '-'}${verdict ? ` (${verdict})` : ''}${decided}`);
+    if (facts.reviewTask)
+      lines.push(
+        'taskId' in facts.reviewTask
+          ? `  review task ${facts.reviewTask.taskId}: ${facts.reviewTask.status}${facts.reviewTask.finishedAt ? `, finished ${facts.reviewTask.finishedAt}` : ''}`
+          : `  review task could not be asked: ${facts.reviewTask.error}`,
+      );
+  }
+  if (upload?.status === 'BLOCKED')
+    lines.push(`  media distribution ${upload.distributionForbidden ? 'forbidden' : 'NOT yet forbidden'}`);
   lines.push('webhooks:');
   for (const w of facts.webhooks) {
     const when = w.deliveredAt ? `delivered ${w.deliveredAt.toISOString()}` : `next ${w.nextAttemptAt.toISOString()}`;

@@ -10,8 +10,9 @@
  *     durably handled; a failure leaves the event unconfirmed, so VOD delivers it again;
  *  2. reconcile: recover uploads whose NewFileUpload was lost (SearchMedia), restart processing of
  *     UPLOADED files, ask VOD about PROCESSING ones overdue for their media, expire ISSUED uploads whose
- *     signature ran out;
- *  3. orphans: delete media nobody will use (REJECTED, FAILED past retention, extra or late files);
+ *     signature ran out; then the reviews (reviews.ts, same switch): start lost reviews, ask VOD about
+ *     verdicts that never came, forbid the media of BLOCKED uploads where that failed;
+ *  3. orphans: delete media nobody will use (REJECTED, FAILED or BLOCKED past retention, extra or late files);
  *  4. deletions (always on): the media of uploads their owner deleted while VOD could not be reached;
  *  5. purge old de-dupe records, rate-limit windows and the bulky data of deleted uploads;
  *  6. webhooks: send the outbox's due webhooks (retries), purge finished ones (webhooks.ts).
@@ -22,6 +23,7 @@ import { pumpEvents } from './event-pump.ts';
 import { deleteOrphans } from './orphans.ts';
 import { purge } from './purge.ts';
 import { reconcile } from './reconcile.ts';
+import { reconcileReviews } from './reviews.ts';
 import { sendWebhooks } from './webhooks.ts';
 import { emptySummary, type CleanupDeps, type CleanupRun, type CleanupSummary } from './run.ts';
 
@@ -38,6 +40,7 @@ export async function runCleanup(deps: CleanupDeps): Promise<CleanupSummary> {
   const steps: Array<[boolean, (run: CleanupRun, summary: CleanupSummary) => Promise<void>]> = [
     [settings.pullEvents, pumpEvents],
     [settings.reconcile, reconcile],
+    [settings.reconcile, reconcileReviews],
     [settings.deleteOrphans, deleteOrphans],
     [true, finishDeletions],
     [settings.purge, purge],

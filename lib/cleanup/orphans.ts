@@ -1,5 +1,6 @@
 /**
- * Step 3, orphans: delete media nobody will use (REJECTED, FAILED past retention, extra or late files).
+ * Step 3, orphans: delete media nobody will use (REJECTED, FAILED or BLOCKED past their retention, extra
+ * or late files).
  */
 import { markOrphanDeleted, orphanFiles } from '#lib/event-store';
 import { UploadStatus } from '#lib/upload-lifecycle';
@@ -31,12 +32,17 @@ export async function deleteOrphans(deps: CleanupRun, summary: CleanupSummary): 
   await inBatches(
     deps,
     summary,
-    { kind: 'orphaned-media', failedRetentionDays: settings.failedRetentionDays },
+    {
+      kind: 'orphaned-media',
+      failedRetentionDays: settings.failedRetentionDays,
+      blockedRetentionDays: settings.blockedRetentionDays,
+    },
     async (upload) => {
       if (await deleteMedia(deps, summary, upload.fileId!)) {
+        const blocked = upload.status === UploadStatus.BLOCKED;
         await updateUpload(deps.db, upload.uploadId, { status: UploadStatus.DELETED }, upload.status, {
           source: 'cleanup',
-          detail: 'orphaned media deleted',
+          detail: blocked ? 'blocked media deleted after BLOCKED_RETENTION_DAYS' : 'orphaned media deleted',
           fileId: upload.fileId ?? undefined,
         });
       }

@@ -46,6 +46,12 @@ export interface CleanupSummary {
   uploadsRecovered: number;
   processingRestarted: number;
   processingResolved: number;
+  /** Content reviews the reconciler started (their trigger was lost, or VOD was down then). */
+  reviewsStarted: number;
+  /** Pending reviews settled from VOD's answer (a lost verdict), or held for a person (a task VOD forgot). */
+  reviewsResolved: number;
+  /** BLOCKED uploads whose media VOD was told to stop serving (ForbidMediaDistribution) by the cleanup. */
+  blockedForbidden: number;
   expired: number;
   mediaDeleted: number;
   /** Dry run: what would have been deleted (`fileId` list). */
@@ -78,6 +84,9 @@ export function emptySummary(): CleanupSummary {
     uploadsRecovered: 0,
     processingRestarted: 0,
     processingResolved: 0,
+    reviewsStarted: 0,
+    reviewsResolved: 0,
+    blockedForbidden: 0,
     expired: 0,
     mediaDeleted: 0,
     wouldDelete: [],

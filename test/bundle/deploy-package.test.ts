@@ -35,13 +35,13 @@ const LOCAL_ONLY = new Set(['VOD_API_ENDPOINT', 'VOD_API_PROTOCOL', 'DATA_DIR'])
 const SECRET_OWNERS: Record<string, string[]> = {
   CALLBACK_TOKENS: ['vod-events'],
   CALLBACK_SIGN_KEYS: ['vod-events'],
-  HOTLINK_KEY: ['media-status', 'list-uploads'],
+  HOTLINK_KEY: ['media-status', 'list-uploads', 'review-upload'],
   PLAYBACK_KEY: ['media-status'],
   // Webhooks (README "Webhooks"): only the functions that send them.
-  APP_WEBHOOK_URL: ['vod-events', 'cleanup', 'delete-upload'],
-  APP_WEBHOOK_SECRETS: ['vod-events', 'cleanup', 'delete-upload'],
-  APP_WEBHOOK_MAX_AGE_HOURS: ['vod-events', 'cleanup', 'delete-upload'],
-  APP_WEBHOOK_TIMEOUT_MS: ['vod-events', 'cleanup', 'delete-upload'],
+  APP_WEBHOOK_URL: ['vod-events', 'cleanup', 'delete-upload', 'review-upload'],
+  APP_WEBHOOK_SECRETS: ['vod-events', 'cleanup', 'delete-upload', 'review-upload'],
+  APP_WEBHOOK_MAX_AGE_HOURS: ['vod-events', 'cleanup', 'delete-upload', 'review-upload'],
+  APP_WEBHOOK_TIMEOUT_MS: ['vod-events', 'cleanup', 'delete-upload', 'review-upload'],
 };
 
 let project: string;

@@ -28,6 +28,7 @@ test('GET /openapi.json: the generated document, this stack as its server, reada
     '/upload-signature',
     '/uploads',
     '/uploads/{uploadId}',
+    '/uploads/{uploadId}/review',
     '/vod-events',
     '/vod-events/{token}',
   ]);
