@@ -90,7 +90,8 @@ test('lost review verdicts: the cleanup run asks VOD and applies them (pass and 
   } finally {
     await review.setFaults({});
   }
-  await review.cleanup();
+  // Both verdicts settled from VOD's task detail; no review started anew.
+  expect(await review.cleanup()).toMatchObject({ reviewsResolved: 2, reviewsStarted: 0 });
   const [pass, block] = uploads;
   expect(await review.view(pass!.uploadId, pass!.token)).toMatchObject({ status: 'READY', review: { state: 'passed' } });
   expect(await httpStatuses(pass!.urls)).toEqual(pass!.urls.map(() => 200));
@@ -141,10 +142,10 @@ test('a lost review trigger (ReviewAudioVideo failing): the cleanup starts the r
   } finally {
     await review.setFaults({});
   }
-  await review.cleanup();
+  expect(await review.cleanup()).toMatchObject({ reviewsStarted: 1 });
   expect(await review.tasks(upload.fileId, 'review')).toHaveLength(1);
   await review.until(upload.uploadId, upload.token, (v) => v.status === 'BLOCKED');
   await expectTakenDown(upload, upload.urls);
-  await review.cleanup();
+  expect(await review.cleanup()).toMatchObject({ reviewsStarted: 0, reviewsResolved: 0 });
   expect(await review.tasks(upload.fileId, 'review')).toHaveLength(1);
 }, 180_000);
