@@ -11,7 +11,7 @@ const review = new ReviewStack();
 const RULES = {
   rules: [
     // The verdict comes after processing ended: the video is READY first.
-    { name: '^late-block', suggestion: 'block', label: 'Porn', form: 'Image', delayMs: 5000 },
+    { name: '^late-block', suggestion: 'block', label: 'Porn', form: 'Image', delayMs: 12_000 },
     { name: '^nsfw', suggestion: 'block', label: 'Porn', form: 'Image' },
   ],
   default: 'pass',

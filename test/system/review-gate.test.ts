@@ -19,7 +19,7 @@ const review = new ReviewStack();
 const RULES = {
   rules: [
     // Held back past the end of processing, so processing finishes first.
-    { name: '^slow-review', suggestion: 'pass', delayMs: 5000 },
+    { name: '^slow-review', suggestion: 'pass', delayMs: 10_000 },
     { name: '^hold', suggestion: 'review', label: 'Terror', form: 'Image' },
     { colour: '#ff0000', tolerance: 40, suggestion: 'block', label: 'Porn', form: 'Image' },
   ],
@@ -73,7 +73,7 @@ test('gate, review slower than processing: PROCESSING (100 %, no URLs, no upload
 }, 120_000);
 
 test('gate, processing slower than review: passed while PROCESSING (no URLs, no upload.ready), READY when processing ends', async () => {
-  await review.setFaults({ processing: { delayMs: 4000 } });
+  await review.setFaults({ processing: { delayMs: 6000 } });
   try {
     const { uploadId, fileId, token } = await review.upload('ann', 'quick-review-1');
     const seen: ReviewerView[] = [];
