@@ -7,6 +7,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import {
+  apiFetch,
   expectForbidden,
   expectNothingToPlay,
   httpStatuses,
@@ -61,7 +62,7 @@ test('gate, review slower than processing: PROCESSING (100 %, no URLs, no upload
   const seen: ReviewerView[] = [];
   // Processing is over (its task finished and its event applied) while the review is still running.
   await review.tasksFinished(fileId, 'processing');
-  const waiting = await review.until(uploadId, token, (v) => v.progress === 100 || v.status !== 'PROCESSING', seen);
+  const waiting = await review.until(uploadId, token, (v) => v.progress === 100 || v.review?.state !== 'pending', seen);
   expect(waiting).toMatchObject({ status: 'PROCESSING', progress: 100, review: { state: 'pending' } });
   expectNothingToPlay(waiting);
   expect(review.hooksFor(uploadId).map((h) => h.type)).not.toContain('upload.ready');
@@ -107,7 +108,7 @@ test('gate, a held clip: IN_REVIEW with nothing to play for its owner; the queue
     expect(urlsOf(hook.data)).toEqual([]);
   }
   const queue = async (query: string) => {
-    const answer = await fetch(`${review.stack.apiUrl}/uploads?${query}&limit=100`, {
+    const answer = await apiFetch(`${review.stack.apiUrl}/uploads?${query}&limit=100`, {
       headers: { authorization: `Bearer ${service}` },
     });
     expect(answer.status).toBe(200);
@@ -217,6 +218,7 @@ test('the decision: a user token gets 403, bad bodies 400 naming the field, an u
     [{ decision: 42 }, 'decision'],
     [{ decision: 'allow', reason: 7 }, 'reason'],
     [{ decision: 'block', reason: 'x'.repeat(501) }, 'reason'],
+    [{ decision: 'block', reason: 'bell\u0007' }, 'reason'],
     [{ decision: 'allow', approvedBy: 'me' }, undefined],
     ['{"decision":', undefined],
     [[{ decision: 'allow' }], undefined],
