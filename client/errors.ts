@@ -22,7 +22,7 @@ export type VodUploadErrorKind =
   | 'network'
   /** The caller's AbortSignal fired. */
   | 'cancelled'
-  /** The upload reached FAILED, REJECTED, EXPIRED or DELETED while waiting for READY (see `upload`). */
+  /** The upload reached FAILED, REJECTED, EXPIRED, BLOCKED or DELETED while waiting for READY (see `upload`). */
   | 'processing-failed'
   /** `waitForReady` ran out of time (see `upload` for the last status seen). */
   | 'timeout'

@@ -33,6 +33,9 @@ const baseName = (name: string) => {
 /** VOD refuses `\ / : * ? " < > |` in media names (vod-js-sdk-v6). */
 const cleanMediaName = (name: string) => name.replace(new RegExp(MEDIA_NAME_FORBIDDEN_CHARS, 'g'), '_').trim() || 'video';
 
+/** Statuses an upload never leaves but for DELETED: waiting for READY ends there. */
+const ENDED: ReadonlySet<string> = new Set(['FAILED', 'REJECTED', 'EXPIRED', 'BLOCKED', 'DELETED']);
+
 export class VodUploaderCore {
   readonly apiBaseUrl: string;
   readonly vodApiUrl: string;
@@ -301,7 +304,10 @@ export class VodUploaderCore {
     return result;
   }
 
-  /** Polls `GET /uploads/{uploadId}` until READY (resolves), FAILED/REJECTED/EXPIRED/DELETED, or the timeout. */
+  /**
+   * Polls `GET /uploads/{uploadId}` until READY (resolves), FAILED/REJECTED/EXPIRED/BLOCKED/DELETED, or the
+   * timeout. IN_REVIEW is waited through: a person may still allow it.
+   */
   async waitForReady(uploadId: string, options: WaitOptions = {}): Promise<UploadView> {
     const deadline = Date.now() + (options.timeoutMs ?? 600_000);
     let interval = options.intervalMs ?? 1000;
@@ -310,8 +316,10 @@ export class VodUploaderCore {
       view = await this.getUpload(uploadId, options.signal);
       options.onStatus?.(view);
       if (view.status === 'READY') return view;
-      if (view.status === 'FAILED' || view.status === 'REJECTED' || view.status === 'EXPIRED' || view.status === 'DELETED') {
-        const why = view.error?.message ? `: ${view.error.message}` : '';
+      if (ENDED.has(view.status)) {
+        const label =
+          view.status === 'BLOCKED' && view.review?.label ? `: blocked by the content review (${view.review.label})` : '';
+        const why = view.error?.message ? `: ${view.error.message}` : label;
         throw new VodUploadError('processing-failed', `upload ${uploadId} ended ${view.status}${why}`, {
           uploadId,
           upload: view,

@@ -5,11 +5,11 @@
  * verdict's upload is the one its SessionContext names (startReview sets it), else the one holding its file.
  */
 import type { Config } from '#lib/config';
-import type { Queryable } from '#lib/db';
+import type { Database, Queryable } from '#lib/db';
 import type { Applied } from '#lib/handle-vod-event';
 import { initialReview, reviewAfterVerdict, statusAfterReview } from '#lib/review-gate';
 import { UploadStatus } from '#lib/upload-lifecycle';
-import { type StatusCause, type Upload, type UploadPatch, updateUpload } from '#lib/upload-store';
+import { getUpload, type StatusCause, type Upload, type UploadPatch, type UploadReview, updateUpload } from '#lib/upload-store';
 import { reviewVerdict, type ReviewAudioVideoCompleteEvent } from '#lib/vod-event';
 
 /** Statuses a verdict can no longer matter to: the upload failed, was refused, expired or is gone. */
@@ -57,4 +57,27 @@ export async function applyReviewComplete(
     uploadId,
     toForbid: status === UploadStatus.BLOCKED ? { uploadId, fileId: upload.fileId } : undefined,
   };
+}
+
+/**
+ * Holds a still-pending review for a person when VOD cannot give a verdict (it refused the review, or forgot
+ * its task), in one transaction on the locked row: nothing is published unreviewed. In gate mode an upload
+ * whose processing already finished then waits as IN_REVIEW (before that, processing success finds the
+ * review held). True when it did.
+ */
+export async function holdPendingReview(
+  db: Database,
+  config: Config,
+  uploadId: string,
+  failure: string,
+  cause: StatusCause,
+): Promise<boolean> {
+  return db.transaction(async (tx) => {
+    const upload = await getUpload(tx, uploadId, { forUpdate: true });
+    if (upload?.review?.state !== 'pending') return false;
+    const review: UploadReview = { ...upload.review, state: 'held', failure };
+    const status = statusAfterReview(config.review.mode, upload.status, upload.processedAt !== null, review);
+    const patch: UploadPatch = { review, reviewCheckAfter: null, ...(status ? { status } : {}) };
+    return updateUpload(tx, uploadId, patch, upload.status, cause);
+  });
 }

@@ -9,7 +9,8 @@ import type { Config } from '#lib/config';
 import type { Database } from '#lib/db';
 import type { Logger } from '#lib/log';
 import { encodeUploadContext } from '#lib/upload-context';
-import { updatePendingReview } from '#lib/upload-store';
+import { holdPendingReview } from '#lib/review-events';
+import { type StatusCause, updatePendingReview } from '#lib/upload-store';
 import { isRepeatedSessionIdError, isRetryableVodError, vodApi, vodErrorCode, type VodCalls } from '#lib/vod-api';
 
 export interface ReviewDeps {
@@ -70,12 +71,8 @@ export async function startReview(deps: ReviewDeps, target: { uploadId: string; 
       return { started: false, reason: 'session-exists', taskId };
     }
     if (!isRetryableVodError(error)) {
-      await updatePendingReview(
-        deps.db,
-        target.uploadId,
-        { state: 'held', failure: `VOD refused ReviewAudioVideo: ${code ?? 'error'}` },
-        null,
-      );
+      const cause: StatusCause = { source: 'reconcile', detail: 'ReviewAudioVideo refused', fileId: target.fileId };
+      await holdPendingReview(deps.db, config, target.uploadId, `VOD refused ReviewAudioVideo: ${code ?? 'error'}`, cause);
       log.error('ReviewAudioVideo refused; upload held for a person', { uploadId: target.uploadId, code, error });
       return { started: false, reason: 'refused' };
     }

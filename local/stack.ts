@@ -58,8 +58,11 @@ export interface Stack {
   emulator: Emulator;
   apiUrl: string;
   auth: StackAuth;
-  /** A JWT for the demo user, valid for a day; refused (rejects) when the app's sign-in is in use. */
-  demoToken(userId?: string): Promise<string>;
+  /**
+   * A JWT for the demo user, valid for a day; refused (rejects) when the app's sign-in is in use. With
+   * `admin`, a service token (it carries the AUTH_ADMIN_CLAIM claim).
+   */
+  demoToken(userId?: string, admin?: boolean): Promise<string>;
   secrets: LocalSecrets;
   /** The functions' environment. */
   env: Record<string, string | undefined>;
@@ -78,6 +81,14 @@ export interface LocalSecrets {
 
 const JWT_ISSUER = 'vod-upload-backend-local';
 const JWT_AUDIENCE = 'vod-upload-local';
+/** The service-token claim the stack sets when the demo sign-in is on and the caller named none. */
+export const DEMO_ADMIN_CLAIM = 'scope=vod-upload:admin';
+
+/** `<claim>=<value>` (AUTH_ADMIN_CLAIM, split at the first `=` as lib/config.ts does); none when unset or ''. */
+function adminClaimOf(setting: string | undefined): { name: string; value: string } | undefined {
+  const at = setting ? setting.indexOf('=') : -1;
+  return setting && at > 0 ? { name: setting.slice(0, at), value: setting.slice(at + 1) } : undefined;
+}
 
 function localSecrets(dataDir: string): LocalSecrets {
   const file = path.join(dataDir, 'local-secrets.json');
@@ -174,6 +185,11 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     ...options.env,
   };
 
+  // The demo admin (`/local/session {admin:true}`, the review page) needs a claim that makes a service token:
+  // the stack names one unless the caller did ('' from the caller leaves service tokens off).
+  if (auth.source === 'local' && env.AUTH_ADMIN_CLAIM === undefined) env.AUTH_ADMIN_CLAIM = DEMO_ADMIN_CLAIM;
+  const adminClaim = adminClaimOf(env.AUTH_ADMIN_CLAIM);
+
   // Webhooks go to the stack's own receiver unless the shell or the caller names a URL ('' turns them off).
   const webhooks = createWebhookReceiver(secrets.secretKey);
   const ownReceiver = options.env?.APP_WEBHOOK_URL === undefined && process.env.APP_WEBHOOK_URL === undefined;
@@ -201,8 +217,9 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
   if (ownReceiver) env.APP_WEBHOOK_URL = `${gateway.url}/local/webhooks`;
 
   /**
-   * Local-only endpoints. `POST /local/session {userId}`: the demo page's sign-in. Local only: it hands out a token for any
-   * user name, which is exactly what a real deployment's own login must never do.
+   * Local-only endpoints. `POST /local/session {userId}`: the demo page's sign-in; `{userId, admin: true}`: the
+   * demo admin's (a service token, for the review page). Local only: it hands out a token for any user name,
+   * admin included, which is exactly what a real deployment's own login must never do.
    */
   async function localEndpoints(req: IncomingMessage, res: ServerResponse, url: URL): Promise<boolean> {
     // The API's description (docs/openapi.json, built from the same schemas), with this stack as its server.
@@ -256,8 +273,9 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     // A larger body is no sign-in; its rest is read and dropped.
     if (body === undefined) req.resume();
     let userId: unknown;
+    let admin: unknown;
     try {
-      userId = (JSON.parse(body?.toString('utf8') ?? '') as { userId?: unknown }).userId;
+      ({ userId, admin } = JSON.parse(body?.toString('utf8') ?? '') as { userId?: unknown; admin?: unknown });
     } catch {
       userId = undefined;
     }
@@ -271,18 +289,35 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       });
       return true;
     }
+    if (admin !== undefined && typeof admin !== 'boolean') {
+      reply(400, { error: { code: 'InvalidRequest', message: 'admin: true or false', field: 'admin' } });
+      return true;
+    }
+    if (admin && !adminClaim) {
+      reply(409, {
+        error: {
+          code: 'AdminSignInDisabled',
+          message: 'No demo admin: AUTH_ADMIN_CLAIM is set empty, so no token is a service token. Unset it for the demo admin.',
+        },
+      });
+      return true;
+    }
     reply(200, {
       userId,
-      token: await demoToken(userId),
+      ...(admin ? { admin: true } : {}),
+      token: await demoToken(userId, admin === true),
       apiUrl: gatewayUrl(),
       vodApiUrl: emulator.url,
       cosDomain: emulator.cosDomain,
+      reviewMode: env.REVIEW_MODE || 'off',
     });
     return true;
   }
-  const demoToken = async (userId: string) => {
+  const demoToken = async (userId: string, admin = false) => {
     if (auth.source !== 'local') throw new Error(demoSignInRefusal(auth));
-    return new SignJWT({ name: userId })
+    if (admin && !adminClaim) throw new Error('No demo admin: AUTH_ADMIN_CLAIM is set empty');
+    const claims: Record<string, string> = admin && adminClaim ? { [adminClaim.name]: adminClaim.value } : {};
+    return new SignJWT({ ...claims, name: userId })
       .setProtectedHeader({ alg: 'HS256' })
       .setSubject(userId)
       .setIssuer(JWT_ISSUER)
@@ -322,7 +357,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     secrets,
     env,
     webhooks,
-    demoToken: (userId = 'demo') => demoToken(userId),
+    demoToken: (userId = 'demo', admin = false) => demoToken(userId, admin),
     async close() {
       // The gateway first (running invocations finish); the emulator keeps callbacks it could not
       // deliver for the next start.

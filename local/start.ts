@@ -40,6 +40,7 @@ async function main(): Promise<void> {
   console.log(`
 vod-upload-backend local stack
   web page and API   ${stack.apiUrl}/            (POST /upload-signature, GET /uploads/{uploadId})
+  review queue       ${stack.apiUrl}/review.html (REVIEW_MODE ${stack.env.REVIEW_MODE || 'off'}; ${auth.source === 'local' && stack.env.AUTH_ADMIN_CLAIM ? `the demo admin signs in there: /local/session {"userId":"…","admin":true}, a token with ${stack.env.AUTH_ADMIN_CLAIM}` : 'needs a service token: set AUTH_ADMIN_CLAIM and use your own'})
   OpenAPI            ${stack.apiUrl}/openapi.json
   VOD emulator       ${stack.emulator.url}       (UGC API, API 3.0 at ${stack.emulator.apiEndpoint}, COS, media)
   events             ${process.env.VOD_EVENT_MODE === 'PULL' ? 'PULL (the cleanup timer pumps them)' : 'PUSH to /vod-events/<token>, signed with a SignKey'}

@@ -116,6 +116,22 @@ async function buildWebPage(): Promise<void> {
   });
   copyFileSync(path.join(root, 'web', 'index.html'), path.join(out, 'index.html'));
   console.log(`${'web page'.padEnd(18)} dist/web/app.js ${(statSync(path.join(out, 'app.js')).size / 1024).toFixed(1)} KiB`);
+  // The demo admin's review queue (local only, like the demo page).
+  await build({
+    entryPoints: [path.join(root, 'web', 'review.ts')],
+    outfile: path.join(out, 'review.js'),
+    bundle: true,
+    platform: 'browser',
+    format: 'esm',
+    target: 'es2020',
+    minify: true,
+    legalComments: 'none',
+    logLevel: 'warning',
+  });
+  copyFileSync(path.join(root, 'web', 'review.html'), path.join(out, 'review.html'));
+  console.log(
+    `${'review page'.padEnd(18)} dist/web/review.js ${(statSync(path.join(out, 'review.js')).size / 1024).toFixed(1)} KiB`,
+  );
 }
 
 /** docs/openapi.json, from the zod schemas the functions validate with (lib/openapi.ts). */

@@ -1,11 +1,13 @@
 /**
  * The local demo page: sign in as a demo user, upload a video with the upload client (browser build),
  * follow its status until READY, and show what VOD produced; below it, the user's library and quota use
- * (library.ts).
+ * (library.ts). With content review on, an upload may wait IN_REVIEW (followed until a person decides,
+ * web/review.html) or end BLOCKED: neither shows a player or a link.
  */
 import { VodUploader, VodUploadError, type UploadProgress, type UploadView } from '../client/browser.ts';
 import { LibraryView } from './library.ts';
-import { showPlayer } from './player.ts';
+import { hidePlayer, showPlayer } from './player.ts';
+import { reviewNote, setBadge } from './review-status.ts';
 import './webhook-log.ts';
 
 interface Session {
@@ -14,7 +16,13 @@ interface Session {
   apiUrl: string;
   vodApiUrl: string;
   cosDomain: string;
+  /** REVIEW_MODE of the stack's functions. */
+  reviewMode?: string;
 }
+
+/** Statuses after which nothing more happens to an upload (it is not followed further). */
+const ENDED = new Set(['READY', 'FAILED', 'REJECTED', 'EXPIRED', 'BLOCKED', 'DELETED']);
+const PROCESSING_TIMEOUT_MS = 10 * 60_000;
 
 const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
 let session: Session | undefined;
@@ -97,15 +105,72 @@ function showGallery(view: UploadView): void {
   showPlayer(view);
 }
 
+/** The status line: the status (a badge) and, with a review, why nothing plays yet (or any more). */
+function showStatus(status: string, view?: UploadView): void {
+  setBadge($('status'), status);
+  const note = view ? reviewNote(view) : undefined;
+  $('review-note').textContent = note ?? '';
+  $('review-note').hidden = note === undefined;
+}
+
+function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const stop = () => {
+      clearTimeout(timer);
+      reject(new VodUploadError('cancelled', 'stopped following the upload'));
+    };
+    const timer = setTimeout(() => {
+      signal.removeEventListener('abort', stop);
+      resolve();
+    }, ms);
+    if (signal.aborted) stop();
+    else signal.addEventListener('abort', stop, { once: true });
+  });
+}
+
+/**
+ * Polls the upload until nothing more happens to it (ENDED). While IN_REVIEW it waits for the person, however
+ * long (the page shows it, and opens the player once READY); processing itself gets PROCESSING_TIMEOUT_MS.
+ */
+async function follow(uploader: VodUploader, uploadId: string, signal: AbortSignal): Promise<UploadView> {
+  let deadline = Date.now() + PROCESSING_TIMEOUT_MS;
+  let interval = 500;
+  let last: string | undefined;
+  for (;;) {
+    const view = await uploader.getUpload(uploadId, signal);
+    if (view.status !== last) {
+      last = view.status;
+      showStatus(view.status, view);
+      if (view.status === 'IN_REVIEW') {
+        // Waiting for a person: no cancel (nothing to cancel), the library shows it too.
+        $<HTMLButtonElement>('cancel').disabled = true;
+        void library?.refresh();
+      }
+    }
+    if (ENDED.has(view.status)) return view;
+    if (view.status === 'IN_REVIEW') deadline = Date.now() + PROCESSING_TIMEOUT_MS;
+    if (Date.now() > deadline) {
+      throw new VodUploadError('timeout', `upload ${uploadId} is still ${view.status} after ${PROCESSING_TIMEOUT_MS} ms`);
+    }
+    await sleep(view.status === 'IN_REVIEW' ? 2000 : interval, signal);
+    interval = Math.min(5000, Math.round(interval * 1.5));
+  }
+}
+
 async function upload(file: File): Promise<void> {
   if (!session) return;
+  // A new upload stops following the previous one.
+  controller?.abort();
+  const mine = new AbortController();
+  controller = mine;
   showError(undefined);
   $('gallery').hidden = true;
+  for (const id of ['renditions', 'images', 'sprite']) $(id).replaceChildren();
+  hidePlayer();
   $('progress-box').hidden = false;
   $('file-name').textContent = file.name;
-  $('status').textContent = 'uploading';
+  showStatus('uploading');
   $<HTMLButtonElement>('cancel').disabled = false;
-  controller = new AbortController();
   const uploader = new VodUploader({
     apiBaseUrl: session.apiUrl,
     token: session.token,
@@ -114,22 +179,28 @@ async function upload(file: File): Promise<void> {
   });
   try {
     const result = await uploader.upload(file, {
-      signal: controller.signal,
+      signal: mine.signal,
       onProgress,
       onStage: (event) => {
-        if (event.stage === 'commit') $('status').textContent = 'committing';
-        if (event.status) $('status').textContent = event.status;
+        if (event.stage === 'commit') showStatus('committing');
+        if (event.status) showStatus(event.status);
       },
-      waitForReady: { timeoutMs: 10 * 60_000, intervalMs: 500, onStatus: (view) => ($('status').textContent = view.status) },
     });
-    $('status').textContent = result.status;
-    if (result.upload) showGallery(result.upload);
+    const view = await follow(uploader, result.uploadId, mine.signal);
+    if (view.status === 'READY') showGallery(view);
+    else if (view.status !== 'BLOCKED') {
+      const why = view.error?.message ? `: ${view.error.message}` : '';
+      showError(describe(new VodUploadError('processing-failed', `upload ${result.uploadId} ended ${view.status}${why}`)));
+    }
   } catch (error) {
-    $('status').textContent = 'failed';
+    if (controller !== mine) return; // replaced by a newer upload: that one owns the page now
+    showStatus('failed');
     showError(describe(error));
   } finally {
-    $<HTMLButtonElement>('cancel').disabled = true;
-    void library?.refresh();
+    if (controller === mine) {
+      $<HTMLButtonElement>('cancel').disabled = true;
+      void library?.refresh();
+    }
   }
 }
 
@@ -148,6 +219,10 @@ $('signin-form').addEventListener('submit', async (event) => {
     session = body;
     $('who').textContent = `Signed in as ${session.userId}.`;
     $('who').hidden = false;
+    // The review queue is this stack's own page (a local admin sign-in): linked only when review is on.
+    const reviewMode = session.reviewMode ?? 'off';
+    $('review-mode').textContent = reviewMode;
+    $('review-link').hidden = reviewMode === 'off';
     $('upload').hidden = false;
     $('drop').hidden = false;
     library = new LibraryView(new VodUploader({ apiBaseUrl: session.apiUrl, token: session.token }));
@@ -157,6 +232,7 @@ $('signin-form').addEventListener('submit', async (event) => {
     library = undefined;
     $('library').hidden = true;
     $('who').hidden = true;
+    $('review-link').hidden = true;
     $('upload').hidden = false;
     $('drop').hidden = true;
     showError(`Could not sign in: ${describe(error)}`);

@@ -5,6 +5,7 @@
  * `textContent` only.
  */
 import type { LibraryUpload, QuotaUse, UsageReport, VodUploader } from '../client/browser.ts';
+import { setBadge, statusBadge } from './review-status.ts';
 
 const PAGE_SIZE = 10;
 const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
@@ -79,9 +80,9 @@ export class LibraryView {
     const tr = document.createElement('tr');
     tr.dataset.uploadId = upload.uploadId;
     const name = upload.fileName ?? upload.uploadId;
-    const cells = [
+    const cells: Array<string | HTMLElement[]> = [
       name,
-      upload.status,
+      statusBadge(upload, 'badge library-status'),
       new Date(upload.createdAt).toLocaleString(),
       upload.media?.size !== undefined ? formatBytes(upload.media.size) : '',
       upload.media?.duration !== undefined ? formatSeconds(upload.media.duration) : '',
@@ -89,8 +90,8 @@ export class LibraryView {
     for (const [i, text] of cells.entries()) {
       const cell = document.createElement(i === 0 ? 'th' : 'td');
       if (i === 0) cell.setAttribute('scope', 'row');
-      if (i === 1) cell.className = 'library-status';
-      cell.textContent = text;
+      if (typeof text === 'string') cell.textContent = text;
+      else cell.append(...text);
       tr.append(cell);
     }
     const actions = document.createElement('td');
@@ -113,7 +114,8 @@ export class LibraryView {
     this.error(undefined);
     try {
       const result = await this.client.deleteUpload(upload.uploadId);
-      tr.querySelector('.library-status')!.textContent = result.upload.status;
+      setBadge(tr.querySelector<HTMLElement>('.library-status')!, result.upload.status);
+      tr.querySelector('.review-note')?.remove();
       button.remove();
       $('library-announce').textContent =
         result.mediaDeletion === 'pending' ? `Deleted ${name}. The video is erased at the next cleanup run.` : `Deleted ${name}.`;

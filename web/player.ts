@@ -156,3 +156,16 @@ export function showPlayer(view: UploadView): DemoPlayer {
   (document.getElementById('player-box') as HTMLElement).hidden = false;
   return state;
 }
+
+/** Stops and hides the player (a new upload, or one that may not play: IN_REVIEW, BLOCKED). */
+export function hidePlayer(): void {
+  window.demoPlayer?.hls?.destroy();
+  window.demoPlayer = undefined;
+  const video = document.getElementById('player') as HTMLVideoElement;
+  video.pause();
+  video.removeAttribute('src');
+  video.removeAttribute('poster');
+  video.load();
+  (document.getElementById('player-box') as HTMLElement).hidden = true;
+  (document.getElementById('timeline') as HTMLElement).hidden = true;
+}

@@ -10,7 +10,7 @@ export const EXIT_CODES = {
   authRefused: 3,
   /** Apply, COS upload, commit, credentials or network failure. */
   uploadFailed: 4,
-  /** Processing ended FAILED / REJECTED / EXPIRED / DELETED. */
+  /** Processing ended FAILED / REJECTED / EXPIRED / BLOCKED / DELETED. */
   processingFailed: 5,
   /** `--wait` timed out. */
   timeout: 6,

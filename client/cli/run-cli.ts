@@ -48,7 +48,7 @@ Exit codes:
   3    token refused (401/403), rate limited or over a quota (429),
        or the upload id refused (404/409)
   4    upload failed: ApplyUploadUGC, COS, CommitUploadUGC, expired credentials, network
-  5    processing failed (FAILED, REJECTED, EXPIRED or DELETED) with --wait
+  5    processing failed (FAILED, REJECTED, EXPIRED, BLOCKED or DELETED) with --wait
   6    --wait timed out
   130  interrupted (Ctrl-C); run the same command again to resume
 `;

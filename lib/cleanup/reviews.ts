@@ -13,8 +13,8 @@ import { handleVodEvent } from '#lib/handle-vod-event';
 import { startReview } from '#lib/start-review';
 import { deferReviewCheck, type LeasedUpload } from '#lib/upload-batches';
 import { UploadStatus } from '#lib/upload-lifecycle';
-import { statusAfterReview } from '#lib/review-gate';
-import { getUpload, type StatusCause, type UploadPatch, type UploadReview, updateUpload } from '#lib/upload-store';
+import { holdPendingReview } from '#lib/review-events';
+import { getUpload, type StatusCause, updateUpload } from '#lib/upload-store';
 import { isFinalTaskStatus, isUnknownTaskError } from '#lib/vod-api';
 import { reviewCompleteFromTaskDetail } from '#lib/vod-event';
 import { inBatches, type CleanupRun, type CleanupSummary } from './run.ts';
@@ -27,24 +27,6 @@ function defer(deps: CleanupRun, upload: LeasedUpload): Promise<void> {
   return deferReviewCheck(deps.db, upload.uploadId, new Date(deps.clock()), {
     minSeconds: Math.max(1, settings.uploadedRetryAfterSeconds),
     maxSeconds: settings.processingCheck.maxSeconds,
-  });
-}
-
-/**
- * Holds a review whose task VOD forgot, in one transaction on the locked row. In gate mode an upload
- * whose processing already finished waits for a person: IN_REVIEW (before that, processing success
- * finds the review held). Only while the review is still pending. True when it did.
- */
-async function holdForgottenReview(deps: CleanupRun, uploadId: string, taskId: string): Promise<boolean> {
-  return deps.db.transaction(async (tx) => {
-    const upload = await getUpload(tx, uploadId, { forUpdate: true });
-    if (upload?.review?.state !== 'pending') return false;
-    const review: UploadReview = { ...upload.review, state: 'held', failure: FORGOTTEN_REVIEW_TASK };
-    // The gate's own rule (lib/review-gate.ts): processed and held in gate mode → IN_REVIEW.
-    const status = statusAfterReview(deps.config.review.mode, upload.status, upload.processedAt !== null, review);
-    const patch: UploadPatch = { review, reviewCheckAfter: null, ...(status ? { status } : {}) };
-    const cause: StatusCause = { source: 'reconcile', detail: 'DescribeTaskDetail: review task unknown', taskId };
-    return updateUpload(tx, uploadId, patch, upload.status, cause);
   });
 }
 
@@ -69,9 +51,8 @@ async function reconcileReview(deps: CleanupRun, summary: CleanupSummary, upload
   if (review.taskId === undefined) {
     // The trigger was lost (or VOD was down then). A refusal holds the review inside startReview.
     const start = await startReview(deps, { uploadId: upload.uploadId, fileId: upload.fileId });
-    const recorded =
-      start.started || start.reason === 'refused' || (start.reason === 'session-exists' && start.taskId !== undefined);
-    if (recorded) summary.reviewsStarted++;
+    if (!start.started && start.reason === 'refused') summary.reviewsResolved++;
+    else if (start.started || (start.reason === 'session-exists' && start.taskId !== undefined)) summary.reviewsStarted++;
     else await defer(deps, upload);
     return;
   }
@@ -80,7 +61,12 @@ async function reconcileReview(deps: CleanupRun, summary: CleanupSummary, upload
     detail = await deps.vodApi.taskDetail(review.taskId);
   } catch (error) {
     if (isUnknownTaskError(error)) {
-      if (await holdForgottenReview(deps, upload.uploadId, review.taskId)) summary.reviewsResolved++;
+      const cause: StatusCause = {
+        source: 'reconcile',
+        detail: 'DescribeTaskDetail: review task unknown',
+        taskId: review.taskId,
+      };
+      if (await holdPendingReview(deps.db, deps.config, upload.uploadId, FORGOTTEN_REVIEW_TASK, cause)) summary.reviewsResolved++;
       log.warn('review task unknown to VOD; the upload is held for a person', {
         uploadId: upload.uploadId,
         taskId: review.taskId,

@@ -198,6 +198,24 @@ test('a review task VOD no longer knows: held for a person (TaskNotFound), IN_RE
   expect(await reviewTasksOf(waiting.fileId)).toHaveLength(0);
 }, 60_000);
 
+test('VOD refuses the review (the file is gone from VOD): held for a person at once, IN_REVIEW once processed', async () => {
+  const config = configWith();
+  const gone = await upload('PROCESSING', { state: 'pending' }, { processedAt: new Date() });
+  await vodClient(t.emulator).DeleteMedia({ FileId: gone.fileId });
+  const first = deps(config);
+  const summary = await runCleanup(first.run);
+  expect(summary).toMatchObject({ reviewsStarted: 0, reviewsResolved: 1, itemsFailed: 0, stepsFailed: 0 });
+  expect(first.recorded.counts.ReviewAudioVideo).toBe(1);
+  const held = (await getUpload(testDb.db, gone.uploadId))!;
+  expect(held).toMatchObject({ status: 'IN_REVIEW', review: { state: 'held' } });
+  expect(held.review!.failure).toMatch(/^VOD refused ReviewAudioVideo: ResourceNotFound/);
+  // Retrying cannot help: no further attempt.
+  expect(await reviewCheckAfter(gone.uploadId)).toBeNull();
+  const again = deps(config);
+  await runCleanup(again.run);
+  expect(again.recorded.counts.ReviewAudioVideo ?? 0).toBe(0);
+}, 60_000);
+
 test('VOD unreachable: the review stays pending and is looked at again later, each wait longer', async () => {
   const config = configWith({ UPLOADED_RETRY_AFTER_SECONDS: '60', PROCESSING_DEADLINE_SECONDS: '3600' });
   const { uploadId } = await upload('PROCESSING', { state: 'pending', taskId: 'some-task' });
