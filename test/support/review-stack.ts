@@ -13,7 +13,6 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import ffmpeg from '@ffmpeg-installer/ffmpeg';
-import { SignJWT } from 'jose';
 import { Webhook } from 'standardwebhooks';
 import { vod } from 'tencentcloud-sdk-nodejs-vod';
 import type { UploadView } from '#contract';
@@ -164,15 +163,9 @@ export class ReviewStack {
     });
   }
 
-  /** A service token (the AUTH_ADMIN_CLAIM claim) as the app's backend would hold, for the reviewer `subject`. */
+  /** A service token (it carries the AUTH_ADMIN_CLAIM claim), as the stack's demo admin gets one, for the reviewer `subject`. */
   serviceToken(subject = 'review-desk'): Promise<string> {
-    return new SignJWT({ scope: 'openid vod-upload:admin' })
-      .setProtectedHeader({ alg: 'HS256' })
-      .setSubject(subject)
-      .setIssuer('vod-upload-backend-local')
-      .setAudience('vod-upload-local')
-      .setExpirationTime('10m')
-      .sign(new TextEncoder().encode(this.stack.secrets.jwtSecret));
+    return this.stack.demoToken(subject, true);
   }
 
   /** Uploads `file` (default: the grey clip) as `userId`, named `mediaName` in VOD; does not wait. */
