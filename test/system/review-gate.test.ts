@@ -115,6 +115,13 @@ test('gate, a held clip: IN_REVIEW with nothing to play for its owner; the queue
     return ((await answer.json()) as { uploads: Array<{ uploadId: string; status: string }> }).uploads.map((u) => u.uploadId);
   };
   expect((await queue('status=IN_REVIEW')).sort()).toEqual([first!.uploadId, second!.uploadId].sort());
+  // The owner's library lists them with nothing to play either.
+  const library = await apiFetch(`${review.stack.apiUrl}/uploads?status=IN_REVIEW`, {
+    headers: { authorization: `Bearer ${first!.token}` },
+  });
+  const items = ((await library.json()) as { uploads: ReviewerView[] }).uploads;
+  expect(items.map((u) => u.uploadId).sort()).toEqual([first!.uploadId, second!.uploadId].sort());
+  for (const item of items) expectNothingToPlay(item);
   expect(await queue('review=held')).toEqual(expect.arrayContaining([first!.uploadId, second!.uploadId]));
 
   // Allowed: READY, with URLs and playback for the owner, and upload.ready after upload.in_review.
