@@ -1,6 +1,7 @@
 /**
  * The request figures' plumbing: a bundle or a minimal server in a process of its own (bench/serve-bundle.ts),
  * and autocannon's load on it (16 connections for 5 s unless BENCH_CONNECTIONS / BENCH_DURATION say otherwise).
+ * BENCH_CPU_PROF=<folder> has each server process write a V8 CPU profile there when it is stopped.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
@@ -10,7 +11,8 @@ export const DURATION_S = Number(process.env.BENCH_DURATION ?? 5);
 export const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 16);
 
 export async function startServer(target: string, env: Record<string, string>): Promise<{ url: string; child: ChildProcess }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', path.join(__dirname, 'serve-bundle.ts'), target], {
+  const profile = process.env.BENCH_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`] : [];
+  const child = spawn(process.execPath, [...profile, '--import', 'tsx', path.join(__dirname, 'serve-bundle.ts'), target], {
     env,
     stdio: ['ignore', 'pipe', 'inherit'],
   });

@@ -6,7 +6,7 @@
  * field; anything else is a 500 that names only the request id.
  */
 import { randomUUID } from 'node:crypto';
-import * as z from 'zod';
+import * as z from 'zod/mini';
 import {
   BadRequestError,
   ForbiddenError,
@@ -78,20 +78,25 @@ export interface HttpHandlerOptions {
 }
 
 /** Every error answer's body (docs/openapi.json is generated from it: lib/openapi.ts). */
-export const errorBodySchema = z
-  .object({
-    error: z
-      .object({
-        code: z.string().min(1).meta({ description: 'Stable, machine-readable: InvalidRequest, Unauthorized, NotFound…' }),
-        message: z.string().min(1).meta({ description: 'What was wrong, for a person' }),
-        field: z.string().optional().meta({ description: 'The bad input, when one is to blame' }),
-        requestId: z.string().optional().meta({ description: 'Only on a 500: quote it when reporting the error' }),
-        retryAfter: z.number().int().min(1).optional().meta({ description: 'Only on a 429: seconds, as in Retry-After' }),
-        limit: z.number().int().min(1).optional().meta({ description: 'Only on a 429 TooManyPendingUploads: the cap' }),
-      })
-      .strict(),
-  })
-  .strict();
+export const errorBodySchema = z.strictObject({
+  error: z.strictObject({
+    code: z
+      .string()
+      .check(z.minLength(1))
+      .register(z.globalRegistry, { description: 'Stable, machine-readable: InvalidRequest, Unauthorized, NotFound…' }),
+    message: z.string().check(z.minLength(1)).register(z.globalRegistry, { description: 'What was wrong, for a person' }),
+    field: z.optional(z.string()).register(z.globalRegistry, { description: 'The bad input, when one is to blame' }),
+    requestId: z
+      .optional(z.string())
+      .register(z.globalRegistry, { description: 'Only on a 500: quote it when reporting the error' }),
+    retryAfter: z
+      .optional(z.int().check(z.gte(1)))
+      .register(z.globalRegistry, { description: 'Only on a 429: seconds, as in Retry-After' }),
+    limit: z
+      .optional(z.int().check(z.gte(1)))
+      .register(z.globalRegistry, { description: 'Only on a 429 TooManyPendingUploads: the cap' }),
+  }),
+});
 
 const CORS_ALLOWED_HEADERS = 'authorization, content-type, x-request-id';
 const CORS_EXPOSED_HEADERS = 'retry-after, x-request-id';

@@ -122,6 +122,8 @@ export async function insertIssuedUploadWithinQuotas(
       limits.uploadsPerDay ?? null,
       limits.bytesPerDay ?? null,
     ],
+    // Prepared once per connection (lib/db.ts): planning this statement costs more than running it.
+    { prepare: 'signature-new-upload' },
   );
   const row = rows[0]!;
   if (row.rate_count === null) return { outcome: 'rate-limited' };
@@ -185,6 +187,7 @@ export async function renewIssuedUpload(
       rate.windowStart.toISOString(),
       rate.limit,
     ],
+    { prepare: 'signature-renewal' },
   );
   const row = rows[0]!;
   if (row.rate_count === null) return { outcome: 'rate-limited' };
