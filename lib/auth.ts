@@ -5,6 +5,7 @@
  * A service token (the app's own backend) is such a JWT whose `AUTH_ADMIN_CLAIM` claim holds the
  * configured value: `admin` is true, and the library endpoints let it reach every user's uploads.
  */
+import { createSecretKey } from 'node:crypto';
 import { createRemoteJWKSet, errors as joseErrors, jwtVerify, type JWTVerifyGetKey, type JWTVerifyResult } from 'jose';
 import type { Config } from '#lib/config';
 import { ServiceUnavailableError, UnauthorizedError } from '#lib/errors';
@@ -80,7 +81,8 @@ export function createAuthenticator(config: Config, log: Logger): Authenticate {
     };
   }
 
-  const secret = auth.secret === undefined ? undefined : new TextEncoder().encode(auth.secret);
+  // Imported once: given the raw bytes, jose would import the key again on every request.
+  const secret = auth.secret === undefined ? undefined : createSecretKey(new TextEncoder().encode(auth.secret));
   // The JWKS is fetched lazily and cached across warm invocations; unknown `kid`s trigger a refetch.
   const jwks: JWTVerifyGetKey | undefined =
     auth.jwksUrl === undefined ? undefined : createRemoteJWKSet(new URL(auth.jwksUrl), { cooldownDuration: 30_000 });

@@ -5,7 +5,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { Database } from '#lib/db';
-import { insertIssuedUploadWithinQuotas, renewIssuedUpload } from '#lib/quota-store';
+import { insertIssuedUploadWithinQuotas, quotaCounters, recountQuotas, renewIssuedUpload } from '#lib/quota-store';
 import { rateWindow } from '#lib/rate-limit';
 import { openTestDatabase, truncateAll, usingPostgres, type TestDatabase } from '../support/db';
 
@@ -44,13 +44,20 @@ describe(`prepared statements on ${usingPostgres ? 'PostgreSQL' : 'PGlite'}`, ()
     expect(inside.rows).toEqual(plain.rows);
   });
 
-  test('the signature statements keep their limits when prepared: exact rate limit and cap under concurrency', async () => {
+  test('the signature statements keep their limits when prepared: exact rate limit (no quota) and cap under concurrency', async () => {
     const decisions = await Promise.all(Array.from({ length: 30 }, () => sign('bob', 12)));
     expect(decisions.filter((d) => d.outcome === 'issued')).toHaveLength(12);
     expect(decisions.filter((d) => d.outcome === 'rate-limited')).toHaveLength(18);
     const capped = await Promise.all(Array.from({ length: 20 }, () => sign('carol', 1000, 5)));
     expect(capped.filter((d) => d.outcome === 'issued')).toHaveLength(5);
     expect(capped.filter((d) => d.outcome === 'refused')).toHaveLength(15);
+    // Without a quota or cap the statement neither locks nor reads the counters: the trigger still keeps them.
+    const counters = await quotaCounters(db);
+    expect(counters).toEqual(await recountQuotas(db));
+    expect(counters.users).toEqual([
+      { userId: 'bob', concurrentUploads: 12, storedBytes: 0, storedSeconds: 0 },
+      { userId: 'carol', concurrentUploads: 5, storedBytes: 0, storedSeconds: 0 },
+    ]);
   });
 
   test('a migration that changes the uploads table under prepared plans breaks neither statement', async () => {
