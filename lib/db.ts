@@ -6,7 +6,7 @@
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import type { PGlite } from '@electric-sql/pglite';
-import { Pool, type PoolClient, type QueryConfig } from 'pg';
+import { Pool, type PoolClient, type QueryResult as PgResult } from 'pg';
 import { ServiceUnavailableError } from '#lib/errors';
 import { migrate } from '#lib/migrations';
 
@@ -103,9 +103,12 @@ function sent(sql: string): string {
   return sql;
 }
 
-/** pg's query config: named (prepared once per connection) when the caller names it. */
-function statement(sql: string, params: readonly unknown[], options: QueryOptions): QueryConfig {
-  return { text: sent(sql), values: params as unknown[], ...(options.prepare === undefined ? {} : { name: options.prepare }) };
+/** One statement through pg: named (prepared once per connection) when the caller names it. */
+function run(on: Pool | PoolClient, sql: string, params: readonly unknown[], options: QueryOptions): Promise<PgResult> {
+  const text = sent(sql);
+  // Plain text and values where there is no name: pg copies a config object on every query.
+  if (options.prepare === undefined) return on.query(text, params as unknown[]);
+  return on.query({ name: options.prepare, text, values: params as unknown[] });
 }
 
 class PostgresDatabase implements Database {
@@ -114,7 +117,7 @@ class PostgresDatabase implements Database {
 
   query<R>(sql: string, params: readonly unknown[] = [], options: QueryOptions = {}): Promise<QueryResult<R>> {
     return guarded(async () => {
-      const result = await this.pool.query(statement(sql, params, options));
+      const result = await run(this.pool, sql, params, options);
       return { rows: result.rows as R[], rowCount: result.rowCount ?? 0 };
     });
   }
@@ -137,7 +140,7 @@ class PostgresDatabase implements Database {
     client.on('error', onError);
     const tx: Queryable = {
       query: async <R>(sql: string, params: readonly unknown[] = [], options: QueryOptions = {}) => {
-        const result = await client.query(statement(sql, params, options));
+        const result = await run(client, sql, params, options);
         return { rows: result.rows as R[], rowCount: result.rowCount ?? 0 };
       },
       exec: async (sql: string) => {

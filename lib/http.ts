@@ -17,7 +17,7 @@ import {
   PayloadTooLargeError,
   UnsupportedMediaTypeError,
 } from '#lib/errors';
-import type { Logger } from '#lib/log';
+import type { LogFields, Logger } from '#lib/log';
 import { matchRoute } from '#lib/route-template';
 
 /** SCF's API-gateway integration event; function-URL events are the same minus the marked fields. */
@@ -140,6 +140,9 @@ export interface JsonBodyOptions {
   anyContentType?: boolean;
 }
 
+/** Reused: without `stream`, each decode starts afresh. */
+const UTF8 = new TextDecoder('utf-8', { fatal: true });
+
 /** Parses a JSON body. Empty → undefined; wrong content type → 415 (unless told otherwise); broken JSON → 400. */
 export function jsonBody(request: HttpRequest, options: JsonBodyOptions = {}): unknown {
   if (request.body.length === 0) return undefined;
@@ -149,7 +152,7 @@ export function jsonBody(request: HttpRequest, options: JsonBodyOptions = {}): u
   }
   let text: string;
   try {
-    text = new TextDecoder('utf-8', { fatal: true }).decode(request.body);
+    text = UTF8.decode(request.body);
   } catch {
     throw new BadRequestError('The request body is not valid UTF-8', undefined, 'InvalidJson');
   }
@@ -157,6 +160,32 @@ export function jsonBody(request: HttpRequest, options: JsonBodyOptions = {}): u
     return JSON.parse(text);
   } catch {
     throw new BadRequestError('The request body is not valid JSON', undefined, 'InvalidJson');
+  }
+}
+
+/**
+ * A request's logger: the function's logger with the request id on every line, as `log.child` would give,
+ * but with its methods on a prototype: nothing to build per request until a line is written.
+ */
+class RequestLogger implements Logger {
+  constructor(
+    private readonly parent: Logger,
+    private readonly fields: LogFields,
+  ) {}
+  debug(message: string, fields?: LogFields): void {
+    this.parent.debug(message, { ...this.fields, ...fields });
+  }
+  info(message: string, fields?: LogFields): void {
+    this.parent.info(message, { ...this.fields, ...fields });
+  }
+  warn(message: string, fields?: LogFields): void {
+    this.parent.warn(message, { ...this.fields, ...fields });
+  }
+  error(message: string, fields?: LogFields): void {
+    this.parent.error(message, { ...this.fields, ...fields });
+  }
+  child(fields: LogFields): Logger {
+    return new RequestLogger(this.parent, { ...this.fields, ...fields });
   }
 }
 
@@ -174,7 +203,7 @@ export function httpHandler(
     const requestId = context?.request_id ?? event?.requestContext?.requestId ?? headers['x-scf-request-id'] ?? randomUUID();
     const method = String(event?.httpMethod ?? event?.requestContext?.httpMethod ?? '').toUpperCase();
     const path = String(event?.path ?? event?.requestContext?.path ?? '/');
-    const log = options.log.child({ requestId });
+    const log: Logger = new RequestLogger(options.log, { requestId });
     const cors = corsHeaders(headers.origin, options.corsAllowedOrigins);
     let status = 500;
 
