@@ -77,26 +77,30 @@ export interface HttpHandlerOptions {
   log: Logger;
 }
 
-/** Every error answer's body (docs/openapi.json is generated from it: lib/openapi.ts). */
-export const errorBodySchema = z.strictObject({
-  error: z.strictObject({
-    code: z
-      .string()
-      .check(z.minLength(1))
-      .register(z.globalRegistry, { description: 'Stable, machine-readable: InvalidRequest, Unauthorized, NotFound…' }),
-    message: z.string().check(z.minLength(1)).register(z.globalRegistry, { description: 'What was wrong, for a person' }),
-    field: z.optional(z.string()).register(z.globalRegistry, { description: 'The bad input, when one is to blame' }),
-    requestId: z
-      .optional(z.string())
-      .register(z.globalRegistry, { description: 'Only on a 500: quote it when reporting the error' }),
-    retryAfter: z
-      .optional(z.int().check(z.gte(1)))
-      .register(z.globalRegistry, { description: 'Only on a 429: seconds, as in Retry-After' }),
-    limit: z
-      .optional(z.int().check(z.gte(1)))
-      .register(z.globalRegistry, { description: 'Only on a 429 TooManyPendingUploads: the cap' }),
-  }),
-});
+/**
+ * Every error answer's body (docs/openapi.json is generated from it: lib/openapi.ts). Built when asked for: the
+ * bundles never ask, so they do not carry it.
+ */
+export const errorBodySchema = () =>
+  z.strictObject({
+    error: z.strictObject({
+      code: z
+        .string()
+        .check(z.minLength(1))
+        .register(z.globalRegistry, { description: 'Stable, machine-readable: InvalidRequest, Unauthorized, NotFound…' }),
+      message: z.string().check(z.minLength(1)).register(z.globalRegistry, { description: 'What was wrong, for a person' }),
+      field: z.optional(z.string()).register(z.globalRegistry, { description: 'The bad input, when one is to blame' }),
+      requestId: z
+        .optional(z.string())
+        .register(z.globalRegistry, { description: 'Only on a 500: quote it when reporting the error' }),
+      retryAfter: z
+        .optional(z.int().check(z.gte(1)))
+        .register(z.globalRegistry, { description: 'Only on a 429: seconds, as in Retry-After' }),
+      limit: z
+        .optional(z.int().check(z.gte(1)))
+        .register(z.globalRegistry, { description: 'Only on a 429 TooManyPendingUploads: the cap' }),
+    }),
+  });
 
 const CORS_ALLOWED_HEADERS = 'authorization, content-type, x-request-id';
 const CORS_EXPOSED_HEADERS = 'retry-after, x-request-id';

@@ -24,19 +24,20 @@ import { UploadStatus } from '#lib/upload-lifecycle';
 import '#lib/zod-messages';
 import { sign, type SignInput } from '#lib/upload-signature-codec';
 
-/** The 200 answer (docs/openapi.json is generated from these schemas: lib/openapi.ts). */
-export const signatureResponseSchema = z.strictObject({
-  signature: z
-    .string()
-    .check(z.minLength(1))
-    .register(z.globalRegistry, { description: "VOD's client-upload signature, for ApplyUploadUGC" }),
-  uploadId: z
-    .uuid()
-    .register(z.globalRegistry, { description: 'The upload this signature is for: pass it back to re-sign the same upload' }),
-  expiresAt: z.iso.datetime().register(z.globalRegistry, { description: 'When the signature stops being valid' }),
-});
+/** The 200 answer (docs/openapi.json is generated from these schemas: lib/openapi.ts; built when asked for). */
+export const signatureResponseSchema = () =>
+  z.strictObject({
+    signature: z
+      .string()
+      .check(z.minLength(1))
+      .register(z.globalRegistry, { description: "VOD's client-upload signature, for ApplyUploadUGC" }),
+    uploadId: z
+      .uuid()
+      .register(z.globalRegistry, { description: 'The upload this signature is for: pass it back to re-sign the same upload' }),
+    expiresAt: z.iso.datetime().register(z.globalRegistry, { description: 'When the signature stops being valid' }),
+  });
 
-type SignatureResponse = z.infer<typeof signatureResponseSchema>;
+type SignatureResponse = z.infer<ReturnType<typeof signatureResponseSchema>>;
 
 const printable = (max: number) =>
   z.string().check(

@@ -128,7 +128,7 @@ function withQuotaExceeded(response: Json): Json {
   return {
     ...response,
     description: `${response.description}; or \`QuotaExceeded\`: a per-user quota (\`QUOTA_*\`) has no room for this upload (\`error.quota\`, \`limit\`, \`used\`, \`resetsAt\` for daily ones)`,
-    content: json({ oneOf: [content['application/json'].schema, jsonSchema(quotaExceededBodySchema, 'output')] }),
+    content: json({ oneOf: [content['application/json'].schema, jsonSchema(quotaExceededBodySchema(), 'output')] }),
   };
 }
 
@@ -218,7 +218,10 @@ export function buildOpenApiDocument(): Json {
           security: [{ bearerJwt: [] }],
           requestBody: { required: false, content: json(jsonSchema(signatureRequestSchema(defaults), 'input')) },
           responses: {
-            200: { description: 'A signature for ApplyUploadUGC', content: json(jsonSchema(signatureResponseSchema, 'output')) },
+            200: {
+              description: 'A signature for ApplyUploadUGC',
+              content: json(jsonSchema(signatureResponseSchema(), 'output')),
+            },
             400: failure('A bad field (named in `field`), an unknown field, a body that is not a JSON object, broken JSON', [
               'InvalidRequest',
               'InvalidJson',
@@ -304,7 +307,7 @@ export function buildOpenApiDocument(): Json {
           responses: {
             200: {
               description: 'Each quota: its limit (`null`: none set), what is used, and for daily ones when the day (UTC) ends',
-              content: json(jsonSchema(usageSchema, 'output')),
+              content: json(jsonSchema(usageSchema(), 'output')),
             },
             400: failure('`userId` is not a user id', ['InvalidRequest', 'InvalidEvent']),
             401: userFailures[401],
@@ -326,7 +329,7 @@ export function buildOpenApiDocument(): Json {
       },
     },
     components: {
-      schemas: { Error: jsonSchema(errorBodySchema, 'output') },
+      schemas: { Error: jsonSchema(errorBodySchema(), 'output') },
       securitySchemes: {
         bearerJwt: {
           type: 'http',
