@@ -26,7 +26,7 @@ import { emulatorProcessing, roundTrips } from './child-figures';
 import { measureCleanupScale } from './cleanup-scale';
 import { measureColdStarts } from './cold-start';
 import { measureUploadThroughput } from './emulator-upload';
-import { CONNECTIONS, DURATION_S, load, startServer, webhookLoad } from './http-load';
+import { CONNECTIONS, DURATION_S, type LoadResult, load, startServer, webhookLoad } from './http-load';
 import { measureRecovery } from './recovery';
 import { ROUND_TRIP_TARGETS } from './round-trips';
 import { measureWebhooks } from './webhooks';
@@ -73,6 +73,10 @@ function benchEnv(extra: Record<string, string>): Record<string, string> {
     ...extra,
   };
 }
+
+/** The server process's CPU time per request, where measured (where the floor is on a busy machine). */
+const cpuNote = (result: LoadResult) =>
+  result.serverCpuMsPerRequest === undefined ? '' : `, ${result.serverCpuMsPerRequest.toFixed(2)} ms CPU/request`;
 
 async function main(): Promise<void> {
   const token = await new SignJWT({})
@@ -126,10 +130,10 @@ async function main(): Promise<void> {
     for (const [name, extra] of backends) {
       // Side by side on the same database: the minimal server first, then the bundle.
       const minimalServer = await startServer('--minimal-signature', benchEnv({ ...extra, ...minimalData(extra) }));
-      const minimal = await load(minimalServer.url, token);
+      const minimal = await load(minimalServer.url, token, minimalServer.child);
       minimalServer.child.kill();
       const server = await startServer(path.join(dist, 'upload-signature', 'index.js'), benchEnv(extra));
-      const result = await load(server.url, token);
+      const result = await load(server.url, token, server.child);
       server.child.kill();
       signature[name] = result;
       signature[`${name} minimal`] = minimal;
@@ -140,14 +144,14 @@ async function main(): Promise<void> {
         if (r.non2xx > 0 || r.errors > 0) console.warn(`warning: ${what}: ${r.non2xx} non-2xx, ${r.errors} errors`);
       }
       rows.push([
-        `same-work minimal server (bench/minimal.ts), ${name}`,
+        `same-work minimal server (bench/minimal.ts), ${name}${cpuNote(minimal)}`,
         minimal.requestsPerSecond.toFixed(0),
         String(minimal.p50Ms),
         String(minimal.p99Ms),
         `1.00 (${(minimal.requestsPerSecond / naiveResult.requestsPerSecond).toFixed(3)})`,
       ]);
       rows.push([
-        `upload-signature bundle, ${name}`,
+        `upload-signature bundle, ${name}${cpuNote(result)}`,
         result.requestsPerSecond.toFixed(0),
         String(result.p50Ms),
         String(result.p99Ms),

@@ -66,4 +66,6 @@ const server = createServer((req, res) => {
     res.end(result.body);
   });
 });
+// A normal exit on kill, so that --cpu-prof (BENCH_CPU_PROF) writes its profile.
+process.on('SIGTERM', () => process.exit(0));
 server.listen(0, '127.0.0.1', () => console.log(`listening ${(server.address() as AddressInfo).port}`));

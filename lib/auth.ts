@@ -5,6 +5,7 @@
  * A service token (the app's own backend) is such a JWT whose `AUTH_ADMIN_CLAIM` claim holds the
  * configured value: `admin` is true, and the library endpoints let it reach every user's uploads.
  */
+import { createSecretKey } from 'node:crypto';
 import { createRemoteJWKSet, errors as joseErrors, jwtVerify, type JWTVerifyGetKey, type JWTVerifyResult } from 'jose';
 import type { Config } from '#lib/config';
 import { ServiceUnavailableError, UnauthorizedError } from '#lib/errors';
@@ -25,6 +26,8 @@ const LOCAL_USER = 'local-user';
 // selectors) and every separator but the ASCII space (U+00A0, U+2028, U+3000...).
 const HIDDEN_CHARACTER = /[\p{Cc}\p{Cf}\p{Default_Ignorable_Code_Point}]|(?! )\p{Z}/u;
 
+const notAUserId = (source: string, reason: string) => new UnauthorizedError(`${source} is not a usable user id: ${reason}`);
+
 /**
  * The user id `value` names, or a 401 saying why it is not one (`source` says where it came from). The id
  * is stored, compared, logged and put into VOD's sourceContext, so it must be what it looks like: a string
@@ -33,16 +36,15 @@ const HIDDEN_CHARACTER = /[\p{Cc}\p{Cf}\p{Default_Ignorable_Code_Point}]|(?! )\p
  * NFC. Not normalized here: that would make two distinct ids of the identity provider one user.
  */
 function appUserId(value: unknown, source: string): string {
-  const refuse = (reason: string) => new UnauthorizedError(`${source} is not a usable user id: ${reason}`);
   if (typeof value !== 'string')
-    throw refuse(typeof value === 'number' ? 'it must be a string, not a number' : 'it must be a string');
-  if (/\p{Cs}/u.test(value)) throw refuse('it holds a lone surrogate (not valid Unicode)');
+    throw notAUserId(source, typeof value === 'number' ? 'it must be a string, not a number' : 'it must be a string');
+  if (/\p{Cs}/u.test(value)) throw notAUserId(source, 'it holds a lone surrogate (not valid Unicode)');
   if (HIDDEN_CHARACTER.test(value))
-    throw refuse('it holds a control, format, invisible or separator character (only the space is allowed)');
-  if (/^ *$/.test(value)) throw refuse('it is empty or blank');
-  if ([...value].length > MAX_USER_ID_LENGTH) throw refuse(`it must be 1-${MAX_USER_ID_LENGTH} characters`);
-  if (value.startsWith(' ') || value.endsWith(' ')) throw refuse('it must not start or end with a space');
-  if (value.normalize('NFC') !== value) throw refuse('it must be in Unicode normalization form NFC');
+    throw notAUserId(source, 'it holds a control, format, invisible or separator character (only the space is allowed)');
+  if (/^ *$/.test(value)) throw notAUserId(source, 'it is empty or blank');
+  if ([...value].length > MAX_USER_ID_LENGTH) throw notAUserId(source, `it must be 1-${MAX_USER_ID_LENGTH} characters`);
+  if (value.startsWith(' ') || value.endsWith(' ')) throw notAUserId(source, 'it must not start or end with a space');
+  if (value.normalize('NFC') !== value) throw notAUserId(source, 'it must be in Unicode normalization form NFC');
   return value;
 }
 
@@ -80,7 +82,8 @@ export function createAuthenticator(config: Config, log: Logger): Authenticate {
     };
   }
 
-  const secret = auth.secret === undefined ? undefined : new TextEncoder().encode(auth.secret);
+  // Imported once: given the raw bytes, jose would import the key again on every request.
+  const secret = auth.secret === undefined ? undefined : createSecretKey(new TextEncoder().encode(auth.secret));
   // The JWKS is fetched lazily and cached across warm invocations; unknown `kid`s trigger a refetch.
   const jwks: JWTVerifyGetKey | undefined =
     auth.jwksUrl === undefined ? undefined : createRemoteJWKSet(new URL(auth.jwksUrl), { cooldownDuration: 30_000 });

@@ -6,7 +6,7 @@
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import type { PGlite } from '@electric-sql/pglite';
-import { Pool, type PoolClient } from 'pg';
+import { Pool, type PoolClient, type QueryResult as PgResult } from 'pg';
 import { ServiceUnavailableError } from '#lib/errors';
 import { migrate } from '#lib/migrations';
 
@@ -15,8 +15,17 @@ export interface QueryResult<R> {
   rowCount: number;
 }
 
+export interface QueryOptions {
+  /**
+   * A hot statement's fixed name: on PostgreSQL it is parsed and planned once per connection, then only
+   * bound and run (a server-side prepared statement). One name, one SQL text; its result columns must not
+   * depend on the schema (no `SELECT *`), or a migration would break the prepared plan. PGlite ignores it.
+   */
+  prepare?: string;
+}
+
 export interface Queryable {
-  query<R = Record<string, unknown>>(sql: string, params?: readonly unknown[]): Promise<QueryResult<R>>;
+  query<R = Record<string, unknown>>(sql: string, params?: readonly unknown[], options?: QueryOptions): Promise<QueryResult<R>>;
   /** Runs a script of several statements (no parameters). */
   exec(sql: string): Promise<void>;
 }
@@ -94,13 +103,21 @@ function sent(sql: string): string {
   return sql;
 }
 
+/** One statement through pg: named (prepared once per connection) when the caller names it. */
+function run(on: Pool | PoolClient, sql: string, params: readonly unknown[], options: QueryOptions): Promise<PgResult> {
+  const text = sent(sql);
+  // Plain text and values where there is no name: pg copies a config object on every query.
+  if (options.prepare === undefined) return on.query(text, params as unknown[]);
+  return on.query({ name: options.prepare, text, values: params as unknown[] });
+}
+
 class PostgresDatabase implements Database {
   readonly engine = 'postgres' as const;
   constructor(private readonly pool: Pool) {}
 
-  query<R>(sql: string, params: readonly unknown[] = []): Promise<QueryResult<R>> {
+  query<R>(sql: string, params: readonly unknown[] = [], options: QueryOptions = {}): Promise<QueryResult<R>> {
     return guarded(async () => {
-      const result = await this.pool.query(sent(sql), params as unknown[]);
+      const result = await run(this.pool, sql, params, options);
       return { rows: result.rows as R[], rowCount: result.rowCount ?? 0 };
     });
   }
@@ -122,8 +139,8 @@ class PostgresDatabase implements Database {
     const onError = () => undefined;
     client.on('error', onError);
     const tx: Queryable = {
-      query: async <R>(sql: string, params: readonly unknown[] = []) => {
-        const result = await client.query(sent(sql), params as unknown[]);
+      query: async <R>(sql: string, params: readonly unknown[] = [], options: QueryOptions = {}) => {
+        const result = await run(client, sql, params, options);
         return { rows: result.rows as R[], rowCount: result.rowCount ?? 0 };
       },
       exec: async (sql: string) => {

@@ -11,7 +11,7 @@
  * trip (lib/quota-store.ts); a refusal writes nothing.
  */
 import { randomUUID } from 'node:crypto';
-import * as z from 'zod';
+import * as z from 'zod/mini';
 import type { Config } from '#lib/config';
 import type { Database } from '#lib/db';
 import { BadRequestError, ConflictError, HttpError, NotFoundError, TooManyRequestsError } from '#lib/errors';
@@ -21,68 +21,67 @@ import { insertIssuedUploadWithinQuotas, renewIssuedUpload } from '#lib/quota-st
 import { rateWindow } from '#lib/rate-limit';
 import { encodeUploadContext } from '#lib/upload-context';
 import { UploadStatus } from '#lib/upload-lifecycle';
+import '#lib/zod-messages';
 import { sign, type SignInput } from '#lib/upload-signature-codec';
 
-/** The 200 answer (docs/openapi.json is generated from these schemas: lib/openapi.ts). */
-export const signatureResponseSchema = z
-  .object({
-    signature: z.string().min(1).meta({ description: "VOD's client-upload signature, for ApplyUploadUGC" }),
-    uploadId: z.uuid().meta({ description: 'The upload this signature is for: pass it back to re-sign the same upload' }),
-    expiresAt: z.iso.datetime().meta({ description: 'When the signature stops being valid' }),
-  })
-  .strict();
+/** The 200 answer (docs/openapi.json is generated from these schemas: lib/openapi.ts; built when asked for). */
+export const signatureResponseSchema = () =>
+  z.strictObject({
+    signature: z
+      .string()
+      .check(z.minLength(1))
+      .register(z.globalRegistry, { description: "VOD's client-upload signature, for ApplyUploadUGC" }),
+    uploadId: z
+      .uuid()
+      .register(z.globalRegistry, { description: 'The upload this signature is for: pass it back to re-sign the same upload' }),
+    expiresAt: z.iso.datetime().register(z.globalRegistry, { description: 'When the signature stops being valid' }),
+  });
 
-type SignatureResponse = z.infer<typeof signatureResponseSchema>;
+type SignatureResponse = z.infer<ReturnType<typeof signatureResponseSchema>>;
 
 const printable = (max: number) =>
-  z
-    .string()
-    .min(1)
-    .max(max)
-    .refine((value) => !/[\u0000-\u001f\u007f]/.test(value), 'must not contain control characters');
+  z.string().check(
+    z.minLength(1),
+    z.maxLength(max),
+    z.refine((value) => !/[\u0000-\u001f\u007f]/.test(value), 'must not contain control characters'),
+  );
 
-const extension = z
-  .string()
-  .min(1)
-  .max(16)
-  .regex(/^\.?[A-Za-z0-9]+$/, 'must be a file extension such as mp4')
-  .transform((value) => value.replace(/^\./, '').toLowerCase());
+/** A file extension, without its dot and lower-cased, that must be one of `allowed`. */
+const extension = (allowed: readonly string[]) =>
+  z.pipe(
+    z.string().check(z.minLength(1), z.maxLength(16), z.regex(/^\.?[A-Za-z0-9]+$/, 'must be a file extension such as mp4')),
+    z
+      .transform((value: string) => value.replace(/^\./, '').toLowerCase())
+      .check(z.refine((type) => allowed.includes(type), { error: `must be one of ${allowed.join(', ')}` })),
+  );
 
 /** The request body, with this configuration's limits (lib/openapi.ts documents it with the defaults). */
 export function signatureRequestSchema(config: Pick<Config, 'upload'>) {
-  return z
-    .object({
-      uploadId: z
-        .uuid({ error: 'must be an upload id returned by an earlier call' })
-        .transform((v) => v.toLowerCase())
-        .optional()
-        .meta({ description: 'Re-sign this upload (yours, still ISSUED); omit to start a new upload' }),
-      fileName: printable(255).optional().meta({ description: "The video's file name; its extension must be an accepted type" }),
-      fileSize: z
-        .number()
-        .int()
-        .min(1)
-        .max(config.upload.maxFileSize, {
-          error: `must be at most ${config.upload.maxFileSize} bytes`,
-        })
-        .optional()
-        .meta({ description: 'Bytes, at most UPLOAD_MAX_FILE_SIZE' }),
-      fileType: extension
-        .refine((type) => config.upload.allowedTypes.includes(type), {
-          error: `must be one of ${config.upload.allowedTypes.join(', ')}`,
-        })
-        .optional()
-        .meta({ description: `The video's extension, one of UPLOAD_ALLOWED_TYPES (${config.upload.allowedTypes.join(', ')})` }),
-      coverType: extension
-        .refine((type) => config.upload.allowedCoverTypes.includes(type), {
-          error: `must be one of ${config.upload.allowedCoverTypes.join(', ')}`,
-        })
-        .optional()
-        .meta({
-          description: `The cover image's extension, one of UPLOAD_ALLOWED_COVER_TYPES (${config.upload.allowedCoverTypes.join(', ')})`,
-        }),
-    })
-    .strict();
+  const { upload } = config;
+  return z.strictObject({
+    uploadId: z
+      .optional(
+        z.pipe(
+          z.uuid({ error: 'must be an upload id returned by an earlier call' }),
+          z.transform((v: string) => v.toLowerCase()),
+        ),
+      )
+      .register(z.globalRegistry, { description: 'Re-sign this upload (yours, still ISSUED); omit to start a new upload' }),
+    fileName: z
+      .optional(printable(255))
+      .register(z.globalRegistry, { description: "The video's file name; its extension must be an accepted type" }),
+    fileSize: z
+      .optional(
+        z.number().check(z.int(), z.gte(1), z.lte(upload.maxFileSize, { error: `must be at most ${upload.maxFileSize} bytes` })),
+      )
+      .register(z.globalRegistry, { description: 'Bytes, at most UPLOAD_MAX_FILE_SIZE' }),
+    fileType: z.optional(extension(upload.allowedTypes)).register(z.globalRegistry, {
+      description: `The video's extension, one of UPLOAD_ALLOWED_TYPES (${upload.allowedTypes.join(', ')})`,
+    }),
+    coverType: z.optional(extension(upload.allowedCoverTypes)).register(z.globalRegistry, {
+      description: `The cover image's extension, one of UPLOAD_ALLOWED_COVER_TYPES (${upload.allowedCoverTypes.join(', ')})`,
+    }),
+  });
 }
 
 type SignatureRequest = z.infer<ReturnType<typeof signatureRequestSchema>>;

@@ -19,7 +19,7 @@ import { envelope as vodEventEnvelope } from '#lib/vod-event/wire/envelope';
 type Json = Record<string, unknown>;
 
 /** A schema as JSON Schema 2020-12 (OpenAPI 3.1's dialect), without the `$schema` line. */
-function jsonSchema(schema: z.ZodType, io: 'input' | 'output'): Json {
+function jsonSchema(schema: z.core.$ZodType, io: 'input' | 'output'): Json {
   const { $schema: _dialect, ...rest } = z.toJSONSchema(schema, { io, target: 'draft-2020-12', unrepresentable: 'any' }) as Json;
   return rest;
 }
@@ -129,7 +129,7 @@ function withQuotaExceeded(response: Json): Json {
   return {
     ...response,
     description: `${response.description}; or \`QuotaExceeded\`: a per-user quota (\`QUOTA_*\`) has no room for this upload (\`error.quota\`, \`limit\`, \`used\`, \`resetsAt\` for daily ones)`,
-    content: json({ oneOf: [content['application/json'].schema, jsonSchema(quotaExceededBodySchema, 'output')] }),
+    content: json({ oneOf: [content['application/json'].schema, jsonSchema(quotaExceededBodySchema(), 'output')] }),
   };
 }
 
@@ -255,7 +255,10 @@ export function buildOpenApiDocument(): Json {
           security: [{ bearerJwt: [] }],
           requestBody: { required: false, content: json(jsonSchema(signatureRequestSchema(defaults), 'input')) },
           responses: {
-            200: { description: 'A signature for ApplyUploadUGC', content: json(jsonSchema(signatureResponseSchema, 'output')) },
+            200: {
+              description: 'A signature for ApplyUploadUGC',
+              content: json(jsonSchema(signatureResponseSchema(), 'output')),
+            },
             400: failure('A bad field (named in `field`), an unknown field, a body that is not a JSON object, broken JSON', [
               'InvalidRequest',
               'InvalidJson',
@@ -341,7 +344,7 @@ export function buildOpenApiDocument(): Json {
           responses: {
             200: {
               description: 'Each quota: its limit (`null`: none set), what is used, and for daily ones when the day (UTC) ends',
-              content: json(jsonSchema(usageSchema, 'output')),
+              content: json(jsonSchema(usageSchema(), 'output')),
             },
             400: failure('`userId` is not a user id', ['InvalidRequest', 'InvalidEvent']),
             401: userFailures[401],
@@ -364,7 +367,7 @@ export function buildOpenApiDocument(): Json {
       },
     },
     components: {
-      schemas: { Error: jsonSchema(errorBodySchema, 'output') },
+      schemas: { Error: jsonSchema(errorBodySchema(), 'output') },
       securitySchemes: {
         bearerJwt: {
           type: 'http',

@@ -64,7 +64,8 @@ function toUse(row: UseRow): QuotaUse {
  * Records a new ISSUED upload if the rate limit and every quota allow it, in one statement (one round
  * trip). ISSUED uploads whose window closed (the cleanup will expire them) do not count as concurrent:
  * they are locked (FOR UPDATE re-checks each at its latest version) and subtracted. The rate limit is
- * reported first when both refuse, as before quotas existed.
+ * reported first when both refuse, as before quotas existed. With no quota and no cap set, the statement is
+ * the rate limit and the row alone.
  */
 export async function insertIssuedUploadWithinQuotas(
   db: Queryable,
@@ -72,6 +73,10 @@ export async function insertIssuedUploadWithinQuotas(
   limits: SignatureLimits,
   window: IssuedWindow & { now: Date },
 ): Promise<NewUploadDecision> {
+  const { concurrentUploads, storedBytes, storedSeconds, uploadsPerDay, bytesPerDay } = limits;
+  if ([concurrentUploads, storedBytes, storedSeconds, uploadsPerDay, bytesPerDay].every((limit) => limit === undefined)) {
+    return insertIssuedUploadWithinRate(db, upload, limits.rate);
+  }
   const { rows } = await db.query<UseRow & { refused: QuotaName | null; rate_count: number | null; inserted: number }>(
     `WITH closed AS (
        SELECT upload_id FROM uploads
@@ -122,11 +127,41 @@ export async function insertIssuedUploadWithinQuotas(
       limits.uploadsPerDay ?? null,
       limits.bytesPerDay ?? null,
     ],
+    // Prepared once per connection (lib/db.ts): planning this statement costs more than running it.
+    { prepare: 'signature-new-upload' },
   );
   const row = rows[0]!;
   if (row.rate_count === null) return { outcome: 'rate-limited' };
   if (row.refused !== null) return { outcome: 'refused', quota: row.refused, use: toUse(row) };
   if (Number(row.inserted) !== 1) throw new Error('the upload row was not written although every limit allowed it');
+  return { outcome: 'issued' };
+}
+
+/**
+ * No quota and no cap in force: only the rate limit decides, so the counters are neither locked nor read
+ * (the trigger still charges them). The same one statement as the full one without its quota part.
+ */
+async function insertIssuedUploadWithinRate(
+  db: Queryable,
+  upload: NewUpload,
+  rate: SignatureLimits['rate'],
+): Promise<NewUploadDecision> {
+  const { rows } = await db.query<{ rate_count: number | null; inserted: number }>(
+    `WITH rate AS (
+       INSERT INTO rate_limits AS r (subject, window_start, count) VALUES ($9::text, $10::timestamptz, 1)
+       ON CONFLICT (subject, window_start) DO UPDATE SET count = r.count + 1 WHERE r.count < $11
+       RETURNING r.count
+     ), inserted AS (
+       ${insertIssuedSql('FROM rate')}
+       RETURNING upload_id
+     )
+     SELECT (SELECT count FROM rate) AS rate_count, (SELECT count(*) FROM inserted)::int AS inserted`,
+    [...newUploadParams(upload), rate.subject, rate.windowStart.toISOString(), rate.limit],
+    { prepare: 'signature-new-upload-rate-only' },
+  );
+  const row = rows[0]!;
+  if (row.rate_count === null) return { outcome: 'rate-limited' };
+  if (Number(row.inserted) !== 1) throw new Error('the upload row was not written although the rate limit allowed it');
   return { outcome: 'issued' };
 }
 
@@ -185,6 +220,7 @@ export async function renewIssuedUpload(
       rate.windowStart.toISOString(),
       rate.limit,
     ],
+    { prepare: 'signature-renewal' },
   );
   const row = rows[0]!;
   if (row.rate_count === null) return { outcome: 'rate-limited' };

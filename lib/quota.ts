@@ -6,7 +6,7 @@
  * UPLOAD_MAX_ISSUED_PER_USER (0: none) and QUOTA_CONCURRENT_UPLOADS. When the latter binds, a refusal is
  * `QuotaExceeded` (quota `concurrentUploads`); when the older cap binds, it stays `TooManyPendingUploads`.
  */
-import * as z from 'zod';
+import * as z from 'zod/mini';
 import type { Config } from '#lib/config';
 import type { Database } from '#lib/db';
 import { BadRequestError, ForbiddenError, HttpError } from '#lib/errors';
@@ -99,47 +99,40 @@ export function truesUp(config: Config): boolean {
   return storedBytes !== undefined || storedSeconds !== undefined || bytesPerDay !== undefined;
 }
 
-const quotaSchema = z
-  .object({
-    limit: z.number().nullable().meta({ description: 'The limit; null: none set' }),
-    used: z.number().min(0).meta({ description: 'What counts against it now' }),
-    resetsAt: z.iso.datetime().optional().meta({ description: 'Daily quotas: when the day (UTC) ends' }),
-  })
-  .strict();
+const quotaSchema = () =>
+  z.strictObject({
+    limit: z.nullable(z.number()).register(z.globalRegistry, { description: 'The limit; null: none set' }),
+    used: z.number().check(z.gte(0)).register(z.globalRegistry, { description: 'What counts against it now' }),
+    resetsAt: z.optional(z.iso.datetime()).register(z.globalRegistry, { description: 'Daily quotas: when the day (UTC) ends' }),
+  });
 
-/** The 200 answer of GET /me/usage (lib/openapi.ts). */
-export const usageSchema = z
-  .object({
-    userId: z.string().min(1),
-    quotas: z
-      .object({
-        uploadsPerDay: quotaSchema,
-        bytesPerDay: quotaSchema,
-        storedBytes: quotaSchema,
-        storedSeconds: quotaSchema,
-        concurrentUploads: quotaSchema,
-      })
-      .strict(),
-  })
-  .strict();
+/** The 200 answer of GET /me/usage (lib/openapi.ts; built when asked for, like the one below). */
+export const usageSchema = () =>
+  z.strictObject({
+    userId: z.string().check(z.minLength(1)),
+    quotas: z.strictObject({
+      uploadsPerDay: quotaSchema(),
+      bytesPerDay: quotaSchema(),
+      storedBytes: quotaSchema(),
+      storedSeconds: quotaSchema(),
+      concurrentUploads: quotaSchema(),
+    }),
+  });
 
 /** The body of a 429 QuotaExceeded (lib/openapi.ts). */
-export const quotaExceededBodySchema = z
-  .object({
-    error: z
-      .object({
-        code: z.literal('QuotaExceeded'),
-        message: z.string().min(1),
-        quota: z.enum(QUOTA_NAMES as [QuotaName, ...QuotaName[]]),
-        limit: z.number(),
-        used: z.number().min(0),
-        resetsAt: z.iso.datetime().optional(),
-      })
-      .strict(),
-  })
-  .strict();
+export const quotaExceededBodySchema = () =>
+  z.strictObject({
+    error: z.strictObject({
+      code: z.literal('QuotaExceeded'),
+      message: z.string().check(z.minLength(1)),
+      quota: z.enum(QUOTA_NAMES as [QuotaName, ...QuotaName[]]),
+      limit: z.number(),
+      used: z.number().check(z.gte(0)),
+      resetsAt: z.optional(z.iso.datetime()),
+    }),
+  });
 
-export type Usage = z.infer<typeof usageSchema>;
+export type Usage = z.infer<ReturnType<typeof usageSchema>>;
 
 /** `GET /me/usage`: each quota's limit and use for one user. */
 export async function userUsage(deps: { config: Config; db: Database; now?: () => Date }, userId: string): Promise<Usage> {

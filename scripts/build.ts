@@ -15,7 +15,7 @@ import {
   writeFileSync,
 } from 'node:fs';
 import path from 'node:path';
-import { build, type Plugin } from 'esbuild';
+import { type BuildOptions, build, type Plugin } from 'esbuild';
 import { ZipFile } from 'yazl';
 import { openApiJson } from '#lib/openapi';
 
@@ -48,6 +48,22 @@ const pgNativeShim: Plugin = {
     );
   },
 };
+/**
+ * The functions validate with zod/mini (tree-shakable), but some modules still build schemas with the full
+ * zod. A bundle holding both gets zod/mini resolved to the full zod, which has every function the mini
+ * style calls (`z.pipe`, `z.optional`, checks such as `z.minLength`): one copy of zod per bundle.
+ */
+const miniAsFullZod: Plugin = {
+  name: 'zod-mini-as-full',
+  setup(build) {
+    build.onResolve({ filter: /^zod\/mini$/ }, (args) =>
+      build.resolve('zod', { kind: args.kind, resolveDir: args.resolveDir, importer: args.importer }),
+    );
+  },
+};
+const holdsBothZods = (inputs: string[]) =>
+  inputs.some((file) => file.includes('node_modules/zod/v4/classic/')) &&
+  inputs.some((file) => file.includes('node_modules/zod/v4/mini/'));
 const FIXED_MTIME = new Date('2020-01-01T00:00:00Z');
 
 export function functionNames(): string[] {
@@ -60,7 +76,7 @@ async function bundle(name: string, sourcemap: boolean): Promise<string> {
   const outfile = path.join(distDir, name, 'index.js');
   // Written beside, then renamed over: a process loading the bundle meanwhile never sees half a file.
   const staging = path.join(distDir, name, `.staging-${process.pid}`, 'index.js');
-  await build({
+  const options = {
     entryPoints: [path.join(functionsDir, name, 'index.ts')],
     outfile: staging,
     bundle: true,
@@ -75,7 +91,10 @@ async function bundle(name: string, sourcemap: boolean): Promise<string> {
     plugins: [pgNativeShim],
     legalComments: 'none',
     logLevel: 'warning',
-  });
+    metafile: true,
+  } satisfies BuildOptions;
+  const { metafile } = await build(options);
+  if (holdsBothZods(Object.keys(metafile.inputs))) await build({ ...options, plugins: [pgNativeShim, miniAsFullZod] });
   rmSync(`${outfile}.map`, { force: true });
   if (sourcemap) renameSync(`${staging}.map`, `${outfile}.map`);
   renameSync(staging, outfile);
