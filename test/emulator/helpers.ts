@@ -9,6 +9,7 @@ import { vod } from 'tencentcloud-sdk-nodejs-vod';
 import { sign } from '#lib/upload-signature-codec';
 import type { SignInput } from '#lib/upload-signature-codec';
 import { startEmulator } from '../../local/emulator/index.ts';
+import { functionEnv } from '../support/env.ts';
 import type { Emulator, StartOptions } from '../../local/emulator/index.ts';
 
 export const SECRET_ID = 'AKIDemulatorTestSecretId000000000000';
@@ -38,6 +39,21 @@ export interface TestEmulator {
   /** Stops the emulator and starts a new one on the same data folder (and port). */
   restart(): Promise<Emulator>;
   close(): Promise<void>;
+}
+
+/** A function environment (test/support/env.ts) whose VOD is this emulator, through the official SDK. */
+export function emulatorEnv(
+  t: TestEmulator,
+  overrides: Record<string, string | undefined> = {},
+): Record<string, string | undefined> {
+  return functionEnv({
+    VOD_SECRET_ID: SECRET_ID,
+    VOD_SECRET_KEY: SECRET_KEY,
+    VOD_SUB_APP_ID: undefined,
+    VOD_API_ENDPOINT: t.emulator.apiEndpoint,
+    VOD_API_PROTOCOL: 'http://',
+    ...overrides,
+  });
 }
 
 export async function startTestEmulator(overrides: Partial<StartOptions> = {}): Promise<TestEmulator> {

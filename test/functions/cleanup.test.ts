@@ -10,9 +10,8 @@ import { createLogger, setLogSink } from '#lib/log';
 import { encodeUploadContext } from '#lib/upload-context';
 import { getUpload, insertIssuedUpload, updateUpload } from '#lib/upload-store';
 import { createVodClient, type VodCalls } from '#lib/vod-api';
-import { SECRET_ID, SECRET_KEY, startTestEmulator, uploadViaApi, vodClient, type TestEmulator } from '../emulator/helpers';
+import { emulatorEnv, startTestEmulator, uploadViaApi, vodClient, type TestEmulator } from '../emulator/helpers';
 import { openTestDatabase, truncateAll, type TestDatabase } from '../support/db';
-import { functionEnv } from '../support/env';
 
 let t: TestEmulator;
 let testDb: TestDatabase;
@@ -21,12 +20,7 @@ const log = createLogger({}, 'error');
 
 function configWith(overrides: Record<string, string> = {}): Config {
   return loadConfig(
-    functionEnv({
-      VOD_SECRET_ID: SECRET_ID,
-      VOD_SECRET_KEY: SECRET_KEY,
-      VOD_SUB_APP_ID: undefined,
-      VOD_API_ENDPOINT: t.emulator.apiEndpoint,
-      VOD_API_PROTOCOL: 'http://',
+    emulatorEnv(t, {
       VOD_EVENT_MODE: 'PULL',
       UPLOAD_EXPIRY_GRACE_SECONDS: '60',
       ...overrides,

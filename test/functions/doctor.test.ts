@@ -10,9 +10,8 @@ import { diagnose, gatherFacts, repairUpload } from '#lib/upload-doctor';
 import { getUpload, insertIssuedUpload } from '#lib/upload-store';
 import { createVodClient, vodApi } from '#lib/vod-api';
 import { report } from '../../scripts/doctor';
-import { SECRET_ID, SECRET_KEY, startTestEmulator, uploadViaApi, vodClient, type TestEmulator } from '../emulator/helpers';
+import { emulatorEnv, startTestEmulator, uploadViaApi, vodClient, type TestEmulator } from '../emulator/helpers';
 import { openTestDatabase, type TestDatabase } from '../support/db';
-import { functionEnv } from '../support/env';
 
 let t: TestEmulator;
 let testDb: TestDatabase;
@@ -27,12 +26,7 @@ beforeAll(async () => {
     openTestDatabase(),
   ]);
   config = loadConfig(
-    functionEnv({
-      VOD_SECRET_ID: SECRET_ID,
-      VOD_SECRET_KEY: SECRET_KEY,
-      VOD_SUB_APP_ID: undefined,
-      VOD_API_ENDPOINT: t.emulator.apiEndpoint,
-      VOD_API_PROTOCOL: 'http://',
+    emulatorEnv(t, {
       VOD_EVENT_MODE: 'PULL',
       PIPELINE_ADAPTIVE_DEFINITION: '0',
       PIPELINE_SPRITE_DEFINITION: '0',

@@ -12,9 +12,9 @@ import { encodeCursor } from '#lib/upload-library';
 import { encodeUploadContext } from '#lib/upload-context';
 import { getUpload, insertIssuedUpload, updateUpload } from '#lib/upload-store';
 import { createVodClient } from '#lib/vod-api';
-import { SECRET_ID, SECRET_KEY, startTestEmulator, uploadViaApi, vodClient, type TestEmulator } from '../emulator/helpers';
+import { emulatorEnv, startTestEmulator, uploadViaApi, vodClient, type TestEmulator } from '../emulator/helpers';
 import { openTestDatabase, truncateAll, type TestDatabase } from '../support/db';
-import { functionEnv, TEST_JWT_SECRET } from '../support/env';
+import { TEST_JWT_SECRET } from '../support/env';
 import { functionUrlEvent, loadFunction, type HttpMainHandler } from '../support/function';
 import { userToken } from '../support/jwt';
 import { expectAnswerMatchesOpenApi } from '../support/openapi';
@@ -33,13 +33,8 @@ beforeAll(async () => {
     startTestEmulator({ eventConfig: { Mode: 'PULL', UploadMediaCompleteEventSwitch: 'ON' } }),
     openTestDatabase(),
   ]);
-  env = functionEnv({
+  env = emulatorEnv(t, {
     ...(testDb.url ? { DATABASE_URL: testDb.url } : { DATA_DIR: testDb.dataDir }),
-    VOD_SECRET_ID: SECRET_ID,
-    VOD_SECRET_KEY: SECRET_KEY,
-    VOD_SUB_APP_ID: undefined,
-    VOD_API_ENDPOINT: t.emulator.apiEndpoint,
-    VOD_API_PROTOCOL: 'http://',
     VOD_EVENT_MODE: 'PULL',
     AUTH_ADMIN_CLAIM: 'scope=vod-upload:admin',
   });

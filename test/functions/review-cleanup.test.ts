@@ -12,9 +12,8 @@ import { loadConfig, type Config } from '#lib/config';
 import { createLogger, setLogSink } from '#lib/log';
 import { reviewSessionId } from '#lib/start-review';
 import { getUpload, insertIssuedUpload, type UploadPatch, type UploadReview, updateUpload } from '#lib/upload-store';
-import { SECRET_ID, SECRET_KEY, startTestEmulator, uploadViaApi, vodClient, type TestEmulator } from '../emulator/helpers';
+import { emulatorEnv, startTestEmulator, uploadViaApi, vodClient, type TestEmulator } from '../emulator/helpers';
 import { openTestDatabase, truncateAll, type TestDatabase } from '../support/db';
-import { functionEnv } from '../support/env';
 import { recordingVod } from '../support/vod-calls';
 
 let t: TestEmulator;
@@ -23,12 +22,7 @@ const log = createLogger({}, 'error');
 
 function configWith(overrides: Record<string, string> = {}): Config {
   return loadConfig(
-    functionEnv({
-      VOD_SECRET_ID: SECRET_ID,
-      VOD_SECRET_KEY: SECRET_KEY,
-      VOD_SUB_APP_ID: undefined,
-      VOD_API_ENDPOINT: t.emulator.apiEndpoint,
-      VOD_API_PROTOCOL: 'http://',
+    emulatorEnv(t, {
       // Nobody pulls (the emulator queues its events for PULL): every verdict is lost unless the cleanup asks VOD.
       VOD_EVENT_MODE: 'PUSH',
       CLEANUP_PULL_EVENTS: 'false',

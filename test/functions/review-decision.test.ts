@@ -11,9 +11,9 @@ import { loadConfig } from '#lib/config';
 import { createLogger } from '#lib/log';
 import { decideReview } from '#lib/review-decision';
 import { getUpload, insertIssuedUpload, type UploadPatch, type UploadReview, updateUpload } from '#lib/upload-store';
-import { SECRET_ID, SECRET_KEY, startTestEmulator, uploadViaApi, vodClient, type TestEmulator } from '../emulator/helpers';
+import { emulatorEnv, startTestEmulator, uploadViaApi, vodClient, type TestEmulator } from '../emulator/helpers';
 import { openTestDatabase, truncateAll, type TestDatabase } from '../support/db';
-import { functionEnv, TEST_JWT_SECRET } from '../support/env';
+import { TEST_JWT_SECRET } from '../support/env';
 import { functionUrlEvent, loadFunction, type HttpMainHandler } from '../support/function';
 import { userToken } from '../support/jwt';
 import { expectAnswerMatchesOpenApi } from '../support/openapi';
@@ -28,13 +28,8 @@ const log = createLogger({}, 'error');
 
 beforeAll(async () => {
   [t, testDb] = await Promise.all([startTestEmulator({ eventConfig: { Mode: 'PULL' } }), openTestDatabase()]);
-  env = functionEnv({
+  env = emulatorEnv(t, {
     ...(testDb.url ? { DATABASE_URL: testDb.url } : { DATA_DIR: testDb.dataDir }),
-    VOD_SECRET_ID: SECRET_ID,
-    VOD_SECRET_KEY: SECRET_KEY,
-    VOD_SUB_APP_ID: undefined,
-    VOD_API_ENDPOINT: t.emulator.apiEndpoint,
-    VOD_API_PROTOCOL: 'http://',
     VOD_EVENT_MODE: 'PULL',
     AUTH_ADMIN_CLAIM: 'scope=vod-upload:admin',
     REVIEW_MODE: 'gate',

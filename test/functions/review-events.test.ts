@@ -20,18 +20,8 @@ import { createVodClient, type VodCalls } from '#lib/vod-api';
 import { parsePullEventsResponse, type VodEvent } from '#lib/vod-event';
 import { uploadWebhooks, webhookBody } from '#lib/webhooks';
 import { setReviewRules } from '../../local/emulator/review/tasks.ts';
-import {
-  CLIP,
-  SECRET_ID,
-  SECRET_KEY,
-  startTestEmulator,
-  tempDir,
-  uploadViaApi,
-  vodClient,
-  type TestEmulator,
-} from '../emulator/helpers';
+import { emulatorEnv, CLIP, startTestEmulator, tempDir, uploadViaApi, vodClient, type TestEmulator } from '../emulator/helpers';
 import { openTestDatabase, truncateAll, type TestDatabase } from '../support/db';
-import { functionEnv } from '../support/env';
 
 let t: TestEmulator;
 let testDb: TestDatabase;
@@ -40,12 +30,7 @@ const work = tempDir('review-events-');
 
 function configFor(mode: 'off' | 'gate' | 'async'): Config {
   return loadConfig(
-    functionEnv({
-      VOD_SECRET_ID: SECRET_ID,
-      VOD_SECRET_KEY: SECRET_KEY,
-      VOD_SUB_APP_ID: undefined,
-      VOD_API_ENDPOINT: t.emulator.apiEndpoint,
-      VOD_API_PROTOCOL: 'http://',
+    emulatorEnv(t, {
       VOD_EVENT_MODE: 'PULL',
       REVIEW_MODE: mode,
       // A light pipeline: one rendition and the cover, so real ffmpeg finishes fast.

@@ -10,7 +10,7 @@ import { openDatabase, type Database } from '#lib/db';
 import { createLogger } from '#lib/log';
 import { encodeUploadContext } from '#lib/upload-context';
 import { createVodClient } from '#lib/vod-api';
-import { SECRET_ID, SECRET_KEY, startTestEmulator, uploadViaApi, vodClient } from '../emulator/helpers';
+import { emulatorEnv, startTestEmulator, uploadViaApi, vodClient } from '../emulator/helpers';
 import { getUpload, insertIssuedUpload } from '#lib/upload-store';
 import { functionEnv } from '../support/env';
 import { newFileUploadBody } from '../support/events';
@@ -88,13 +88,8 @@ maybe(
     const t = await startTestEmulator({});
     try {
       const config = loadConfig(
-        functionEnv({
+        emulatorEnv(t, {
           DATABASE_URL: server.url,
-          VOD_SECRET_ID: SECRET_ID,
-          VOD_SECRET_KEY: SECRET_KEY,
-          VOD_SUB_APP_ID: undefined,
-          VOD_API_ENDPOINT: t.emulator.apiEndpoint,
-          VOD_API_PROTOCOL: 'http://',
         }),
       );
       const run = () =>
