@@ -117,40 +117,35 @@ function zip(name: string, files: string[]): Promise<string> {
   });
 }
 
-/** The local demo page (served by the local gateway at `/`; never deployed). */
+/**
+ * The local pages (served by the local gateway; never deployed): the demo page at `/`, and the demo
+ * admin's review queue.
+ */
+const WEB_PAGES = [
+  { label: 'web page', script: 'app', html: 'index.html' },
+  { label: 'review page', script: 'review', html: 'review.html' },
+];
+
 async function buildWebPage(): Promise<void> {
   const out = path.join(distDir, 'web');
   rmSync(out, { recursive: true, force: true });
   mkdirSync(out, { recursive: true });
-  await build({
-    entryPoints: [path.join(root, 'web', 'app.ts')],
-    outfile: path.join(out, 'app.js'),
-    bundle: true,
-    platform: 'browser',
-    format: 'esm',
-    target: 'es2020',
-    minify: true,
-    legalComments: 'none',
-    logLevel: 'warning',
-  });
-  copyFileSync(path.join(root, 'web', 'index.html'), path.join(out, 'index.html'));
-  console.log(`${'web page'.padEnd(18)} dist/web/app.js ${(statSync(path.join(out, 'app.js')).size / 1024).toFixed(1)} KiB`);
-  // The demo admin's review queue (local only, like the demo page).
-  await build({
-    entryPoints: [path.join(root, 'web', 'review.ts')],
-    outfile: path.join(out, 'review.js'),
-    bundle: true,
-    platform: 'browser',
-    format: 'esm',
-    target: 'es2020',
-    minify: true,
-    legalComments: 'none',
-    logLevel: 'warning',
-  });
-  copyFileSync(path.join(root, 'web', 'review.html'), path.join(out, 'review.html'));
-  console.log(
-    `${'review page'.padEnd(18)} dist/web/review.js ${(statSync(path.join(out, 'review.js')).size / 1024).toFixed(1)} KiB`,
-  );
+  for (const page of WEB_PAGES) {
+    await build({
+      entryPoints: [path.join(root, 'web', `${page.script}.ts`)],
+      outfile: path.join(out, `${page.script}.js`),
+      bundle: true,
+      platform: 'browser',
+      format: 'esm',
+      target: 'es2020',
+      minify: true,
+      legalComments: 'none',
+      logLevel: 'warning',
+    });
+    copyFileSync(path.join(root, 'web', page.html), path.join(out, page.html));
+    const kib = (statSync(path.join(out, `${page.script}.js`)).size / 1024).toFixed(1);
+    console.log(`${page.label.padEnd(18)} dist/web/${page.script}.js ${kib} KiB`);
+  }
 }
 
 /** docs/openapi.json, from the zod schemas the functions validate with (lib/openapi.ts). */
