@@ -9,7 +9,7 @@
 import type { ReviewState } from '#contract';
 import type { Queryable } from '#lib/db';
 import type { UploadStatus } from '#lib/upload-lifecycle';
-import { toUpload, type Upload, type UploadRow } from '#lib/upload-store';
+import { patchAssignments, toUpload, type Upload, type UploadRow, type UploadWrite } from '#lib/upload-store';
 
 /** Files nobody will claim: a second file for an upload that had one, or one that came after expiry. */
 export type OrphanOutcome = 'extra-file' | 'late-upload';
@@ -60,10 +60,21 @@ export interface UploadKeys {
 }
 
 /**
+ * The upload an event names, as `findUploadForEvent` finds it: by upload id, else the oldest by file id, else
+ * by task id. `$u`, `$f`, `$t`: the parameter numbers of the three keys.
+ */
+const eventUploadSql = (u: number, f: number, t: number, options: { when?: string; lock?: boolean } = {}) =>
+  `SELECT uploads.*, uploads.xmin::text AS row_version FROM uploads
+   WHERE ${options.when ? `${options.when} AND ` : ''}(upload_id = $${u}::uuid OR file_id = $${f}::text OR task_id = $${t}::text)
+   ORDER BY upload_id = $${u}::uuid IS TRUE DESC, file_id = $${f}::text IS TRUE DESC, created_at
+   LIMIT 1${options.lock ? ' FOR UPDATE' : ''}`;
+
+const keyParams = (keys: UploadKeys) => [keys.uploadId ?? null, keys.fileId ?? null, keys.taskId ?? null];
+
+/**
  * Claims an event for this transaction (`claimed` false: it was already handled) and, when it owns it,
- * finds and locks the upload it names as `findUploadForEvent` would (by upload id, else the oldest by file
- * id, else by task id), in one statement. The claim runs first (the lookup waits for it), so a concurrent
- * twin blocks on the key until the first commits, never on the row.
+ * finds and locks the upload it names, in one statement. The claim runs first (the lookup waits for it),
+ * so a concurrent twin blocks on the key until the first commits, never on the row.
  */
 export async function claimEventForUpload(
   db: Queryable,
@@ -76,27 +87,83 @@ export async function claimEventForUpload(
        VALUES ($1, $2, $3, $4, $5, $6)
        ON CONFLICT (dedupe_key) DO NOTHING
        RETURNING dedupe_key),
-     found AS (
-       SELECT * FROM uploads
-       WHERE EXISTS (SELECT 1 FROM claim) AND (upload_id = $7::uuid OR file_id = $8::text OR task_id = $9::text)
-       ORDER BY upload_id = $7::uuid IS TRUE DESC, file_id = $8::text IS TRUE DESC, created_at
-       LIMIT 1 FOR UPDATE)
+     found AS (${eventUploadSql(7, 8, 9, { when: 'EXISTS (SELECT 1 FROM claim)', lock: true })})
      SELECT found.*, (SELECT count(*) FROM claim)::int AS claimed FROM (SELECT 1) AS one LEFT JOIN found ON true`,
-    [
-      record.dedupeKey,
-      record.eventType,
-      record.uploadId ?? null,
-      record.fileId ?? null,
-      record.taskId ?? null,
-      record.outcome,
-      keys.uploadId ?? null,
-      keys.fileId ?? null,
-      keys.taskId ?? null,
-    ],
+    [...recordParams(record), ...keyParams(keys)],
   );
   const row = rows[0]!;
   if (Number(row.claimed) !== 1) return { claimed: false };
   return { claimed: true, upload: row.upload_id ? toUpload(row) : undefined };
+}
+
+function recordParams(record: EventRecord): unknown[] {
+  return [
+    record.dedupeKey,
+    record.eventType,
+    record.uploadId ?? null,
+    record.fileId ?? null,
+    record.taskId ?? null,
+    record.outcome,
+  ];
+}
+
+/** An event's upload as one read saw it, with its row version (PostgreSQL's `xmin`, new with every update). */
+export interface SeenUpload {
+  upload: Upload;
+  version: string;
+}
+
+/**
+ * Whether an event was handled already and, if not, the upload it names as it is now, unlocked: one
+ * statement. What the event does is decided on this and written by `claimAndWrite` only if the upload is
+ * still this version.
+ */
+export async function readEventUpload(
+  db: Queryable,
+  dedupeKey: string,
+  keys: UploadKeys,
+): Promise<{ handled: boolean; seen?: SeenUpload }> {
+  const { rows } = await db.query<UploadRow & { row_version: string | null; handled: number }>(
+    `SELECT found.*, (SELECT count(*) FROM vod_events WHERE dedupe_key = $1)::int AS handled
+     FROM (SELECT 1) AS one LEFT JOIN LATERAL (${eventUploadSql(2, 3, 4)}) AS found ON true`,
+    [dedupeKey, ...keyParams(keys)],
+  );
+  const row = rows[0]!;
+  if (Number(row.handled) > 0) return { handled: true };
+  return { handled: false, seen: row.upload_id ? { upload: toUpload(row), version: row.row_version! } : undefined };
+}
+
+/**
+ * Claims an event with its outcome and writes its change to its upload, in one statement: only while the
+ * upload is still the version `readEventUpload` saw (else `stale`: decide again on what it is now), and only
+ * if the key was free (else `duplicate`). Either both the record and the change are written, or neither.
+ */
+export async function claimAndWrite(
+  db: Queryable,
+  record: EventRecord,
+  seen: SeenUpload | undefined,
+  write: UploadWrite | undefined,
+): Promise<'claimed' | 'duplicate' | 'stale'> {
+  const params = [...recordParams(record), seen?.upload.uploadId ?? null, seen?.version ?? null];
+  const change = write
+    ? `, changed AS (
+       UPDATE uploads SET ${patchAssignments(write.patch, write.cause, params)}
+       WHERE upload_id = $7::uuid AND EXISTS (SELECT 1 FROM claim) RETURNING 1)`
+    : '';
+  const { rows } = await db.query<{ current: number; claimed: number }>(
+    `WITH current AS (
+       SELECT upload_id FROM uploads WHERE upload_id = $7::uuid AND xmin = $8::xid FOR UPDATE),
+     claim AS (
+       INSERT INTO vod_events (dedupe_key, event_type, upload_id, file_id, task_id, outcome)
+       SELECT $1::text, $2::text, $3::uuid, $4::text, $5::text, $6::text WHERE $7::uuid IS NULL OR EXISTS (SELECT 1 FROM current)
+       ON CONFLICT (dedupe_key) DO NOTHING
+       RETURNING dedupe_key)${change}
+     SELECT (SELECT count(*) FROM current)::int AS current, (SELECT count(*) FROM claim)::int AS claimed`,
+    params,
+  );
+  const row = rows[0]!;
+  if (Number(row.claimed) === 1) return 'claimed';
+  return seen && Number(row.current) === 0 ? 'stale' : 'duplicate';
 }
 
 /** Records what was done, once it is known (same transaction as the claim). */

@@ -5,8 +5,11 @@
  * 1. Optionally confirm the event with the VOD API first (a leaked callback token must not be enough
  *    to fake a result): the API's view of the media or task replaces the pushed payload. Confirming never
  *    runs past the caller's deadline: a 503 then, with nothing applied.
- * 2. In one transaction: claim the event's de-dupe key, then move the upload forward. A duplicate does
- *    nothing; state only moves forward, so late or reordered events cannot undo progress.
+ * 2. Claim the event's de-dupe key and move the upload forward, atomically. A duplicate does nothing; state
+ *    only moves forward, so late or reordered events cannot undo progress. An event that changes one upload
+ *    in one step takes two statements: read the upload, then claim and write only if the upload is still the
+ *    version that was read (else read and decide again). The others (FileDeleted, a quota true-up, two
+ *    steps in a row), or an upload changing under every attempt, take a transaction that locks the row.
  * 3. After the commit, start processing (ProcessMedia, lib/start-processing.ts) for a newly UPLOADED
  *    file and the content review (ReviewAudioVideo, lib/start-review.ts) for a file that has none yet,
  *    forbid a newly BLOCKED upload's media (lib/blocked-media.ts), and send the webhooks the change queued.
@@ -14,21 +17,37 @@
  */
 import type { Config } from '#lib/config';
 import type { Database, Queryable } from '#lib/db';
-import { claimEventForUpload, recordOutcome, type EventOutcome, type UploadKeys } from '#lib/event-store';
+import {
+  claimAndWrite,
+  claimEventForUpload,
+  type EventOutcome,
+  type EventRecord,
+  readEventUpload,
+  recordOutcome,
+  type UploadKeys,
+} from '#lib/event-store';
 import type { Logger } from '#lib/log';
-import { mediaRejection } from '#lib/processing-plan';
 import { decodeUploadContext } from '#lib/upload-context';
-import { isFinal, UploadStatus } from '#lib/upload-lifecycle';
-import { findUploadForEvent, type StatusCause, type Upload, updateUpload, type UploadMedia } from '#lib/upload-store';
+import { UploadStatus } from '#lib/upload-lifecycle';
+import {
+  findUploadForEvent,
+  type StatusCause,
+  type Upload,
+  updateUpload,
+  type UploadMedia,
+  type UploadWrite,
+} from '#lib/upload-store';
 import { forbidBlockedMedia } from '#lib/blocked-media';
-import { applyReviewComplete, reviewStartPatch } from '#lib/review-events';
+import { decideReviewComplete } from '#lib/review-events';
+import { decideNewFileUpload } from '#lib/new-file-events';
 import { startProcessing } from '#lib/start-processing';
 import { startReview } from '#lib/start-review';
-import { applyProcedureStateChanged } from '#lib/processing-events';
+import { decideProcedureStateChanged } from '#lib/processing-events';
 import { vodApi, type VodApi, type VodCalls } from '#lib/vod-api';
-import { eventDedupeKey, type FileDeletedEvent, type NewFileUploadEvent, type VodEvent } from '#lib/vod-event';
+import { eventDedupeKey, type FileDeletedEvent, type VodEvent } from '#lib/vod-event';
 import { confirmWithVod } from '#lib/confirm-event';
 import { quotaTrueUp } from '#lib/quota-true-up';
+import { truesUp } from '#lib/quota';
 import { sendPendingWebhooks } from '#lib/webhooks';
 
 export interface VodEventDeps {
@@ -57,6 +76,8 @@ export interface HandledEvent {
 export interface Applied {
   outcome: EventOutcome;
   uploadId?: string;
+  /** What the event writes to that upload, in order (one step, two for a block that skips a status). */
+  writes?: UploadWrite[];
   /** Upload that became UPLOADED and should be processed now. */
   toProcess?: { uploadId: string; fileId: string };
   /** Upload whose review this transaction began (pending): ReviewAudioVideo now. */
@@ -74,40 +95,87 @@ export async function handleVodEvent(
   // Keyed on what is applied: two pushes that VOD confirms as the same state are one event.
   const dedupeKey = eventDedupeKey(trusted);
 
-  const result = await deps.db.transaction(async (tx) => {
-    // The claim also finds and locks the event's upload (one statement; FileDeleted finds its own).
-    const record = { dedupeKey, eventType: eventType(trusted), ...eventIds(trusted), outcome: 'pending' as const };
-    const claim = await claimEventForUpload(tx, record, uploadKeys(trusted));
-    if (!claim.claimed) return undefined;
-    const cause: StatusCause = {
-      source: 'vod-event',
-      detail: eventType(trusted),
-      via: options.via,
-      ...eventIds(trusted),
-      requestId: options.requestId,
-    };
-    const applied = await apply(tx, deps, trusted, claim.upload, cause);
-    await recordOutcome(tx, dedupeKey, applied);
-    return applied;
-  });
+  const record: EventRecord = { dedupeKey, eventType: eventType(trusted), ...eventIds(trusted), outcome: 'pending' };
+  const cause: StatusCause = {
+    source: 'vod-event',
+    detail: eventType(trusted),
+    via: options.via,
+    ...eventIds(trusted),
+    requestId: options.requestId,
+  };
+  const result = (await applyUnlocked(deps, trusted, record, cause)) ?? (await applyLocked(deps, trusted, record, cause));
 
   const handled: HandledEvent = {
     kind: event.kind,
     dedupeKey,
-    duplicate: result === undefined,
-    outcome: result?.outcome ?? 'duplicate',
-    uploadId: result?.uploadId,
+    duplicate: result === DUPLICATE,
+    outcome: result === DUPLICATE ? 'duplicate' : result.outcome,
+    uploadId: result === DUPLICATE ? undefined : result.uploadId,
   };
   deps.log.info('vod event', { ...handled, eventType: eventType(event) });
+  if (result === DUPLICATE) return handled;
   // Each never throws; what fails is left for the reconciler (processing, review) or the cleanup (forbid).
   await Promise.all([
-    result?.toProcess && startProcessing(deps, result.toProcess),
-    result?.toReview && startReview(deps, result.toReview),
-    result?.toForbid && forbidBlockedMedia(deps, result.toForbid),
+    result.toProcess && startProcessing(deps, result.toProcess),
+    result.toReview && startReview(deps, result.toReview),
+    result.toForbid && forbidBlockedMedia(deps, result.toForbid),
   ]);
   // After the commit, within the caller's deadline; what is not sent now the cleanup sends.
-  if (result?.uploadId) await sendPendingWebhooks(deps, result.uploadId);
+  if (result.uploadId) await sendPendingWebhooks(deps, result.uploadId);
   return handled;
+}
+
+const DUPLICATE = Symbol('duplicate');
+
+/** Reads before giving up on the unlocked path: each miss means the upload changed between read and write. */
+const UNLOCKED_ATTEMPTS = 3;
+
+/**
+ * The event's effect without a transaction: read, decide, then claim and write in one statement while the
+ * upload is as read. Undefined: the locked path must do it (see the file's header).
+ */
+async function applyUnlocked(
+  deps: VodEventDeps,
+  event: VodEvent,
+  record: EventRecord,
+  cause: StatusCause,
+): Promise<Applied | typeof DUPLICATE | undefined> {
+  if (event.kind === 'FileDeleted' || (event.kind === 'NewFileUpload' && truesUp(deps.config))) return undefined;
+  // No quota to true up (checked above): the true-up answers without the database.
+  const check: TrueUp = (upload, media) => quotaTrueUp(deps.db, deps.config, upload, media);
+  for (let attempt = 0; attempt < UNLOCKED_ATTEMPTS; attempt++) {
+    const read = await readEventUpload(deps.db, record.dedupeKey, uploadKeys(event));
+    if (read.handled) return DUPLICATE;
+    const decided = await decide(deps.config, check, event, read.seen?.upload, cause);
+    const writes = decided.writes ?? [];
+    if (writes.length > 1) return undefined;
+    const outcome = { ...record, outcome: decided.outcome, uploadId: decided.uploadId };
+    const written = await claimAndWrite(deps.db, outcome, read.seen, writes[0]);
+    if (written === 'claimed') return decided;
+    if (written === 'duplicate') return DUPLICATE;
+  }
+  return undefined;
+}
+
+/** The event's effect in one transaction: claim the key and lock the upload, decide, write, record. */
+function applyLocked(
+  deps: VodEventDeps,
+  event: VodEvent,
+  record: EventRecord,
+  cause: StatusCause,
+): Promise<Applied | typeof DUPLICATE> {
+  return deps.db.transaction(async (tx) => {
+    const claim = await claimEventForUpload(tx, record, uploadKeys(event));
+    if (!claim.claimed) return DUPLICATE;
+    const check: TrueUp = (upload, media) => quotaTrueUp(tx, deps.config, upload, media);
+    const applied =
+      event.kind === 'FileDeleted'
+        ? await applyFileDeleted(tx, event, cause)
+        : await decide(deps.config, check, event, claim.upload, cause);
+    for (const write of applied.writes ?? []) await updateUpload(tx, applied.uploadId!, write.patch, undefined, write.cause);
+    await recordOutcome(tx, record.dedupeKey, applied);
+    return applied;
+  });
 }
 
 function eventType(event: VodEvent): string {
@@ -145,130 +213,29 @@ function uploadKeys(event: VodEvent): UploadKeys {
   }
 }
 
-function apply(
-  tx: Queryable,
-  deps: VodEventDeps,
-  event: VodEvent,
+/** Why an arriving file does not fit its user's quotas, if it does not (lib/quota-true-up.ts). */
+export type TrueUp = (upload: Upload, media: UploadMedia) => Promise<string | undefined>;
+
+/** What an event does to the upload it names, as that upload is now: the outcome and the writes. */
+function decide(
+  config: Config,
+  trueUp: TrueUp,
+  event: Exclude<VodEvent, FileDeletedEvent>,
   upload: Upload | undefined,
   cause: StatusCause,
 ): Promise<Applied> {
   switch (event.kind) {
     case 'NewFileUpload':
-      return applyNewFileUpload(tx, deps, event, upload, cause);
+      return decideNewFileUpload(config, trueUp, event, upload, cause);
     case 'ProcedureStateChanged':
-      return applyProcedureStateChanged(tx, deps.config, event, upload, cause);
-    case 'FileDeleted':
-      return applyFileDeleted(tx, event, cause);
+      return Promise.resolve(decideProcedureStateChanged(config, event, upload, cause));
     case 'ReviewAudioVideoComplete':
-      return applyReviewComplete(tx, deps.config, event, upload, cause);
+      return Promise.resolve(decideReviewComplete(config, event, upload, cause));
     case 'Ignored':
       return Promise.resolve({ outcome: 'ignored' });
     case 'Unknown':
       return Promise.resolve({ outcome: 'unknown-event-type' });
   }
-}
-
-/** The metadata kept with an upload: what a viewer or an app needs, not VOD's whole record. */
-function mediaSummary(event: NewFileUploadEvent): UploadMedia {
-  const meta = event.metaData;
-  const video = meta?.videoStreams[0];
-  return {
-    name: event.media.name,
-    type: event.media.type,
-    mediaUrl: event.media.mediaUrl,
-    coverUrl: event.media.coverUrl || undefined,
-    size: meta?.size,
-    duration: meta?.duration,
-    width: meta?.width,
-    height: meta?.height,
-    rotate: meta?.rotate,
-    bitrate: meta?.bitrate,
-    videoCodec: video?.codec,
-    fps: video?.fps,
-    audioCodec: meta?.audioStreams[0]?.codec,
-  };
-}
-
-async function applyNewFileUpload(
-  tx: Queryable,
-  deps: VodEventDeps,
-  event: NewFileUploadEvent,
-  upload: Upload | undefined,
-  cause: StatusCause,
-): Promise<Applied> {
-  if (!decodeUploadContext(event.sourceContext)) return { outcome: 'not-ours' };
-  if (!upload) return { outcome: 'unknown-upload' };
-  const uploadId = upload.uploadId;
-  // A reusable signature can carry a second file into the same upload: that file is an orphan.
-  if (upload.fileId && upload.fileId !== event.fileId) return { outcome: 'extra-file', uploadId };
-
-  const media = mediaSummary(event);
-  if (upload.status !== UploadStatus.ISSUED) {
-    // Processing got here first (a procedure's events can overtake this one) or the upload expired.
-    // A file for an upload its owner deleted is nobody's either: the cleanup deletes it as an orphan.
-    if (upload.status === UploadStatus.EXPIRED || upload.status === UploadStatus.DELETED)
-      return { outcome: 'late-upload', uploadId };
-    // Processing reported first: the file's real size and duration still face the quotas.
-    // (Processed and waiting for the review counts as finished, as READY does.)
-    const settled = upload.media || isFinal(upload.status) || upload.processedAt;
-    const overQuota = settled ? undefined : await quotaTrueUp(tx, deps.config, upload, media);
-    if (overQuota) {
-      await updateUpload(
-        tx,
-        uploadId,
-        {
-          status: UploadStatus.REJECTED,
-          fileId: upload.fileId ?? event.fileId,
-          media,
-          error: { code: 'QuotaExceeded', message: overQuota },
-        },
-        undefined,
-        cause,
-      );
-      return { outcome: UploadStatus.REJECTED, uploadId };
-    }
-    // Processing reported first and, with its review never begun (REVIEW_MODE turned on since), begins it now.
-    const fileId = upload.fileId ?? event.fileId;
-    const review = isFinal(upload.status) ? undefined : reviewStartPatch(deps.config, upload);
-    await updateUpload(tx, uploadId, { fileId, media: upload.media ?? media, ...review });
-    return { outcome: 'metadata', uploadId, toReview: review && { uploadId, fileId } };
-  }
-
-  // Media outside the limits first; only a file within them is weighed against the quotas.
-  const rejection = mediaRejection(deps.config.mediaRules, { basicInfo: event.media, metaData: event.metaData });
-  const overQuota = rejection ? undefined : await quotaTrueUp(tx, deps.config, upload, media);
-  if (rejection || overQuota) {
-    const error = rejection ? { code: 'MediaRejected', message: rejection } : { code: 'QuotaExceeded', message: overQuota! };
-    await updateUpload(tx, uploadId, { status: UploadStatus.REJECTED, fileId: event.fileId, media, error }, undefined, cause);
-    return { outcome: UploadStatus.REJECTED, uploadId };
-  }
-  const review = reviewStartPatch(deps.config, upload);
-  const toReview = review && { uploadId, fileId: event.fileId };
-  if (upload.review?.state === 'blocked') {
-    // The review's block came before this event (its verdict found the ISSUED upload): blocked at once,
-    // never processed.
-    await updateUpload(tx, uploadId, { status: UploadStatus.UPLOADED, fileId: event.fileId, media }, undefined, cause);
-    await updateUpload(tx, uploadId, { status: UploadStatus.BLOCKED }, undefined, cause);
-    return { outcome: UploadStatus.BLOCKED, uploadId, toForbid: { uploadId, fileId: event.fileId } };
-  }
-  if (event.procedureTaskId) {
-    await updateUpload(
-      tx,
-      uploadId,
-      {
-        status: UploadStatus.PROCESSING,
-        fileId: event.fileId,
-        taskId: event.procedureTaskId,
-        media,
-        ...review,
-      },
-      undefined,
-      cause,
-    );
-    return { outcome: UploadStatus.PROCESSING, uploadId, toReview };
-  }
-  await updateUpload(tx, uploadId, { status: UploadStatus.UPLOADED, fileId: event.fileId, media, ...review }, undefined, cause);
-  return { outcome: UploadStatus.UPLOADED, uploadId, toProcess: { uploadId, fileId: event.fileId }, toReview };
 }
 
 async function applyFileDeleted(tx: Queryable, event: FileDeletedEvent, cause: StatusCause): Promise<Applied> {

@@ -5,7 +5,7 @@
  * verdict's upload is the one its SessionContext names (startReview sets it), else the one holding its file.
  */
 import type { Config } from '#lib/config';
-import type { Database, Queryable } from '#lib/db';
+import type { Database } from '#lib/db';
 import type { Applied } from '#lib/handle-vod-event';
 import { initialReview, reviewAfterVerdict, statusAfterReview } from '#lib/review-gate';
 import { UploadStatus } from '#lib/upload-lifecycle';
@@ -30,14 +30,13 @@ export function reviewStartPatch(config: Config, upload: Upload): Pick<UploadPat
   return { review, reviewCheckAfter: new Date(Date.now() + config.cleanup.uploadedRetryAfterSeconds * 1000) };
 }
 
-/** Applies a review verdict (in the claim's transaction): the review, then the status the gate allows. */
-export async function applyReviewComplete(
-  tx: Queryable,
+/** What a review verdict does (lib/handle-vod-event.ts writes it): the review, then the status the gate allows. */
+export function decideReviewComplete(
   config: Config,
   event: ReviewAudioVideoCompleteEvent,
   upload: Upload | undefined,
   cause: StatusCause,
-): Promise<Applied> {
+): Applied {
   // REVIEW_MODE off: a review nobody asked for (or asked for before the mode changed) decides nothing.
   if (config.review.mode === 'off') return { outcome: 'ignored' };
   if (!upload) return { outcome: 'unknown-upload' };
@@ -45,16 +44,15 @@ export async function applyReviewComplete(
   if (upload.fileId && upload.fileId !== event.fileId) return { outcome: 'other-file', uploadId };
   if (PAST_REVIEW.has(upload.status)) {
     // Nothing to publish any more: the reconciler need not ask about this review again.
-    await updateUpload(tx, uploadId, { reviewCheckAfter: null });
-    return { outcome: 'stale', uploadId };
+    return { outcome: 'stale', uploadId, writes: [{ patch: { reviewCheckAfter: null } }] };
   }
   const change = reviewAfterVerdict(upload.review, reviewVerdict(event), event.taskId);
   if (!change.changed) return { outcome: change.reason, uploadId };
   const status = statusAfterReview(config.review.mode, upload.status, upload.processedAt !== null, change.review);
-  await updateUpload(tx, uploadId, { review: change.review, reviewCheckAfter: null, status }, undefined, cause);
   return {
     outcome: status ?? `review:${change.review.state}`,
     uploadId,
+    writes: [{ patch: { review: change.review, reviewCheckAfter: null, status }, cause }],
     toForbid: status === UploadStatus.BLOCKED ? { uploadId, fileId: upload.fileId } : undefined,
   };
 }

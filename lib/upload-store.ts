@@ -295,6 +295,12 @@ export interface StatusCause {
   reason?: string;
 }
 
+/** One change an event or a step makes to an upload: the patch and, with a new status, why. */
+export interface UploadWrite {
+  patch: UploadPatch;
+  cause?: StatusCause;
+}
+
 /**
  * Applies a patch; with `expectStatus`, only while the upload is still in that status (a compare-and-set
  * that loses quietly to a concurrent transition). Returns whether the row changed. A status change is
@@ -307,8 +313,24 @@ export async function updateUpload(
   expectStatus?: UploadStatus,
   cause?: StatusCause,
 ): Promise<boolean> {
-  const sets: string[] = ['updated_at = now()'];
   const params: unknown[] = [uploadId];
+  const sets = patchAssignments(patch, cause, params);
+  let where = 'upload_id = $1';
+  if (expectStatus !== undefined) {
+    params.push(expectStatus);
+    where += ` AND status = $${params.length}`;
+  }
+  const { rowCount } = await db.query(`UPDATE uploads SET ${sets} WHERE ${where}`, params);
+  return rowCount > 0;
+}
+
+/**
+ * The SET list of an UPDATE that applies `patch` (and `cause`, with a new status), its values appended to
+ * `params`: for `updateUpload` and for statements that write a patch together with something else
+ * (lib/event-store.ts `claimAndWrite`).
+ */
+export function patchAssignments(patch: UploadPatch, cause: StatusCause | undefined, params: unknown[]): string {
+  const sets: string[] = ['updated_at = now()'];
   for (const [key, value] of Object.entries(patch) as [keyof UploadPatch, unknown][]) {
     if (value === undefined) continue;
     const column = PATCH_COLUMNS[key];
@@ -321,13 +343,7 @@ export async function updateUpload(
     params.push(JSON.stringify(cause));
     sets.push(`status_cause = $${params.length}::jsonb`);
   }
-  let where = 'upload_id = $1';
-  if (expectStatus !== undefined) {
-    params.push(expectStatus);
-    where += ` AND status = $${params.length}`;
-  }
-  const { rowCount } = await db.query(`UPDATE uploads SET ${sets.join(', ')} WHERE ${where}`, params);
-  return rowCount > 0;
+  return sets.join(', ');
 }
 
 /**

@@ -338,6 +338,9 @@ export async function startEmulator(options: StartOptions): Promise<Emulator> {
     : http.createServer(listener);
   server.requestTimeout = 0; // large uploads may take long
   server.headersTimeout = 60_000;
+  // Idle connections outlive the clients' own (Node's agent drops them after 5 s): the client always closes
+  // first, so a request never races the server closing its socket (ECONNRESET on a reused connection).
+  server.keepAliveTimeout = 65_000;
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(resolved.port, resolved.host, () => resolve());

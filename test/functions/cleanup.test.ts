@@ -52,6 +52,28 @@ const deps = (overrides: Partial<CleanupDeps> = {}): CleanupDeps => ({
   ...overrides,
 });
 
+/**
+ * The test database, with `fault` run first whenever an event is to be claimed: the statement that claims
+ * it and writes its change, or the transaction that does (lib/handle-vod-event.ts has both paths).
+ */
+function claimingWith(fault: () => void): Database {
+  const db = testDb.db;
+  return Object.create(db, {
+    query: {
+      value: (sql: string, params?: readonly unknown[], options?: Parameters<Database['query']>[2]) => {
+        if (sql.includes('INSERT INTO vod_events')) fault();
+        return db.query(sql, params, options);
+      },
+    },
+    transaction: {
+      value: (fn: Parameters<Database['transaction']>[0]) => {
+        fault();
+        return db.transaction(fn);
+      },
+    },
+  });
+}
+
 async function issued(overrides: { expiresAt?: Date } = {}): Promise<string> {
   const uploadId = randomUUID();
   await insertIssuedUpload(testDb.db, {
@@ -115,14 +137,7 @@ test('a slow pull is confirmed as it goes: no handle waits past 30 s unconfirmed
   const client = vodClient(t.emulator);
   for (let i = 0; i < 8; i++) await uploadViaApi(t, client, encodeUploadContext({ uploadId: await issued() }));
   // Each handled event takes 6 s on VOD's clock (and the run's): 8 of them would take 48 s.
-  const slowDb: Database = Object.create(testDb.db, {
-    transaction: {
-      value: async (fn: Parameters<Database['transaction']>[0]) => {
-        t.clock.advance(6_000);
-        return testDb.db.transaction(fn);
-      },
-    },
-  });
+  const slowDb = claimingWith(() => t.clock.advance(6_000));
   const counts: Record<string, number> = {};
   const run = () =>
     runCleanup(
@@ -150,13 +165,8 @@ test('an event whose handling crashes is left unconfirmed, comes back, and is ap
   const uploadId = await issued();
   await uploadViaApi(t, vodClient(t.emulator), encodeUploadContext({ uploadId }));
   let crashes = 1;
-  const crashingDb: Database = Object.create(testDb.db, {
-    transaction: {
-      value: (fn: Parameters<Database['transaction']>[0]) => {
-        if (crashes-- > 0) return Promise.reject(new Error('injected crash'));
-        return testDb.db.transaction(fn);
-      },
-    },
+  const crashingDb = claimingWith(() => {
+    if (crashes-- > 0) throw new Error('injected crash');
   });
   // (Events from earlier tests' processing may share the queue: assert on this upload alone.)
   const first = await runCleanup(deps({ db: crashingDb }));
@@ -339,8 +349,8 @@ test('the lost-upload search is not starved by many old ISSUED uploads: a new lo
 test('the search cursor moves only past files durably handled: a run that loses the database leaves them to the next', async () => {
   const uploadId = await issued();
   const fileId = await uploadViaApi(t, vodClient(t.emulator), encodeUploadContext({ uploadId }));
-  const failingDb: Database = Object.create(testDb.db, {
-    transaction: { value: () => Promise.reject(Object.assign(new Error('The database is unavailable'), { status: 503 })) },
+  const failingDb = claimingWith(() => {
+    throw Object.assign(new Error('The database is unavailable'), { status: 503 });
   });
   const lost = await pushRun(130_000, { db: failingDb });
   expect(lost.uploadsRecovered).toBe(0);
