@@ -58,7 +58,14 @@ beforeAll(async () => {
     dropDatabase = created.drop;
     database = { DATABASE_URL: created.url };
   }
-  env = functionEnv({ ...database, RATE_LIMIT_SIGNATURES: '3', HTTP_MAX_BODY_BYTES: '1024', LOG_LEVEL: 'info' });
+  // A day's window: a slow run must not cross into the next window between the 3rd and 4th signature.
+  env = functionEnv({
+    ...database,
+    RATE_LIMIT_SIGNATURES: '3',
+    RATE_LIMIT_WINDOW_SECONDS: '86400',
+    HTTP_MAX_BODY_BYTES: '1024',
+    LOG_LEVEL: 'info',
+  });
 });
 afterAll(async () => {
   rmSync(dataDir, { recursive: true, force: true });
