@@ -16,6 +16,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { openDatabase, type Database } from '#lib/db';
+import { setLogSink } from '#lib/log';
 import { encodeUploadContext } from '#lib/upload-context';
 import { Client } from 'pg';
 import { startStack, type Stack } from '../local/stack';
@@ -341,6 +342,12 @@ export async function startLoadStack(dataDir: string): Promise<{ stack: Stack; d
 
 if (require.main === module) {
   (async () => {
+    // The functions' log lines, counted by level and message (thousands of them would bury the report).
+    const logged = new Map<string, number>();
+    setLogSink((line) => {
+      const { level, msg } = JSON.parse(line) as { level: string; msg: string };
+      logged.set(`${level}: ${msg}`, (logged.get(`${level}: ${msg}`) ?? 0) + 1);
+    });
     const dataDir = mkdtempSync(path.join(tmpdir(), 'vub-load-'));
     const { stack, db } = await startLoadStack(dataDir);
     try {
@@ -352,7 +359,7 @@ if (require.main === module) {
         concurrency: number('LOAD_CONCURRENCY'),
         uploadsPerOwner: number('LOAD_UPLOADS_PER_OWNER'),
       });
-      console.log(JSON.stringify(report, null, 2));
+      console.log(JSON.stringify({ ...report, logLines: Object.fromEntries(logged) }, null, 2));
       const problems = loadProblems(report);
       for (const problem of problems) console.log(`load: ${problem}`);
       console.log(problems.length === 0 ? 'load: OK' : 'load: FAILED');
