@@ -118,7 +118,7 @@ async function count(db: Database, sql: string): Promise<number> {
 const CONCURRENCY = 16;
 /**
  * Each phase's bound: at least 10 requests a second on average (the slowest measured, PGlite on two busy
- * shared cores, did about 20 callbacks a second), so only a stall, not a slow machine, runs it out.
+ * shared cores, did 18), so only a stall, not a slow machine, runs it out.
  */
 const phaseTimeLimitMs = (requests: number) => 30_000 + requests * 100;
 
