@@ -15,7 +15,7 @@ import {
   writeFileSync,
 } from 'node:fs';
 import path from 'node:path';
-import { type BuildOptions, build, type Plugin } from 'esbuild';
+import { type BuildOptions, build, type Metafile, type Plugin, transform } from 'esbuild';
 import { ZipFile } from 'yazl';
 import { openApiJson } from '#lib/openapi';
 
@@ -61,6 +61,27 @@ const miniAsFullZod: Plugin = {
     );
   },
 };
+/**
+ * The bundles are minified without esbuild's `keepNames` (10 KiB of the upload-signature bundle, every
+ * function and class of every package renamed through a helper). Names that are read at run time are
+ * written out instead: this project's error classes and cleanup steps name themselves, and jose's errors,
+ * which take their name from their class (`this.name = this.constructor.name`), keep their class names
+ * by this plugin, which keeps names in that one file: the log then says `JWKSTimeout`, not `e`.
+ */
+const joseErrorNames: Plugin = {
+  name: 'jose-error-names',
+  setup(build) {
+    build.onLoad(
+      { filter: /[\\/]node_modules[\\/]jose[\\/]dist[\\/]node[\\/](esm|cjs)[\\/]util[\\/]errors\.js$/ },
+      async (args) => {
+        const source = readFileSync(args.path, 'utf8');
+        const format = args.path.includes(`${path.sep}esm${path.sep}`) ? 'esm' : 'cjs';
+        const { code } = await transform(source, { loader: 'js', format, keepNames: true, target: 'node18' });
+        return { contents: code, loader: 'js' };
+      },
+    );
+  },
+};
 const holdsBothZods = (inputs: string[]) =>
   inputs.some((file) => file.includes('node_modules/zod/v4/classic/')) &&
   inputs.some((file) => file.includes('node_modules/zod/v4/mini/'));
@@ -72,29 +93,38 @@ export function functionNames(): string[] {
     .sort();
 }
 
-async function bundle(name: string, sourcemap: boolean): Promise<string> {
-  const outfile = path.join(distDir, name, 'index.js');
-  // Written beside, then renamed over: a process loading the bundle meanwhile never sees half a file.
-  const staging = path.join(distDir, name, `.staging-${process.pid}`, 'index.js');
-  const options = {
+/** The esbuild options of one function's bundle (also what scripts/bundle-report.ts measures). */
+export function bundleOptions(name: string, outfile: string, sourcemap = false) {
+  return {
     entryPoints: [path.join(functionsDir, name, 'index.ts')],
-    outfile: staging,
+    outfile,
     bundle: true,
     platform: 'node',
     target: 'node18',
     format: 'cjs',
     minify: true,
-    keepNames: true,
     sourcemap: sourcemap ? 'linked' : false,
     external: EXTERNAL,
     alias: SHIMS,
-    plugins: [pgNativeShim],
+    plugins: [pgNativeShim, joseErrorNames],
     legalComments: 'none',
     logLevel: 'warning',
     metafile: true,
   } satisfies BuildOptions;
+}
+
+/** Builds one function's bundle, with zod/mini resolved to the full zod where the bundle holds both. */
+export async function buildBundle(options: ReturnType<typeof bundleOptions>): Promise<Metafile> {
   const { metafile } = await build(options);
-  if (holdsBothZods(Object.keys(metafile.inputs))) await build({ ...options, plugins: [pgNativeShim, miniAsFullZod] });
+  if (!holdsBothZods(Object.keys(metafile.inputs))) return metafile;
+  return (await build({ ...options, plugins: [...options.plugins, miniAsFullZod] })).metafile;
+}
+
+async function bundle(name: string, sourcemap: boolean): Promise<string> {
+  const outfile = path.join(distDir, name, 'index.js');
+  // Written beside, then renamed over: a process loading the bundle meanwhile never sees half a file.
+  const staging = path.join(distDir, name, `.staging-${process.pid}`, 'index.js');
+  await buildBundle(bundleOptions(name, staging, sourcemap));
   rmSync(`${outfile}.map`, { force: true });
   if (sourcemap) renameSync(`${staging}.map`, `${outfile}.map`);
   renameSync(staging, outfile);
