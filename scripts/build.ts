@@ -9,6 +9,7 @@ import {
   mkdirSync,
   readdirSync,
   readFileSync,
+  realpathSync,
   renameSync,
   rmSync,
   statSync,
@@ -108,6 +109,7 @@ const compactMigrations: Plugin = {
   name: 'compact-migrations',
   setup(build) {
     build.onLoad({ filter: /[\\/]lib[\\/]migrations\.ts$/ }, (args) => {
+      if (realpathSync(args.path) !== realpathSync(path.join(root, 'lib', 'migrations.ts'))) return undefined;
       const source = readFileSync(args.path, 'utf8');
       let index = 0;
       const contents = source.replace(/\bsql: `([^`]*)`/g, (_match, text: string) => {
