@@ -2,6 +2,9 @@
  * Errors that cross the HTTP boundary. Each carries the status and a stable machine-readable code;
  * the HTTP adapter turns them into `{ "error": { "code", "message" } }`. Anything else is a bug and
  * becomes a 500 that says nothing about internals.
+ *
+ * Each class names itself (`name`, read by the log): the bundles are minified without esbuild's
+ * keepNames, so a class's own name is not kept (scripts/build.ts).
  */
 
 /**
@@ -10,17 +13,18 @@
  * answers it as a 400 with `field` in the body.
  */
 export class InvalidInputError extends Error {
+  override name = 'InvalidInputError';
   constructor(
     readonly code: string,
     message: string,
     readonly field?: string,
   ) {
     super(message);
-    this.name = new.target.name;
   }
 }
 
 export class HttpError extends Error {
+  override name = 'HttpError';
   constructor(
     readonly status: number,
     readonly code: string,
@@ -31,35 +35,39 @@ export class HttpError extends Error {
     readonly headers: Record<string, string> = {},
   ) {
     super(message);
-    this.name = new.target.name;
   }
 }
 
 export class BadRequestError extends HttpError {
+  override name = 'BadRequestError';
   constructor(message: string, field?: string, code = 'InvalidRequest') {
     super(400, code, message, field === undefined ? {} : { field });
   }
 }
 
 export class UnauthorizedError extends HttpError {
+  override name = 'UnauthorizedError';
   constructor(message = 'A valid bearer token is required') {
     super(401, 'Unauthorized', message, {}, { 'www-authenticate': 'Bearer' });
   }
 }
 
 export class ForbiddenError extends HttpError {
+  override name = 'ForbiddenError';
   constructor(message: string) {
     super(403, 'Forbidden', message);
   }
 }
 
 export class NotFoundError extends HttpError {
+  override name = 'NotFoundError';
   constructor(message: string) {
     super(404, 'NotFound', message);
   }
 }
 
 export class MethodNotAllowedError extends HttpError {
+  override name = 'MethodNotAllowedError';
   constructor(method: string, allowed: readonly string[]) {
     super(
       405,
@@ -74,24 +82,28 @@ export class MethodNotAllowedError extends HttpError {
 }
 
 export class ConflictError extends HttpError {
+  override name = 'ConflictError';
   constructor(message: string, code = 'Conflict') {
     super(409, code, message);
   }
 }
 
 export class PayloadTooLargeError extends HttpError {
+  override name = 'PayloadTooLargeError';
   constructor(limit: number) {
     super(413, 'PayloadTooLarge', `The request body exceeds ${limit} bytes`);
   }
 }
 
 export class UnsupportedMediaTypeError extends HttpError {
+  override name = 'UnsupportedMediaTypeError';
   constructor(expected: string) {
     super(415, 'UnsupportedMediaType', `The request body must be ${expected}`);
   }
 }
 
 export class TooManyRequestsError extends HttpError {
+  override name = 'TooManyRequestsError';
   constructor(retryAfterSeconds: number) {
     const seconds = Math.max(1, Math.ceil(retryAfterSeconds));
     super(
@@ -107,6 +119,7 @@ export class TooManyRequestsError extends HttpError {
 }
 
 export class ServiceUnavailableError extends HttpError {
+  override name = 'ServiceUnavailableError';
   constructor(message: string, retryAfterSeconds = 5) {
     super(503, 'ServiceUnavailable', message, {}, { 'retry-after': String(retryAfterSeconds) });
   }

@@ -162,6 +162,7 @@ function signatureParams(
 
 /** 429 for a new upload while its user holds UPLOAD_MAX_ISSUED_PER_USER uploads not yet committed. */
 export class TooManyPendingUploadsError extends HttpError {
+  override name = 'TooManyPendingUploadsError';
   constructor(limit: number) {
     super(429, 'TooManyPendingUploads', `You already have ${limit} uploads waiting for their file; finish or abandon one first`, {
       limit,

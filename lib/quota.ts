@@ -24,6 +24,7 @@ export function dayEnd(day: string): Date {
 
 /** 429 for a new upload a quota does not leave room for. */
 export class QuotaExceededError extends HttpError {
+  override name = 'QuotaExceededError';
   constructor(quota: QuotaName, limit: number, used: number, resetsAt?: Date, now: Date = new Date()) {
     const until = resetsAt ? `; it frees up at ${resetsAt.toISOString()}` : '';
     const retry = resetsAt ? Math.max(1, Math.ceil((resetsAt.getTime() - now.getTime()) / 1000)) : undefined;

@@ -9,15 +9,18 @@ import {
   mkdirSync,
   readdirSync,
   readFileSync,
+  realpathSync,
   renameSync,
   rmSync,
   statSync,
   writeFileSync,
 } from 'node:fs';
 import path from 'node:path';
-import { type BuildOptions, build, type Plugin } from 'esbuild';
+import { type BuildOptions, build, type Metafile, type Plugin, transform } from 'esbuild';
 import { ZipFile } from 'yazl';
+import { MIGRATIONS } from '#lib/migrations';
 import { openApiJson } from '#lib/openapi';
+import { compactSql } from './compact-sql';
 
 const root = path.resolve(__dirname, '..');
 const functionsDir = path.join(root, 'functions');
@@ -37,15 +40,28 @@ const SHIMS = {
   'form-data': path.join(root, 'scripts', 'bundle-shims', 'unsupported.cjs'),
   'https-proxy-agent': path.join(root, 'scripts', 'bundle-shims', 'unsupported.cjs'),
 };
-/** pg's libpq client (a relative require inside pg, so not an alias): 8 KiB of every bundle, never used. */
-const pgNativeShim: Plugin = {
-  name: 'pg-native-client',
+/**
+ * Parts of pg that the functions never use, replaced in the bundles by small shims
+ * (scripts/bundle-shims/, each saying what it leaves out) by which module requires what. The connection
+ * string (DATABASE_URL, its sslmode and certificate options), TLS and SCRAM-SHA-256 stay pg's own.
+ * - `./native`: pg's libpq client (8 KiB; the functions use the JavaScript client);
+ * - `pgpass`: reading ~/.pgpass (and split2, 4 KiB) for a connection without a password;
+ * - `pg-types`: the binary-format result parsers (and pg-int8, 3 KiB); every result is in text format;
+ * - `./cert-signatures`: SCRAM-SHA-256-PLUS channel binding (2 KiB), only with `enableChannelBinding`.
+ */
+const PG_SHIMS: Array<{ from: RegExp; request: string; shim: string }> = [
+  { from: /[\\/]node_modules[\\/]pg[\\/]lib$/, request: './native', shim: 'pg-native-client.cjs' },
+  { from: /[\\/]node_modules[\\/]pg[\\/]lib$/, request: 'pgpass', shim: 'pgpass.cjs' },
+  { from: /[\\/]node_modules[\\/]pg[\\/]lib$/, request: 'pg-types', shim: 'pg-types.cjs' },
+  { from: /[\\/]node_modules[\\/]pg[\\/]lib[\\/]crypto$/, request: './cert-signatures', shim: 'pg-cert-signatures.cjs' },
+];
+const pgShims: Plugin = {
+  name: 'pg-shims',
   setup(build) {
-    build.onResolve({ filter: /^\.\/native$/ }, (args) =>
-      /[\\/]node_modules[\\/]pg[\\/]lib$/.test(args.resolveDir)
-        ? { path: path.join(root, 'scripts', 'bundle-shims', 'pg-native-client.cjs') }
-        : undefined,
-    );
+    build.onResolve({ filter: /^(\.\/native|pgpass|pg-types|\.\/cert-signatures)$/ }, (args) => {
+      const entry = PG_SHIMS.find((shim) => shim.request === args.path && shim.from.test(args.resolveDir));
+      return entry ? { path: path.join(root, 'scripts', 'bundle-shims', entry.shim) } : undefined;
+    });
   },
 };
 /**
@@ -61,6 +77,54 @@ const miniAsFullZod: Plugin = {
     );
   },
 };
+/**
+ * The bundles are minified without esbuild's `keepNames` (10 KiB of the upload-signature bundle, every
+ * function and class of every package renamed through a helper). Names that are read at run time are
+ * written out instead: this project's error classes and cleanup steps name themselves, and jose's errors,
+ * which take their name from their class (`this.name = this.constructor.name`), keep their class names
+ * by this plugin, which keeps names in that one file: the log then says `JWKSTimeout`, not `e`.
+ */
+const joseErrorNames: Plugin = {
+  name: 'jose-error-names',
+  setup(build) {
+    build.onLoad(
+      { filter: /[\\/]node_modules[\\/]jose[\\/]dist[\\/]node[\\/](esm|cjs)[\\/]util[\\/]errors\.js$/ },
+      async (args) => {
+        const source = readFileSync(args.path, 'utf8');
+        const format = args.path.includes(`${path.sep}esm${path.sep}`) ? 'esm' : 'cjs';
+        const { code } = await transform(source, { loader: 'js', format, keepNames: true, target: 'node18' });
+        return { contents: code, loader: 'js' };
+      },
+    );
+  },
+};
+/**
+ * The migrations' SQL without its comments and indentation (scripts/compact-sql.ts): about a third of
+ * their text, in every bundle (each function applies pending migrations when it opens the database).
+ * Each `sql` template literal of lib/migrations.ts is replaced by its compacted text; the build fails if
+ * they are not exactly the texts MIGRATIONS holds, in order (a literal the pattern missed, or one with
+ * an interpolation or an escape).
+ */
+const compactMigrations: Plugin = {
+  name: 'compact-migrations',
+  setup(build) {
+    build.onLoad({ filter: /[\\/]lib[\\/]migrations\.ts$/ }, (args) => {
+      if (realpathSync(args.path) !== realpathSync(path.join(root, 'lib', 'migrations.ts'))) return undefined;
+      const source = readFileSync(args.path, 'utf8');
+      let index = 0;
+      const contents = source.replace(/\bsql: `([^`]*)`/g, (_match, text: string) => {
+        const migration = MIGRATIONS[index++];
+        if (text.includes('\\') || text.includes('${') || migration?.sql !== text) {
+          throw new Error(`lib/migrations.ts: sql literal ${index} is not migration ${migration?.version}'s plain text`);
+        }
+        return `sql: ${JSON.stringify(compactSql(text))}`;
+      });
+      if (index !== MIGRATIONS.length)
+        throw new Error(`lib/migrations.ts: ${index} sql literals for ${MIGRATIONS.length} migrations`);
+      return { contents, loader: 'ts' };
+    });
+  },
+};
 const holdsBothZods = (inputs: string[]) =>
   inputs.some((file) => file.includes('node_modules/zod/v4/classic/')) &&
   inputs.some((file) => file.includes('node_modules/zod/v4/mini/'));
@@ -72,29 +136,38 @@ export function functionNames(): string[] {
     .sort();
 }
 
-async function bundle(name: string, sourcemap: boolean): Promise<string> {
-  const outfile = path.join(distDir, name, 'index.js');
-  // Written beside, then renamed over: a process loading the bundle meanwhile never sees half a file.
-  const staging = path.join(distDir, name, `.staging-${process.pid}`, 'index.js');
-  const options = {
+/** The esbuild options of one function's bundle (also what scripts/bundle-report.ts measures). */
+export function bundleOptions(name: string, outfile: string, sourcemap = false) {
+  return {
     entryPoints: [path.join(functionsDir, name, 'index.ts')],
-    outfile: staging,
+    outfile,
     bundle: true,
     platform: 'node',
     target: 'node18',
     format: 'cjs',
     minify: true,
-    keepNames: true,
     sourcemap: sourcemap ? 'linked' : false,
     external: EXTERNAL,
     alias: SHIMS,
-    plugins: [pgNativeShim],
+    plugins: [pgShims, joseErrorNames, compactMigrations],
     legalComments: 'none',
     logLevel: 'warning',
     metafile: true,
   } satisfies BuildOptions;
+}
+
+/** Builds one function's bundle, with zod/mini resolved to the full zod where the bundle holds both. */
+export async function buildBundle(options: ReturnType<typeof bundleOptions>): Promise<Metafile> {
   const { metafile } = await build(options);
-  if (holdsBothZods(Object.keys(metafile.inputs))) await build({ ...options, plugins: [pgNativeShim, miniAsFullZod] });
+  if (!holdsBothZods(Object.keys(metafile.inputs))) return metafile;
+  return (await build({ ...options, plugins: [...options.plugins, miniAsFullZod] })).metafile;
+}
+
+async function bundle(name: string, sourcemap: boolean): Promise<string> {
+  const outfile = path.join(distDir, name, 'index.js');
+  // Written beside, then renamed over: a process loading the bundle meanwhile never sees half a file.
+  const staging = path.join(distDir, name, `.staging-${process.pid}`, 'index.js');
+  await buildBundle(bundleOptions(name, staging, sourcemap));
   rmSync(`${outfile}.map`, { force: true });
   if (sourcemap) renameSync(`${staging}.map`, `${outfile}.map`);
   renameSync(staging, outfile);

@@ -37,17 +37,18 @@ export async function runCleanup(deps: CleanupDeps): Promise<CleanupSummary> {
     clock: deps.clock ?? Date.now,
     vodApi: vodApi(deps.vod, { subAppId: deps.config.vod.subAppId, deadline: deps.deadline }),
   };
-  const steps: Array<[boolean, (run: CleanupRun, summary: CleanupSummary) => Promise<void>]> = [
-    [settings.pullEvents, pumpEvents],
-    [settings.reconcile, reconcile],
-    [settings.reconcile, reconcileReviews],
-    [settings.deleteOrphans, deleteOrphans],
-    [true, finishDeletions],
-    [settings.purge, purge],
-    [true, sendWebhooks],
+  // Named here, not by `step.name`: the bundles are minified without keeping function names.
+  const steps: Array<[boolean, (run: CleanupRun, summary: CleanupSummary) => Promise<void>, string]> = [
+    [settings.pullEvents, pumpEvents, 'pumpEvents'],
+    [settings.reconcile, reconcile, 'reconcile'],
+    [settings.reconcile, reconcileReviews, 'reconcileReviews'],
+    [settings.deleteOrphans, deleteOrphans, 'deleteOrphans'],
+    [true, finishDeletions, 'finishDeletions'],
+    [settings.purge, purge, 'purge'],
+    [true, sendWebhooks, 'sendWebhooks'],
   ];
   if (deps.webhooksOnly) steps.splice(0, steps.length - 1);
-  for (const [enabled, step] of steps) {
+  for (const [enabled, step, name] of steps) {
     if (!enabled) continue;
     if (Date.now() >= deps.deadline) {
       summary.outOfTime = true;
@@ -58,7 +59,7 @@ export async function runCleanup(deps: CleanupDeps): Promise<CleanupSummary> {
     } catch (error) {
       // One step failing (VOD throttling, a lost database) must not stop the others.
       summary.stepsFailed++;
-      deps.log.error(`cleanup step ${step.name} failed`, { error });
+      deps.log.error(`cleanup step ${name} failed`, { error });
     }
   }
   deps.log.info('cleanup finished', { ...summary, wouldDelete: summary.wouldDelete.length, dryRun: settings.dryRun });

@@ -18,6 +18,7 @@ function formatEventPath(path: ReadonlyArray<PropertyKey>): string {
  * shape. `field` names the offending field, so the 400 says exactly what was wrong.
  */
 export class VodEventError extends InvalidInputError {
+  override name = 'VodEventError';
   constructor(message: string, path: ReadonlyArray<PropertyKey> = []) {
     const where = formatEventPath(path);
     super(

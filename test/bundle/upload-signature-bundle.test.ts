@@ -3,8 +3,11 @@
  * `npm test` builds dist/ before jest runs.
  */
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { generateKeyPair, SignJWT } from 'jose';
 import { verify } from '#lib/upload-signature-codec';
 import { distBundle, invokeBundle } from '../support/bundle';
 import { createTestDatabaseUrl, usingPostgres } from '../support/db';
@@ -132,4 +135,49 @@ test('the bundle caps ISSUED uploads per user (429 TooManyPendingUploads with th
   ).rejects.toMatchObject({
     stderr: expect.stringContaining('UPLOAD_MAX_AGE_SECONDS'),
   });
+}, 60_000);
+
+/** The JSON log lines of a run whose message is `message`. */
+const logged = (stdout: string, message: string) =>
+  stdout
+    .split('\n')
+    .filter((line) => line.startsWith('{'))
+    .map((line) => JSON.parse(line) as { msg?: string; error?: { name?: string; code?: string } })
+    .filter((line) => line.msg === message);
+
+test("the log names errors by their class, in the minified bundle: this project's and jose's", async () => {
+  // A database that refuses connections: 503, logged as the ServiceUnavailableError it is.
+  const alice = await userToken('alice');
+  const down = await invokeBundle('upload-signature', [functionUrl(alice, '{}')], {
+    ...env,
+    DATA_DIR: undefined,
+    DATABASE_URL: 'postgres://user:pw@127.0.0.1:1/never',
+  });
+  expect(down.results[0]!.statusCode).toBe(503);
+  expect(logged(down.stdout, 'request failed').map((line) => line.error?.name)).toEqual(['ServiceUnavailableError']);
+
+  // An identity provider whose key set is malformed: jose's JWKSInvalid, by that name.
+  const keySet = createServer((_req, res) => res.writeHead(200, { 'content-type': 'application/json' }).end('{"keys":"none"}'));
+  await new Promise<void>((resolve) => keySet.listen(0, '127.0.0.1', resolve));
+  try {
+    const { privateKey } = await generateKeyPair('RS256');
+    const token = await new SignJWT({ sub: 'alice' })
+      .setProtectedHeader({ alg: 'RS256', kid: 'k1' })
+      .setIssuer('https://login.example.com')
+      .setAudience('vod-upload')
+      .setExpirationTime('10m')
+      .sign(privateKey);
+    const jwksUrl = `http://127.0.0.1:${(keySet.address() as AddressInfo).port}/jwks`;
+    const { results, stdout } = await invokeBundle('upload-signature', [functionUrl(token, '{}')], {
+      ...env,
+      AUTH_JWT_SECRET: undefined,
+      AUTH_JWKS_URL: jwksUrl,
+    });
+    expect(results[0]!.statusCode).toBe(503);
+    expect(logged(stdout, 'JWKS unavailable').map((line) => line.error)).toEqual([
+      expect.objectContaining({ name: 'JWKSInvalid', code: 'ERR_JWKS_INVALID' }),
+    ]);
+  } finally {
+    keySet.close();
+  }
 }, 60_000);
