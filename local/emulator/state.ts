@@ -253,6 +253,8 @@ export class StateStore {
   private durable = 0;
   private waiters: Waiter[] = [];
   private writing: Promise<void> | undefined;
+  /** Documents written to state.json so far (what `commit` saves by folding changes together). */
+  diskWrites = 0;
 
   constructor(readonly dataDir: string) {
     fs.mkdirSync(dataDir, { recursive: true });
@@ -281,6 +283,7 @@ export class StateStore {
       fs.closeSync(fd);
     }
     fs.renameSync(tmp, this.file);
+    this.diskWrites += 1;
     this.settle(version);
   }
 
@@ -315,18 +318,21 @@ export class StateStore {
   /** One write of the document as it is now; `update`'s writes may overtake it (then it is dropped). */
   private async writeOnce(): Promise<void> {
     const version = this.version;
+    const text = JSON.stringify(this.doc);
     const tmp = `${this.file}.${process.pid}.commit.tmp`;
     try {
       const handle = await fs.promises.open(tmp, 'w');
       try {
-        await handle.writeFile(JSON.stringify(this.doc));
+        await handle.writeFile(text);
         await handle.sync();
       } finally {
         await handle.close();
       }
       // Synchronous, so no `save` runs between the check and the rename and an older document never replaces a newer one.
-      if (this.durable < version) fs.renameSync(tmp, this.file);
-      else fs.rmSync(tmp, { force: true });
+      if (this.durable < version) {
+        fs.renameSync(tmp, this.file);
+        this.diskWrites += 1;
+      } else fs.rmSync(tmp, { force: true });
       this.settle(version);
     } catch (error) {
       const failed = this.waiters.filter((w) => w.version <= version);
