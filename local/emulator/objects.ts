@@ -27,6 +27,9 @@ export interface FileRange {
 /** How far the worker's MD5 may trail the writer (bytes not yet handed to it). */
 const HASH_STEP = 1 << 20;
 
+/** Bytes a file being written may queue while a write is in flight: many socket chunks then go to disk in one writev. */
+const WRITE_BUFFER = 1 << 20;
+
 /**
  * Copies `source` into `sink` (which writes `file` from byte `position`), refusing more than
  * `maxBytes`. The MD5 is made off this thread (cos/md5-worker.ts) from the bytes once written, at
@@ -101,7 +104,7 @@ export class ObjectFiles {
     const tmp = this.tempPath();
     let written: { size: number; md5: Buffer };
     try {
-      written = await hashedCopy(source, fs.createWriteStream(tmp), tmp, 0, maxBytes);
+      written = await hashedCopy(source, fs.createWriteStream(tmp, { highWaterMark: WRITE_BUFFER }), tmp, 0, maxBytes);
       fs.mkdirSync(path.dirname(target), { recursive: true });
       fs.renameSync(tmp, target);
     } catch (error) {
@@ -122,7 +125,13 @@ export class ObjectFiles {
     position: number,
     maxBytes: number,
   ): Promise<{ size: number; md5: Buffer }> {
-    return hashedCopy(source, fs.createWriteStream('', { fd, start: position }), file, position, maxBytes);
+    return hashedCopy(
+      source,
+      fs.createWriteStream('', { fd, start: position, highWaterMark: WRITE_BUFFER }),
+      file,
+      position,
+      maxBytes,
+    );
   }
 
   /** Concatenates files or byte ranges of files (`end` inclusive) into `target` (atomically), returning the MD5 of the result. */
