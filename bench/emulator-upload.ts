@@ -65,6 +65,8 @@ export interface UploadThroughput {
   sliceUploadFileBare: number;
   /** Medians of the per-run ratios to that run's raw PUT. */
   ratios: { sliceUploadFile: number; putObject: number; sliceUploadFileBare: number };
+  /** Writes of the emulator's state document per upload (median): its part and object records share writes. */
+  stateWrites: { sliceUploadFile: number; putObject: number };
   /** MB/s of every run, in order. */
   perRun: { sliceUploadFile: number[]; putObject: number[]; rawPut: number[]; sliceUploadFileBare: number[] };
 }
@@ -132,6 +134,8 @@ export async function measureUploadThroughput(sizeMb: number, runs = 1): Promise
     ConfCwd: work,
   });
   const results = { slice: [] as number[], put: [] as number[], raw: [] as number[], sliceBare: [] as number[] };
+  const writes = { slice: [] as number[], put: [] as number[] };
+  const store = emulator.context.store;
   try {
     for (let run = 0; run < runs; run++) {
       for (const mode of ['slice', 'put'] as const) {
@@ -145,6 +149,7 @@ export async function measureUploadThroughput(sizeMb: number, runs = 1): Promise
           ConfCwd: work,
         });
         const target = { Bucket: applied.StorageBucket, Region: applied.StorageRegion, Key: applied.MediaStoragePath!.slice(1) };
+        const writesBefore = store.diskWrites;
         results[mode].push(
           await timed(() =>
             mode === 'slice'
@@ -152,6 +157,7 @@ export async function measureUploadThroughput(sizeMb: number, runs = 1): Promise
               : call(cos, 'putObject', { ...target, Body: fs.createReadStream(file), ContentLength: bytes }),
           ),
         );
+        writes[mode].push(store.diskWrites - writesBefore);
       }
       results.sliceBare.push(
         await timed(() =>
@@ -207,6 +213,7 @@ export async function measureUploadThroughput(sizeMb: number, runs = 1): Promise
       putObject: ratio(perRun.putObject),
       sliceUploadFileBare: ratio(perRun.sliceUploadFileBare),
     },
+    stateWrites: { sliceUploadFile: median(writes.slice), putObject: median(writes.put) },
     perRun,
   };
 }
@@ -232,6 +239,10 @@ async function main(): Promise<void> {
   console.log(`  ratio putObject / raw PUT: ${r.ratios.putObject.toFixed(2)} [${ratiosOf(r.perRun.putObject)}]`);
   console.log(
     `  ratio sliceUploadFile → bare / raw PUT: ${r.ratios.sliceUploadFileBare.toFixed(2)} [${ratiosOf(r.perRun.sliceUploadFileBare)}]`,
+  );
+  const parts = Math.ceil(sizeMb / (SLICE.ChunkSize / 1024 / 1024));
+  console.log(
+    `  emulator state writes per upload: sliceUploadFile ${r.stateWrites.sliceUploadFile} (for ${parts} parts, initiate and complete), putObject ${r.stateWrites.putObject}`,
   );
   console.log(
     `  sliceUploadFile → emulator / → bare node: ${median(r.perRun.sliceUploadFile.map((x, i) => x / r.perRun.sliceUploadFileBare[i]!)).toFixed(2)}`,
