@@ -1,8 +1,8 @@
 /**
  * Object bytes on disk. Uploads stream into a temp file (multipart parts: into their slot, see
  * cos/part-files.ts) while a worker thread hashes what is written, and objects are renamed into place
- * only when complete, so a reader never sees a partial object and nothing is buffered in memory (a
- * 2 GB upload costs a 64 KB chunk at a time here and a 1 MB buffer in the worker).
+ * only when complete, so a reader never sees a partial object, and memory stays bounded (a
+ * 2 GB upload costs at most about 1 MB queued for the disk here and a 1 MB buffer in the worker).
  */
 import { createHash, randomBytes } from 'node:crypto';
 import fs from 'node:fs';
