@@ -6,6 +6,8 @@
  * and the ratios 1/3 and 2/3. For reference, also sliceUploadFile with the same parts into that bare
  * server, which writes each part to disk and answers the multipart calls without any check: what the
  * SDK's own work (it reads and hashes every part before sending it) leaves of the raw PUT.
+ * The four are interleaved run by run; figures are medians, and each ratio is the median of the
+ * per-run ratios (the raw PUT swings with the machine's load, so a ratio compares one run's figures).
  * Usage: `npx tsx bench/emulator-upload.ts [--size-mb 256] [--runs 1]`.
  */
 import { once } from 'node:events';
@@ -55,13 +57,25 @@ async function timed(fn: () => Promise<unknown>): Promise<number> {
 
 export interface UploadThroughput {
   sizeMb: number;
-  /** MB/s, best of the runs. */
+  /** MB/s, median of the runs. */
   sliceUploadFile: number;
   putObject: number;
   rawPut: number;
   /** sliceUploadFile into the bare server (no checks): the SDK's own ceiling. */
   sliceUploadFileBare: number;
+  /** Medians of the per-run ratios to that run's raw PUT. */
+  ratios: { sliceUploadFile: number; putObject: number; sliceUploadFileBare: number };
+  /** Writes of the emulator's state document per upload (median): its part and object records share writes. */
+  stateWrites: { sliceUploadFile: number; putObject: number };
+  /** MB/s of every run, in order. */
+  perRun: { sliceUploadFile: number[]; putObject: number[]; rawPut: number[]; sliceUploadFileBare: number[] };
 }
+
+const median = (xs: number[]) => {
+  const s = [...xs].sort((a, b) => a - b);
+  const mid = s.length >> 1;
+  return s.length % 2 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
+};
 
 const SLICE = { ChunkSize: 8 * 1024 * 1024, AsyncLimit: 6 };
 
@@ -120,6 +134,8 @@ export async function measureUploadThroughput(sizeMb: number, runs = 1): Promise
     ConfCwd: work,
   });
   const results = { slice: [] as number[], put: [] as number[], raw: [] as number[], sliceBare: [] as number[] };
+  const writes = { slice: [] as number[], put: [] as number[] };
+  const store = emulator.context.store;
   try {
     for (let run = 0; run < runs; run++) {
       for (const mode of ['slice', 'put'] as const) {
@@ -133,6 +149,7 @@ export async function measureUploadThroughput(sizeMb: number, runs = 1): Promise
           ConfCwd: work,
         });
         const target = { Bucket: applied.StorageBucket, Region: applied.StorageRegion, Key: applied.MediaStoragePath!.slice(1) };
+        const writesBefore = store.diskWrites;
         results[mode].push(
           await timed(() =>
             mode === 'slice'
@@ -140,6 +157,7 @@ export async function measureUploadThroughput(sizeMb: number, runs = 1): Promise
               : call(cos, 'putObject', { ...target, Body: fs.createReadStream(file), ContentLength: bytes }),
           ),
         );
+        writes[mode].push(store.diskWrites - writesBefore);
       }
       results.sliceBare.push(
         await timed(() =>
@@ -176,33 +194,59 @@ export async function measureUploadThroughput(sizeMb: number, runs = 1): Promise
     fs.rmSync(work, { recursive: true, force: true });
   }
 
-  const best = (xs: number[]) => Math.min(...xs);
-  const mbps = (seconds: number) => sizeMb / seconds;
+  const mbps = (seconds: number[]) => seconds.map((s) => sizeMb / s);
+  const perRun = {
+    sliceUploadFile: mbps(results.slice),
+    putObject: mbps(results.put),
+    rawPut: mbps(results.raw),
+    sliceUploadFileBare: mbps(results.sliceBare),
+  };
+  const ratio = (xs: number[]) => median(xs.map((x, i) => x / perRun.rawPut[i]!));
   return {
     sizeMb,
-    sliceUploadFile: mbps(best(results.slice)),
-    putObject: mbps(best(results.put)),
-    rawPut: mbps(best(results.raw)),
-    sliceUploadFileBare: mbps(best(results.sliceBare)),
+    sliceUploadFile: median(perRun.sliceUploadFile),
+    putObject: median(perRun.putObject),
+    rawPut: median(perRun.rawPut),
+    sliceUploadFileBare: median(perRun.sliceUploadFileBare),
+    ratios: {
+      sliceUploadFile: ratio(perRun.sliceUploadFile),
+      putObject: ratio(perRun.putObject),
+      sliceUploadFileBare: ratio(perRun.sliceUploadFileBare),
+    },
+    stateWrites: { sliceUploadFile: median(writes.slice), putObject: median(writes.put) },
+    perRun,
   };
 }
 
 async function main(): Promise<void> {
   const sizeMb = arg('--size-mb', 256);
   const runs = arg('--runs', 1);
-  const {
-    sliceUploadFile: slice,
-    putObject: put,
-    rawPut: raw,
-    sliceUploadFileBare: sliceBare,
-  } = await measureUploadThroughput(sizeMb, runs);
-  console.log(`Upload of ${sizeMb} MB on 127.0.0.1 (best of ${runs}):`);
-  console.log(`  cos-nodejs-sdk-v5 sliceUploadFile → emulator  ${slice.toFixed(1)} MB/s`);
-  console.log(`  cos-nodejs-sdk-v5 putObject       → emulator  ${put.toFixed(1)} MB/s`);
-  console.log(`  raw HTTP PUT                      → bare node ${raw.toFixed(1)} MB/s`);
-  console.log(`  cos-nodejs-sdk-v5 sliceUploadFile → bare node ${sliceBare.toFixed(1)} MB/s (no checks: the SDK's own ceiling)`);
-  console.log(`  ratio sliceUploadFile / raw PUT: ${(slice / raw).toFixed(2)}   putObject / raw PUT: ${(put / raw).toFixed(2)}`);
-  console.log(`  ratio sliceUploadFile → bare / raw PUT: ${(sliceBare / raw).toFixed(2)}`);
+  const r = await measureUploadThroughput(sizeMb, runs);
+  const runsOf = (xs: number[]) => xs.map((x) => x.toFixed(0)).join(' ');
+  const ratiosOf = (xs: number[]) => xs.map((x, i) => (x / r.perRun.rawPut[i]!).toFixed(2)).join(' ');
+  console.log(`Upload of ${sizeMb} MB on 127.0.0.1 (median of ${runs}; every run's MB/s in brackets):`);
+  console.log(
+    `  cos-nodejs-sdk-v5 sliceUploadFile → emulator  ${r.sliceUploadFile.toFixed(1)} MB/s [${runsOf(r.perRun.sliceUploadFile)}]`,
+  );
+  console.log(`  cos-nodejs-sdk-v5 putObject       → emulator  ${r.putObject.toFixed(1)} MB/s [${runsOf(r.perRun.putObject)}]`);
+  console.log(`  raw HTTP PUT                      → bare node ${r.rawPut.toFixed(1)} MB/s [${runsOf(r.perRun.rawPut)}]`);
+  console.log(
+    `  cos-nodejs-sdk-v5 sliceUploadFile → bare node ${r.sliceUploadFileBare.toFixed(1)} MB/s [${runsOf(r.perRun.sliceUploadFileBare)}] (no checks: the SDK's own ceiling)`,
+  );
+  console.log(
+    `  ratio sliceUploadFile / raw PUT: ${r.ratios.sliceUploadFile.toFixed(2)} [${ratiosOf(r.perRun.sliceUploadFile)}]`,
+  );
+  console.log(`  ratio putObject / raw PUT: ${r.ratios.putObject.toFixed(2)} [${ratiosOf(r.perRun.putObject)}]`);
+  console.log(
+    `  ratio sliceUploadFile → bare / raw PUT: ${r.ratios.sliceUploadFileBare.toFixed(2)} [${ratiosOf(r.perRun.sliceUploadFileBare)}]`,
+  );
+  const parts = Math.ceil(sizeMb / (SLICE.ChunkSize / 1024 / 1024));
+  console.log(
+    `  emulator state writes per upload: sliceUploadFile ${r.stateWrites.sliceUploadFile} (for ${parts} parts, initiate and complete), putObject ${r.stateWrites.putObject}`,
+  );
+  console.log(
+    `  sliceUploadFile → emulator / → bare node: ${median(r.perRun.sliceUploadFile.map((x, i) => x / r.perRun.sliceUploadFileBare[i]!)).toFixed(2)}`,
+  );
 }
 
 if (require.main === module) {

@@ -380,6 +380,7 @@ export async function startEmulator(options: StartOptions): Promise<Emulator> {
         server.closeAllConnections();
       });
       await events.idle();
+      await store.flush();
     },
   };
 }

@@ -1,8 +1,8 @@
 /**
  * Object bytes on disk. Uploads stream into a temp file (multipart parts: into their slot, see
  * cos/part-files.ts) while a worker thread hashes what is written, and objects are renamed into place
- * only when complete, so a reader never sees a partial object and nothing is buffered in memory (a
- * 2 GB upload costs a 64 KB chunk at a time here and a 1 MB buffer in the worker).
+ * only when complete, so a reader never sees a partial object, and memory stays bounded (a
+ * 2 GB upload costs at most about 1 MB queued for the disk here and a 1 MB buffer in the worker).
  */
 import { createHash, randomBytes } from 'node:crypto';
 import fs from 'node:fs';
@@ -26,6 +26,9 @@ export interface FileRange {
 
 /** How far the worker's MD5 may trail the writer (bytes not yet handed to it). */
 const HASH_STEP = 1 << 20;
+
+/** Bytes a file being written may queue while a write is in flight: many socket chunks then go to disk in one writev. */
+const WRITE_BUFFER = 1 << 20;
 
 /**
  * Copies `source` into `sink` (which writes `file` from byte `position`), refusing more than
@@ -101,7 +104,7 @@ export class ObjectFiles {
     const tmp = this.tempPath();
     let written: { size: number; md5: Buffer };
     try {
-      written = await hashedCopy(source, fs.createWriteStream(tmp), tmp, 0, maxBytes);
+      written = await hashedCopy(source, fs.createWriteStream(tmp, { highWaterMark: WRITE_BUFFER }), tmp, 0, maxBytes);
       fs.mkdirSync(path.dirname(target), { recursive: true });
       fs.renameSync(tmp, target);
     } catch (error) {
@@ -122,7 +125,13 @@ export class ObjectFiles {
     position: number,
     maxBytes: number,
   ): Promise<{ size: number; md5: Buffer }> {
-    return hashedCopy(source, fs.createWriteStream('', { fd, start: position }), file, position, maxBytes);
+    return hashedCopy(
+      source,
+      fs.createWriteStream('', { fd, start: position, highWaterMark: WRITE_BUFFER }),
+      file,
+      position,
+      maxBytes,
+    );
   }
 
   /** Concatenates files or byte ranges of files (`end` inclusive) into `target` (atomically), returning the MD5 of the result. */

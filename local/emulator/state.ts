@@ -3,6 +3,8 @@
  * (write to a temp file, fsync, rename) after every change, so a crash or restart never sees half a
  * write. Object bytes live beside it as plain files (see objects.ts); only their metadata is here.
  * An emulator's state is small (thousands of records at most), so a whole-file rewrite is fine.
+ * `update` writes before it returns; `commit` (the COS hot path: parts arrive in parallel) writes off
+ * the event loop, one write in flight, and folds the changes made meanwhile into the next write.
  */
 import { randomInt } from 'node:crypto';
 import fs from 'node:fs';
@@ -237,9 +239,22 @@ function emptyState(): StateDocument {
   };
 }
 
+interface Waiter {
+  version: number;
+  resolve(): void;
+  reject(error: unknown): void;
+}
+
 export class StateStore {
   readonly file: string;
   doc: StateDocument;
+  /** Bumped by every change; `durable` is the highest version on disk. */
+  private version = 0;
+  private durable = 0;
+  private waiters: Waiter[] = [];
+  private writing: Promise<void> | undefined;
+  /** Documents written to state.json so far (what `commit` saves by folding changes together). */
+  diskWrites = 0;
 
   constructor(readonly dataDir: string) {
     fs.mkdirSync(dataDir, { recursive: true });
@@ -252,11 +267,13 @@ export class StateStore {
   /** Applies `change` and persists before returning, so a reply is only sent for durable state. */
   update<T>(change: (doc: StateDocument) => T): T {
     const result = change(this.doc);
+    this.version += 1;
     this.save();
     return result;
   }
 
   save(): void {
+    const version = this.version;
     const tmp = `${this.file}.${process.pid}.tmp`;
     const fd = fs.openSync(tmp, 'w');
     try {
@@ -266,6 +283,70 @@ export class StateStore {
       fs.closeSync(fd);
     }
     fs.renameSync(tmp, this.file);
+    this.diskWrites += 1;
+    this.settle(version);
+  }
+
+  /**
+   * Applies `change` at once (later requests see it) and resolves once it is on disk, so a reply that
+   * waits for it is only sent for durable state. Rejects if that write failed.
+   */
+  commit<T>(change: (doc: StateDocument) => T): Promise<T> {
+    const result = change(this.doc);
+    this.version += 1;
+    const version = this.version;
+    return new Promise<T>((resolve, reject) => {
+      this.waiters.push({ version, resolve: () => resolve(result), reject });
+      this.writeSoon();
+    });
+  }
+
+  /** Resolves once every change made so far is on disk. */
+  async flush(): Promise<void> {
+    while (this.writing) await this.writing;
+    if (this.durable < this.version) await this.commit(() => undefined);
+  }
+
+  private writeSoon(): void {
+    if (this.writing || this.waiters.length === 0) return;
+    this.writing = this.writeOnce().finally(() => {
+      this.writing = undefined;
+      this.writeSoon();
+    });
+  }
+
+  /** One write of the document as it is now; `update`'s writes may overtake it (then it is dropped). */
+  private async writeOnce(): Promise<void> {
+    const version = this.version;
+    const text = JSON.stringify(this.doc);
+    const tmp = `${this.file}.${process.pid}.commit.tmp`;
+    try {
+      const handle = await fs.promises.open(tmp, 'w');
+      try {
+        await handle.writeFile(text);
+        await handle.sync();
+      } finally {
+        await handle.close();
+      }
+      // Synchronous, so no `save` runs between the check and the rename and an older document never replaces a newer one.
+      if (this.durable < version) {
+        fs.renameSync(tmp, this.file);
+        this.diskWrites += 1;
+      } else fs.rmSync(tmp, { force: true });
+      this.settle(version);
+    } catch (error) {
+      const failed = this.waiters.filter((w) => w.version <= version);
+      this.waiters = this.waiters.filter((w) => w.version > version);
+      for (const w of failed) w.reject(error);
+    }
+  }
+
+  private settle(version: number): void {
+    this.durable = Math.max(this.durable, version);
+    if (this.waiters.length === 0) return;
+    const done = this.waiters.filter((w) => w.version <= this.durable);
+    this.waiters = this.waiters.filter((w) => w.version > this.durable);
+    for (const w of done) w.resolve();
   }
 
   allocateFileId(): string {

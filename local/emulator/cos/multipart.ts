@@ -23,9 +23,14 @@ function bucketOwner(ctx: EmulatorContext) {
   const uin = ctx.options.storageAppId;
   return { ID: `qcs::cam::uin/${uin}:uin/${uin}`, DisplayName: String(uin) };
 }
-export function initiateMultipart(ctx: EmulatorContext, req: IncomingMessage, res: ServerResponse, t: Target): void {
+export async function initiateMultipart(
+  ctx: EmulatorContext,
+  req: IncomingMessage,
+  res: ServerResponse,
+  t: Target,
+): Promise<void> {
   const uploadId = `${unixSeconds(ctx.now())}${randomBytes(28).toString('hex')}`;
-  ctx.store.update((doc) => {
+  await ctx.store.commit((doc) => {
     doc.multipart[uploadId] = {
       uploadId,
       bucket: t.bucket,
@@ -75,10 +80,12 @@ export async function uploadPart(
     received.settle(keep);
   }
   const etag = `"${received.md5.toString('hex')}"`;
-  ctx.store.update(() => {
+  // Parts arrive in parallel: their records share writes, and none blocks the event loop.
+  const stored = ctx.store.commit(() => {
     upload.parts[String(partNumber)] = { size: received.size, etag, lastModified: ctx.now() };
   });
   advanceWholeMd5(ctx, upload);
+  await stored;
   sendEmpty(ctx, req, res, 200, { etag });
 }
 
@@ -229,7 +236,8 @@ export async function completeMultipart(
   const combined = createHash('md5');
   for (const { partNumber } of listed) combined.update(Buffer.from(bareEtag(upload.parts[String(partNumber)]!.etag), 'hex'));
   const etag = `"${combined.digest('hex')}-${listed.length}"`;
-  ctx.store.update((doc) => {
+  // The object is durable before Complete answers, and before its parts' files go.
+  await ctx.store.commit((doc) => {
     doc.objects[objectIndexKey(t.bucket, t.key)] = objectMeta(ctx, t, written, etag, upload.contentType, target);
     delete doc.multipart[uploadId];
   });
@@ -244,15 +252,15 @@ export async function completeMultipart(
   );
 }
 
-export function abortMultipart(
+export async function abortMultipart(
   ctx: EmulatorContext,
   req: IncomingMessage,
   res: ServerResponse,
   t: Target,
   uploadId: string,
-): void {
+): Promise<void> {
   findUpload(ctx, t, uploadId);
-  ctx.store.update((doc) => {
+  await ctx.store.commit((doc) => {
     delete doc.multipart[uploadId];
   });
   ctx.files.removeUpload(uploadId);

@@ -29,7 +29,7 @@ export async function putObject(ctx: EmulatorContext, req: IncomingMessage, res:
   fs.mkdirSync(path.dirname(target), { recursive: true });
   fs.renameSync(staging, target);
   const etag = `"${written.md5.toString('hex')}"`;
-  ctx.store.update((doc) => {
+  await ctx.store.commit((doc) => {
     doc.objects[objectIndexKey(t.bucket, t.key)] = objectMeta(
       ctx,
       t,

@@ -68,11 +68,11 @@ export async function handleCos(
       if (method === 'HEAD') return sendEmpty(ctx, req, res, 200);
       throw new CosError(405, 'MethodNotAllowed', `${method} on a bucket is not supported by the emulator.`);
     }
-    if (method === 'POST' && q.has('uploads')) return initiateMultipart(ctx, req, res, t);
+    if (method === 'POST' && q.has('uploads')) return await initiateMultipart(ctx, req, res, t);
     if (method === 'POST' && q.has('uploadId')) return await completeMultipart(ctx, req, res, t, q.get('uploadId')!);
     if (method === 'PUT' && q.has('uploadId')) return await uploadPart(ctx, req, res, t, q);
     if (method === 'GET' && q.has('uploadId')) return listParts(ctx, req, res, t, q);
-    if (method === 'DELETE' && q.has('uploadId')) return abortMultipart(ctx, req, res, t, q.get('uploadId')!);
+    if (method === 'DELETE' && q.has('uploadId')) return await abortMultipart(ctx, req, res, t, q.get('uploadId')!);
     if (method === 'PUT') return await putObject(ctx, req, res, t);
     if (method === 'GET' || method === 'HEAD') return serveObject(ctx, req, res, bucket, t.key);
     if (method === 'DELETE') return deleteObject(ctx, req, res, t);
