@@ -1,8 +1,9 @@
 /**
  * De-dupe records for VOD events (the idempotency model of AWS Powertools, kept in PostgreSQL): the
- * record is inserted in the same transaction as the event's effects, so either both exist or neither.
- * A second delivery finds the key and does nothing; one arriving at the same moment blocks on the key
- * until the first commits (then does nothing) or rolls back (then does the work itself). The cleanup
+ * record is inserted atomically with the event's effects (in one statement, or in one transaction), so
+ * either both exist or neither. A second delivery finds the key and does nothing; one arriving at the same
+ * moment blocks on the key until the first commits (then does nothing) or rolls back (then does the work
+ * itself). The cleanup
  * finds orphan files through these records and purges old ones. The lost-upload search keeps its
  * cursor here too: how far through VOD's media it has handled what it found.
  */
