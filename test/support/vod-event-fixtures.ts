@@ -6,6 +6,7 @@ import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import {
   parseVodEvent,
+  VodEventError,
   type FileDeletedEvent,
   type NewFileUploadEvent,
   type ProcedureStateChangedEvent,
@@ -31,3 +32,27 @@ export const deletion = (name: string) => parseAs('FileDeleted', fixture(name)) 
 export const UPLOAD_ID = 'upl_01JDQ7Z3W5K6M2N8P4R9T0V1X2';
 export const OUR_TASK = '1500012345-procedurev2-9a4c0e7f1b2d3e4f5a6b7c8d9e0f1a2bt0';
 export const OUR_FILE = '3270835010452376512';
+
+/** The VodEventError that parsing `input` throws (a test fails if it throws nothing, or something else). */
+export function rejection(input: unknown): VodEventError {
+  try {
+    parseVodEvent(input);
+  } catch (error) {
+    expect(error).toBeInstanceOf(VodEventError);
+    return error as VodEventError;
+  }
+  throw new Error('expected parseVodEvent to throw a VodEventError');
+}
+
+/** Null members dropped: the PUSH form of a PULL entry. */
+export function withoutNulls(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(withoutNulls);
+  if (value !== null && typeof value === 'object') {
+    return Object.fromEntries(
+      Object.entries(value)
+        .filter(([, v]) => v !== null)
+        .map(([k, v]) => [k, withoutNulls(v)]),
+    );
+  }
+  return value;
+}

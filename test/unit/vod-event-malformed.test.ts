@@ -3,18 +3,8 @@
  * the path of the bad field: a domain error, which the HTTP adapter, not the event model, makes a 400.
  */
 import { HttpError, InvalidInputError } from '#lib/errors';
-import { VodEventError, parseVodEvent, parseVodEventJson } from '#lib/vod-event';
-
-/** The error parseVodEvent throws for `input`, asserted to be a VodEventError. */
-function rejection(input: unknown): VodEventError {
-  try {
-    parseVodEvent(input);
-  } catch (error) {
-    expect(error).toBeInstanceOf(VodEventError);
-    return error as VodEventError;
-  }
-  throw new Error('expected parseVodEvent to throw');
-}
+import { VodEventError, parseVodEventJson } from '#lib/vod-event';
+import { rejection } from '../support/vod-event-fixtures';
 
 describe('malformed events are rejected with the path of the bad field', () => {
   const transcodeEvent = (task: Record<string, unknown> | null, type = 'Transcode') => ({

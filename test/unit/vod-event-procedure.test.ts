@@ -11,20 +11,7 @@ import {
   summariseProcessing,
   type ProcedureStateChangedEvent,
 } from '#lib/vod-event';
-import { OUR_FILE, OUR_TASK, UPLOAD_ID, fixture, parseAs, procedure } from '../support/vod-event-fixtures';
-
-/** A deep copy without null members (what a PUSH body looks like for the same event). */
-function withoutNulls(value: unknown): unknown {
-  if (Array.isArray(value)) return value.map(withoutNulls);
-  if (value !== null && typeof value === 'object') {
-    return Object.fromEntries(
-      Object.entries(value)
-        .filter(([, v]) => v !== null)
-        .map(([k, v]) => [k, withoutNulls(v)]),
-    );
-  }
-  return value;
-}
+import { OUR_FILE, OUR_TASK, UPLOAD_ID, fixture, parseAs, procedure, withoutNulls } from '../support/vod-event-fixtures';
 
 describe('ProcedureStateChanged', () => {
   test('documented PUSH example: Transcode + CoverBySnapshot', () => {

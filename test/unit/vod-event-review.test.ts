@@ -16,6 +16,7 @@ import {
   reviewVerdict,
   type ReviewAudioVideoCompleteEvent,
 } from '#lib/vod-event';
+import { rejection, withoutNulls } from '../support/vod-event-fixtures';
 
 const fixture = (name: string) =>
   JSON.parse(readFileSync(join(__dirname, '..', 'fixtures', 'events', name), 'utf8')) as Record<string, any>;
@@ -31,28 +32,6 @@ function pushWith(change: (payload: Record<string, any>) => void): Record<string
   const body = fixture('review-audio-video-complete.push.json');
   change(body.ReviewAudioVideoCompleteEvent);
   return body;
-}
-
-function rejection(input: unknown): VodEventError {
-  try {
-    parseVodEvent(input);
-  } catch (error) {
-    expect(error).toBeInstanceOf(VodEventError);
-    return error as VodEventError;
-  }
-  throw new Error('expected a VodEventError');
-}
-
-/** Null members dropped: the PUSH form of a PULL entry. */
-function withoutNulls(value: unknown): unknown {
-  if (Array.isArray(value)) return value.map(withoutNulls);
-  if (value && typeof value === 'object')
-    return Object.fromEntries(
-      Object.entries(value)
-        .filter(([, v]) => v !== null)
-        .map(([k, v]) => [k, withoutNulls(v)]),
-    );
-  return value;
 }
 
 describe('PUSH and PULL forms', () => {
