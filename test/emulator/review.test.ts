@@ -1,103 +1,25 @@
 /**
  * Issue #17, the emulator side: ReviewAudioVideo through the official tencentcloud-sdk-nodejs-vod client, its
- * request checks and SessionId rules, DescribeTaskDetail of a review task, the ReviewAudioVideoComplete event
- * in both delivery forms (read back by the backend's own parser), and the rules that decide the verdict
- * (by name, by the colour a clip is filled with, per content, failures, delays), set by the admin endpoint
- * or EMULATOR_REVIEW_RULES.
+ * request checks and SessionId rules, DescribeTaskDetail and DescribeTasks of a review task, and the rules that
+ * decide the verdict (by name, by the colour a clip is filled with, per content, failures), set by the admin
+ * endpoint. The event's delivery forms and EMULATOR_REVIEW_RULES are in review-events.test.ts.
  */
-import { execFile } from 'node:child_process';
-import fs from 'node:fs';
-import http from 'node:http';
-import path from 'node:path';
-import { promisify } from 'node:util';
-import COS from 'cos-nodejs-sdk-v5';
+import { parseVodEvent, reviewCompleteFromTaskDetail, reviewVerdict, type ReviewAudioVideoCompleteEvent } from '#lib/vod-event';
+import { CLIP, startTestEmulator, uploadViaApi, vodClient } from './helpers';
+import type { TestEmulator, VodClient } from './helpers';
 import {
-  parsePullEventsResponse,
-  parseVodEvent,
-  reviewCompleteFromTaskDetail,
-  reviewVerdict,
-  type ReviewAudioVideoCompleteEvent,
-} from '#lib/vod-event';
-import { startReviews } from '../../local/emulator/review/tasks.ts';
-import { CLIP, cosCall, startReceiver, startTestEmulator, tempDir, uploadViaApi, vodClient } from './helpers';
-import type { Receiver, TestEmulator, VodClient } from './helpers';
-import { FFMPEG } from './media';
+  admin,
+  apiError,
+  filled,
+  named,
+  recordEvents,
+  removeWork,
+  reviewEventOf,
+  until,
+  uploadWithCover,
+} from './review-fixture';
 
-const exec = promisify(execFile);
-const work = tempDir('vod-review-');
-afterAll(() => fs.rmSync(work, { recursive: true, force: true }));
-
-async function apiError(promise: Promise<unknown>): Promise<{ code: string; message: string }> {
-  try {
-    await promise;
-  } catch (error) {
-    return error as { code: string; message: string };
-  }
-  throw new Error('expected the call to fail');
-}
-
-/** A copy of the fixture clip under another name (the media's name is the file's). */
-function named(name: string): string {
-  const file = path.join(work, `${name}.mp4`);
-  if (!fs.existsSync(file)) fs.copyFileSync(CLIP, file);
-  return file;
-}
-
-/** A 2 s clip filled with one colour (lavfi `color`), or a PNG image of it. */
-async function filled(colour: string, kind: 'mp4' | 'png' = 'mp4'): Promise<string> {
-  const file = path.join(work, `filled-${colour.replace('#', '')}.${kind}`);
-  const source = ['-f', 'lavfi', '-i', `color=c=${colour}:s=160x120:d=2:r=25`];
-  const out = kind === 'mp4' ? ['-c:v', 'libx264', '-preset', 'ultrafast', '-pix_fmt', 'yuv420p'] : ['-frames:v', '1'];
-  if (!fs.existsSync(file)) await exec(FFMPEG, ['-v', 'error', '-y', ...source, ...out, file]);
-  return file;
-}
-
-function admin(
-  t: TestEmulator,
-  method: 'GET' | 'POST',
-  body?: unknown,
-  headers: Record<string, string> = body === undefined ? {} : { 'content-type': 'application/json' },
-): Promise<{ status: number; json: any }> {
-  return new Promise((resolve, reject) => {
-    const req = http.request(
-      {
-        host: '127.0.0.1',
-        port: t.emulator.port,
-        method,
-        path: '/__admin/review-rules',
-        headers,
-        agent: false,
-      },
-      (res) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (c: Buffer) => chunks.push(c));
-        res.on('end', () => resolve({ status: res.statusCode!, json: JSON.parse(Buffer.concat(chunks).toString('utf8')) }));
-      },
-    );
-    req.on('error', reject);
-    req.end(body === undefined ? undefined : JSON.stringify(body));
-  });
-}
-
-/** Every event the emulator produces, from the start, so none is missed however fast a task finishes. */
-function recordEvents(t: TestEmulator): Array<Record<string, any>> {
-  const seen: Array<Record<string, any>> = [];
-  t.emulator.events.on('event', (e) => seen.push(e.content));
-  return seen;
-}
-
-async function until<T>(probe: () => T | undefined, ms = 20_000): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const value = probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error('timed out');
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-}
-
-const reviewEventOf = (seen: Array<Record<string, any>>, taskId: string) =>
-  until(() => seen.find((e) => e.ReviewAudioVideoCompleteEvent?.TaskId === taskId));
+afterAll(removeWork);
 
 describe('ReviewAudioVideo', () => {
   let t: TestEmulator;
@@ -408,143 +330,5 @@ describe('ReviewAudioVideo', () => {
     const fromPage = await admin(t, 'POST', rule, { 'content-type': 'application/json', origin: 'https://evil.example' });
     expect(fromPage.status).toBe(403);
     expect((await admin(t, 'GET')).json.rules).toEqual([expect.objectContaining({ name: 'x', suggestion: 'block' })]);
-  });
-});
-
-/** ApplyUpload with a cover (CoverType png): the media's cover is this image. */
-async function uploadWithCover(t: TestEmulator, client: VodClient, cover: string): Promise<string> {
-  const applied = await client.ApplyUpload({ MediaType: 'mp4', MediaName: 'with cover', CoverType: 'png' });
-  const cos = new COS({
-    SecretId: applied.TempCertificate!.SecretId,
-    SecretKey: applied.TempCertificate!.SecretKey,
-    SecurityToken: applied.TempCertificate!.Token,
-    Domain: t.emulator.cosDomain,
-    Protocol: 'http:',
-    ConfCwd: path.join(work, 'cos-conf'),
-  });
-  for (const [key, file] of [
-    [applied.MediaStoragePath!, CLIP],
-    [applied.CoverStoragePath!, cover],
-  ] as const) {
-    await cosCall(cos, 'putObject', {
-      Bucket: applied.StorageBucket,
-      Region: applied.StorageRegion,
-      Key: key.slice(1),
-      Body: fs.readFileSync(file),
-    });
-  }
-  return (await client.CommitUpload({ VodSessionKey: applied.VodSessionKey! })).FileId!;
-}
-
-describe('the ReviewAudioVideoComplete event in both delivery forms', () => {
-  let t: TestEmulator;
-  let client: VodClient;
-  let receiver: Receiver;
-  beforeAll(async () => {
-    t = await startTestEmulator({ events: { pullWaitMs: 300 } });
-    client = vodClient(t.emulator);
-    receiver = await startReceiver();
-  });
-  afterAll(async () => {
-    await t.close();
-    await receiver.close();
-  });
-
-  test('PUSH: a body without nulls or EventHandle, signed, that the backend parses', async () => {
-    await client.ModifyEventConfig({ Mode: 'PUSH', NotificationUrl: receiver.url, SignKey: 'reviewKey1' });
-    await admin(t, 'POST', { rules: [{ name: 'spam', suggestion: 'review', label: 'Ad', form: 'OCR' }] });
-    const fileId = await uploadViaApi(t, client, 'u-push', named('spam-clip'));
-    const { TaskId } = await client.ReviewAudioVideo({ FileId: fileId, SessionContext: 'u-push', SessionId: 'push-1' });
-    const body = await until(() => receiver.bodies.find((b) => b.EventType === 'ReviewAudioVideoComplete'));
-    expect(body).not.toHaveProperty('EventHandle');
-    expect(JSON.stringify(body)).not.toContain('null');
-    expect(body).toMatchObject({ Sign: expect.any(String), T: expect.any(Number) });
-    expect(Object.keys(body).sort()).toEqual(['EventType', 'ReviewAudioVideoCompleteEvent', 'Sign', 'T']);
-    const event = parseVodEvent(body) as ReviewAudioVideoCompleteEvent;
-    expect(event).toMatchObject({
-      kind: 'ReviewAudioVideoComplete',
-      taskId: TaskId,
-      status: 'FINISH',
-      fileId,
-      definition: 10,
-      reviewContents: ['Media'],
-      errCodeExt: '',
-      message: 'SUCCESS',
-      sessionContext: 'u-push',
-      sessionId: 'push-1',
-      output: { suggestion: 'review', label: 'Ad', form: 'OCR', segments: [{ suggestion: 'review', startTimeOffset: 0 }] },
-    });
-    expect(event.output!.cover).toBeUndefined();
-    expect(reviewVerdict(event)).toEqual({ outcome: 'review', label: 'Ad', form: 'OCR' });
-  });
-
-  test('PULL: an EventSet entry with EventHandle and every other payload null; confirmed once', async () => {
-    await client.ModifyEventConfig({ Mode: 'PULL' });
-    await admin(t, 'POST', {});
-    const fileId = await uploadViaApi(t, client, 'u-pull');
-    const { TaskId } = await client.ReviewAudioVideo({ FileId: fileId });
-    let pulled: Awaited<ReturnType<VodClient['PullEvents']>> | undefined;
-    for (let i = 0; i < 20 && !pulled?.EventSet?.length; i++) pulled = await client.PullEvents({});
-    const entry = pulled!.EventSet![0]!;
-    expect(entry).toMatchObject({
-      EventType: 'ReviewAudioVideoComplete',
-      EventHandle: expect.any(String),
-      FileUploadEvent: null,
-    });
-    expect(entry.ReviewAudioVideoCompleteEvent).toMatchObject({ TaskId, Status: 'FINISH', Output: { Suggestion: 'pass' } });
-    const parsed = parsePullEventsResponse(pulled);
-    expect(parsed.events).toHaveLength(1);
-    const first = parsed.events[0]!;
-    expect(first.ok).toBe(true);
-    if (!first.ok) return;
-    expect(first.eventHandle).toBe(entry.EventHandle);
-    expect(first.event).toMatchObject({ kind: 'ReviewAudioVideoComplete', taskId: TaskId, eventHandle: entry.EventHandle });
-    expect(reviewVerdict(first.event as ReviewAudioVideoCompleteEvent).outcome).toBe('pass');
-    await client.ConfirmEvents({ EventHandles: [entry.EventHandle!] });
-    t.clock.advance(31_000);
-    expect((await client.PullEvents({})).EventSet).toBeNull();
-  });
-});
-
-describe('rules from EMULATOR_REVIEW_RULES, and a restart', () => {
-  test('the variable sets the rules at start; a bad one stops the emulator from starting', async () => {
-    process.env.EMULATOR_REVIEW_RULES = JSON.stringify({ rules: [{ name: 'clip', suggestion: 'block', label: 'Illegal' }] });
-    let t: TestEmulator | undefined;
-    try {
-      t = await startTestEmulator();
-      const client = vodClient(t.emulator);
-      const seen = recordEvents(t);
-      expect((await admin(t, 'GET')).json.rules).toEqual([expect.objectContaining({ name: 'clip', suggestion: 'block' })]);
-      const fileId = await uploadViaApi(t, client);
-      const { TaskId } = await client.ReviewAudioVideo({ FileId: fileId });
-      expect((await reviewEventOf(seen, TaskId!)).ReviewAudioVideoCompleteEvent.Output.Suggestion).toBe('block');
-    } finally {
-      delete process.env.EMULATOR_REVIEW_RULES;
-      await t?.close();
-    }
-    expect(() => startReviews({} as never, '{"rules":[{"suggestion":"no"}]}')).toThrow(
-      /EMULATOR_REVIEW_RULES: rules\[0\]\.suggestion/,
-    );
-    expect(() => startReviews({} as never, 'not json')).toThrow(/EMULATOR_REVIEW_RULES/);
-  });
-
-  test('a task held back when the emulator stops finishes after the restart, once, with the rules kept in state.json', async () => {
-    const t = await startTestEmulator();
-    try {
-      const client = vodClient(t.emulator);
-      await admin(t, 'POST', { rules: [{ name: 'clip', suggestion: 'block', delayMs: 400 }] });
-      const fileId = await uploadViaApi(t, client);
-      const { TaskId } = await client.ReviewAudioVideo({ FileId: fileId });
-      await t.restart();
-      const seen = recordEvents(t);
-      const body = await reviewEventOf(seen, TaskId!);
-      expect(body.ReviewAudioVideoCompleteEvent.Output.Suggestion).toBe('block');
-      await new Promise((resolve) => setTimeout(resolve, 600));
-      expect(seen.filter((e) => e.ReviewAudioVideoCompleteEvent?.TaskId === TaskId)).toHaveLength(1);
-      const detail = await vodClient(t.emulator).DescribeTaskDetail({ TaskId: TaskId! });
-      expect(detail).toMatchObject({ Status: 'FINISH', ReviewAudioVideoTask: { Output: { Suggestion: 'block' } } });
-    } finally {
-      await t.close();
-    }
   });
 });
