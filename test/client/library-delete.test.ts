@@ -8,19 +8,8 @@ import { spawn } from 'node:child_process';
 import path from 'node:path';
 import { EXIT_CODES } from '../../client/index.ts';
 import { makeTestClip } from '../../scripts/test-clip';
-import {
-  DAILY_UPLOADS,
-  ROOT,
-  cli,
-  client,
-  failureOf,
-  issue,
-  serviceToken,
-  stack,
-  useLibraryStack,
-  withLibrary,
-  work,
-} from '../support/client-library-fixture';
+import { stack, useLibraryStack, withLibrary, work } from '../support/client-library-fixture';
+import { DAILY_UPLOADS, ROOT, cli, client, failureOf, issue, serviceToken } from '../support/client-library-fixture';
 
 useLibraryStack();
 

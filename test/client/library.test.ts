@@ -6,16 +6,8 @@
  * in library-options.test.ts. Runs under `npm run test:jest`.
  */
 import { EXIT_CODES, VodUploader } from '../../client/index.ts';
-import {
-  cli,
-  client,
-  failureOf,
-  issue,
-  serviceToken,
-  stack,
-  useLibraryStack,
-  withLibrary,
-} from '../support/client-library-fixture';
+import { stack, useLibraryStack, withLibrary } from '../support/client-library-fixture';
+import { cli, client, failureOf, issue, serviceToken } from '../support/client-library-fixture';
 
 useLibraryStack();
 
