@@ -101,6 +101,16 @@ export function vodClient(
   });
 }
 
+/** Pulls and confirms every event VOD holds for the primary application, so a test starts with none. */
+export async function drainPulledEvents(emulator: Emulator): Promise<void> {
+  const client = vodClient(emulator);
+  for (;;) {
+    const { EventSet } = await client.PullEvents({});
+    if (!EventSet?.length) return;
+    await client.ConfirmEvents({ EventHandles: EventSet.map((e) => e.EventHandle!) });
+  }
+}
+
 /** A client-upload signature as the app server would issue it (times on the emulator's clock). */
 export function uploadSignature(clock: ManualClock, input: Partial<SignInput> = {}, secretKey = SECRET_KEY): string {
   return sign({ secretId: SECRET_ID, ...input }, secretKey, new Date(clock.now()));

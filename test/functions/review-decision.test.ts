@@ -5,7 +5,6 @@
  * and two decisions at once. Also the review queue of GET /uploads (`?review=`).
  */
 import { randomUUID } from 'node:crypto';
-import { SignJWT } from 'jose';
 import type { UploadStatus } from '#contract';
 import { loadConfig } from '#lib/config';
 import { createLogger } from '#lib/log';
@@ -13,7 +12,6 @@ import { decideReview } from '#lib/review-decision';
 import { getUpload, insertIssuedUpload, type UploadPatch, type UploadReview, updateUpload } from '#lib/upload-store';
 import { emulatorEnv, startTestEmulator, uploadViaApi, vodClient, type TestEmulator } from '../emulator/helpers';
 import { openTestDatabase, truncateAll, type TestDatabase } from '../support/db';
-import { TEST_JWT_SECRET } from '../support/env';
 import { functionUrlEvent, loadFunction, type HttpMainHandler } from '../support/function';
 import { userToken } from '../support/jwt';
 import { expectAnswerMatchesOpenApi } from '../support/openapi';
@@ -46,13 +44,7 @@ beforeEach(async () => {
   await testDb.db.exec('TRUNCATE webhook_outbox, upload_timeline');
 });
 
-const serviceToken = (sub = 'reviewer-1') =>
-  new SignJWT({ sub, scope: 'openid vod-upload:admin' })
-    .setProtectedHeader({ alg: 'HS256' })
-    .setIssuer('https://login.example.com')
-    .setAudience('vod-upload')
-    .setExpirationTime('5m')
-    .sign(new TextEncoder().encode(TEST_JWT_SECRET));
+const serviceToken = (sub = 'reviewer-1') => userToken(sub, { claims: { scope: 'openid vod-upload:admin' }, expiresIn: '5m' });
 
 type Caller = string | { token: string } | null;
 async function tokenOf(caller: Caller) {

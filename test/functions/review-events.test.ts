@@ -20,7 +20,16 @@ import { createVodClient, type VodCalls } from '#lib/vod-api';
 import { parsePullEventsResponse, type VodEvent } from '#lib/vod-event';
 import { uploadWebhooks, webhookBody } from '#lib/webhooks';
 import { setReviewRules } from '../../local/emulator/review/tasks.ts';
-import { emulatorEnv, CLIP, startTestEmulator, tempDir, uploadViaApi, vodClient, type TestEmulator } from '../emulator/helpers';
+import {
+  drainPulledEvents,
+  emulatorEnv,
+  CLIP,
+  startTestEmulator,
+  tempDir,
+  uploadViaApi,
+  vodClient,
+  type TestEmulator,
+} from '../emulator/helpers';
 import { openTestDatabase, truncateAll, type TestDatabase } from '../support/db';
 
 let t: TestEmulator;
@@ -146,12 +155,7 @@ beforeEach(async () => {
   await truncateAll(testDb.db);
   await t.emulator.processing.idle();
   // Nothing of an earlier test is left to pull.
-  const client = vodClient(t.emulator);
-  for (;;) {
-    const { EventSet } = await client.PullEvents({});
-    if (!EventSet?.length) break;
-    await client.ConfirmEvents({ EventHandles: EventSet.map((e) => e.EventHandle!) });
-  }
+  await drainPulledEvents(t.emulator);
 }, 120_000);
 
 test('gate, review first: a passed review waits for processing; READY (and upload.ready) only after both', async () => {

@@ -10,7 +10,14 @@ import type { Database } from '#lib/db';
 import { createLogger } from '#lib/log';
 import { insertIssuedUpload, updateUpload } from '#lib/upload-store';
 import { createVodClient, type VodCalls } from '#lib/vod-api';
-import { emulatorEnv, startTestEmulator, uploadViaApi, vodClient, type TestEmulator } from '../emulator/helpers';
+import {
+  drainPulledEvents,
+  emulatorEnv,
+  startTestEmulator,
+  uploadViaApi,
+  vodClient,
+  type TestEmulator,
+} from '../emulator/helpers';
 import { openTestDatabase, truncateAll, type TestDatabase } from './db';
 
 export let t: TestEmulator;
@@ -104,12 +111,7 @@ export function useCleanupFixture(): void {
     // Let an earlier test's processing finish, then drain whatever it left in VOD's queue.
     await t.emulator.processing.idle();
     await t.emulator.flush();
-    const client = vodClient(t.emulator);
-    for (;;) {
-      const { EventSet } = await client.PullEvents({});
-      if (!EventSet?.length) break;
-      await client.ConfirmEvents({ EventHandles: EventSet.map((e) => e.EventHandle!) });
-    }
+    await drainPulledEvents(t.emulator);
     // An earlier test's processing (real ffmpeg, adaptive HLS included) may still be running.
   }, 120_000);
 }

@@ -6,11 +6,11 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { SignJWT } from 'jose';
 import { setLogSink } from '#lib/log';
 import { runCli } from '../../client/cli/run-cli.ts';
 import { VodUploader, VodUploadError } from '../../client/index.ts';
 import { startStack, type Stack } from '../../local/stack';
+import { userToken } from './jwt';
 
 export const ROOT = path.join(__dirname, '..', '..');
 // PGlite needs --experimental-vm-modules under jest (`npm run test:jest` passes it); the stack runs dist/.
@@ -53,14 +53,12 @@ export function useLibraryStack(): void {
 
 /** A token of the app's backend: the stack's own key, and the admin scope among others. */
 export function serviceToken(): Promise<string> {
-  return new SignJWT({ scope: 'openid vod-upload:admin' })
-    .setProtectedHeader({ alg: 'HS256' })
-    .setSubject('app-backend')
-    .setIssuer('vod-upload-backend-local')
-    .setAudience('vod-upload-local')
-    .setIssuedAt()
-    .setExpirationTime('10m')
-    .sign(new TextEncoder().encode(stack.secrets.jwtSecret));
+  return userToken('app-backend', {
+    claims: { scope: 'openid vod-upload:admin' },
+    issuer: 'vod-upload-backend-local',
+    audience: 'vod-upload-local',
+    secret: stack.secrets.jwtSecret,
+  });
 }
 
 export function client(token: string | undefined): VodUploader {

@@ -5,12 +5,10 @@
  * tokens.
  */
 import { randomUUID } from 'node:crypto';
-import { SignJWT } from 'jose';
 import { createLogger } from '#lib/log';
 import { insertIssuedUpload } from '#lib/upload-store';
-import { emulatorEnv, startTestEmulator, vodClient, type TestEmulator } from '../emulator/helpers';
+import { drainPulledEvents, emulatorEnv, startTestEmulator, type TestEmulator } from '../emulator/helpers';
 import { openTestDatabase, truncateAll, type TestDatabase } from './db';
-import { TEST_JWT_SECRET } from './env';
 import { functionUrlEvent, loadFunction, type HttpMainHandler } from './function';
 import { userToken } from './jwt';
 import { expectAnswerMatchesOpenApi } from './openapi';
@@ -47,22 +45,12 @@ export function useLibraryFunctions(): void {
   beforeEach(async () => {
     await truncateAll(testDb.db);
     t.emulator.setFaults({});
-    const client = vodClient(t.emulator);
-    for (;;) {
-      const { EventSet } = await client.PullEvents({});
-      if (!EventSet?.length) break;
-      await client.ConfirmEvents({ EventHandles: EventSet.map((e) => e.EventHandle!) });
-    }
+    await drainPulledEvents(t.emulator);
   }, 60_000);
 }
 
 export const serviceToken = (claims: Record<string, unknown> = { scope: SERVICE_SCOPE }) =>
-  new SignJWT({ sub: 'app-backend', ...claims })
-    .setProtectedHeader({ alg: 'HS256' })
-    .setIssuer('https://login.example.com')
-    .setAudience('vod-upload')
-    .setExpirationTime('5m')
-    .sign(new TextEncoder().encode(TEST_JWT_SECRET));
+  userToken('app-backend', { claims, expiresIn: '5m' });
 
 export type Caller = string | { token: string } | undefined;
 export async function call(handler: HttpMainHandler, method: string, path: string, caller: Caller) {
